@@ -1,0 +1,57 @@
+//! Command-line front end: one module per subcommand.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub mod show_config;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "uwsgi-lint",
+    version,
+    about = "Lint uWSGI configurations and the deployments around them",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the effective option list, as uWSGI would collect it.
+    ShowConfig(show_config::Args),
+}
+
+/// Exit codes (cli.md): 0 clean, 1 findings, 2 usage/configuration/I/O error.
+pub const EXIT_ERROR: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_ERROR } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let result = match cli.command {
+        Command::ShowConfig(args) => show_config::run(&args),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("uwsgi-lint: error: {e}");
+            ExitCode::from(EXIT_ERROR)
+        }
+    }
+}
+
+/// Parse `KEY=VALUE` for `--env`.
+pub fn parse_env_pair(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+        _ => Err(format!("`{s}` is not KEY=VALUE")),
+    }
+}

@@ -1,0 +1,9 @@
+//! uwsgi-lint: a linter and tuning advisor for uWSGI deployments.
+//!
+//! The pipeline is one-directional: discover → parse → resolve → link →
+//! check → report (see `docs/architecture.md`). This crate is the library
+//! behind the `uwsgi-lint` binary.
+
+pub mod cli;
+pub mod source;
+pub mod uwsgi;

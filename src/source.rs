@@ -1,0 +1,249 @@
+//! Source files, byte spans and line indexes.
+//!
+//! Everything downstream refers to text by `(FileId, Span)`; conversion to
+//! human line/column (and to UTF-16 for the LSP) happens only in renderers.
+
+use std::path::{Path, PathBuf};
+
+/// Index of a file inside a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct FileId(pub u32);
+
+/// A half-open byte range `start..end` into one file's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+pub struct Span {
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Span {
+    pub fn new(start: usize, end: usize) -> Span {
+        debug_assert!(start <= end);
+        Span { start, end }
+    }
+    pub fn len(&self) -> usize {
+        self.end - self.start
+    }
+    pub fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start..self.end
+    }
+    /// Smallest span covering both.
+    pub fn cover(self, other: Span) -> Span {
+        Span::new(self.start.min(other.start), self.end.max(other.end))
+    }
+}
+
+/// A file's bytes (not necessarily UTF-8: uWSGI reads bytes) and its line index.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as the user or the including file named it (used for display).
+    pub name: String,
+    /// The path used to read it, if it came from disk.
+    pub path: Option<PathBuf>,
+    pub bytes: Vec<u8>,
+    pub lines: LineIndex,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, path: Option<PathBuf>, bytes: Vec<u8>) -> SourceFile {
+        let lines = LineIndex::new(&bytes);
+        SourceFile {
+            name: name.into(),
+            path,
+            bytes,
+            lines,
+        }
+    }
+
+    pub fn slice(&self, span: Span) -> &[u8] {
+        let end = span.end.min(self.bytes.len());
+        let start = span.start.min(end);
+        &self.bytes[start..end]
+    }
+
+    /// The text of a span, with invalid UTF-8 replaced (for messages only).
+    pub fn text(&self, span: Span) -> String {
+        String::from_utf8_lossy(self.slice(span)).into_owned()
+    }
+
+    /// 1-based line and column (columns count Unicode scalar values).
+    pub fn line_col(&self, offset: usize) -> LineCol {
+        self.lines.line_col(&self.bytes, offset)
+    }
+}
+
+/// A human position: 1-based line and column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct LineCol {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Start offsets of every line. Lines end at `\n` only (as uWSGI splits them);
+/// a `\r` before it belongs to the line's content.
+#[derive(Debug, Clone, Default)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(bytes: &[u8]) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            bytes
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        LineIndex { starts }
+    }
+
+    pub fn line_count(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Byte offset where 0-based line `line` starts.
+    pub fn line_start(&self, line: usize) -> Option<usize> {
+        self.starts.get(line).copied()
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        match self.starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        }
+    }
+
+    /// 1-based line/column; an offset past the end clamps to the end.
+    pub fn line_col(&self, bytes: &[u8], offset: usize) -> LineCol {
+        let offset = offset.min(bytes.len());
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        let column = String::from_utf8_lossy(&bytes[start..offset])
+            .chars()
+            .count()
+            + 1;
+        LineCol {
+            line: line + 1,
+            column,
+        }
+    }
+
+    /// 0-based line and UTF-16 code unit column, as the LSP counts.
+    pub fn utf16_position(&self, bytes: &[u8], offset: usize) -> (usize, usize) {
+        let offset = offset.min(bytes.len());
+        let line = self.line_of(offset);
+        let start = self.starts[line];
+        let col = String::from_utf8_lossy(&bytes[start..offset])
+            .chars()
+            .map(char::len_utf16)
+            .sum();
+        (line, col)
+    }
+
+    /// Inverse of [`utf16_position`]: the byte offset for an LSP position.
+    pub fn offset_of_utf16(&self, bytes: &[u8], line: usize, col: usize) -> usize {
+        let Some(&start) = self.starts.get(line) else {
+            return bytes.len();
+        };
+        let end = self.starts.get(line + 1).copied().unwrap_or(bytes.len());
+        let mut units = 0;
+        let mut pos = start;
+        while pos < end && units < col {
+            let rest = &bytes[pos..end];
+            let (ch_len, u16_len) = match std::str::from_utf8(&rest[..rest.len().min(4)]) {
+                Ok(s) => s.chars().next().map(|c| (c.len_utf8(), c.len_utf16())),
+                Err(e) if e.valid_up_to() > 0 => std::str::from_utf8(&rest[..e.valid_up_to()])
+                    .ok()
+                    .and_then(|s| s.chars().next())
+                    .map(|c| (c.len_utf8(), c.len_utf16())),
+                Err(_) => None,
+            }
+            .unwrap_or((1, 1));
+            pos += ch_len;
+            units += u16_len;
+        }
+        pos
+    }
+}
+
+/// All files read during one run, addressed by [`FileId`].
+#[derive(Debug, Default, Clone)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId((self.files.len() - 1) as u32)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    /// The id of a file already read from `path`, if any.
+    pub fn find_path(&self, path: &Path) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path.as_deref() == Some(path))
+            .map(|i| FileId(i as u32))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    pub fn len(&self) -> usize {
+        self.files.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_scalar_values() {
+        let text = "a = 1\nbé = x\n".as_bytes();
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(text, 0), LineCol { line: 1, column: 1 });
+        // "bé = " is 6 bytes but 5 characters
+        let off = "a = 1\nbé = ".len();
+        assert_eq!(idx.line_col(text, off), LineCol { line: 2, column: 6 });
+        assert_eq!(idx.line_col(text, 10_000).line, 3);
+    }
+
+    #[test]
+    fn utf16_round_trip() {
+        let text = "x = 😀y\n".as_bytes();
+        let idx = LineIndex::new(text);
+        let off = "x = 😀".len();
+        assert_eq!(idx.utf16_position(text, off), (0, 6));
+        assert_eq!(idx.offset_of_utf16(text, 0, 6), off);
+    }
+
+    #[test]
+    fn invalid_utf8_does_not_panic() {
+        let text = b"k = \xff\xfe\nz";
+        let idx = LineIndex::new(text);
+        assert_eq!(idx.line_col(text, 6).column, 7);
+        assert_eq!(idx.offset_of_utf16(text, 0, 5), 5);
+    }
+}

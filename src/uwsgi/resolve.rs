@@ -1,0 +1,1443 @@
+//! The effective option list, collected exactly as uWSGI 2.0.x collects it.
+//!
+//! This follows `uwsgi_setup` (facts §7): `UWSGI_*` environment variables,
+//! then the command line left to right (each `--ini` spliced in at its
+//! position, immediate options applied as they are added), then the `$()`,
+//! `@()` and `%()` passes over non-immediate values, then the configure step
+//! where `inherit =` appends its file at the end. Logic blocks (`if-*`,
+//! `for*`) are the same global state machine uWSGI has, so an unclosed block
+//! swallows everything after it, as it does in uWSGI.
+//!
+//! Nothing a config names is ever executed or fetched: scheme URLs
+//! (`exec://`, `http://` ...) are left as they are and reported.
+
+use std::path::{Path, PathBuf};
+
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+use crate::uwsgi::magic::{self, HostFacts, MagicTable};
+use crate::uwsgi::options::{Argument, OptionDef, catalogue};
+use crate::uwsgi::syntax::{self, LineKind};
+use crate::uwsgi::values;
+
+/// URL schemes uWSGI registers (`core/io.c`); never followed here.
+pub const SCHEMES: &[&str] = &[
+    "emperor", "http", "data", "sym", "section", "fd", "exec", "call", "callint",
+];
+
+/// Deepest include nesting followed; uWSGI has no guard and crashes.
+const MAX_DEPTH: usize = 64;
+/// Bound on `$()`/`@()`/`%()` replacements in one value (self-references grow forever).
+const MAX_EXPANSIONS: usize = 1000;
+const MAX_VALUE_LEN: usize = 1 << 20;
+
+/// How uWSGI is started: its environment and its command line (without argv[0]).
+#[derive(Debug, Clone, Default)]
+pub struct Invocation {
+    pub env: Vec<(String, String)>,
+    pub args: Vec<String>,
+}
+
+impl Invocation {
+    /// `uwsgi --ini SPEC [extra...]`, the shape `show-config` resolves.
+    pub fn ini(spec: &str, extra: &[String]) -> Invocation {
+        let mut args = vec!["--ini".to_string(), spec.to_string()];
+        args.extend(extra.iter().cloned());
+        Invocation {
+            env: Vec::new(),
+            args,
+        }
+    }
+
+    fn getenv(&self, name: &[u8]) -> Option<&str> {
+        // Like getenv(3): the first match in environ order.
+        self.env
+            .iter()
+            .find(|(k, _)| k.as_bytes() == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Where an option came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Layer {
+    /// A `UWSGI_*` environment variable.
+    Env { var: String },
+    /// The n-th command-line argument (0-based, without argv[0]).
+    Cli { index: usize },
+    /// A line of an ini file.
+    File {
+        #[serde(skip)]
+        file: FileId,
+        #[serde(skip)]
+        line: Span,
+        #[serde(skip)]
+        key: Span,
+        #[serde(skip)]
+        value: Span,
+    },
+}
+
+/// Why an option exists at this point: the include, block or `set` that put it there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Via {
+    pub layer: Layer,
+    pub what: ViaKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ViaKind {
+    /// Loaded by `ini =`, `include =`, `inherit =`, `--ini` or a positional file.
+    Include { directive: String },
+    /// Produced by a logic block (`for`, `if-env` ...).
+    Logic { directive: String },
+    /// Produced by `set =` / `set-placeholder =`.
+    Set { directive: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub layer: Layer,
+    /// Outermost first.
+    pub via: Vec<Via>,
+}
+
+impl Origin {
+    pub fn file(&self) -> Option<FileId> {
+        match self.layer {
+            Layer::File { file, .. } => Some(file),
+            _ => None,
+        }
+    }
+}
+
+/// One collected `key = value`, in uWSGI's order.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub key: Vec<u8>,
+    /// `None` for a command-line flag given without an argument.
+    pub value: Option<Vec<u8>>,
+    /// The value as collected, before the `$()`/`@()`/`%()` passes.
+    pub raw_value: Option<Vec<u8>>,
+    pub origin: Origin,
+    /// Applied at parse time (immediate) or a `set-placeholder`: the passes skip it.
+    pub configured: bool,
+    pub placeholder_only: bool,
+    /// Appended by `inherit =` during the configure step.
+    pub inherited: bool,
+    /// Parts of the value that cannot be known statically.
+    pub unknown: Vec<Unknown>,
+}
+
+impl Entry {
+    pub fn key_str(&self) -> String {
+        String::from_utf8_lossy(&self.key).into_owned()
+    }
+    /// The value as uWSGI's `--show-config` prints it.
+    pub fn value_str(&self) -> String {
+        match &self.value {
+            Some(v) => String::from_utf8_lossy(v).into_owned(),
+            None => "true".to_string(),
+        }
+    }
+    pub fn def(&self) -> Option<&'static OptionDef> {
+        std::str::from_utf8(&self.key)
+            .ok()
+            .and_then(|k| catalogue().get(k))
+    }
+}
+
+/// A reference that stays unresolved without running or fetching anything.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unknown {
+    pub reference: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EventKind {
+    IncludeNotFound,
+    IncludeCycle,
+    RuntimeValue,
+    UnclosedLogicBlock,
+    NestedLogicBlock,
+    SectionNotFound,
+    IncludeWithSection,
+    UnsupportedConfig,
+    InvalidDirective,
+    UnknownCliOption,
+    ExpansionLimit,
+    /// `strict = true` and a key that is no option: uWSGI exits.
+    StrictUnknown,
+}
+
+/// Something found while resolving; rules turn these into diagnostics.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: EventKind,
+    pub origin: Origin,
+    pub message: String,
+    /// uWSGI would exit (or crash) at startup because of it.
+    pub fatal: bool,
+}
+
+/// The result: uWSGI's `exported_opts` plus what happened on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Resolved {
+    pub entries: Vec<Entry>,
+    pub events: Vec<Event>,
+    /// Files loaded, in order, with the section asked of each.
+    pub files: Vec<(FileId, String)>,
+    /// `strict` was on at the end of collection.
+    pub strict: bool,
+    /// Names declared with `declare-option`.
+    pub declared: Vec<String>,
+    /// `%X` magic variables used, with where.
+    pub magic_uses: Vec<(FileId, Span, u8)>,
+}
+
+impl Resolved {
+    /// Does uWSGI exit at startup for a reason found while collecting?
+    pub fn fatal(&self) -> Option<&Event> {
+        self.events.iter().find(|e| e.fatal)
+    }
+
+    /// The entries the running server sees for `name` (any alias), in order.
+    pub fn all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Entry> + 'a {
+        let names: Vec<&'static str> = catalogue()
+            .get(name)
+            .map(|d| d.aliases())
+            .unwrap_or_default();
+        let own = name.to_string();
+        self.entries.iter().filter(move |e| {
+            let k = e.key.as_slice();
+            k == own.as_bytes() || names.iter().any(|n| n.as_bytes() == k)
+        })
+    }
+
+    /// The effective (last) entry for a single-valued option.
+    pub fn last(&self, name: &str) -> Option<&Entry> {
+        self.all(name).last()
+    }
+
+    /// `uwsgi_get_exported_opt`: the first entry with exactly this key.
+    pub fn first_exact(&self, key: &[u8]) -> Option<&Entry> {
+        self.entries.iter().find(|e| e.key == key)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LogicKind {
+    For,
+    ForGlob,
+    ForReadline,
+    ForTimes,
+    IfOpt(bool),
+    IfEnv(bool),
+    IfExists(bool),
+    IfFile(bool),
+    IfDir(bool),
+    IfReload(bool),
+    IfPlugin(bool),
+    IfHostname(bool),
+    IfHostnameMatch(bool),
+}
+
+fn logic_kind(name: &str) -> Option<LogicKind> {
+    use LogicKind::*;
+    Some(match name {
+        "for" => For,
+        "for-glob" => ForGlob,
+        "for-readline" => ForReadline,
+        "for-times" => ForTimes,
+        "if-opt" => IfOpt(true),
+        "if-not-opt" => IfOpt(false),
+        "if-env" => IfEnv(true),
+        "if-not-env" => IfEnv(false),
+        "if-exists" => IfExists(true),
+        "if-not-exists" => IfExists(false),
+        "if-file" => IfFile(true),
+        "if-not-file" => IfFile(false),
+        "if-dir" => IfDir(true),
+        "if-not-dir" => IfDir(false),
+        "if-reload" => IfReload(true),
+        "if-not-reload" => IfReload(false),
+        "if-plugin" => IfPlugin(true),
+        "if-not-plugin" => IfPlugin(false),
+        "if-hostname" => IfHostname(true),
+        "if-not-hostname" => IfHostname(false),
+        "if-hostname-match" => IfHostnameMatch(true),
+        "if-not-hostname-match" => IfHostnameMatch(false),
+        _ => return None,
+    })
+}
+
+pub fn is_block_closer(key: &[u8]) -> bool {
+    matches!(key, b"end" | b"endfor" | b"endif" | b"end-if" | b"end-for")
+}
+
+#[derive(Debug, Clone)]
+struct Logic {
+    kind: LogicKind,
+    arg: Vec<u8>,
+    origin: Origin,
+    directive: String,
+    swallowed: usize,
+}
+
+/// Resolution settings that are not part of the uWSGI invocation.
+#[derive(Debug, Clone, Default)]
+pub struct ResolveOptions {
+    /// When an included file is missing relative to the working directory,
+    /// also try the including file's directory (what a repo checkout needs;
+    /// uWSGI itself only uses its cwd, so this is off for exact emulation).
+    pub fallback_to_including_dir: bool,
+}
+
+struct Resolver<'a> {
+    inv: &'a Invocation,
+    host: &'a HostFacts,
+    opts: &'a ResolveOptions,
+    sources: &'a mut SourceMap,
+    out: Resolved,
+    magic: MagicTable,
+    logic: Option<Logic>,
+    logic_running: bool,
+    last_file: Option<Vec<u8>>,
+    /// (path, section) being loaded, for cycle detection.
+    stack: Vec<(PathBuf, Vec<u8>)>,
+    via: Vec<Via>,
+    /// Directory of the file currently being read (for the fallback).
+    dir_stack: Vec<PathBuf>,
+    in_configure: bool,
+}
+
+/// Resolve `inv` as uWSGI would, reading files relative to `host.cwd`.
+pub fn resolve(
+    inv: &Invocation,
+    host: &HostFacts,
+    opts: &ResolveOptions,
+    sources: &mut SourceMap,
+) -> Resolved {
+    let mut r = Resolver {
+        inv,
+        host,
+        opts,
+        sources,
+        out: Resolved::default(),
+        magic: MagicTable::new(host),
+        logic: None,
+        logic_running: false,
+        last_file: None,
+        stack: Vec::new(),
+        via: Vec::new(),
+        dir_stack: Vec::new(),
+        in_configure: false,
+    };
+    r.collect_env();
+    r.collect_cli();
+    r.pass(b'$');
+    r.pass(b'@');
+    r.pass(b'%');
+    r.configure();
+    r.check_strict();
+    if let Some(logic) = r.logic.take() {
+        let msg = format!(
+            "`{}` block is never closed: the {} option(s) after it{} are swallowed",
+            logic.directive,
+            logic.swallowed,
+            if logic.swallowed > 0 {
+                ", including any given later on the command line,"
+            } else {
+                ""
+            }
+        );
+        r.out.events.push(Event {
+            kind: EventKind::UnclosedLogicBlock,
+            origin: logic.origin,
+            message: msg,
+            fatal: false,
+        });
+    }
+    r.out
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// C string semantics: everything after a NUL is invisible.
+fn cstr(b: &[u8]) -> &[u8] {
+    match b.iter().position(|&c| c == 0) {
+        Some(i) => &b[..i],
+        None => b,
+    }
+}
+
+fn has_scheme(spec: &[u8]) -> Option<&'static str> {
+    SCHEMES.iter().copied().find(|s| {
+        spec.len() > s.len() + 3
+            && spec.starts_with(s.as_bytes())
+            && &spec[s.len()..s.len() + 3] == b"://"
+    })
+}
+
+/// Replace every `%(_)` in `value` with `with` (`uwsgi_substitute`).
+fn substitute_underscore(value: &[u8], with: Option<&[u8]>) -> Vec<u8> {
+    let Some(with) = with else {
+        return value.to_vec();
+    };
+    let mut out = Vec::with_capacity(value.len());
+    let mut i = 0;
+    while i < value.len() {
+        if value[i..].starts_with(b"%(_)") {
+            out.extend_from_slice(with);
+            i += 4;
+        } else {
+            out.push(value[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+impl Resolver<'_> {
+    fn cli_origin(&self, index: usize) -> Origin {
+        Origin {
+            layer: Layer::Cli { index },
+            via: self.via.clone(),
+        }
+    }
+
+    fn event(&mut self, kind: EventKind, origin: Origin, message: String, fatal: bool) {
+        self.out.events.push(Event {
+            kind,
+            origin,
+            message,
+            fatal,
+        });
+    }
+
+    // ---- collection -------------------------------------------------------
+
+    fn collect_env(&mut self) {
+        const SKIP: &[&str] = &[
+            "UWSGI_RELOADS",
+            "UWSGI_VASSALS_DIR",
+            "UWSGI_EMPEROR_FD",
+            "UWSGI_BROODLORD_NUM",
+            "UWSGI_EMPEROR_FD_CONFIG",
+            "UWSGI_EMPEROR_PROXY",
+            "UWSGI_JAIL_PID",
+            "UWSGI_ORIGINAL_PROC_NAME",
+        ];
+        for (name, value) in self.inv.env.clone() {
+            let Some(rest) = name.strip_prefix("UWSGI_") else {
+                continue;
+            };
+            if SKIP.contains(&name.as_str()) {
+                continue;
+            }
+            let key: Vec<u8> = rest
+                .bytes()
+                .map(|b| match b.to_ascii_lowercase() {
+                    b'_' => b'-',
+                    c => c,
+                })
+                .collect();
+            let origin = Origin {
+                layer: Layer::Env { var: name.clone() },
+                via: Vec::new(),
+            };
+            self.add(key, Some(value.into_bytes()), origin, false);
+        }
+    }
+
+    /// GNU `getopt_long` over the catalogue, as `uwsgi_commandline_config`.
+    fn collect_cli(&mut self) {
+        let args = self.inv.args.clone();
+        let mut positional = Vec::new();
+        let mut i = 0;
+        while i < args.len() {
+            let arg = &args[i];
+            if arg == "--" {
+                positional.extend((i + 1..args.len()).map(|j| (j, args[j].clone())));
+                break;
+            }
+            if let Some(long) = arg.strip_prefix("--") {
+                let (name, inline) = match long.split_once('=') {
+                    Some((n, v)) => (n, Some(v.to_string())),
+                    None => (long, None),
+                };
+                let Some(def) = self.long_option(name) else {
+                    let origin = self.cli_origin(i);
+                    self.event(
+                        EventKind::UnknownCliOption,
+                        origin,
+                        format!("unrecognized command-line option `--{name}`: uWSGI exits (getopt_long() error)"),
+                        true,
+                    );
+                    i += 1;
+                    continue;
+                };
+                let index = i;
+                let value = match def.argument {
+                    Argument::None => None,
+                    Argument::Optional => inline,
+                    Argument::Required => match inline {
+                        Some(v) => Some(v),
+                        None if i + 1 < args.len() => {
+                            i += 1;
+                            Some(args[i].clone())
+                        }
+                        None => {
+                            let origin = self.cli_origin(index);
+                            self.event(
+                                EventKind::UnknownCliOption,
+                                origin,
+                                format!("option `--{}` requires an argument", def.name),
+                                true,
+                            );
+                            i += 1;
+                            continue;
+                        }
+                    },
+                };
+                let origin = self.cli_origin(index);
+                self.add(
+                    def.name.as_bytes().to_vec(),
+                    value.map(String::into_bytes),
+                    origin,
+                    false,
+                );
+            } else if arg.len() > 1 && arg.starts_with('-') {
+                let chars: Vec<char> = arg[1..].chars().collect();
+                let mut k = 0;
+                let index = i;
+                while k < chars.len() {
+                    let Some(def) = catalogue().by_short(chars[k]) else {
+                        let origin = self.cli_origin(index);
+                        self.event(
+                            EventKind::UnknownCliOption,
+                            origin,
+                            format!("unrecognized command-line option `-{}`", chars[k]),
+                            true,
+                        );
+                        break;
+                    };
+                    let rest: String = chars[k + 1..].iter().collect();
+                    let value = match def.argument {
+                        Argument::None => {
+                            k += 1;
+                            None
+                        }
+                        Argument::Optional => {
+                            k = chars.len();
+                            (!rest.is_empty()).then_some(rest)
+                        }
+                        Argument::Required => {
+                            k = chars.len();
+                            if !rest.is_empty() {
+                                Some(rest)
+                            } else if i + 1 < args.len() {
+                                i += 1;
+                                Some(args[i].clone())
+                            } else {
+                                let origin = self.cli_origin(index);
+                                self.event(
+                                    EventKind::UnknownCliOption,
+                                    origin,
+                                    format!("option `-{}` requires an argument", chars[k - 1]),
+                                    true,
+                                );
+                                break;
+                            }
+                        }
+                    };
+                    let origin = self.cli_origin(index);
+                    self.add(
+                        def.name.as_bytes().to_vec(),
+                        value.map(String::into_bytes),
+                        origin,
+                        false,
+                    );
+                }
+            } else {
+                // getopt permutes: non-options are handled after all options.
+                positional.push((i, arg.clone()));
+            }
+            i += 1;
+        }
+        for (index, arg) in positional {
+            if !arg.starts_with('[') {
+                let origin = self.cli_origin(index);
+                self.load_any(arg.as_bytes(), origin, "positional argument");
+            }
+        }
+    }
+
+    /// Exact name, else a unique prefix (GNU getopt abbreviations).
+    fn long_option(&self, name: &str) -> Option<&'static OptionDef> {
+        let cat = catalogue();
+        if let Some(d) = cat.get(name).filter(|d| d.in_build) {
+            return Some(d);
+        }
+        let matches = cat.with_prefix(name);
+        let first = *matches.first()?;
+        if matches
+            .iter()
+            .all(|o| o.target == first.target && o.parser == first.parser)
+        {
+            Some(first)
+        } else {
+            None
+        }
+    }
+
+    /// `add_exported_option_do`.
+    fn add(
+        &mut self,
+        key: Vec<u8>,
+        value: Option<Vec<u8>>,
+        origin: Origin,
+        placeholder_only: bool,
+    ) {
+        if !self.logic_running {
+            if is_block_closer(&key) {
+                self.logic = None;
+            }
+            // The block stays active while it runs, as uWSGI's global state does,
+            // so a block opened inside it is seen as nested.
+            if let Some(logic) = self.logic.clone() {
+                self.logic_running = true;
+                let added = self.run_logic(&logic, &key, value.as_deref(), &origin);
+                self.logic_running = false;
+                if !added && let Some(l) = &mut self.logic {
+                    l.swallowed += 1;
+                }
+                return;
+            }
+        }
+        let idx = self.out.entries.len();
+        self.out.entries.push(Entry {
+            key: key.clone(),
+            raw_value: value.clone(),
+            value: value.clone(),
+            origin: origin.clone(),
+            configured: false,
+            placeholder_only,
+            inherited: self.in_configure,
+            unknown: Vec::new(),
+        });
+        let key_s = lossy(&key);
+        if placeholder_only {
+            if catalogue().get(&key_s).is_some_and(|d| d.in_build) {
+                self.event(
+                    EventKind::InvalidDirective,
+                    origin,
+                    format!("`{key_s}` is a uWSGI option and cannot be set as a placeholder: uWSGI exits"),
+                    true,
+                );
+            }
+            self.out.entries[idx].configured = true;
+            return;
+        }
+        if let Some(def) = catalogue().get(&key_s)
+            && def.is_immediate()
+        {
+            self.out.entries[idx].configured = true;
+            self.apply_immediate(def, value.as_deref(), origin);
+        }
+    }
+
+    /// Evaluate the active block for one option; true if it was added.
+    fn run_logic(
+        &mut self,
+        logic: &Logic,
+        key: &[u8],
+        value: Option<&[u8]>,
+        origin: &Origin,
+    ) -> bool {
+        use LogicKind::*;
+        let arg = logic.arg.clone();
+        let mut origin = origin.clone();
+        origin.via.push(Via {
+            layer: logic.origin.layer.clone(),
+            what: ViaKind::Logic {
+                directive: logic.directive.clone(),
+            },
+        });
+        let add_with = |this: &mut Self, with: Option<&[u8]>| {
+            let v = value.map(|v| substitute_underscore(v, with));
+            this.add(key.to_vec(), v, origin.clone(), false);
+        };
+        let path_of = |this: &Self, p: &[u8]| this.host.cwd.join(Path::new(&lossy(p)));
+        match logic.kind {
+            For => {
+                let items: Vec<Vec<u8>> = arg
+                    .split(|&b| b == b' ')
+                    .filter(|t| !t.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect();
+                for item in items {
+                    add_with(self, Some(&item));
+                }
+                true
+            }
+            ForTimes => {
+                let (n, _, _) = values::atoi(&arg);
+                for i in 1..=n.max(0) {
+                    add_with(self, Some(i.to_string().as_bytes()));
+                }
+                true
+            }
+            ForGlob => {
+                for item in glob_mark_nocheck(&self.host.cwd, &lossy(&arg)) {
+                    add_with(self, Some(item.as_bytes()));
+                }
+                true
+            }
+            ForReadline => match std::fs::read(path_of(self, &arg)) {
+                Ok(content) => {
+                    for line in fgets_lines(&content) {
+                        add_with(self, Some(&line));
+                    }
+                    true
+                }
+                Err(_) => false,
+            },
+            IfOpt(want) | IfEnv(want) => {
+                let (name, expect) = match arg.iter().position(|&b| b == b'=') {
+                    Some(i) => (&arg[..i], Some(&arg[i + 1..])),
+                    None => (&arg[..], None),
+                };
+                let found: Option<Vec<u8>> = match logic.kind {
+                    IfOpt(_) => self.out.first_exact(name).and_then(|e| e.value.clone()),
+                    _ => self.inv.getenv(name).map(|v| v.as_bytes().to_vec()),
+                };
+                let hit = match (&found, expect) {
+                    (Some(f), Some(e)) => f.as_slice() == e,
+                    (Some(_), None) => true,
+                    (None, _) => false,
+                };
+                if hit == want {
+                    add_with(self, found.as_deref());
+                    true
+                } else {
+                    false
+                }
+            }
+            IfExists(want) | IfFile(want) | IfDir(want) => {
+                let p = path_of(self, &arg);
+                let meta = std::fs::metadata(&p);
+                let hit = match logic.kind {
+                    IfExists(_) => meta.is_ok(),
+                    IfFile(_) => meta.map(|m| m.is_file()).unwrap_or(false),
+                    _ => meta.map(|m| m.is_dir()).unwrap_or(false),
+                };
+                if hit == want {
+                    add_with(self, Some(&arg));
+                    true
+                } else {
+                    false
+                }
+            }
+            IfReload(want) => {
+                // Resolution models a first start, never a reload.
+                if !want {
+                    self.add(key.to_vec(), value.map(<[u8]>::to_vec), origin, false);
+                }
+                !want
+            }
+            IfPlugin(want) => {
+                // The python plugin is what this tool lints for; others unknown.
+                let hit = arg == b"python" || arg == b"python3";
+                if hit == want {
+                    add_with(self, Some(&arg));
+                }
+                hit == want
+            }
+            IfHostname(want) | IfHostnameMatch(want) => {
+                let hit =
+                    matches!(logic.kind, IfHostname(_)) && arg == self.host.hostname.as_bytes();
+                if hit == want {
+                    add_with(self, Some(&arg));
+                }
+                hit == want
+            }
+        }
+    }
+
+    fn apply_immediate(&mut self, def: &OptionDef, value: Option<&[u8]>, origin: Origin) {
+        let value = value.unwrap_or_default().to_vec();
+        match def.parser {
+            "uwsgi_opt_logic" => {
+                if let Some(outer) = &self.logic {
+                    let msg = format!(
+                        "`{}` inside the `{}` block: uWSGI exits with \"recursive logic in options is not supported\"",
+                        def.name, outer.directive
+                    );
+                    self.event(EventKind::NestedLogicBlock, origin, msg, true);
+                    return;
+                }
+                if let Some(kind) = logic_kind(def.name) {
+                    self.logic = Some(Logic {
+                        kind,
+                        arg: value,
+                        origin,
+                        directive: def.name.to_string(),
+                        swallowed: 0,
+                    });
+                }
+            }
+            "uwsgi_opt_load_ini" => self.load_ini(&value, origin, false, def.name),
+            "uwsgi_opt_load" => self.load_any(&value, origin, def.name),
+            "uwsgi_opt_load_yml" | "uwsgi_opt_load_json" | "uwsgi_opt_load_xml"
+            | "uwsgi_opt_load_sqlite3" | "uwsgi_opt_load_config" | "uwsgi_opt_ini_paste" => {
+                let msg = format!(
+                    "`{} = {}` loads a {} configuration, which uwsgi-lint does not read: its options are not checked",
+                    def.name,
+                    lossy(&value),
+                    def.name
+                );
+                self.event(EventKind::UnsupportedConfig, origin, msg, false);
+            }
+            "uwsgi_opt_set_placeholder" => match value.iter().position(|&b| b == b'=') {
+                Some(i) => {
+                    let mut o = origin.clone();
+                    o.via.push(Via {
+                        layer: origin.layer.clone(),
+                        what: ViaKind::Set {
+                            directive: def.name.to_string(),
+                        },
+                    });
+                    let ph = def.target != "NULL";
+                    self.add(value[..i].to_vec(), Some(value[i + 1..].to_vec()), o, ph);
+                }
+                None => self.event(
+                    EventKind::InvalidDirective,
+                    origin,
+                    format!("`{}` needs `name=value`: uWSGI exits with \"invalid placeholder/--set value\"", def.name),
+                    true,
+                ),
+            },
+            "uwsgi_opt_add_custom_option" => {
+                if let Some(i) = value.iter().position(|&b| b == b'=') {
+                    self.out.declared.push(lossy(&value[..i]));
+                }
+            }
+            _ if def.name == "strict" => self.out.strict = values::read_flag(Some(&value)),
+            _ => {}
+        }
+    }
+
+    // ---- files --------------------------------------------------------------
+
+    /// `uwsgi_opt_load`: `include =`, `inherit =` and positional files,
+    /// dispatched on the extension.
+    fn load_any(&mut self, spec: &[u8], origin: Origin, directive: &str) {
+        let s = lossy(spec);
+        if s.ends_with(".ini") {
+            return self.load_ini(spec, origin, true, directive);
+        }
+        for ext in [".xml", ".yaml", ".yml", ".json", ".js"] {
+            if s.ends_with(ext) {
+                let msg = format!(
+                    "`{directive} = {s}` loads a {} file, which uwsgi-lint does not read: its options are not checked",
+                    &ext[1..]
+                );
+                return self.event(EventKind::UnsupportedConfig, origin, msg, false);
+            }
+        }
+        // Falls through to the pluggable loaders, which fail for `x.ini:sec`.
+        if let Some((file, _)) = s.rsplit_once(':')
+            && file.ends_with(".ini")
+        {
+            let msg = format!(
+                "`{directive} = {s}` fails at startup (\"unable to load configuration from {s}\"): `{directive}` cannot take a section; use `ini = {s}`"
+            );
+            return self.event(EventKind::IncludeWithSection, origin, msg, true);
+        }
+        let msg = format!(
+            "uWSGI cannot load `{s}` (\"unable to load configuration from {s}\") and exits"
+        );
+        self.event(EventKind::UnsupportedConfig, origin, msg, true);
+    }
+
+    fn resolve_path(&self, file: &str) -> PathBuf {
+        let p = Path::new(file);
+        let direct = self.host.cwd.join(p);
+        if self.opts.fallback_to_including_dir
+            && !p.is_absolute()
+            && std::fs::symlink_metadata(&direct).is_err()
+            && let Some(dir) = self.dir_stack.last()
+        {
+            let alt = dir.join(p);
+            if alt.exists() {
+                return alt;
+            }
+        }
+        direct
+    }
+
+    /// `uwsgi_opt_load_ini` → `config_magic_table_fill` + `uwsgi_ini_config`.
+    fn load_ini(&mut self, spec: &[u8], origin: Origin, keep_upper: bool, directive: &str) {
+        // Split off the section: at the last ':' (after the last '/' for URLs).
+        let scheme = has_scheme(spec);
+        let search_from = if scheme.is_some() {
+            spec.iter().rposition(|&b| b == b'/').unwrap_or(0)
+        } else {
+            0
+        };
+        let colon = spec[search_from..]
+            .iter()
+            .rposition(|&b| b == b':')
+            .map(|i| i + search_from);
+        let (mut file, section): (Vec<u8>, Vec<u8>) = match colon {
+            Some(c) => {
+                let sec = if c + 1 < spec.len() {
+                    spec[c + 1..].to_vec()
+                } else {
+                    b"uwsgi".to_vec()
+                };
+                (spec[..c].to_vec(), sec)
+            }
+            None => (spec.to_vec(), b"uwsgi".to_vec()),
+        };
+        if colon == Some(0) {
+            match &self.last_file {
+                Some(last) => file = last.clone(),
+                None => {
+                    let msg = format!(
+                        "`{directive} = {}` names a section of the previous ini file, but no ini file was read before",
+                        lossy(spec)
+                    );
+                    return self.event(EventKind::IncludeNotFound, origin, msg, true);
+                }
+            }
+        }
+        if let Some(sch) = scheme {
+            let msg = format!(
+                "`{directive} = {}` is read through the `{sch}://` scheme at startup; uwsgi-lint never executes or fetches it, so its options are unknown",
+                lossy(spec)
+            );
+            return self.event(EventKind::RuntimeValue, origin, msg, false);
+        }
+        if file == b"-" {
+            let msg = format!(
+                "`{directive} = -` reads the config from standard input; its options are unknown"
+            );
+            return self.event(EventKind::RuntimeValue, origin, msg, false);
+        }
+        let file_s = lossy(&file);
+        let path = self.resolve_path(&file_s);
+        let is_link = std::fs::symlink_metadata(&path)
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(false);
+        // uWSGI's %p: realpath, or for a symlink the cwd-joined name as typed.
+        let full = if is_link {
+            Some(if Path::new(&file_s).is_absolute() {
+                PathBuf::from(&file_s)
+            } else {
+                PathBuf::from(format!("{}/{}", self.host.cwd.display(), file_s))
+            })
+        } else {
+            std::fs::canonicalize(&path).ok()
+        };
+        let Some(full) = full else {
+            let msg = format!(
+                "`{directive} = {}`: file `{file_s}` not found (uWSGI exits at startup)",
+                lossy(spec)
+            );
+            return self.event(EventKind::IncludeNotFound, origin, msg, true);
+        };
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                let msg = format!(
+                    "`{directive} = {}`: cannot read `{file_s}`: {e}",
+                    lossy(spec)
+                );
+                return self.event(EventKind::IncludeNotFound, origin, msg, true);
+            }
+        };
+        let canon = std::fs::canonicalize(&path).unwrap_or(full.clone());
+        if self.stack.iter().any(|(p, s)| *p == canon && *s == section) {
+            let msg = format!(
+                "`{directive} = {}` includes a file that is already being read: uWSGI recurses until it crashes (SIGSEGV)",
+                lossy(spec)
+            );
+            return self.event(EventKind::IncludeCycle, origin, msg, true);
+        }
+        if self.stack.len() >= MAX_DEPTH {
+            let msg = format!("includes nest deeper than {MAX_DEPTH} levels; not followed further");
+            return self.event(EventKind::IncludeCycle, origin, msg, true);
+        }
+        let inode = {
+            use std::os::unix::fs::MetadataExt;
+            std::fs::symlink_metadata(&full).ok().map(|m| m.ino())
+        };
+        self.magic
+            .fill_for_file(spec, Some(&full), inode, keep_upper || self.in_configure);
+        let file_id = match self.sources.find_path(&canon) {
+            Some(id) => id,
+            None => self.sources.add(SourceFile::new(
+                display_name(&self.host.cwd, &path),
+                Some(canon.clone()),
+                bytes.clone(),
+            )),
+        };
+        self.last_file = Some(file.clone());
+        self.out.files.push((file_id, lossy(&section)));
+
+        let sub = magic::substitute(&bytes, &self.magic);
+        for u in &sub.uses {
+            self.out
+                .magic_uses
+                .push((file_id, Span::new(u.at, u.at + 2), u.var));
+        }
+        let doc = syntax::parse(&sub.text);
+        self.stack.push((canon.clone(), section.clone()));
+        self.dir_stack
+            .push(canon.parent().map(Path::to_path_buf).unwrap_or_default());
+        self.via.push(Via {
+            layer: origin.layer.clone(),
+            what: ViaKind::Include {
+                directive: directive.to_string(),
+            },
+        });
+        let mut current: &[u8] = b"";
+        let mut got_section = false;
+        let text = sub.text.clone();
+        for line in &doc.lines {
+            match &line.kind {
+                LineKind::Section { name, .. } => current = &text[name.range()],
+                LineKind::Entry { key, value, .. } if current == section.as_slice() => {
+                    got_section = true;
+                    let origin = Origin {
+                        layer: Layer::File {
+                            file: file_id,
+                            line: sub.map_span(line.content.start, line.content.end),
+                            key: sub.map_span(key.start, key.end),
+                            value: sub.map_span(value.start, value.end),
+                        },
+                        via: self.via.clone(),
+                    };
+                    self.add(
+                        text[key.range()].to_vec(),
+                        Some(text[value.range()].to_vec()),
+                        origin,
+                        false,
+                    );
+                }
+                _ => {}
+            }
+        }
+        self.via.pop();
+        self.dir_stack.pop();
+        self.stack.pop();
+        if !got_section {
+            let present: Vec<String> = syntax::parse(&bytes)
+                .section_names(&bytes)
+                .into_iter()
+                .map(|s| format!("[{}]", lossy(s)))
+                .collect();
+            let msg = format!(
+                "section [{}] not found in `{}` ({}): the file contributes nothing",
+                lossy(&section),
+                file_s,
+                if present.is_empty() {
+                    "it has no section".to_string()
+                } else {
+                    format!("it has {}", present.join(", "))
+                }
+            );
+            self.event(EventKind::SectionNotFound, origin, msg, false);
+        }
+    }
+
+    // ---- substitution passes ------------------------------------------------
+
+    /// `uwsgi_apply_config_pass`: expand `$()`, `@()` or `%()` in every value
+    /// that was not applied at parse time.
+    fn pass(&mut self, symbol: u8) {
+        for i in 0..self.out.entries.len() {
+            let e = &self.out.entries[i];
+            if e.configured {
+                continue;
+            }
+            let Some(mut value) = e.value.clone() else {
+                continue;
+            };
+            let mut unknown = Vec::new();
+            let mut fatal = Vec::new();
+            let mut expansions = 0;
+            let mut j = 0;
+            let mut has = 0usize;
+            let mut depth = 0usize;
+            let mut key_start = 0usize;
+            while j < value.len() {
+                let c = value[j];
+                if c == symbol {
+                    has = 1;
+                } else if c == b'(' && has == 1 {
+                    has = 2;
+                    depth = 0;
+                    key_start = j + 1;
+                } else if has > 1 {
+                    if c == b'(' {
+                        has += 1;
+                        depth += 1;
+                    } else if c == b')' {
+                        if depth > 0 {
+                            has += 1;
+                            depth -= 1;
+                            j += 1;
+                            continue;
+                        }
+                        if has <= 2 {
+                            has = 0;
+                            j += 1;
+                            continue;
+                        }
+                        let key = value[key_start..key_start + has - 2].to_vec();
+                        let found = self.lookup(symbol, &key, i, &mut unknown, &mut fatal);
+                        let Some(v) = found else {
+                            has = 0;
+                            j += 1;
+                            continue;
+                        };
+                        let mut nv = value[..key_start - 2].to_vec();
+                        nv.extend_from_slice(cstr(&v));
+                        nv.extend_from_slice(&value[key_start + has - 1..]);
+                        value = nv;
+                        has = 0;
+                        expansions += 1;
+                        if expansions > MAX_EXPANSIONS || value.len() > MAX_VALUE_LEN {
+                            let origin = self.out.entries[i].origin.clone();
+                            let msg = format!(
+                                "`{}`: expanding `{}(...)` never ends (it refers to itself); uWSGI would loop",
+                                lossy(&self.out.entries[i].key),
+                                symbol as char
+                            );
+                            self.event(EventKind::ExpansionLimit, origin, msg, true);
+                            value.truncate(MAX_VALUE_LEN);
+                            break;
+                        }
+                        // uWSGI sets j = 0 and its loop increments it: the scan
+                        // restarts at index 1.
+                        j = 1;
+                        continue;
+                    } else {
+                        has += 1;
+                    }
+                } else {
+                    has = 0;
+                }
+                j += 1;
+            }
+            let origin = self.out.entries[i].origin.clone();
+            for (kind, msg) in fatal {
+                self.event(kind, origin.clone(), msg, true);
+            }
+            for u in &unknown {
+                let msg = format!(
+                    "`{}`: `{}` {}",
+                    lossy(&self.out.entries[i].key),
+                    u.reference,
+                    u.reason
+                );
+                self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+            }
+            let e = &mut self.out.entries[i];
+            e.value = Some(value);
+            e.unknown.extend(unknown);
+        }
+    }
+
+    fn lookup(
+        &self,
+        symbol: u8,
+        key: &[u8],
+        entry: usize,
+        unknown: &mut Vec<Unknown>,
+        fatal: &mut Vec<(EventKind, String)>,
+    ) -> Option<Vec<u8>> {
+        let reference = format!("{}({})", symbol as char, lossy(key));
+        match symbol {
+            b'$' => {
+                let v = self.inv.getenv(cstr(key));
+                if v.is_none() {
+                    unknown.push(Unknown {
+                        reference,
+                        reason: "refers to an environment variable that is not set here; uWSGI keeps the text as it is".into(),
+                    });
+                }
+                v.map(|s| s.as_bytes().to_vec())
+            }
+            b'@' => {
+                if let Some(s) = has_scheme(key) {
+                    unknown.push(Unknown {
+                        reference,
+                        reason: format!("is read through `{s}://` at startup; uwsgi-lint never executes or fetches it"),
+                    });
+                    return None;
+                }
+                let name = lossy(cstr(key));
+                let mut path = self.host.cwd.join(&name);
+                if self.opts.fallback_to_including_dir
+                    && !path.exists()
+                    && let Some(dir) = self.entry_dir(entry)
+                {
+                    path = dir.join(&name);
+                }
+                match std::fs::read(&path) {
+                    Ok(mut content) => {
+                        if let Some(&last) = content.last()
+                            && (last == b'\n' || last == b'\r')
+                        {
+                            content.pop();
+                        }
+                        Some(content)
+                    }
+                    Err(_) => {
+                        fatal.push((
+                            EventKind::IncludeNotFound,
+                            format!(
+                                "`{reference}`: file `{name}` not found (uWSGI exits at startup)"
+                            ),
+                        ));
+                        None
+                    }
+                }
+            }
+            _ => {
+                let v = self.placeholder(key);
+                if v.is_none() {
+                    unknown.push(Unknown {
+                        reference,
+                        reason: "names no option or placeholder; uWSGI keeps the text as it is"
+                            .into(),
+                    });
+                }
+                v
+            }
+        }
+    }
+
+    fn entry_dir(&self, entry: usize) -> Option<PathBuf> {
+        let file = self.out.entries[entry].origin.file()?;
+        self.sources
+            .get(file)
+            .path
+            .as_ref()?
+            .parent()
+            .map(Path::to_path_buf)
+    }
+
+    /// `uwsgi_manage_placeholder`: a lookup, or left-to-right arithmetic.
+    fn placeholder(&self, key: &[u8]) -> Option<Vec<u8>> {
+        let first = |k: &[u8]| self.out.first_exact(k).and_then(|e| e.value.clone());
+        if !key.contains(&b' ') {
+            return first(key);
+        }
+        #[derive(Clone, Copy)]
+        enum Op {
+            Concat,
+            Add,
+            Sub,
+            Mul,
+            Div,
+        }
+        let num = |v: &[u8]| strtoll(v);
+        let mut op = Op::Concat;
+        let mut cur: Option<Vec<u8>> = None;
+        for tok in key.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
+            let value: Vec<u8> = match tok {
+                b"+" => {
+                    op = Op::Add;
+                    continue;
+                }
+                b"-" => {
+                    op = Op::Sub;
+                    continue;
+                }
+                b"*" => {
+                    op = Op::Mul;
+                    continue;
+                }
+                b"/" => {
+                    op = Op::Div;
+                    continue;
+                }
+                b"++" | b"--" => {
+                    if let Some(c) = &cur {
+                        let d = if tok == b"++" { 1 } else { -1 };
+                        cur = Some(num(c).wrapping_add(d).to_string().into_bytes());
+                    }
+                    op = Op::Concat;
+                    continue;
+                }
+                t if t.iter().all(u8::is_ascii_digit) => t.to_vec(),
+                t => first(t).unwrap_or_default(),
+            };
+            let a = cur.as_deref().map(num).unwrap_or(0);
+            let b = num(&value);
+            cur = Some(match op {
+                Op::Concat => {
+                    let mut c = cur.take().unwrap_or_default();
+                    c.extend_from_slice(cstr(&value));
+                    c
+                }
+                Op::Add => a.wrapping_add(b).to_string().into_bytes(),
+                Op::Sub => a.wrapping_sub(b).to_string().into_bytes(),
+                Op::Mul => a.wrapping_mul(b).to_string().into_bytes(),
+                Op::Div => {
+                    if b == 0 {
+                        b"0".to_vec()
+                    } else {
+                        a.wrapping_div(b).to_string().into_bytes()
+                    }
+                }
+            });
+            op = Op::Concat;
+        }
+        cur
+    }
+
+    /// With `strict`, uWSGI re-checks every key in configure and exits on the
+    /// first one that is no option (facts §2).
+    fn check_strict(&mut self) {
+        if !self.out.strict {
+            return;
+        }
+        let bad = self.out.entries.iter().find(|e| {
+            !e.placeholder_only
+                && e.def().is_none_or(|d| !d.in_build)
+                && !self.out.declared.iter().any(|d| d.as_bytes() == e.key)
+        });
+        if let Some(e) = bad {
+            let msg = format!(
+                "`strict` is on and `{}` is no uWSGI option: uWSGI exits with \"[strict-mode] unknown config directive\"",
+                e.key_str()
+            );
+            let origin = e.origin.clone();
+            self.event(EventKind::StrictUnknown, origin, msg, true);
+        }
+    }
+
+    // ---- configure ----------------------------------------------------------
+
+    /// `uwsgi_configure`: apply the rest in order; `inherit` appends its file
+    /// at the end (so it overrides everything, including the command line).
+    fn configure(&mut self) {
+        self.in_configure = true;
+        let mut applied = vec![false; self.out.entries.len()];
+        let mut i = 0;
+        while i < self.out.entries.len() {
+            if applied.len() < self.out.entries.len() {
+                applied.resize(self.out.entries.len(), false);
+            }
+            let e = &self.out.entries[i];
+            if e.configured || applied[i] {
+                i += 1;
+                continue;
+            }
+            applied[i] = true;
+            if e.key == b"inherit" {
+                let spec = e.value.clone().unwrap_or_default();
+                let origin = e.origin.clone();
+                let before = self.out.entries.len();
+                self.load_any(&spec, origin, "inherit");
+                if self.out.entries.len() != before {
+                    // uWSGI's dirty_config: restart from the top.
+                    i = 0;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        self.in_configure = false;
+    }
+}
+
+/// C `strtoll` base 10 (saturating), as used by the placeholder arithmetic.
+fn strtoll(v: &[u8]) -> i64 {
+    values::strtoll(v)
+}
+
+/// Lines as `fgets(line, 1024)` + `uwsgi_chomp` produce them.
+fn fgets_lines(content: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut rest = content;
+    while !rest.is_empty() {
+        let take = match rest.iter().take(1023).position(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => rest.len().min(1023),
+        };
+        let mut line = cstr(&rest[..take]).to_vec();
+        while matches!(line.last(), Some(b'\n' | b'\r')) {
+            line.pop();
+        }
+        out.push(line);
+        rest = &rest[take..];
+    }
+    out
+}
+
+/// glob(3) with GLOB_MARK | GLOB_NOCHECK: sorted matches, directories get a
+/// trailing `/`; no match gives the pattern itself.
+fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
+    let absolute = pattern.starts_with('/');
+    let full = if absolute {
+        pattern.to_string()
+    } else {
+        format!("{}/{}", cwd.display(), pattern)
+    };
+    let opts = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    let mut out: Vec<String> = match glob::glob_with(&full, opts) {
+        Ok(paths) => paths
+            .filter_map(Result::ok)
+            .map(|p| {
+                let shown = if absolute {
+                    p.to_string_lossy().into_owned()
+                } else {
+                    p.strip_prefix(cwd)
+                        .unwrap_or(&p)
+                        .to_string_lossy()
+                        .into_owned()
+                };
+                if p.is_dir() {
+                    format!("{shown}/")
+                } else {
+                    shown
+                }
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    out.sort();
+    if out.is_empty() {
+        out.push(pattern.to_string());
+    }
+    out
+}
+
+/// A path for display: relative to `cwd` when below it.
+pub fn display_name(cwd: &Path, path: &Path) -> String {
+    let abs = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        cwd.join(path)
+    };
+    let clean: PathBuf = abs.components().collect();
+    match clean.strip_prefix(cwd) {
+        Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
+        _ => clean.to_string_lossy().into_owned(),
+    }
+}

@@ -1,0 +1,391 @@
+//! Differential test: our resolver against the real uWSGI.
+//!
+//! For every fixture under `tests/fixtures/resolve/` and every uWSGI ini in
+//! `../shared/corpus/realworld`, run
+//! `uwsgi --show-config --hook-pre-jail exit: --ini F [args]` (facts §9) and
+//! compare its collected `key = value` list with ours, byte for byte. Where
+//! uWSGI exits before printing the list, we must report a fatal event.
+//!
+//! Each fixture also has `expected.txt`, recorded from the real server
+//! (`UPDATE_EXPECT=1`), so the comparison still runs where the oracle is absent.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+use uwsgi_lint::source::SourceMap;
+use uwsgi_lint::uwsgi::magic::HostFacts;
+use uwsgi_lint::uwsgi::resolve::{self, Invocation, ResolveOptions, Resolved};
+
+/// Parameters of one run, from the fixture's optional `case.json`.
+#[derive(Debug, Default)]
+struct Case {
+    /// `--ini` argument; `None` when the case passes no `--ini`.
+    spec: Option<String>,
+    env: Vec<(String, String)>,
+    args: Vec<String>,
+    host_dependent: bool,
+}
+
+fn load_case(dir: &Path) -> Case {
+    let mut case = Case {
+        spec: Some("main.ini".into()),
+        ..Case::default()
+    };
+    let Ok(text) = std::fs::read_to_string(dir.join("case.json")) else {
+        return case;
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).expect("case.json");
+    if let Some(s) = v.get("spec") {
+        case.spec = s.as_str().map(String::from);
+    }
+    if let Some(env) = v.get("env").and_then(|e| e.as_array()) {
+        for pair in env {
+            let p = pair.as_array().expect("env pair");
+            case.env
+                .push((p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()));
+        }
+    }
+    if let Some(args) = v.get("args").and_then(|a| a.as_array()) {
+        case.args = args
+            .iter()
+            .map(|a| a.as_str().unwrap().to_string())
+            .collect();
+    }
+    // std::process::Command passes the environment sorted by name; give the
+    // resolver the same order uWSGI sees.
+    case.env.sort();
+    case.host_dependent = v
+        .get("host_dependent")
+        .and_then(|b| b.as_bool())
+        .unwrap_or(false);
+    case
+}
+
+/// The argument list given to both uWSGI and the resolver. `--show-config`
+/// and the exit hook come first so an unclosed logic block cannot swallow them.
+fn argv(case: &Case, extra: &[String]) -> Vec<String> {
+    let mut a = vec![
+        "--show-config".to_string(),
+        "--hook-pre-jail".to_string(),
+        "exit:".to_string(),
+    ];
+    if let Some(spec) = &case.spec {
+        a.push("--ini".into());
+        a.push(spec.clone());
+    }
+    a.extend(case.args.iter().cloned());
+    a.extend(extra.iter().cloned());
+    a
+}
+
+/// What uWSGI collected: `Some(lines)` or `None` if it exited before printing.
+type Collected = Option<Vec<Vec<u8>>>;
+
+/// Extract the `--show-config` block from uWSGI's log output. Log prefixes
+/// (`log-date`, JSON `log-encoder`) are removed: the block's end line tells
+/// the prefix, and JSON-encoded lines carry the text in `message`.
+fn parse_block(out: &[u8]) -> Collected {
+    let marker = b";uWSGI instance configuration\n";
+    let start = out.windows(marker.len()).position(|w| w == marker)?;
+    let rest = &out[start + marker.len()..];
+    let mut result = Vec::new();
+    let mut seen_header = false;
+    for line in lines(rest) {
+        let text = json_message(line).unwrap_or_else(|| line.to_vec());
+        if text.is_empty() {
+            continue;
+        }
+        if !seen_header {
+            if text.ends_with(b"[uwsgi]") {
+                seen_header = true;
+            }
+            continue;
+        }
+        if let Some(p) = find(&text, b";end of configuration") {
+            let prefix = p;
+            // Remove the same prefix length from every entry line.
+            return Some(
+                result
+                    .into_iter()
+                    .map(|l: Vec<u8>| l.get(prefix..).map(<[u8]>::to_vec).unwrap_or_default())
+                    .collect(),
+            );
+        }
+        result.push(text);
+    }
+    None
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn json_message(line: &[u8]) -> Option<Vec<u8>> {
+    if !line.starts_with(b"{") {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    v.get("message")?.as_str().map(|s| s.as_bytes().to_vec())
+}
+
+fn run_oracle(uwsgi: &Path, dir: &Path, case: &Case, extra: &[String]) -> (Collected, String) {
+    let mut cmd = Command::new(uwsgi);
+    cmd.current_dir(dir).env_clear().args(argv(case, extra));
+    for (k, v) in &case.env {
+        cmd.env(k, v);
+    }
+    let out = run_bounded(cmd, Duration::from_secs(30));
+    let mut all = out.stderr.clone();
+    all.extend_from_slice(&out.stdout);
+    if let Some(logto) = extra.iter().skip_while(|a| *a != "--logto").nth(1)
+        && let Ok(log) = std::fs::read(logto)
+    {
+        all.extend_from_slice(&log);
+    }
+    let tail = String::from_utf8_lossy(&all)
+        .lines()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join("\n");
+    let note = format!(
+        "exit {:?}{}; last lines:\n{tail}",
+        out.code,
+        if out.timed_out { " (timed out)" } else { "" }
+    );
+    (parse_block(&all), note)
+}
+
+fn run_ours(dir: &Path, case: &Case, extra: &[String]) -> Resolved {
+    let mut host = HostFacts::local("2.0.30");
+    host.cwd = canonical(dir);
+    let inv = Invocation {
+        env: case.env.clone(),
+        args: argv(case, extra),
+    };
+    let mut sources = SourceMap::new();
+    resolve::resolve(&inv, &host, &ResolveOptions::default(), &mut sources)
+}
+
+/// Our list printed as uWSGI prints it, then split into non-empty lines the
+/// way `parse_block` reads the server's (a value read by `@()` may hold newlines).
+fn ours_lines(r: &Resolved) -> Vec<Vec<u8>> {
+    let mut text = Vec::new();
+    for e in &r.entries {
+        text.extend_from_slice(&e.key);
+        text.extend_from_slice(b" = ");
+        match &e.value {
+            Some(v) => text.extend_from_slice(v.split(|&b| b == 0).next().unwrap_or_default()),
+            None => text.extend_from_slice(b"true"),
+        }
+        text.push(b'\n');
+    }
+    lines(&text)
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .map(<[u8]>::to_vec)
+        .collect()
+}
+
+fn render(c: &Collected) -> String {
+    match c {
+        Some(lines) => lines
+            .iter()
+            .map(|l| String::from_utf8_lossy(l).into_owned() + "\n")
+            .collect(),
+        None => "FATAL\n".into(),
+    }
+}
+
+/// Compare what uWSGI collected with our resolution; `Err` explains the difference.
+fn compare(oracle: &Collected, ours: &Resolved) -> Result<(), String> {
+    match oracle {
+        Some(expected) => {
+            let got = ours_lines(ours);
+            if &got != expected {
+                return Err(format!(
+                    "option lists differ\n--- uWSGI\n{}--- uwsgi-lint\n{}",
+                    render(oracle),
+                    render(&Some(got))
+                ));
+            }
+            if let Some(f) = ours.fatal() {
+                return Err(format!(
+                    "uWSGI starts, but we report a fatal problem: {}",
+                    f.message
+                ));
+            }
+            Ok(())
+        }
+        None => match ours.fatal() {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "uWSGI exits before collecting, but we report nothing fatal; ours:\n{}",
+                render(&Some(ours_lines(ours)))
+            )),
+        },
+    }
+}
+
+fn normalize(text: &str, dir: &Path) -> String {
+    text.replace(&canonical(dir).to_string_lossy().to_string(), "${FIXTURE}")
+}
+
+fn fixture_dirs() -> Vec<PathBuf> {
+    let root = manifest_dir().join("tests/fixtures/resolve");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
+        .expect("fixtures")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn fixtures_match_real_uwsgi() {
+    let oracle = uwsgi_oracle("fixtures_match_real_uwsgi");
+    let update = std::env::var("UPDATE_EXPECT").is_ok();
+    let dirs = fixture_dirs();
+    assert!(dirs.len() >= 40, "only {} resolve fixtures", dirs.len());
+    let mut failures = Vec::new();
+    let mut compared_live = 0;
+    for dir in &dirs {
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let case = load_case(dir);
+        let ours = run_ours(dir, &case, &[]);
+        let expected_path = dir.join("expected.txt");
+        if let Some(uwsgi) = &oracle {
+            let (collected, note) = run_oracle(uwsgi, dir, &case, &[]);
+            compared_live += 1;
+            if let Err(e) = compare(&collected, &ours) {
+                failures.push(format!("{name}: {e}\n(uWSGI {note})"));
+                continue;
+            }
+            if !case.host_dependent {
+                let recorded = normalize(&render(&collected), dir);
+                if update {
+                    std::fs::write(&expected_path, &recorded).unwrap();
+                } else {
+                    match std::fs::read_to_string(&expected_path) {
+                        Ok(e) if e == recorded => {}
+                        Ok(_) => failures.push(format!(
+                            "{name}: the real server's output changed from expected.txt (rerun with UPDATE_EXPECT=1 and review)"
+                        )),
+                        Err(_) => failures.push(format!(
+                            "{name}: no expected.txt; record it with UPDATE_EXPECT=1"
+                        )),
+                    }
+                }
+            }
+        } else if !case.host_dependent {
+            let recorded = std::fs::read_to_string(&expected_path)
+                .unwrap_or_else(|_| panic!("{name}: expected.txt missing"));
+            let got = match ours.fatal() {
+                Some(_) => "FATAL\n".to_string(),
+                None => normalize(&render(&Some(ours_lines(&ours))), dir),
+            };
+            if got != recorded {
+                failures.push(format!(
+                    "{name}: differs from the recorded server output\n--- recorded\n{recorded}--- ours\n{got}"
+                ));
+            }
+        }
+    }
+    eprintln!(
+        "resolve fixtures: {} total, {} compared with the live server",
+        dirs.len(),
+        compared_live
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {} fixtures differ:\n\n{}",
+        failures.len(),
+        dirs.len(),
+        failures.join("\n\n")
+    );
+}
+
+/// Every uWSGI ini of the shared corpus, run from its own directory.
+#[test]
+fn corpus_matches_real_uwsgi() {
+    let Some(shared) = shared_dir("corpus_matches_real_uwsgi") else {
+        return;
+    };
+    let Some(uwsgi) = uwsgi_oracle("corpus_matches_real_uwsgi") else {
+        return;
+    };
+    let mut inis = Vec::new();
+    collect_inis(&shared.join("corpus/realworld"), &mut inis);
+    inis.sort();
+    assert!(!inis.is_empty());
+    let tmp = std::env::temp_dir().join(format!("uwsgi-lint-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let (mut same, mut skipped, mut failures) = (0, Vec::new(), Vec::new());
+    for (i, ini) in inis.iter().enumerate() {
+        let dir = ini.parent().unwrap();
+        let case = Case {
+            spec: Some(ini.file_name().unwrap().to_string_lossy().into()),
+            ..Case::default()
+        };
+        // Route the log to a file we read: a config's own `logto` may name a
+        // directory this machine lacks, which is not what is under test.
+        let log = tmp.join(format!("{i}.log"));
+        let extra = vec!["--logto".to_string(), log.to_string_lossy().into_owned()];
+        let (collected, note) = run_oracle(&uwsgi, dir, &case, &extra);
+        let rel = ini
+            .strip_prefix(shared.join("corpus/realworld"))
+            .unwrap()
+            .display()
+            .to_string();
+        let ours = run_ours(dir, &case, &extra);
+        match compare(&collected, &ours) {
+            Ok(()) => same += 1,
+            // The wheel embeds python/gevent only; a config that loads other
+            // plugins stops for a reason that is not the parser under test.
+            Err(_) if note.contains("UNABLE to load uWSGI plugin") => {
+                skipped.push(format!("{rel}: needs a plugin the pyuwsgi wheel lacks"));
+            }
+            Err(e) => failures.push(format!("{rel}: {e}\n(uWSGI {note})")),
+        }
+    }
+    let _ = std::fs::remove_dir_all(&tmp);
+    eprintln!("corpus: {} inis, {same} identical to uWSGI", inis.len());
+    for s in &skipped {
+        eprintln!("corpus: skipped {s}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} corpus inis differ:\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+    assert!(same > 0);
+}
+
+fn collect_inis(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect_inis(&p, out);
+        } else if p.extension().is_some_and(|x| x == "ini")
+            && std::fs::read(&p).is_ok_and(|b| {
+                String::from_utf8_lossy(&b)
+                    .lines()
+                    .any(|l| l.trim() == "[uwsgi]")
+            })
+        {
+            out.push(p);
+        }
+    }
+}
