@@ -29,6 +29,11 @@ const MAX_DEPTH: usize = 64;
 /// Bound on `$()`/`@()`/`%()` replacements in one value (self-references grow forever).
 const MAX_EXPANSIONS: usize = 1000;
 const MAX_VALUE_LEN: usize = 1 << 20;
+/// Bound on collected options (`for-times = 100000000` must not exhaust memory).
+const MAX_ENTRIES: usize = 100_000;
+/// How often one file may be inherited before it is taken for a cycle
+/// (uWSGI loops forever on `inherit` cycles).
+const MAX_INHERITS_OF_ONE_FILE: usize = 8;
 
 /// How uWSGI is started: its environment and its command line (without argv[0]).
 #[derive(Debug, Clone, Default)]
@@ -311,6 +316,10 @@ struct Resolver<'a> {
     /// Directory of the file currently being read (for the fallback).
     dir_stack: Vec<PathBuf>,
     in_configure: bool,
+    /// How often each (file, section) was loaded by `inherit`.
+    inherit_counts: Vec<((PathBuf, Vec<u8>), usize)>,
+    /// The option cap was hit (reported once).
+    overflowed: bool,
 }
 
 /// Resolve `inv` as uWSGI would, reading files relative to `host.cwd`.
@@ -334,6 +343,8 @@ pub fn resolve(
         via: Vec::new(),
         dir_stack: Vec::new(),
         in_configure: false,
+        inherit_counts: Vec::new(),
+        overflowed: false,
     };
     r.collect_env();
     r.collect_cli();
@@ -620,6 +631,14 @@ impl Resolver<'_> {
             }
         }
         let idx = self.out.entries.len();
+        if idx >= MAX_ENTRIES {
+            if !self.overflowed {
+                self.overflowed = true;
+                let msg = format!("more than {MAX_ENTRIES} options collected; the rest is ignored");
+                self.event(EventKind::ExpansionLimit, origin, msg, true);
+            }
+            return;
+        }
         self.out.entries.push(Entry {
             key: key.clone(),
             raw_value: value.clone(),
@@ -688,6 +707,9 @@ impl Resolver<'_> {
             ForTimes => {
                 let (n, _, _) = values::atoi(&arg);
                 for i in 1..=n.max(0) {
+                    if self.overflowed {
+                        break;
+                    }
                     add_with(self, Some(i.to_string().as_bytes()));
                 }
                 true
@@ -698,7 +720,7 @@ impl Resolver<'_> {
                 }
                 true
             }
-            ForReadline => match std::fs::read(path_of(self, &arg)) {
+            ForReadline => match read_local(&path_of(self, &arg)) {
                 Ok(content) => {
                     for line in fgets_lines(&content) {
                         add_with(self, Some(&line));
@@ -952,7 +974,7 @@ impl Resolver<'_> {
             );
             return self.event(EventKind::IncludeNotFound, origin, msg, true);
         };
-        let bytes = match std::fs::read(&path) {
+        let bytes = match read_local(&path) {
             Ok(b) => b,
             Err(e) => {
                 let msg = format!(
@@ -969,6 +991,26 @@ impl Resolver<'_> {
                 lossy(spec)
             );
             return self.event(EventKind::IncludeCycle, origin, msg, true);
+        }
+        if self.in_configure {
+            let key = (canon.clone(), section.clone());
+            let count = match self.inherit_counts.iter_mut().find(|(k, _)| *k == key) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    self.inherit_counts.push((key, 1));
+                    1
+                }
+            };
+            if count > MAX_INHERITS_OF_ONE_FILE {
+                let msg = format!(
+                    "`{directive} = {}` inherits a file that inherits itself: uWSGI loops forever at startup",
+                    lossy(spec)
+                );
+                return self.event(EventKind::IncludeCycle, origin, msg, true);
+            }
         }
         if self.stack.len() >= MAX_DEPTH {
             let msg = format!("includes nest deeper than {MAX_DEPTH} levels; not followed further");
@@ -1192,7 +1234,7 @@ impl Resolver<'_> {
                 {
                     path = dir.join(&name);
                 }
-                match std::fs::read(&path) {
+                match read_local(&path) {
                     Ok(mut content) => {
                         if let Some(&last) = content.last()
                             && (last == b'\n' || last == b'\r')
@@ -1362,6 +1404,26 @@ impl Resolver<'_> {
     }
 }
 
+/// Largest file read for a config (`ini`, `@()`, `for-readline`).
+const MAX_READ: u64 = 16 << 20;
+
+/// Read a regular local file, bounded: a config may name `/dev/zero` or a FIFO,
+/// which must neither hang nor exhaust memory.
+pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut buf = Vec::new();
+    file.take(MAX_READ + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_READ {
+        return Err(std::io::Error::other("file larger than 16 MiB"));
+    }
+    Ok(buf)
+}
+
 /// C `strtoll` base 10 (saturating), as used by the placeholder arithmetic.
 fn strtoll(v: &[u8]) -> i64 {
     values::strtoll(v)
@@ -1439,5 +1501,157 @@ pub fn display_name(cwd: &Path, path: &Path) -> String {
     match clean.strip_prefix(cwd) {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
         _ => clean.to_string_lossy().into_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn host(dir: &Path) -> HostFacts {
+        let mut h = HostFacts::local("2.0.30");
+        h.cwd = dir.to_path_buf();
+        h
+    }
+
+    fn run(dir: &Path, ini: &str, env: &[(&str, &str)]) -> (Resolved, SourceMap) {
+        std::fs::write(dir.join("main.ini"), ini).unwrap();
+        let mut inv = Invocation::ini("main.ini", &[]);
+        inv.env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let mut sources = SourceMap::new();
+        let r = resolve(&inv, &host(dir), &ResolveOptions::default(), &mut sources);
+        (r, sources)
+    }
+
+    fn tempdir(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("uwsgi-lint-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    #[test]
+    fn schemes_are_never_executed_or_fetched() {
+        let dir = tempdir("schemes");
+        let marker = dir.join("executed");
+        let ini = format!(
+            "[uwsgi]\nprocesses = @(exec://touch {m})\nini = exec://touch {m}\ninclude = http://127.0.0.1:9/x.ini\nsecret = @(http://127.0.0.1:9/s)\n",
+            m = marker.display()
+        );
+        let (r, _) = run(&dir, &ini, &[]);
+        assert!(!marker.exists(), "a config command was executed");
+        let runtime: Vec<_> = r
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::RuntimeValue)
+            .collect();
+        assert_eq!(runtime.len(), 4, "{:#?}", r.events);
+        assert!(r.fatal().is_none());
+        let p = r.last("processes").unwrap();
+        assert_eq!(p.unknown.len(), 1);
+        assert!(p.value_str().starts_with("@(exec://"));
+    }
+
+    #[test]
+    fn origins_point_at_the_raw_text() {
+        let dir = tempdir("origins");
+        let (r, sources) = run(&dir, "[uwsgi]\nname = %n-x\n  processes = 4\n", &[]);
+        let e = r.last("processes").unwrap();
+        let Layer::File {
+            file, key, value, ..
+        } = e.origin.layer
+        else {
+            panic!("{:?}", e.origin)
+        };
+        let f = sources.get(file);
+        assert_eq!(f.text(key), "processes");
+        assert_eq!(f.text(value), "4");
+        assert_eq!(f.line_col(key.start).line, 3);
+        // a value produced by a magic variable maps back to the `%n` text
+        let n = r.last("name").unwrap();
+        let Layer::File { value, .. } = n.origin.layer else {
+            panic!()
+        };
+        assert_eq!(f.text(value), "%n-x");
+        assert_eq!(n.value_str(), "main-x");
+    }
+
+    #[test]
+    fn special_files_are_not_read() {
+        let dir = tempdir("special");
+        let (r, _) = run(
+            &dir,
+            "[uwsgi]\nx = @(/dev/zero)\nfor-readline = /dev/zero\ny = %(_)\nendfor =\n",
+            &[],
+        );
+        assert!(r.fatal().is_some());
+        assert!(r.entries.iter().all(|e| e.key != b"y"));
+    }
+
+    #[test]
+    fn self_referencing_placeholder_is_bounded() {
+        let dir = tempdir("selfref");
+        let (r, _) = run(&dir, "[uwsgi]\na = y%(a)\n", &[]);
+        assert!(r.events.iter().any(|e| e.kind == EventKind::ExpansionLimit));
+    }
+
+    #[test]
+    fn inherit_cycle_and_huge_loops_terminate() {
+        let dir = tempdir("inheritcycle");
+        std::fs::write(dir.join("other.ini"), "[uwsgi]\ninherit = other.ini\n").unwrap();
+        let (r, _) = run(&dir, "[uwsgi]\ninherit = other.ini\n", &[]);
+        assert!(
+            r.events
+                .iter()
+                .any(|e| e.kind == EventKind::IncludeCycle && e.fatal)
+        );
+        let (r, _) = run(
+            &dir,
+            "[uwsgi]\nfor-times = 100000000\nx = %(_)\nendfor =\n",
+            &[],
+        );
+        assert!(r.events.iter().any(|e| e.kind == EventKind::ExpansionLimit));
+        assert!(r.entries.len() <= MAX_ENTRIES);
+    }
+
+    #[test]
+    fn unclosed_block_reports_swallowed_options() {
+        let dir = tempdir("unclosed");
+        std::fs::write(
+            dir.join("main.ini"),
+            "[uwsgi]\nif-env = NOPE\nsocket = :1\nmaster = 1\n",
+        )
+        .unwrap();
+        let inv = Invocation::ini("main.ini", &["--processes".into(), "8".into()]);
+        let mut sources = SourceMap::new();
+        let r = resolve(&inv, &host(&dir), &ResolveOptions::default(), &mut sources);
+        let ev = r
+            .events
+            .iter()
+            .find(|e| e.kind == EventKind::UnclosedLogicBlock)
+            .unwrap();
+        assert!(ev.message.contains("3 option(s)"), "{}", ev.message);
+        assert!(r.last("processes").is_none());
+    }
+
+    #[test]
+    fn include_falls_back_to_the_including_dir_when_asked() {
+        let dir = tempdir("fallback");
+        std::fs::create_dir_all(dir.join("deploy")).unwrap();
+        std::fs::write(dir.join("deploy/base.ini"), "[uwsgi]\nprocesses = 3\n").unwrap();
+        std::fs::write(dir.join("deploy/app.ini"), "[uwsgi]\nini = base.ini\n").unwrap();
+        let inv = Invocation::ini("deploy/app.ini", &[]);
+        let mut sources = SourceMap::new();
+        let exact = resolve(&inv, &host(&dir), &ResolveOptions::default(), &mut sources);
+        assert!(exact.fatal().is_some());
+        let opts = ResolveOptions {
+            fallback_to_including_dir: true,
+        };
+        let lenient = resolve(&inv, &host(&dir), &opts, &mut sources);
+        assert!(lenient.fatal().is_none());
+        assert_eq!(lenient.last("workers").unwrap().value_str(), "3");
     }
 }

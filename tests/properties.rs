@@ -1,0 +1,189 @@
+//! Property tests: the ini tree is lossless, and no input makes the parser or
+//! the resolver panic (random bytes, ini-like text, mutated corpus files).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use proptest::prelude::*;
+use uwsgi_lint::source::SourceMap;
+use uwsgi_lint::uwsgi::magic::HostFacts;
+use uwsgi_lint::uwsgi::resolve::{self, Invocation, ResolveOptions};
+use uwsgi_lint::uwsgi::syntax;
+
+/// Text made of the bytes that matter to uWSGI's reader and resolver.
+fn ini_like() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop_oneof![
+        Just(b"[uwsgi]\n".to_vec()),
+        Just(b"[".to_vec()),
+        Just(b"]".to_vec()),
+        Just(b"=".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b"\r\n".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\t".to_vec()),
+        Just(b";".to_vec()),
+        Just(b"#".to_vec()),
+        Just(b"%".to_vec()),
+        Just(b"%(".to_vec()),
+        Just(b"$(".to_vec()),
+        Just(b"@(".to_vec()),
+        Just(b")".to_vec()),
+        Just(b":".to_vec()),
+        Just(b"\0".to_vec()),
+        Just(b"\xff".to_vec()),
+        Just(b"processes".to_vec()),
+        Just(b"if-env = X\n".to_vec()),
+        Just(b"for = a b\n".to_vec()),
+        Just(b"endif\n".to_vec()),
+        Just(b"ini = main.ini\n".to_vec()),
+        Just(b"inherit = other.ini\n".to_vec()),
+        Just(b"set = a=b\n".to_vec()),
+        Just(b"strict = true\n".to_vec()),
+        "[a-z0-9_-]{1,8}".prop_map(String::into_bytes),
+    ];
+    prop::collection::vec(atoms, 0..60).prop_map(|v| v.concat())
+}
+
+fn workdir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!(
+        "uwsgi-lint-prop-{tag}-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Write `main.ini` (and `other.ini`) and resolve; must return, never panic.
+fn resolve_bytes(dir: &Path, bytes: &[u8]) -> usize {
+    std::fs::write(dir.join("main.ini"), bytes).unwrap();
+    std::fs::write(dir.join("other.ini"), bytes).unwrap();
+    let mut host = HostFacts::local("2.0.30");
+    host.cwd = dir.to_path_buf();
+    let inv = Invocation {
+        env: vec![
+            ("X".into(), "1".into()),
+            ("UWSGI_PROCESSES".into(), "2".into()),
+        ],
+        args: vec!["--ini".into(), "main.ini".into(), "--master".into()],
+    };
+    let mut sources = SourceMap::new();
+    let r = resolve::resolve(&inv, &host, &ResolveOptions::default(), &mut sources);
+    // Every file-origin span must lie inside its file.
+    for e in &r.entries {
+        if let resolve::Layer::File {
+            file,
+            key,
+            value,
+            line,
+        } = e.origin.layer
+        {
+            let len = sources.get(file).bytes.len();
+            for s in [key, value, line] {
+                assert!(s.start <= s.end && s.end <= len, "span {s:?} outside {len}");
+            }
+        }
+    }
+    r.entries.len()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn round_trip_arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let doc = syntax::parse(&bytes);
+        prop_assert_eq!(doc.print(&bytes), bytes.clone());
+        // tokens tile the input with no gap or overlap
+        let mut at = 0;
+        for t in doc.tokens() {
+            prop_assert_eq!(t.span.start, at);
+            at = t.span.end;
+        }
+        prop_assert_eq!(at, bytes.len());
+    }
+
+    #[test]
+    fn round_trip_ini_like(bytes in ini_like()) {
+        let doc = syntax::parse(&bytes);
+        prop_assert_eq!(doc.print(&bytes), bytes);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn resolver_never_panics_on_ini_like(bytes in ini_like()) {
+        let dir = workdir("like");
+        resolve_bytes(&dir, &bytes);
+    }
+
+    #[test]
+    fn resolver_never_panics_on_random_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let dir = workdir("rand");
+        resolve_bytes(&dir, &bytes);
+    }
+}
+
+/// Mutations of the real-world corpus: flips, insertions of special bytes,
+/// deletions. Seeded, so a failure reproduces.
+#[test]
+fn resolver_never_panics_on_mutated_corpus() {
+    let Some(shared) = common::shared_dir("resolver_never_panics_on_mutated_corpus") else {
+        return;
+    };
+    let mut files = Vec::new();
+    collect(&shared.join("corpus/realworld"), &mut files);
+    assert!(!files.is_empty());
+    let dir = workdir("corpus");
+    let specials = b"%$@()[]=:;#\n\r\0 ";
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut runs = 0;
+    for f in &files {
+        let original = std::fs::read(f).unwrap();
+        for _ in 0..40 {
+            let mut b = original.clone();
+            for _ in 0..(1 + next() % 8) {
+                let pos = if b.is_empty() {
+                    0
+                } else {
+                    (next() as usize) % b.len()
+                };
+                match next() % 3 {
+                    0 if !b.is_empty() => b[pos] = specials[(next() as usize) % specials.len()],
+                    1 => b.insert(pos, specials[(next() as usize) % specials.len()]),
+                    _ if !b.is_empty() => {
+                        b.remove(pos);
+                    }
+                    _ => {}
+                }
+            }
+            assert_eq!(syntax::parse(&b).print(&b), b);
+            resolve_bytes(&dir, &b);
+            runs += 1;
+        }
+    }
+    eprintln!(
+        "mutated corpus: {runs} resolutions over {} files",
+        files.len()
+    );
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.extension().is_some_and(|x| x == "ini") {
+            out.push(p);
+        }
+    }
+}
