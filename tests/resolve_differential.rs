@@ -27,6 +27,8 @@ struct Case {
     spec: Option<String>,
     env: Vec<(String, String)>,
     args: Vec<String>,
+    /// Output depends on the machine or the checkout path (`%h`, `%0`, `%j` ...):
+    /// compared with the live server only, no recorded expectation.
     host_dependent: bool,
 }
 
