@@ -5,5 +5,10 @@
 //! behind the `uwsgi-lint` binary.
 
 pub mod cli;
+pub mod diagnostic;
+pub mod discover;
+pub mod lint;
+pub mod output;
+pub mod rules;
 pub mod source;
 pub mod uwsgi;

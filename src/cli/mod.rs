@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod check;
 pub mod show_config;
 
 #[derive(Debug, Parser)]
@@ -20,6 +21,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Lint uWSGI configs under the given paths.
+    Check(check::Args),
     /// Print the effective option list, as uWSGI would collect it.
     ShowConfig(show_config::Args),
 }
@@ -37,6 +40,7 @@ pub fn main() -> ExitCode {
         }
     };
     let result = match cli.command {
+        Command::Check(args) => check::run(&args),
         Command::ShowConfig(args) => show_config::run(&args),
     };
     match result {

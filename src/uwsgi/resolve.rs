@@ -1256,7 +1256,13 @@ impl Resolver<'_> {
             }
             _ => {
                 let v = self.placeholder(key);
-                if v.is_none() {
+                // Request-log templates use `%(status)`, `%(uri)` ... on purpose:
+                // uWSGI leaves them for the logger, so they are not unknowns.
+                let log_template = matches!(
+                    self.out.entries[entry].key.as_slice(),
+                    b"log-format" | b"logformat" | b"log-format-strftime"
+                );
+                if v.is_none() && !log_template {
                     unknown.push(Unknown {
                         reference,
                         reason: "names no option or placeholder; uWSGI keeps the text as it is"

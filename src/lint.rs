@@ -1,0 +1,73 @@
+//! The pipeline for `check`: discover → parse/resolve → check → (report).
+
+use std::path::PathBuf;
+
+use crate::diagnostic::Diagnostic;
+use crate::rules::{self, IniContext, Rule};
+use crate::source::SourceMap;
+use crate::uwsgi::magic::HostFacts;
+use crate::uwsgi::options::{CATALOGUE_VERSION, NEWEST_2_0};
+use crate::uwsgi::resolve::{self, Invocation, ResolveOptions, display_name};
+use crate::uwsgi::version::Version;
+
+pub struct Settings {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub uwsgi_version: Option<Version>,
+    pub env: Vec<(String, String)>,
+}
+
+pub struct Report {
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+}
+
+/// Does `sel` (a code, a family prefix such as `UW1`, a name, or `ALL`) match?
+fn matches(rule: &Rule, sel: &str) -> bool {
+    sel.eq_ignore_ascii_case("ALL")
+        || rule.name == sel
+        || rule
+            .code
+            .to_ascii_uppercase()
+            .starts_with(&sel.to_ascii_uppercase())
+}
+
+pub fn is_selected(settings: &Settings, rule: &Rule) -> bool {
+    let selected = settings.select.is_empty() || settings.select.iter().any(|s| matches(rule, s));
+    selected && !settings.ignore.iter().any(|s| matches(rule, s))
+}
+
+pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
+    let inis = crate::discover::uwsgi_inis(paths)?;
+    let cwd = std::env::current_dir()?;
+    let mut host = HostFacts::local(CATALOGUE_VERSION);
+    host.cwd = cwd.clone();
+    let opts = ResolveOptions {
+        fallback_to_including_dir: true,
+    };
+    let mut sources = SourceMap::new();
+    let mut diagnostics = Vec::new();
+    for ini in &inis {
+        let spec = display_name(&cwd, ini);
+        let mut inv = Invocation::ini(&spec, &[]);
+        inv.env = settings.env.clone();
+        let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
+        let Some((file, _)) = resolved.files.first().cloned() else {
+            continue;
+        };
+        let ctx = IniContext {
+            sources: &sources,
+            file,
+            resolved: &resolved,
+            target: settings.uwsgi_version.unwrap_or(NEWEST_2_0),
+        };
+        diagnostics.extend(rules::check_ini(&ctx, &|r| is_selected(settings, r)));
+    }
+    crate::output::normalize(&sources, &mut diagnostics);
+    Ok(Report {
+        sources,
+        diagnostics,
+        files: inis.len(),
+    })
+}

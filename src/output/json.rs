@@ -1,0 +1,133 @@
+//! `--format json`, schema version 1 (see docs/cli).
+
+use serde::Serialize;
+
+use crate::diagnostic::{Applicability, Diagnostic, Severity};
+use crate::source::{FileId, SourceMap, Span};
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    version: u32,
+    tool: Tool,
+    diagnostics: Vec<JDiag<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct Tool {
+    name: &'static str,
+    version: &'static str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    files: usize,
+    errors: usize,
+    warnings: usize,
+    infos: usize,
+}
+
+#[derive(Serialize)]
+struct Loc {
+    file: String,
+    line: usize,
+    column: usize,
+    end_line: usize,
+    end_column: usize,
+}
+
+#[derive(Serialize)]
+struct JRelated {
+    #[serde(flatten)]
+    loc: Loc,
+    message: String,
+}
+
+#[derive(Serialize)]
+struct JEdit {
+    #[serde(flatten)]
+    loc: Loc,
+    content: String,
+}
+
+#[derive(Serialize)]
+struct JFix {
+    applicability: Applicability,
+    edits: Vec<JEdit>,
+}
+
+#[derive(Serialize)]
+struct JDiag<'a> {
+    code: &'a str,
+    name: &'a str,
+    severity: Severity,
+    message: &'a str,
+    #[serde(flatten)]
+    loc: Loc,
+    related: Vec<JRelated>,
+    help: Option<&'a str>,
+    url: String,
+    fix: Option<JFix>,
+}
+
+fn loc(sources: &SourceMap, file: FileId, span: Span) -> Loc {
+    let f = sources.get(file);
+    let a = f.line_col(span.start);
+    let b = f.line_col(span.end);
+    Loc {
+        file: f.name.clone(),
+        line: a.line,
+        column: a.column,
+        end_line: b.line,
+        end_column: b.column,
+    }
+}
+
+pub fn render(sources: &SourceMap, diags: &[Diagnostic], files: usize) -> String {
+    let count = |s| diags.iter().filter(|d| d.severity == s).count();
+    let doc = Doc {
+        version: 1,
+        tool: Tool {
+            name: "uwsgi-lint",
+            version: env!("CARGO_PKG_VERSION"),
+        },
+        diagnostics: diags
+            .iter()
+            .map(|d| JDiag {
+                code: d.code,
+                name: d.name,
+                severity: d.severity,
+                message: &d.message,
+                loc: loc(sources, d.file, d.span),
+                related: d
+                    .related
+                    .iter()
+                    .map(|r| JRelated {
+                        loc: loc(sources, r.file, r.span),
+                        message: r.message.clone(),
+                    })
+                    .collect(),
+                help: d.help.as_deref(),
+                url: format!("rules/{}.md", d.code),
+                fix: d.fix.as_ref().map(|f| JFix {
+                    applicability: f.applicability,
+                    edits: f
+                        .edits
+                        .iter()
+                        .map(|e| JEdit {
+                            loc: loc(sources, e.file, e.span),
+                            content: e.content.clone(),
+                        })
+                        .collect(),
+                }),
+            })
+            .collect(),
+        summary: Summary {
+            files,
+            errors: count(Severity::Error),
+            warnings: count(Severity::Warning),
+            infos: count(Severity::Info),
+        },
+    };
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+}

@@ -1,0 +1,100 @@
+//! UW0xx: inputs and meta — problems found while collecting the options.
+
+use crate::diagnostic::{Diagnostic, Severity};
+use crate::rules::{IniContext, Rule};
+use crate::source::{FileId, Span};
+use crate::uwsgi::resolve::{EventKind, Layer, is_block_closer};
+use crate::uwsgi::syntax::{self, LineKind};
+
+/// Report every resolver event of `kind` as a diagnostic of `rule`.
+fn report(ctx: &IniContext, rule: &Rule, kind: EventKind, out: &mut Vec<Diagnostic>) {
+    for ev in ctx.resolved.events.iter().filter(|e| e.kind == kind) {
+        let (file, span) = match ev.origin.layer {
+            Layer::File { file, line, .. } => (file, line),
+            // From the environment or the command line: no place in a file.
+            _ => (ctx.file, Span::default()),
+        };
+        let mut d = rule.diag(file, span, ev.message.clone());
+        if kind == EventKind::RuntimeValue && ev.fatal {
+            d.severity = Severity::Error;
+        }
+        out.push(d);
+    }
+}
+
+pub fn include_not_found(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    report(ctx, rule, EventKind::IncludeNotFound, out);
+}
+
+pub fn include_cycle(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    report(ctx, rule, EventKind::IncludeCycle, out);
+}
+
+pub fn runtime_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    report(ctx, rule, EventKind::RuntimeValue, out);
+}
+
+pub fn unclosed_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let before = out.len();
+    report(ctx, rule, EventKind::UnclosedLogicBlock, out);
+    for d in &mut out[before..] {
+        d.help = Some("close the block with `endif =` (or `endfor =` for loops)".into());
+    }
+}
+
+/// Nesting is found in the text, not only when uWSGI trips over it: uWSGI
+/// exits only when the outer block is active, but the nesting is wrong either way.
+pub fn nested_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let before = out.len();
+    report(ctx, rule, EventKind::NestedLogicBlock, out);
+    let reported: Vec<(FileId, Span)> = out[before..].iter().map(|d| (d.file, d.span)).collect();
+    for (file, section) in &ctx.resolved.files {
+        let bytes = &ctx.sources.get(*file).bytes;
+        let doc = syntax::parse(bytes);
+        let mut open: Option<String> = None;
+        for (sec, line) in doc.entries_with_section(bytes) {
+            if sec != Some(section.as_bytes()) {
+                continue;
+            }
+            let LineKind::Entry { key, .. } = line.kind else {
+                continue;
+            };
+            let k = String::from_utf8_lossy(&bytes[key.range()]).into_owned();
+            if is_block_closer(k.as_bytes()) {
+                open = None;
+            } else if is_logic_opener(&k) {
+                match &open {
+                    Some(outer) if !reported.contains(&(*file, line.content)) => {
+                        let mut d = rule.diag(
+                            *file,
+                            line.content,
+                            format!(
+                                "`{k}` opens a block inside the `{outer}` block: when the outer condition holds, uWSGI exits with \"recursive logic in options is not supported\""
+                            ),
+                        );
+                        d.help = Some(format!(
+                            "close the `{outer}` block first, or combine the conditions"
+                        ));
+                        out.push(d);
+                    }
+                    Some(_) => {}
+                    None => open = Some(k),
+                }
+            }
+        }
+    }
+}
+
+fn is_logic_opener(key: &str) -> bool {
+    crate::uwsgi::options::catalogue()
+        .get(key)
+        .is_some_and(|d| d.parser == "uwsgi_opt_logic")
+}
+
+pub fn section_not_found(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    report(ctx, rule, EventKind::SectionNotFound, out);
+}
+
+pub fn include_with_section(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    report(ctx, rule, EventKind::IncludeWithSection, out);
+}

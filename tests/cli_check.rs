@@ -1,0 +1,88 @@
+//! The `check` command as a user and a CI job run it.
+
+mod common;
+
+use std::process::Command;
+
+fn check(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(common::manifest_dir())
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn example_reports_the_demo_mistakes() {
+    let (code, out, _) = check(&["examples/django-ecs"]);
+    assert_eq!(code, Some(1));
+    for needle in [
+        "deploy/uwsgi.ini:9:15: error[UW102]",
+        "deploy/uwsgi.ini:17:12: error[UW103]",
+        "deploy/uwsgi.ini:19:1: error[UW101]",
+    ] {
+        assert!(out.contains(needle), "missing {needle} in\n{out}");
+    }
+}
+
+#[test]
+fn json_has_the_fixes_the_issue_names() {
+    let dir = std::env::temp_dir().join(format!("uwsgi-lint-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("uwsgi.ini"),
+        "[uwsgi]\nmaster = true\nreload_on_rss = 512\nreload-on-rss = 1G\nharakiri = \"30\"\n",
+    )
+    .unwrap();
+    let (code, out, _) = check(&["--format", "json", dir.to_str().unwrap()]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let diags = v["diagnostics"].as_array().unwrap();
+    let by = |c: &str| diags.iter().find(|d| d["code"] == c).unwrap().clone();
+    assert_eq!(by("UW101")["fix"]["edits"][0]["content"], "reload-on-rss");
+    assert_eq!(by("UW102")["fix"]["edits"][0]["content"], "1024");
+    assert_eq!(by("UW103")["line"], 5);
+    assert_eq!(v["summary"]["errors"], 3);
+}
+
+#[test]
+fn exit_codes_and_selection() {
+    let (code, out, _) = check(&["--select", "UW0", "examples/django-ecs"]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, _, _) = check(&["--exit-zero", "examples/django-ecs"]);
+    assert_eq!(code, Some(0));
+    let (code, out, _) = check(&["--ignore", "unknown-option,UW102", "examples/django-ecs"]);
+    assert_eq!(code, Some(1));
+    assert!(!out.contains("UW101") && !out.contains("UW102") && out.contains("UW103"));
+    let (code, _, err) = check(&["--select", "UW999", "examples"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("UW999"));
+    let (code, _, err) = check(&["src"]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("nothing to lint"), "{err}");
+}
+
+#[test]
+fn whole_corpus_runs_without_crash_or_exit_2() {
+    let Some(shared) = common::shared_dir("whole_corpus_runs_without_crash_or_exit_2") else {
+        return;
+    };
+    let (code, out, err) = check(&[
+        "--format",
+        "json",
+        shared.join("corpus/realworld").to_str().unwrap(),
+    ]);
+    assert!(matches!(code, Some(0 | 1)), "exit {code:?}: {err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert!(v["summary"]["files"].as_u64().unwrap() >= 20);
+    assert!(
+        !out.contains("UW000"),
+        "a rule crashed on the corpus: {out}"
+    );
+}

@@ -1,0 +1,87 @@
+//! Every registered rule has its page and fixtures; each `bad` fixture raises
+//! its rule and each `good` one does not; the rendered output of every bad
+//! fixture is snapshotted (text and JSON) under `snapshots/`.
+
+mod common;
+
+use std::path::PathBuf;
+
+use uwsgi_lint::lint::{Settings, lint};
+use uwsgi_lint::output;
+use uwsgi_lint::rules::RULES;
+
+fn settings(code: &str) -> Settings {
+    Settings {
+        select: vec![code.to_string()],
+        ignore: vec![],
+        uwsgi_version: None,
+        env: vec![],
+    }
+}
+
+/// Paths inside messages are absolute where uWSGI's would be; make them stable.
+fn stable(text: &str) -> String {
+    text.replace(
+        &common::manifest_dir().to_string_lossy().to_string(),
+        "[ROOT]",
+    )
+}
+
+#[test]
+fn every_rule_has_page_fixtures_and_fires_on_bad_only() {
+    let root = common::manifest_dir();
+    let mut problems = Vec::new();
+    for rule in RULES {
+        let page = root.join(format!("rules/{}.md", rule.code));
+        match std::fs::read_to_string(&page) {
+            Ok(text) => {
+                for needle in [
+                    format!("code: {}", rule.code),
+                    format!("name: {}", rule.name),
+                ] {
+                    if !text.contains(&needle) {
+                        problems.push(format!("{}: page lacks `{needle}`", rule.code));
+                    }
+                }
+            }
+            Err(_) => problems.push(format!("{}: no rules/{}.md", rule.code, rule.code)),
+        }
+        for (kind, must_fire) in [("bad", true), ("good", false)] {
+            let dir = PathBuf::from(format!("rules/{}/{kind}", rule.code));
+            if !root.join(&dir).is_dir() {
+                problems.push(format!("{}: no {} fixture", rule.code, dir.display()));
+                continue;
+            }
+            let report = lint(std::slice::from_ref(&dir), &settings(rule.code)).expect("lint");
+            let fired = report.diagnostics.iter().any(|d| d.code == rule.code);
+            if fired != must_fire {
+                problems.push(format!(
+                    "{}: {kind} fixture {} the rule",
+                    rule.code,
+                    if fired { "raises" } else { "does not raise" }
+                ));
+            }
+            if must_fire {
+                let text = output::text::render(&report.sources, &report.diagnostics);
+                let json = output::json::render(&report.sources, &report.diagnostics, report.files);
+                insta::with_settings!({snapshot_path => root.join("snapshots"), prepend_module_to_snapshot => false}, {
+                    insta::assert_snapshot!(format!("{}_text", rule.code), stable(&text));
+                    insta::assert_snapshot!(format!("{}_json", rule.code), stable(&json));
+                });
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn rule_codes_and_names_are_unique() {
+    let mut codes: Vec<_> = RULES.iter().map(|r| r.code).collect();
+    let mut names: Vec<_> = RULES.iter().map(|r| r.name).collect();
+    codes.sort();
+    names.sort();
+    let n = RULES.len();
+    codes.dedup();
+    names.dedup();
+    assert_eq!((codes.len(), names.len()), (n, n));
+}
