@@ -181,6 +181,14 @@ fn consequence(def: &OptionDef, value: u64) -> String {
     }
 }
 
+/// ` — <consequence>` for a message, or nothing when there is none to tell.
+fn effect_suffix(def: &OptionDef, value: u64) -> String {
+    match consequence(def, value) {
+        e if e.is_empty() => e,
+        e => format!(" — {e}"),
+    }
+}
+
 pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
@@ -198,18 +206,13 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
         }
         let (file, _, value_span) = ctx.spans(e).unwrap();
         let key = e.key_str();
-        let effect = consequence(def, n.value);
         let mut d = rule.diag(
             file,
             value_span,
             format!(
                 "`{key} = {text}` is read as {}{}: uWSGI ignores {}",
                 shown(def, n.value),
-                if effect.is_empty() {
-                    String::new()
-                } else {
-                    format!(" — {effect}")
-                },
+                effect_suffix(def, n.value),
                 if decimal {
                     "the decimal part"
                 } else {
@@ -280,7 +283,6 @@ pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
         }
         let (file, _, value_span) = ctx.spans(e).unwrap();
         let key = e.key_str();
-        let effect = consequence(def, n.value);
         let shown_text = if text.is_empty() {
             format!("a bare `{key}`")
         } else {
@@ -292,11 +294,7 @@ pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
             format!(
                 "{shown_text} is read as {}{}",
                 shown(def, n.value),
-                if effect.is_empty() {
-                    String::new()
-                } else {
-                    format!(" — {effect}")
-                }
+                effect_suffix(def, n.value)
             ),
         );
         let unquoted = text
