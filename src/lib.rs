@@ -11,4 +11,5 @@ pub mod lint;
 pub mod output;
 pub mod rules;
 pub mod source;
+pub mod suppress;
 pub mod uwsgi;

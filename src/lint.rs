@@ -48,6 +48,7 @@ pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
     };
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
+    let mut checked = Vec::new();
     for ini in &inis {
         let spec = display_name(&cwd, ini);
         let mut inv = Invocation::ini(&spec, &[]);
@@ -63,7 +64,14 @@ pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
             target: settings.uwsgi_version.unwrap_or(NEWEST_2_0),
         };
         diagnostics.extend(rules::check_ini(&ctx, &|r| is_selected(settings, r)));
+        checked.extend(resolved.files.iter().map(|(f, _)| *f));
     }
+    // Each file once, even when several inis include it.
+    checked.sort();
+    checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
+    let mut diagnostics = crate::suppress::apply(&sources, &checked, diagnostics, &|r| {
+        is_selected(settings, r)
+    });
     crate::output::normalize(&sources, &mut diagnostics);
     Ok(Report {
         sources,

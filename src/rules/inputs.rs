@@ -98,3 +98,25 @@ pub fn section_not_found(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
 pub fn include_with_section(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::IncludeWithSection, out);
 }
+
+/// uWSGI's reader is line-based and cannot fail, but a NUL byte (binary
+/// content, a UTF-16 file) silently ends each line early.
+pub fn parse_error(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (file, _) in &ctx.resolved.files {
+        let bytes = &ctx.sources.get(*file).bytes;
+        if let Some(at) = bytes.iter().position(|&b| b == 0) {
+            let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
+            let mut d = rule.diag(
+                *file,
+                Span::new(at, at + 1),
+                if utf16 {
+                    "the file is UTF-16: uWSGI reads bytes and stops each line at the first NUL, so it sees almost nothing".to_string()
+                } else {
+                    "NUL byte: uWSGI stops reading this line here and ignores the rest of it".to_string()
+                },
+            );
+            d.help = Some("save the file as UTF-8 text".into());
+            out.push(d);
+        }
+    }
+}

@@ -6,10 +6,15 @@
 
 use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{FileId, SourceMap, Span};
+use crate::uwsgi::options::{ValueKind, catalogue};
 use crate::uwsgi::resolve::{Entry, Layer, Resolved};
+use crate::uwsgi::values::{read_flag, read_numeric};
 use crate::uwsgi::version::Version;
 
+pub mod hardening;
 pub mod inputs;
+pub mod lifecycle;
+pub mod memory;
 pub mod values;
 
 /// What a uWSGI-file rule sees.
@@ -22,6 +27,84 @@ pub struct IniContext<'a> {
 }
 
 impl IniContext<'_> {
+    /// The effective (last) entry of a single-valued option, any alias.
+    pub fn last(&self, name: &str) -> Option<&Entry> {
+        self.resolved.last(name)
+    }
+
+    /// The number uWSGI uses for `name`: the last entry read with the
+    /// option's parser, else its default. `None` when the value is unknown.
+    pub fn number(&self, name: &str) -> Option<u64> {
+        let def = catalogue().get(name)?;
+        match self.last(name) {
+            Some(e) if !e.unknown.is_empty() => None,
+            Some(e) => read_numeric(def.kind, e.value.as_deref()).map(|n| n.value),
+            None => def.default_value(),
+        }
+    }
+
+    /// Is a flag option on (`uwsgi_opt_true` semantics)? Unset is off.
+    pub fn flag(&self, name: &str) -> bool {
+        self.last(name)
+            .is_some_and(|e| read_flag(e.value.as_deref()))
+    }
+
+    /// Is `name` set to something non-zero / non-empty?
+    pub fn is_set(&self, name: &str) -> bool {
+        match catalogue().get(name) {
+            Some(d) if d.kind.is_numeric() => {
+                self.last(name).is_some() && self.number(name) != Some(0)
+            }
+            Some(d) if matches!(d.kind, ValueKind::Flag) => self.flag(name),
+            _ => self.last(name).is_some(),
+        }
+    }
+
+    /// Master is on when `master` reads true or any MASTER-flagged option is
+    /// present (facts §4).
+    pub fn master_on(&self) -> bool {
+        self.flag("master")
+            || self
+                .resolved
+                .entries
+                .iter()
+                .any(|e| e.def().is_some_and(|d| d.flags.enables_master()))
+    }
+
+    /// The primary place to point at for `name`: its last entry's key, else
+    /// the checked file's first `[uwsgi]` header.
+    pub fn anchor(&self, name: &str) -> (FileId, Span) {
+        if let Some(e) = self.last(name)
+            && let Some((file, key, _)) = self.spans(e)
+        {
+            return (file, key);
+        }
+        self.header()
+    }
+
+    /// The section header of the checked file (or its start).
+    pub fn header(&self) -> (FileId, Span) {
+        let f = self.sources.get(self.file);
+        let doc = crate::uwsgi::syntax::parse(&f.bytes);
+        let span = doc
+            .lines
+            .iter()
+            .find_map(|l| match l.kind {
+                crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
+                _ => None,
+            })
+            .unwrap_or_default();
+        (self.file, span)
+    }
+
+    /// Entries read from files (not env/CLI), in order.
+    pub fn file_entries(&self) -> impl Iterator<Item = (&Entry, FileId, Span, Span)> {
+        self.resolved
+            .entries
+            .iter()
+            .filter_map(|e| self.spans(e).map(|(f, k, v)| (e, f, k, v)))
+    }
+
     /// The key and value spans of an entry read from a file.
     pub fn spans(&self, e: &Entry) -> Option<(FileId, Span, Span)> {
         match e.origin.layer {
@@ -40,7 +123,8 @@ pub struct Rule {
     pub name: &'static str,
     pub severity: Severity,
     pub summary: &'static str,
-    pub check: CheckFn,
+    /// `None` for rules the pipeline itself produces (suppressions).
+    pub check: Option<CheckFn>,
 }
 
 impl Rule {
@@ -61,7 +145,7 @@ impl Rule {
 }
 
 macro_rules! registry {
-    ($($code:ident $name:literal $sev:ident $check:path => $summary:literal;)*) => {
+    ($($code:ident $name:literal $sev:ident $check:expr => $summary:literal;)*) => {
         pub static RULES: &[Rule] = &[
             $(Rule {
                 code: stringify!($code),
@@ -75,16 +159,52 @@ macro_rules! registry {
 }
 
 registry! {
-    UW002 "include-not-found" Error inputs::include_not_found => "an included file (`ini`, `include`, `inherit`, `@(path)`) does not exist";
-    UW003 "include-cycle" Error inputs::include_cycle => "an ini includes or inherits itself: uWSGI crashes or loops";
-    UW004 "runtime-value" Info inputs::runtime_value => "a value needs execution, network or an unset env var; it is never run here";
-    UW005 "unclosed-logic-block" Error inputs::unclosed_logic_block => "an `if-*`/`for*` block is never closed and swallows every later option";
-    UW006 "nested-logic-block" Error inputs::nested_logic_block => "a logic block inside another: uWSGI exits at startup";
-    UW009 "section-not-found" Error inputs::section_not_found => "the requested section (default `uwsgi`) is absent: the file contributes nothing";
-    UW101 "unknown-option" Error values::unknown_option => "a key is no uWSGI option and is silently ignored";
-    UW102 "unit-suffix-ignored" Error values::unit_suffix_ignored => "a size or number carries a suffix or decimal that uWSGI ignores";
-    UW103 "non-numeric-value" Error values::non_numeric_value => "a numeric option's value reads as 0 or a prefix (quotes, hex, words, bare key)";
-    UW112 "include-with-section" Error inputs::include_with_section => "`include = f.ini:section` fails at startup; use `ini =`";
+    UW001 "parse-error" Error Some(inputs::parse_error) => "a file cannot be read as uWSGI reads it (NUL bytes, UTF-16)";
+    UW002 "include-not-found" Error Some(inputs::include_not_found) => "an included file (`ini`, `include`, `inherit`, `@(path)`) does not exist";
+    UW003 "include-cycle" Error Some(inputs::include_cycle) => "an ini includes or inherits itself: uWSGI crashes or loops";
+    UW004 "runtime-value" Info Some(inputs::runtime_value) => "a value needs execution, network or an unset env var; it is never run here";
+    UW005 "unclosed-logic-block" Error Some(inputs::unclosed_logic_block) => "an `if-*`/`for*` block is never closed and swallows every later option";
+    UW006 "nested-logic-block" Error Some(inputs::nested_logic_block) => "a logic block inside another: uWSGI exits at startup";
+    UW007 "invalid-suppression" Warning None => "a `uwsgi-lint: ignore[...]` comment names an unknown rule or gives no reason";
+    UW008 "unused-suppression" Warning None => "a suppression comment that suppressed nothing";
+    UW009 "section-not-found" Error Some(inputs::section_not_found) => "the requested section (default `uwsgi`) is absent: the file contributes nothing";
+    UW101 "unknown-option" Error Some(values::unknown_option) => "a key is no uWSGI option and is silently ignored";
+    UW102 "unit-suffix-ignored" Error Some(values::unit_suffix_ignored) => "a size or number carries a suffix or decimal that uWSGI ignores";
+    UW103 "non-numeric-value" Error Some(values::non_numeric_value) => "a numeric option's value reads as 0 or a prefix (quotes, hex, words, bare key)";
+    UW104 "inline-comment" Error Some(values::inline_comment_rule) => "a value contains `;`/`#` comment text, which uWSGI keeps in the value";
+    UW105 "quoted-value" Error Some(values::quoted_value) => "a string option keeps its quotes";
+    UW106 "duplicate-option" Warning Some(values::duplicate_option) => "a single-valued option is set more than once";
+    UW107 "stray-percent" Error Some(values::stray_percent) => "`%` before a character that is no magic variable is deleted, with it";
+    UW108 "value-out-of-range" Error Some(values::value_out_of_range) => "zero workers, negative counts, clamped buffer-size, zero backlog";
+    UW109 "immediate-option-placeholder" Error Some(values::immediate_option_placeholder) => "`$()`/`%()`/`@()` in an immediate option is never expanded";
+    UW110 "option-needs-newer-uwsgi" Warning Some(values::option_needs_newer_uwsgi) => "an option newer than the target uWSGI is silently ignored";
+    UW111 "inherit-overrides" Warning Some(values::inherit_overrides) => "`inherit =` is applied last and overrides later keys and the command line";
+    UW112 "include-with-section" Error Some(inputs::include_with_section) => "`include = f.ini:section` fails at startup; use `ini =`";
+    UW113 "conflicting-app-entry" Warning Some(values::conflicting_app_entry) => "more than one application entry point (`module`, `wsgi-file` ...)";
+    UW114 "reload-mercy-ineffective" Warning Some(values::reload_mercy_ineffective) => "`reload-mercy` without `worker-reload-mercy` does not bound worker shutdown";
+    UW115 "lifetime-not-above-min" Error Some(values::lifetime_not_above_min) => "`max-worker-lifetime` ≤ `min-worker-lifetime`: startup fails";
+    UW116 "invalid-cheaper" Error Some(values::invalid_cheaper) => "`cheaper` not below `processes`, non-numeric, or rss limits given in MB";
+    UW117 "strict-rejects-input" Error Some(values::strict_rejects_input) => "`strict = true` with a key that is no option: startup fails";
+    UW201 "recycling-without-master" Error Some(memory::recycling_without_master) => "recycling or harakiri without the master: the first recycle ends the server";
+    UW203 "unbounded-worker-memory" Warning Some(memory::unbounded_worker_memory) => "nothing bounds a worker's memory";
+    UW204 "no-request-recycling" Info Some(memory::no_request_recycling) => "neither `max-requests` nor `max-worker-lifetime`: slow leaks never reset";
+    UW205 "synchronized-recycling" Info Some(memory::synchronized_recycling) => "all workers recycle at the same count or age";
+    UW206 "recycle-storm" Warning Some(memory::recycle_storm) => "recycling thresholds so low that workers respawn constantly";
+    UW207 "address-space-limit-misuse" Warning Some(memory::address_space_limit_misuse) => "`reload-on-as`/`limit-as` small or not above `reload-on-rss`";
+    UW209 "lazy-apps-memory" Info Some(memory::lazy_apps_memory) => "`lazy-apps` with several workers multiplies app memory";
+    UW302 "no-harakiri" Warning Some(lifecycle::no_harakiri) => "no request timeout: a stuck request holds a worker forever";
+    UW303 "sigterm-reloads" Warning Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with master and no `die-on-term` reloads on SIGTERM";
+    UW305 "harakiri-without-post-buffering" Info Some(lifecycle::harakiri_without_post_buffering) => "slow uploads count against harakiri";
+    UW307 "need-app-off" Warning Some(lifecycle::need_app_off) => "an import error leaves a server that answers every request with an error";
+    UW601 "strict-off" Info Some(hardening::strict_off) => "`strict` is off: typos are silently ignored";
+    UW602 "uwsgi-socket-public" Warning Some(hardening::uwsgi_socket_public) => "a uwsgi-protocol socket bound to all interfaces";
+    UW603 "socket-world-writable" Warning Some(hardening::socket_world_writable) => "`chmod-socket` 666/777";
+    UW604 "runs-as-root" Info Some(hardening::runs_as_root) => "no `uid`/`gid`";
+    UW605 "autoreload-in-production" Warning Some(hardening::autoreload_in_production) => "`py-autoreload`/`fs-reload` with several workers";
+    UW606 "single-interpreter-off" Info Some(hardening::single_interpreter_off) => "`single-interpreter` is off";
+    UW607 "vacuum-off" Info Some(hardening::vacuum_off) => "`vacuum` off with unix sockets or pid files";
+    UW608 "threads-disabled" Warning Some(hardening::threads_disabled) => "uWSGI < 2.0.27 without `enable-threads`: background threads never run";
+    UW609 "http-router-behind-proxy" Info Some(hardening::http_router_behind_proxy) => "`http =` adds a router process; behind a proxy use `http-socket`";
 }
 
 pub fn find(code_or_name: &str) -> Option<&'static Rule> {
@@ -98,9 +218,10 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
 pub fn check_ini(ctx: &IniContext, selected: &dyn Fn(&Rule) -> bool) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for rule in RULES.iter().filter(|r| selected(r)) {
+        let Some(check) = rule.check else { continue };
         let mut found = Vec::new();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            (rule.check)(ctx, rule, &mut found)
+            check(ctx, rule, &mut found)
         }));
         match ok {
             Ok(()) => out.extend(found),

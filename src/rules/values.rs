@@ -2,9 +2,10 @@
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
 use crate::rules::{IniContext, Rule};
+use crate::source::{FileId, Span};
 use crate::uwsgi::options::{OptionDef, Unit, ValueKind, catalogue};
 use crate::uwsgi::resolve::{Entry, ViaKind};
-use crate::uwsgi::values::{NumericRead, read_numeric};
+use crate::uwsgi::values::{NumericRead, read_flag, read_numeric};
 
 /// Levenshtein distance, bounded use (option names are short).
 fn distance(a: &str, b: &str) -> usize {
@@ -262,6 +263,9 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
 
 pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
+        if def.name == "cheaper" {
+            continue; // UW116 explains what a non-numeric `cheaper` does
+        }
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
             continue;
         };
@@ -321,6 +325,530 @@ pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
                 ))
             }
         }
+        out.push(d);
+    }
+}
+
+// ---- UW104–UW117 ----------------------------------------------------------
+
+/// Where an inline comment starts in `value`: `;` or `#` after a blank.
+fn inline_comment(value: &str) -> Option<usize> {
+    let b = value.as_bytes();
+    (1..b.len())
+        .find(|&i| (b[i] == b';' || b[i] == b'#') && (b[i - 1] == b' ' || b[i - 1] == b'\t'))
+}
+
+/// Options whose values are commands or templates, where `;`, `#` and
+/// quotes belong to the text (a shell or a router reads them).
+fn is_command_like(name: &str) -> bool {
+    [
+        "exec-",
+        "attach-",
+        "smart-attach",
+        "hook-",
+        "cron",
+        "legion",
+        "route",
+        "log-format",
+        "logformat",
+        "unique-cron",
+        "spooler-",
+        "mule",
+        "farm",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+        || name.contains("-route")
+}
+
+pub fn inline_comment_rule(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (e, file, _, value_span) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        if is_command_like(def.name) || !e.unknown.is_empty() {
+            continue;
+        }
+        let value = String::from_utf8_lossy(ctx.sources.get(file).slice(value_span)).into_owned();
+        let Some(at) = inline_comment(&value) else {
+            continue;
+        };
+        let kept = value[..at].trim_end();
+        let comment = value[at..].to_string();
+        let key = e.key_str();
+        let mut d = rule.diag(
+            file,
+            Span::new(value_span.start + at, value_span.end),
+            format!(
+                "`{comment}` is part of the value: uWSGI has no inline comments, so `{key}` is `{value}`"
+            ),
+        );
+        // What the parser makes of the value with and without the comment.
+        let same_meaning = match def.kind {
+            k if k.is_numeric() => {
+                read_numeric(k, Some(value.as_bytes())).map(|n| n.value)
+                    == read_numeric(k, Some(kept.as_bytes())).map(|n| n.value)
+            }
+            ValueKind::Flag | ValueKind::FlagFalse => {
+                read_flag(Some(value.as_bytes())) == read_flag(Some(kept.as_bytes()))
+            }
+            _ => false,
+        };
+        if same_meaning {
+            d.severity = Severity::Warning;
+            d.message.push_str(" (it still reads the same)");
+        } else if matches!(def.kind, ValueKind::Flag | ValueKind::FlagFalse) {
+            d.message.push_str(&format!(
+                " — so `{key}` is ON: only exactly `false`, `off`, `no` or `0` turn a flag off"
+            ));
+        }
+        // Move the comment onto its own line above, keeping the indentation.
+        let f = ctx.sources.get(file);
+        let line_start = f
+            .lines
+            .line_start(f.line_col(value_span.start).line - 1)
+            .unwrap_or(0);
+        let indent: String = String::from_utf8_lossy(&f.bytes[line_start..])
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
+        let marker = if comment.starts_with('#') { "#" } else { ";" };
+        let text = comment[1..].trim();
+        d.help = Some(format!(
+            "put the comment on its own line: `{marker} {text}`"
+        ));
+        d.fix = Some(Fix {
+            applicability: Applicability::Safe,
+            edits: vec![
+                Edit {
+                    file,
+                    span: Span::new(line_start, line_start),
+                    content: format!("{indent}{marker} {text}\n"),
+                },
+                Edit {
+                    file,
+                    span: value_span,
+                    content: kept.to_string(),
+                },
+            ],
+        });
+        out.push(d);
+    }
+}
+
+fn strip_quotes(v: &str) -> Option<&str> {
+    if v.len() >= 2
+        && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\'')))
+    {
+        Some(&v[1..v.len() - 1])
+    } else {
+        None
+    }
+}
+
+pub fn quoted_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (e, file, _, value_span) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        if def.kind.is_numeric() || is_command_like(def.name) {
+            continue;
+        }
+        let value = String::from_utf8_lossy(ctx.sources.get(file).slice(value_span)).into_owned();
+        // `env = KEY="v"`: the quotes land in the environment variable.
+        let (span, inner, what) = match (strip_quotes(&value), value.split_once('=')) {
+            (Some(inner), _) => (value_span, inner.to_string(), format!("`{}`", e.key_str())),
+            (None, Some((k, v))) if def.name == "env" && strip_quotes(v).is_some() => (
+                Span::new(value_span.start + k.len() + 1, value_span.end),
+                strip_quotes(v).unwrap().to_string(),
+                format!("the environment variable `{k}`"),
+            ),
+            _ => continue,
+        };
+        let mut d = rule.diag(
+            file,
+            span,
+            format!(
+                "uWSGI keeps quotes: {what} is set to `{}` including the quotes",
+                &value[span.start - value_span.start..]
+            ),
+        );
+        d.help = Some(format!("write it without quotes: `{inner}`"));
+        d.fix = Some(Fix {
+            applicability: Applicability::Safe,
+            edits: vec![Edit {
+                file,
+                span,
+                content: inner,
+            }],
+        });
+        out.push(d);
+    }
+}
+
+pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let mut seen: Vec<(&'static str, &Entry, FileId, Span)> = Vec::new();
+    for (e, file, key_span, _) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        if def.is_multi_valued()
+            || def.is_immediate()
+            || e.inherited
+            || e.origin
+                .via
+                .iter()
+                .any(|v| matches!(v.what, ViaKind::Logic { .. }))
+        {
+            continue;
+        }
+        let canonical = def.aliases()[0];
+        let first = def
+            .aliases()
+            .iter()
+            .find_map(|a| seen.iter().find(|(c, ..)| c == a).cloned());
+        match first {
+            Some((_, prev, pfile, pspan)) => {
+                let mut d = rule.diag(
+                    file,
+                    key_span,
+                    format!(
+                        "`{}` is set again: this value wins, while `%({})` placeholders see the first one (`{}`)",
+                        e.key_str(),
+                        prev.key_str(),
+                        prev.value_str()
+                    ),
+                );
+                d.related.push(crate::diagnostic::Related {
+                    file: pfile,
+                    span: pspan,
+                    message: "first set here".into(),
+                });
+                d.help = Some("keep one of them".into());
+                out.push(d);
+            }
+            None => seen.push((canonical, e, file, key_span)),
+        }
+    }
+}
+
+pub fn stray_percent(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for &(file, span, var) in &ctx.resolved.magic_uses {
+        if crate::uwsgi::magic::is_known_var(var) {
+            continue;
+        }
+        let (msg, fix) = match var {
+            b'\n' => (
+                "`%` at the end of a line deletes the newline: the next line is glued to this value and its option is lost".to_string(),
+                "%%".to_string(),
+            ),
+            0 => (
+                "`%` at the end of the file is deleted (and uWSGI reads past its buffer)".to_string(),
+                "%%".to_string(),
+            ),
+            v => (
+                format!(
+                    "`%{}` is not a magic variable: uWSGI deletes both characters",
+                    String::from_utf8_lossy(&[v])
+                ),
+                format!("%%{}", String::from_utf8_lossy(&[v])),
+            ),
+        };
+        let mut d = rule.diag(file, span, msg);
+        d.help = Some("write `%%` for a literal percent sign".into());
+        d.fix = Some(Fix {
+            applicability: Applicability::Safe,
+            edits: vec![Edit {
+                file,
+                span,
+                content: fix,
+            }],
+        });
+        out.push(d);
+    }
+}
+
+pub fn value_out_of_range(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (e, def, text) in numeric_entries(ctx) {
+        let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
+            continue;
+        };
+        let (file, _, value_span) = ctx.spans(e).unwrap();
+        let key = e.key_str();
+        let (sev, msg) = if n.negative {
+            (
+                Severity::Error,
+                format!(
+                    "`{key} = {text}` is negative: uWSGI exits with \"invalid value for option\""
+                ),
+            )
+        } else if n.clamped {
+            (
+                Severity::Warning,
+                format!(
+                    "`{key} = {}` is above 65535 and silently clamped to 65535 (the uwsgi packet size is 16-bit)",
+                    text[..n.stop].trim()
+                ),
+            )
+        } else if n.read == NumericRead::Exact && n.value == 0 {
+            match def.name {
+                "processes" | "workers" => (
+                    Severity::Error,
+                    format!(
+                        "`{key} = 0` starts no workers: the socket is bound but nothing accepts, requests hang"
+                    ),
+                ),
+                "threads" => (Severity::Error, format!("`{key} = 0` reads as no threads")),
+                "listen" => (
+                    Severity::Error,
+                    "`listen = 0` gives the socket no backlog".to_string(),
+                ),
+                "buffer-size" => (
+                    Severity::Error,
+                    "`buffer-size = 0` rejects every request (\"invalid request block size\")"
+                        .to_string(),
+                ),
+                _ => continue,
+            }
+        } else {
+            continue;
+        };
+        let mut d = rule.diag(file, value_span, msg);
+        d.severity = sev;
+        out.push(d);
+    }
+}
+
+pub fn immediate_option_placeholder(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (e, file, _, value_span) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        if !def.is_immediate() {
+            continue;
+        }
+        let value = e.value_str();
+        let Some(at) = ["$(", "%(", "@("]
+            .iter()
+            .filter_map(|p| value.find(p))
+            .filter(|&i| !value[i..].starts_with("%(_)"))
+            .min()
+        else {
+            continue;
+        };
+        let mut d = rule.diag(
+            file,
+            value_span,
+            format!(
+                "`{}` is applied while the file is read, before `$()`, `@()` and `%()` are expanded: `{}` stays literal",
+                def.name,
+                &value[at..value[at..].find(')').map_or(value.len(), |j| at + j + 1)]
+            ),
+        );
+        d.help = Some(match def.name {
+            "listen" => "write the number itself (`listen = $(X)` is always 0)".into(),
+            _ => "write the value itself, or use a `UWSGI_*` environment variable for it".into(),
+        });
+        out.push(d);
+    }
+}
+
+pub fn option_needs_newer_uwsgi(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (e, file, key_span, _) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        let Some(since) = def.since() else { continue };
+        if ctx.target >= since {
+            continue;
+        }
+        let mut d = rule.diag(
+            file,
+            key_span,
+            format!(
+                "`{}` exists since uWSGI {since}; the target {} does not know it and ignores it silently",
+                def.name, ctx.target
+            ),
+        );
+        d.help = Some(format!("upgrade to uWSGI ≥ {since}, or drop the option"));
+        out.push(d);
+    }
+}
+
+pub fn inherit_overrides(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let inherited: Vec<&Entry> = ctx
+        .resolved
+        .entries
+        .iter()
+        .filter(|e| e.inherited)
+        .collect();
+    for (e, file, key_span, _) in ctx.file_entries() {
+        if e.key != b"inherit" {
+            continue;
+        }
+        let mut overridden: Vec<String> = inherited
+            .iter()
+            .filter(|i| {
+                ctx.resolved.entries.iter().any(|o| {
+                    !o.inherited && o.key == i.key && o.def().is_some_and(|d| !d.is_multi_valued())
+                })
+            })
+            .map(|i| format!("`{}`", i.key_str()))
+            .collect();
+        overridden.sort();
+        overridden.dedup();
+        if overridden.is_empty() {
+            continue;
+        }
+        let mut d = rule.diag(
+            file,
+            key_span,
+            format!(
+                "`inherit` is applied last, so the inherited file overrides {} set here and on the command line",
+                overridden.join(", ")
+            ),
+        );
+        d.help = Some(
+            "use `ini = base.ini` at the top instead: later keys then override the base".into(),
+        );
+        out.push(d);
+    }
+}
+
+const APP_ENTRIES: &[&str] = &[
+    "module",
+    "wsgi",
+    "wsgi-file",
+    "file",
+    "eval",
+    "pymodule-alias",
+    "paste",
+    "mount",
+];
+
+pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let mut found: Vec<(&str, FileId, Span)> = Vec::new();
+    for (e, file, key_span, _) in ctx.file_entries() {
+        if let Some(def) = e.def()
+            && let Some(name) = APP_ENTRIES.iter().find(|n| def.aliases().contains(n))
+            && !found.iter().any(|(n, ..)| n == name)
+        {
+            found.push((name, file, key_span));
+        }
+    }
+    if found.len() < 2 {
+        return;
+    }
+    let (name, file, span) = found[1];
+    let mut d = rule.diag(
+        file,
+        span,
+        format!(
+            "`{name}` and `{}` both load an application: uWSGI mounts more than one app and which one serves a request is not obvious",
+            found[0].0
+        ),
+    );
+    d.related.push(crate::diagnostic::Related {
+        file: found[0].1,
+        span: found[0].2,
+        message: "the other entry point".into(),
+    });
+    d.help = Some("keep one entry point (usually `module = project.wsgi:application`)".into());
+    out.push(d);
+}
+
+pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.last("reload-mercy").is_none() || ctx.last("worker-reload-mercy").is_some() {
+        return;
+    }
+    let (file, span) = ctx.anchor("reload-mercy");
+    let mut d = rule.diag(
+        file,
+        span,
+        "`reload-mercy` does not bound how long workers get to finish in uWSGI 2.0; `worker-reload-mercy` (default 60 s) does",
+    );
+    d.help = Some(format!(
+        "set `worker-reload-mercy = {}` as well",
+        ctx.number("reload-mercy").unwrap_or(60)
+    ));
+    out.push(d);
+}
+
+pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let (Some(max), Some(min)) = (
+        ctx.number("max-worker-lifetime"),
+        ctx.number("min-worker-lifetime"),
+    ) else {
+        return;
+    };
+    if max == 0 || min < max {
+        return;
+    }
+    let (file, span) = ctx.anchor("max-worker-lifetime");
+    let mut d = rule.diag(
+        file,
+        span,
+        format!(
+            "`max-worker-lifetime = {max}` is not above `min-worker-lifetime` ({min}{}): uWSGI refuses to start",
+            if ctx.last("min-worker-lifetime").is_none() { ", the default" } else { "" }
+        ),
+    );
+    d.help = Some(format!(
+        "raise `max-worker-lifetime` above {min}, or set `min-worker-lifetime` below {max}"
+    ));
+    out.push(d);
+}
+
+pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if let Some(e) = ctx.last("cheaper")
+        && let Some((file, key_span, value_span)) = ctx.spans(e)
+        && e.unknown.is_empty()
+    {
+        let cheaper = ctx.number("cheaper").unwrap_or(0);
+        let processes = ctx.number("processes").unwrap_or(1);
+        let text = e.value_str();
+        if cheaper == 0 && !text.trim().starts_with('0') {
+            let mut d = rule.diag(file, value_span, format!("`cheaper = {text}` reads as 0: the cheaper subsystem is on (the option turns it on) with no minimum"));
+            d.help = Some("give the minimum number of workers to keep, e.g. `cheaper = 2`".into());
+            out.push(d);
+        } else if cheaper >= processes {
+            let d = rule.diag(
+                file,
+                key_span,
+                format!(
+                    "`cheaper = {cheaper}` is not below `processes` ({processes}{}): uWSGI exits with \"invalid cheaper value: must be lower than processes\"",
+                    if ctx.last("processes").is_none() { ", the default" } else { "" }
+                ),
+            );
+            out.push(d);
+        }
+    }
+    for name in ["cheaper-rss-limit-soft", "cheaper-rss-limit-hard"] {
+        if let Some(v) = ctx.number(name)
+            && v > 0
+            && v < 1 << 20
+            && let Some(e) = ctx.last(name)
+            && let Some((file, _, value_span)) = ctx.spans(e)
+        {
+            let mut d = rule.diag(
+                file,
+                value_span,
+                format!(
+                    "`{name} = {v}` is in bytes, not MB: {v} bytes is far below any worker's memory"
+                ),
+            );
+            d.help = Some(format!("write `{name} = {}` for {v} MiB", v << 20));
+            out.push(d);
+        }
+    }
+}
+
+pub fn strict_rejects_input(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for ev in ctx
+        .resolved
+        .events
+        .iter()
+        .filter(|e| e.kind == crate::uwsgi::resolve::EventKind::StrictUnknown)
+    {
+        let (file, span) = match ev.origin.layer {
+            crate::uwsgi::resolve::Layer::File { file, key, .. } => (file, key),
+            _ => ctx.anchor("strict"),
+        };
+        let mut d = rule.diag(file, span, ev.message.clone());
+        d.help = Some(
+            "declare ad-hoc variables with `set-placeholder = name=value`, or turn `strict` off"
+                .into(),
+        );
         out.push(d);
     }
 }

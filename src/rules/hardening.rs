@@ -1,0 +1,189 @@
+//! UW6xx: production hardening.
+
+use crate::diagnostic::Diagnostic;
+use crate::rules::{IniContext, Rule};
+use crate::uwsgi::version::Version;
+
+pub fn strict_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.resolved.strict {
+        return;
+    }
+    let (file, span) = ctx.header();
+    let mut d = rule.diag(
+        file,
+        span,
+        "`strict` is off: uWSGI silently ignores misspelled or unknown keys",
+    );
+    d.help = Some("add `strict = true` (declare ad-hoc variables with `set-placeholder`)".into());
+    out.push(d);
+}
+
+/// Does a socket address bind every interface (`:3031`, `0.0.0.0:3031`, `[::]:3031`)?
+fn binds_all(addr: &str) -> bool {
+    let a = addr.trim();
+    a.starts_with(':') || a.starts_with("0.0.0.0:") || a.starts_with("[::]:") || a.starts_with("*:")
+}
+
+pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let http_protocol = ["protocol", "socket-protocol"].iter().any(|n| {
+        ctx.last(n)
+            .is_some_and(|e| e.value_str().trim().starts_with("http"))
+    });
+    if http_protocol {
+        return;
+    }
+    for e in ctx
+        .resolved
+        .all("socket")
+        .chain(ctx.resolved.all("uwsgi-socket"))
+    {
+        let v = e.value_str();
+        if !binds_all(&v) {
+            continue;
+        }
+        let Some((file, _, value_span)) = ctx.spans(e) else {
+            continue;
+        };
+        let mut d = rule.diag(
+            file,
+            value_span,
+            format!("the uwsgi-protocol socket `{}` listens on every interface: anyone who reaches it can set UWSGI_FILE and similar variables to load code", v.trim()),
+        );
+        d.help = Some("bind to 127.0.0.1 or a unix socket, or make sure only the proxy can reach the port (in a container: don't publish it)".into());
+        out.push(d);
+    }
+}
+
+pub fn socket_world_writable(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(e) = ctx.last("chmod-socket") else {
+        return;
+    };
+    let v = e.value_str();
+    let mode = v.trim();
+    if !(mode.ends_with('6') || mode.ends_with('7')) || mode.len() < 3 {
+        return;
+    }
+    let Some((file, _, value_span)) = ctx.spans(e) else {
+        return;
+    };
+    let mut d = rule.diag(
+        file,
+        value_span,
+        format!("`chmod-socket = {mode}` lets every local user talk to the app server directly"),
+    );
+    d.help = Some("use 660 with `chown-socket` set to the proxy's group".into());
+    out.push(d);
+}
+
+pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.last("uid").is_some() || ctx.last("gid").is_some() {
+        return;
+    }
+    let (file, span) = ctx.header();
+    let mut d = rule.diag(
+        file,
+        span,
+        "no `uid`/`gid`: unless the container sets a `USER`, uWSGI and the app run as root",
+    );
+    d.help = Some("add `uid = app` and `gid = app` (or a `USER` in the Dockerfile)".into());
+    out.push(d);
+}
+
+pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let processes = ctx.number("processes").unwrap_or(1);
+    if processes < 2 {
+        return;
+    }
+    for name in ["py-autoreload", "fs-reload"] {
+        if ctx.last(name).is_some() && ctx.number(name) != Some(0) {
+            let (file, span) = ctx.anchor(name);
+            let mut d = rule.diag(
+                file,
+                span,
+                format!("`{name}` with {processes} workers: a development reloader that restarts every worker when a file changes"),
+            );
+            d.help = Some("enable it only in development (e.g. inside `if-env = DEBUG`)".into());
+            out.push(d);
+        }
+    }
+}
+
+pub fn single_interpreter_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.flag("single-interpreter") {
+        return;
+    }
+    let (file, span) = ctx.anchor("module");
+    let mut d = rule.diag(
+        file,
+        span,
+        "`single-interpreter` is off: the app runs in a sub-interpreter, which some C extensions (numpy, grpc, ...) handle badly",
+    );
+    d.help = Some("add `single-interpreter = true` (one app per instance)".into());
+    out.push(d);
+}
+
+pub fn vacuum_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.flag("vacuum") {
+        return;
+    }
+    let unix = ctx
+        .resolved
+        .entries
+        .iter()
+        .filter(|e| {
+            matches!(
+                e.key.as_slice(),
+                b"socket" | b"uwsgi-socket" | b"http-socket" | b"pidfile" | b"pidfile2"
+            )
+        })
+        .find(|e| {
+            let v = e.value_str();
+            let v = v.trim();
+            e.key.starts_with(b"pidfile")
+                || v.starts_with('/')
+                || v.starts_with("unix:")
+                || v.starts_with('@')
+        });
+    let Some(e) = unix else { return };
+    let Some((file, key_span, _)) = ctx.spans(e) else {
+        return;
+    };
+    let mut d = rule.diag(
+        file,
+        key_span,
+        "`vacuum` is off: unix socket and pid files are left behind when uWSGI exits",
+    );
+    d.help = Some("add `vacuum = true`".into());
+    out.push(d);
+}
+
+pub fn threads_disabled(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.target >= Version::new(2, 0, 27)
+        || ctx.last("enable-threads").is_some()
+        || ctx.number("threads").unwrap_or(1) > 1
+    {
+        return;
+    }
+    let (file, span) = ctx.header();
+    let mut d = rule.diag(
+        file,
+        span,
+        format!("uWSGI {} runs Python without threads unless `enable-threads` is set: APM agents, Sentry and other background threads never run between requests", ctx.target),
+    );
+    d.help = Some("add `enable-threads = true`".into());
+    out.push(d);
+}
+
+pub fn http_router_behind_proxy(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(e) = ctx.last("http") else { return };
+    let Some((file, key_span, _)) = ctx.spans(e) else {
+        return;
+    };
+    let mut d = rule.diag(
+        file,
+        key_span,
+        "`http =` starts an extra router process in front of the workers; behind Nginx or a load balancer that is a second proxy hop",
+    );
+    d.help = Some("behind a proxy use `http-socket =` (workers speak HTTP directly) or `socket =` with `uwsgi_pass`".into());
+    out.push(d);
+}

@@ -1,0 +1,236 @@
+//! UW2xx: memory and recycling (single-file forms; the container budget
+//! rules come with the deployment context).
+
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
+use crate::rules::{IniContext, Rule};
+use crate::uwsgi::version::Version;
+
+const RECYCLERS: &[(&str, &str)] = &[
+    (
+        "max-requests",
+        "the worker that reaches it exits and nobody respawns it",
+    ),
+    (
+        "reload-on-rss",
+        "the worker that grows past it exits and nobody respawns it",
+    ),
+    (
+        "reload-on-as",
+        "the worker that grows past it exits and nobody respawns it",
+    ),
+    (
+        "harakiri",
+        "the worker stuck on a slow request is killed and not respawned",
+    ),
+];
+
+pub fn recycling_without_master(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.master_on() {
+        return;
+    }
+    for (name, effect) in RECYCLERS {
+        if ctx.is_set(name) {
+            let (file, span) = ctx.anchor(name);
+            let mut d = rule.diag(
+                file,
+                span,
+                format!("`{name}` without the master process: {effect}; when the last worker is gone uWSGI exits (status 30) and requests get connection refused"),
+            );
+            d.help = Some("add `master = true`".into());
+            out.push(d);
+        }
+    }
+    if ctx.is_set("max-worker-lifetime") {
+        let (file, span) = ctx.anchor("max-worker-lifetime");
+        let mut d = rule.diag(
+            file,
+            span,
+            "`max-worker-lifetime` is checked by the master only: without `master = true` it is silently ignored",
+        );
+        d.help = Some("add `master = true`".into());
+        out.push(d);
+    }
+}
+
+pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ["reload-on-rss", "evil-reload-on-rss", "reload-on-as"]
+        .iter()
+        .any(|n| ctx.is_set(n) || ctx.last(n).is_some())
+    {
+        return;
+    }
+    let (file, span) = ctx.anchor("processes");
+    let mut d = rule.diag(
+        file,
+        span,
+        "nothing bounds a worker's memory (no `reload-on-rss`, `evil-reload-on-rss` or `reload-on-as`): Python workers grow and rarely shrink, until the container is OOM-killed",
+    );
+    d.severity = Severity::Info;
+    d.help = Some("add `reload-on-rss` (MiB) below the memory limit divided by `processes`".into());
+    out.push(d);
+}
+
+pub fn no_request_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.last("max-requests").is_some() || ctx.last("max-worker-lifetime").is_some() {
+        return;
+    }
+    let (file, span) = ctx.anchor("processes");
+    let mut d = rule.diag(
+        file,
+        span,
+        "workers are never recycled by request count or age (no `max-requests`, no `max-worker-lifetime`): slow leaks are never reset",
+    );
+    d.help = Some("add e.g. `max-requests = 1000` and `max-worker-lifetime = 3600`".into());
+    out.push(d);
+}
+
+pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let processes = ctx.number("processes").unwrap_or(1);
+    if processes < 2 {
+        return;
+    }
+    let pairs = [
+        ("max-requests", "max-requests-delta", Version::new(2, 0, 29)),
+        (
+            "max-worker-lifetime",
+            "max-worker-lifetime-delta",
+            Version::new(2, 0, 19),
+        ),
+    ];
+    for (base, delta, since) in pairs {
+        let Some(value) = ctx.number(base).filter(|v| *v > 0) else {
+            continue;
+        };
+        if ctx.last(base).is_none() || ctx.last(delta).is_some() {
+            continue;
+        }
+        let e = ctx.last(base).unwrap();
+        let Some((file, key_span, _)) = ctx.spans(e) else {
+            continue;
+        };
+        let mut d = rule.diag(
+            file,
+            key_span,
+            format!("{processes} workers all recycle at `{base} = {value}`: started together, they restart together and capacity drops at once"),
+        );
+        if ctx.target >= since {
+            // Spread the thresholds over half the base value (memory-model.md §6/§7).
+            let step = (value / 2 / (processes - 1)).max(1);
+            d.help = Some(format!(
+                "add `{delta} = {step}` so worker i recycles at {base} + (i−1)×{step}"
+            ));
+            let f = ctx.sources.get(file);
+            let line = f.line_col(key_span.start).line;
+            let at = f.lines.line_start(line).unwrap_or(f.bytes.len());
+            let newline = if at > 0 && f.bytes.get(at - 1) == Some(&b'\n') {
+                ""
+            } else {
+                "\n"
+            };
+            d.fix = Some(Fix {
+                applicability: Applicability::Unsafe,
+                edits: vec![Edit {
+                    file,
+                    span: crate::source::Span::new(at, at),
+                    content: format!("{newline}{delta} = {step}\n"),
+                }],
+            });
+        } else {
+            d.help = Some(format!(
+                "`{delta}` needs uWSGI ≥ {since} (target {}); stagger the workers' start instead",
+                ctx.target
+            ));
+        }
+        out.push(d);
+    }
+}
+
+pub fn recycle_storm(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if let Some(n) = ctx.number("max-requests").filter(|n| *n > 0 && *n < 100) {
+        let (file, span) = ctx.anchor("max-requests");
+        let mut d = rule.diag(
+            file,
+            span,
+            format!("`max-requests = {n}`: workers respawn every {n} requests, re-importing the app each time (CPU, latency spikes, cold caches)"),
+        );
+        d.help =
+            Some("use at least a few hundred; bound memory with `reload-on-rss` instead".into());
+        out.push(d);
+    }
+    for name in ["reload-on-rss", "evil-reload-on-rss"] {
+        let Some(e) = ctx.last(name) else { continue };
+        // A unit suffix is UW102's finding; don't report it twice.
+        if e.value_str()
+            .trim()
+            .chars()
+            .any(|c| c.is_ascii_alphabetic() || c == '.')
+        {
+            continue;
+        }
+        if let Some(bytes) = ctx.number(name).filter(|b| *b > 0 && *b < 64 << 20) {
+            let (file, span) = ctx.anchor(name);
+            let mut d = rule.diag(
+                file,
+                span,
+                format!("`{name} = {}` MiB is below what a Python web worker needs just to start: workers are recycled constantly", bytes >> 20),
+            );
+            d.help = Some("measure a worker's RSS after start-up and set the cap well above it (typically 200–600 MiB)".into());
+            out.push(d);
+        }
+    }
+}
+
+pub fn address_space_limit_misuse(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let rss = ctx.number("reload-on-rss").unwrap_or(0);
+    for name in ["reload-on-as", "limit-as"] {
+        let Some(e) = ctx.last(name) else { continue };
+        if e.value_str()
+            .trim()
+            .chars()
+            .any(|c| c.is_ascii_alphabetic())
+        {
+            continue; // UW102
+        }
+        let Some(v) = ctx.number(name).filter(|v| *v > 0) else {
+            continue;
+        };
+        let small = v < 1024 << 20;
+        if !(small || (rss > 0 && v <= rss)) {
+            continue;
+        }
+        let (file, span) = ctx.anchor(name);
+        let effect = if name == "limit-as" {
+            "allocations fail (or uWSGI cannot start)"
+        } else {
+            "it fires on every request"
+        };
+        let mut d = rule.diag(
+            file,
+            span,
+            format!(
+                "`{name} = {}` MiB limits virtual size, which for Python with threads is far above RSS{}: {effect}",
+                v >> 20,
+                if rss > 0 && v <= rss { " (it is not even above `reload-on-rss`)" } else { "" }
+            ),
+        );
+        d.help = Some("bound memory with `reload-on-rss` (resident memory) instead".into());
+        out.push(d);
+    }
+}
+
+pub fn lazy_apps_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let processes = ctx.number("processes").unwrap_or(1);
+    if !(ctx.flag("lazy-apps") || ctx.flag("lazy")) || processes < 2 {
+        return;
+    }
+    let (file, span) = ctx.anchor(if ctx.flag("lazy-apps") {
+        "lazy-apps"
+    } else {
+        "lazy"
+    });
+    out.push(rule.diag(
+        file,
+        span,
+        format!("`lazy-apps` loads the app in each of the {processes} workers: no copy-on-write sharing, so app memory is multiplied by {processes}"),
+    ));
+}
