@@ -86,3 +86,58 @@ fn whole_corpus_runs_without_crash_or_exit_2() {
         "a rule crashed on the corpus: {out}"
     );
 }
+
+#[test]
+fn explain_and_rules() {
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(&["explain", "unit-suffix-ignored"]);
+    assert_eq!(code, Some(0));
+    assert!(out.starts_with("# UW102 unit-suffix-ignored"), "{out}");
+    assert!(!out.contains("severity:"));
+    let (code, _) = run(&["explain", "UW999"]);
+    assert_eq!(code, Some(2));
+    let (code, out) = run(&["rules", "--format", "json"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), uwsgi_lint::rules::RULES.len());
+}
+
+#[test]
+fn suppressions_apply_and_are_checked() {
+    let dir = std::env::temp_dir().join(format!("uwsgi-lint-supp-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("uwsgi.ini"),
+        "[uwsgi]\nmaster = true\n; uwsgi-lint: ignore[UW103] templated later\nharakiri = \"30\"\n; uwsgi-lint: ignore[UW102]\nbuffer-size = 32k\n; uwsgi-lint: ignore[UW101] nothing here\nprocesses = 2\n",
+    )
+    .unwrap();
+    let (_, out, _) = check(&[
+        "--format",
+        "json",
+        "--select",
+        "UW0,UW1",
+        dir.to_str().unwrap(),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let codes: Vec<&str> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["code"].as_str().unwrap())
+        .collect();
+    // UW103 suppressed; the reason-less one is UW007 and does not apply; the
+    // UW101 one suppressed nothing.
+    assert!(!codes.contains(&"UW103"), "{codes:?}");
+    assert!(codes.contains(&"UW102"), "{codes:?}");
+    assert!(codes.contains(&"UW007"), "{codes:?}");
+    assert!(codes.contains(&"UW008"), "{codes:?}");
+}

@@ -96,7 +96,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
             crate::output::json::render(&report.sources, &report.diagnostics, report.files)
         }
     };
-    print!("{rendered}");
+    super::emit(&rendered);
     let threshold = match args.fail_on {
         FailOn::Error => Severity::Error,
         FailOn::Warning => Severity::Warning,

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod check;
+pub mod explain;
 pub mod show_config;
 
 #[derive(Debug, Parser)]
@@ -25,6 +26,10 @@ pub enum Command {
     Check(check::Args),
     /// Print the effective option list, as uWSGI would collect it.
     ShowConfig(show_config::Args),
+    /// Show a rule's documentation.
+    Explain(explain::ExplainArgs),
+    /// List every rule.
+    Rules(explain::RulesArgs),
 }
 
 /// Exit codes (cli.md): 0 clean, 1 findings, 2 usage/configuration/I/O error.
@@ -42,6 +47,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
         Command::ShowConfig(args) => show_config::run(&args),
+        Command::Explain(args) => explain::explain(&args),
+        Command::Rules(args) => explain::list(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -50,6 +57,13 @@ pub fn main() -> ExitCode {
             ExitCode::from(EXIT_ERROR)
         }
     }
+}
+
+/// Write to stdout; a closed pipe (`uwsgi-lint rules | head`) is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// Parse `KEY=VALUE` for `--env`.

@@ -1,7 +1,5 @@
 //! `uwsgi-lint show-config FILE[:section]`: the effective option list.
 
-use std::io::Write;
-
 use serde::Serialize;
 
 use crate::source::SourceMap;
@@ -88,11 +86,9 @@ pub fn run(args: &Args) -> Result<u8, String> {
     }
     let mut sources = SourceMap::new();
     let resolved = resolve_spec(args, &mut sources);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
     match args.format {
         Format::Text => {
-            let _ = write!(out, "{}", render_text(&resolved));
+            super::emit(&render_text(&resolved));
             for e in &resolved.events {
                 let (file, line) = location(&sources, &e.origin.layer);
                 let at = match (file, line) {
@@ -148,8 +144,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
                     })
                     .collect(),
             };
-            let _ = serde_json::to_writer_pretty(&mut out, &doc);
-            let _ = writeln!(out);
+            super::emit(&(serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"));
         }
     }
     Ok(if resolved.fatal().is_some() { 1 } else { 0 })

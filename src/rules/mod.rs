@@ -125,6 +125,8 @@ pub struct Rule {
     pub summary: &'static str,
     /// `None` for rules the pipeline itself produces (suppressions).
     pub check: Option<CheckFn>,
+    /// `rules/UWxxx.md`, compiled in for `explain`.
+    pub page: &'static str,
 }
 
 impl Rule {
@@ -153,6 +155,7 @@ macro_rules! registry {
                 severity: Severity::$sev,
                 summary: $summary,
                 check: $check,
+                page: include_str!(concat!("../../rules/", stringify!($code), ".md")),
             },)*
         ];
     };
@@ -205,6 +208,23 @@ registry! {
     UW607 "vacuum-off" Info Some(hardening::vacuum_off) => "`vacuum` off with unix sockets or pid files";
     UW608 "threads-disabled" Warning Some(hardening::threads_disabled) => "uWSGI < 2.0.27 without `enable-threads`: background threads never run";
     UW609 "http-router-behind-proxy" Info Some(hardening::http_router_behind_proxy) => "`http =` adds a router process; behind a proxy use `http-socket`";
+}
+
+/// The rule index as Markdown (docs/rules.md is this, kept current by a test).
+pub fn index_markdown() -> String {
+    let mut s = String::from(
+        "# Rules\n\nGenerated from the rule registry (`uwsgi-lint rules`); each code links to its page.\n\n| code | name | default severity | what it finds |\n|---|---|---|---|\n",
+    );
+    for r in RULES {
+        s.push_str(&format!(
+            "| [{code}](../rules/{code}.md) | {name} | {sev} | {summary} |\n",
+            code = r.code,
+            name = r.name,
+            sev = r.severity.as_str(),
+            summary = r.summary.replace('|', "\\|")
+        ));
+    }
+    s
 }
 
 pub fn find(code_or_name: &str) -> Option<&'static Rule> {
