@@ -20,7 +20,7 @@ fn check(args: &[&str]) -> (Option<i32>, String, String) {
 
 #[test]
 fn example_reports_the_demo_mistakes() {
-    let (code, out, _) = check(&["examples/django-ecs"]);
+    let (code, out, _) = check(&["--format", "concise", "examples/django-ecs"]);
     assert_eq!(code, Some(1));
     for needle in [
         "deploy/uwsgi.ini:9:15: error[UW102]",
@@ -29,6 +29,28 @@ fn example_reports_the_demo_mistakes() {
     ] {
         assert!(out.contains(needle), "missing {needle} in\n{out}");
     }
+}
+
+#[test]
+fn text_output_shows_snippets_and_help() {
+    let (code, out, _) = check(&[
+        "--color",
+        "never",
+        "--select",
+        "UW103",
+        "examples/django-ecs",
+    ]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("[examples/django-ecs/deploy/uwsgi.ini:17:12]"),
+        "{out}"
+    );
+    assert!(out.contains("17 │ harakiri = \"30\""), "{out}");
+    assert!(
+        out.contains("help: uWSGI keeps quotes in values: write `harakiri = 30`"),
+        "{out}"
+    );
+    assert!(!out.contains("\u{1b}["), "colour with --color never");
 }
 
 #[test]

@@ -27,6 +27,9 @@ pub struct Args {
     /// The uWSGI version the configs run on (default: the newest 2.0.x).
     #[arg(long, value_parser = |s: &str| s.parse::<Version>())]
     pub uwsgi_version: Option<Version>,
+    /// Colour in text output (`auto`: when stdout is a terminal and NO_COLOR is unset).
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
     /// An environment variable the server would see. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env_pair)]
     pub env: Vec<(String, String)>,
@@ -35,7 +38,15 @@ pub struct Args {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Text,
+    Concise,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -81,8 +92,20 @@ pub fn run(args: &Args) -> Result<u8, String> {
         ));
     }
     let rendered = match args.format {
-        Format::Text => {
-            let mut s = crate::output::text::render(&report.sources, &report.diagnostics);
+        Format::Text | Format::Concise => {
+            let color = match args.color {
+                Color::Always => true,
+                Color::Never => false,
+                Color::Auto => {
+                    use std::io::IsTerminal;
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+                }
+            };
+            let mut s = if args.format == Format::Concise {
+                crate::output::concise::render(&report.sources, &report.diagnostics)
+            } else {
+                crate::output::text::render(&report.sources, &report.diagnostics, color)
+            };
             let n = report.diagnostics.len();
             s.push_str(&format!(
                 "{n} finding{} in {} uWSGI file{}\n",

@@ -1,5 +1,6 @@
 //! Report: renderers that turn diagnostics into text or JSON.
 
+pub mod concise;
 pub mod json;
 pub mod text;
 

@@ -497,10 +497,13 @@ pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
             continue;
         }
         let canonical = def.aliases()[0];
-        let first = def
-            .aliases()
-            .iter()
-            .find_map(|a| seen.iter().find(|(c, ..)| c == a).cloned());
+        // Overriding a key of an included base file is what `ini =` is for:
+        // only a repeat within one file is a finding.
+        let first = def.aliases().iter().find_map(|a| {
+            seen.iter()
+                .find(|(c, _, f, _)| c == a && *f == file)
+                .cloned()
+        });
         match first {
             Some((_, prev, pfile, pspan)) => {
                 let mut d = rule.diag(
