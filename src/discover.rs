@@ -21,7 +21,8 @@ pub fn is_uwsgi_ini(bytes: &[u8]) -> bool {
     })
 }
 
-/// uWSGI inis under `paths` (files given directly are taken if they are inis).
+/// uWSGI inis under `paths` (files given directly are taken if they are
+/// inis). Directory walks respect `.gitignore`, `.ignore` and hidden files.
 pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -30,8 +31,19 @@ pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             if is_ini(p) {
                 out.push(p.clone());
             }
-        } else {
-            walk(p, &mut out);
+            continue;
+        }
+        let walker = ignore::WalkBuilder::new(p)
+            .require_git(false)
+            .filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir())
+                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+            })
+            .build();
+        for entry in walker.flatten() {
+            if entry.file_type().is_some_and(|t| t.is_file()) && is_ini(entry.path()) {
+                out.push(entry.path().to_path_buf());
+            }
         }
     }
     out.sort();
@@ -44,22 +56,29 @@ fn is_ini(p: &Path) -> bool {
         && crate::uwsgi::resolve::read_local(p).is_ok_and(|b| is_uwsgi_ini(&b))
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    let mut entries: Vec<_> = rd.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let p = e.path();
-        let name = e.file_name().to_string_lossy().into_owned();
-        let Ok(ft) = e.file_type() else { continue };
-        if ft.is_dir() {
-            if !name.starts_with('.') && !SKIP_DIRS.contains(&name.as_str()) {
-                walk(&p, out);
-            }
-        } else if ft.is_file() && is_ini(&p) {
-            out.push(p);
-        }
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_by_content() {
+        assert!(is_uwsgi_ini(b"[uwsgi]\nprocesses = 2\n"));
+        assert!(is_uwsgi_ini(b"[ uwsgi ]\nprocesses = 2\n"));
+        assert!(!is_uwsgi_ini(b"[app]\ndebug = true\n"));
+        assert!(!is_uwsgi_ini(b"[pytest]\naddopts = -q\n"));
+    }
+
+    #[test]
+    fn walk_respects_gitignore() {
+        let d = std::env::temp_dir().join(format!("uwsgi-lint-walk-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("build")).unwrap();
+        std::fs::create_dir_all(d.join("deploy")).unwrap();
+        std::fs::write(d.join(".gitignore"), "build/\n").unwrap();
+        std::fs::write(d.join("build/uwsgi.ini"), "[uwsgi]\n").unwrap();
+        std::fs::write(d.join("deploy/uwsgi.ini"), "[uwsgi]\n").unwrap();
+        std::fs::write(d.join("deploy/settings.ini"), "[django]\n").unwrap();
+        let found = uwsgi_inis(std::slice::from_ref(&d)).unwrap();
+        assert_eq!(found, vec![d.join("deploy/uwsgi.ini")]);
     }
 }

@@ -1,6 +1,6 @@
 //! The pipeline for `check`: discover → parse/resolve → check → (report).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
 use crate::rules::{self, IniContext, Rule};
@@ -40,16 +40,33 @@ pub fn is_selected(settings: &Settings, rule: &Rule) -> bool {
 
 pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
     let inis = crate::discover::uwsgi_inis(paths)?;
+    lint_inis(&inis, None, settings)
+}
+
+/// Lint content read from standard input as if it were the file `name`
+/// (its includes are still read from disk, relative to where it would be).
+pub fn lint_stdin(name: &Path, content: Vec<u8>, settings: &Settings) -> std::io::Result<Report> {
+    let cwd = std::env::current_dir()?;
+    let abs = resolve::normalize_lexically(&cwd.join(name));
+    lint_inis(&[name.to_path_buf()], Some((abs, content)), settings)
+}
+
+fn lint_inis(
+    inis: &[PathBuf],
+    stdin: Option<(PathBuf, Vec<u8>)>,
+    settings: &Settings,
+) -> std::io::Result<Report> {
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::local(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
     let opts = ResolveOptions {
         fallback_to_including_dir: true,
+        stdin,
     };
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
     let mut checked = Vec::new();
-    for ini in &inis {
+    for ini in inis {
         let spec = display_name(&cwd, ini);
         let mut inv = Invocation::ini(&spec, &[]);
         inv.env = settings.env.clone();

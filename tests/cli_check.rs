@@ -163,3 +163,39 @@ fn suppressions_apply_and_are_checked() {
     assert!(codes.contains(&"UW007"), "{codes:?}");
     assert!(codes.contains(&"UW008"), "{codes:?}");
 }
+
+#[test]
+fn stdin_filename_reports_under_the_given_name() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(common::manifest_dir())
+        .args([
+            "check",
+            "--format",
+            "concise",
+            "--select",
+            "UW103,UW002",
+            "--stdin-filename",
+            "examples/django-ecs/deploy/unsaved.ini",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"[uwsgi]\nharakiri = \"30\"\nini = %d/uwsgi.ini\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("examples/django-ecs/deploy/unsaved.ini:2:12: error[UW103]"),
+        "{text}"
+    );
+    // its include is read from disk next to where the file would be
+    assert!(!text.contains("UW002"), "{text}");
+}

@@ -30,6 +30,9 @@ pub struct Args {
     /// Colour in text output (`auto`: when stdout is a terminal and NO_COLOR is unset).
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// Read one file from standard input (give `-` as the path) and report it as NAME.
+    #[arg(long, value_name = "NAME")]
+    pub stdin_filename: Option<PathBuf>,
     /// An environment variable the server would see. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env_pair)]
     pub env: Vec<(String, String)>,
@@ -80,7 +83,22 @@ pub fn run(args: &Args) -> Result<u8, String> {
         uwsgi_version: args.uwsgi_version,
         env: args.env.clone(),
     };
-    let report = lint::lint(&paths, &settings).map_err(|e| e.to_string())?;
+    let reading_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    let report = match (&args.stdin_filename, reading_stdin) {
+        (Some(name), _) => {
+            use std::io::Read;
+            let mut content = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut content)
+                .map_err(|e| format!("reading standard input: {e}"))?;
+            lint::lint_stdin(name, content, &settings)
+        }
+        (None, true) => {
+            return Err("`-` reads standard input: give `--stdin-filename NAME` too".into());
+        }
+        (None, false) => lint::lint(&paths, &settings),
+    }
+    .map_err(|e| e.to_string())?;
     if report.files == 0 {
         return Err(format!(
             "nothing to lint: no uWSGI ini found in {}",

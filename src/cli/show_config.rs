@@ -75,6 +75,7 @@ pub fn resolve_spec(args: &Args, sources: &mut SourceMap) -> Resolved {
     let host = HostFacts::local(CATALOGUE_VERSION);
     let opts = ResolveOptions {
         fallback_to_including_dir: true,
+        ..ResolveOptions::default()
     };
     resolve::resolve(&inv, &host, &opts, sources)
 }

@@ -298,6 +298,24 @@ pub struct ResolveOptions {
     /// also try the including file's directory (what a repo checkout needs;
     /// uWSGI itself only uses its cwd, so this is off for exact emulation).
     pub fallback_to_including_dir: bool,
+    /// Content to use for one path instead of reading it (`--stdin-filename`).
+    /// The path is absolute and lexically normalised.
+    pub stdin: Option<(PathBuf, Vec<u8>)>,
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem.
+pub fn normalize_lexically(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 struct Resolver<'a> {
@@ -954,11 +972,19 @@ impl Resolver<'_> {
         }
         let file_s = lossy(&file);
         let path = self.resolve_path(&file_s);
+        let from_stdin = self
+            .opts
+            .stdin
+            .as_ref()
+            .filter(|(p, _)| *p == normalize_lexically(&self.host.cwd.join(&path)))
+            .map(|(p, b)| (p.clone(), b.clone()));
         let is_link = std::fs::symlink_metadata(&path)
             .map(|m| m.file_type().is_symlink())
             .unwrap_or(false);
         // uWSGI's %p: realpath, or for a symlink the cwd-joined name as typed.
-        let full = if is_link {
+        let full = if let Some((p, _)) = &from_stdin {
+            Some(p.clone())
+        } else if is_link {
             Some(if Path::new(&file_s).is_absolute() {
                 PathBuf::from(&file_s)
             } else {
@@ -974,7 +1000,11 @@ impl Resolver<'_> {
             );
             return self.event(EventKind::IncludeNotFound, origin, msg, true);
         };
-        let bytes = match read_local(&path) {
+        let read = match &from_stdin {
+            Some((_, b)) => Ok(b.clone()),
+            None => read_local(&path),
+        };
+        let bytes = match read {
             Ok(b) => b,
             Err(e) => {
                 let msg = format!(
@@ -984,7 +1014,10 @@ impl Resolver<'_> {
                 return self.event(EventKind::IncludeNotFound, origin, msg, true);
             }
         };
-        let canon = std::fs::canonicalize(&path).unwrap_or(full.clone());
+        let canon = match &from_stdin {
+            Some((p, _)) => p.clone(),
+            None => std::fs::canonicalize(&path).unwrap_or(full.clone()),
+        };
         if self.stack.iter().any(|(p, s)| *p == canon && *s == section) {
             let msg = format!(
                 "`{directive} = {}` includes a file that is already being read: uWSGI recurses until it crashes (SIGSEGV)",
@@ -1655,6 +1688,7 @@ mod tests {
         assert!(exact.fatal().is_some());
         let opts = ResolveOptions {
             fallback_to_including_dir: true,
+            ..ResolveOptions::default()
         };
         let lenient = resolve(&inv, &host(&dir), &opts, &mut sources);
         assert!(lenient.fatal().is_none());
