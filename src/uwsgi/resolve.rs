@@ -878,13 +878,21 @@ impl Resolver<'_> {
     /// dispatched on the extension.
     fn load_any(&mut self, spec: &[u8], origin: Origin, directive: &str) {
         let s = lossy(spec);
+        // For messages: a path under the working directory is shown relative to it.
+        let shown = match s.rsplit_once(':') {
+            Some((f, sec)) if !f.is_empty() && !f.contains("://") => {
+                format!("{}:{sec}", display_name(&self.host.cwd, Path::new(f)))
+            }
+            _ if !s.contains("://") && !s.is_empty() => display_name(&self.host.cwd, Path::new(&s)),
+            _ => s.clone(),
+        };
         if s.ends_with(".ini") {
             return self.load_ini(spec, origin, true, directive);
         }
         for ext in [".xml", ".yaml", ".yml", ".json", ".js"] {
             if s.ends_with(ext) {
                 let msg = format!(
-                    "`{directive} = {s}` loads a {} file, which uwsgi-lint does not read: its options are not checked",
+                    "`{directive} = {shown}` loads a {} file, which uwsgi-lint does not read: its options are not checked",
                     &ext[1..]
                 );
                 return self.event(EventKind::UnsupportedConfig, origin, msg, false);
@@ -895,7 +903,7 @@ impl Resolver<'_> {
             && file.ends_with(".ini")
         {
             let msg = format!(
-                "`{directive} = {s}` fails at startup (\"unable to load configuration from {s}\"): `{directive}` cannot take a section; use `ini = {s}`"
+                "`{directive} = {shown}` fails at startup (\"unable to load configuration from …\"): `{directive}` cannot take a section; use `ini =` with the same value"
             );
             return self.event(EventKind::IncludeWithSection, origin, msg, true);
         }
@@ -972,6 +980,13 @@ impl Resolver<'_> {
         }
         let file_s = lossy(&file);
         let path = self.resolve_path(&file_s);
+        // How the file is named in messages: relative to the working directory
+        // (a `%d/` value is absolute and would make messages machine-specific).
+        let shown_file = display_name(&self.host.cwd, &path);
+        let shown = match colon {
+            Some(_) => format!("{shown_file}:{}", lossy(&section)),
+            None => shown_file.clone(),
+        };
         let from_stdin = self
             .opts
             .stdin
@@ -995,8 +1010,7 @@ impl Resolver<'_> {
         };
         let Some(full) = full else {
             let msg = format!(
-                "`{directive} = {}`: file `{file_s}` not found (uWSGI exits at startup)",
-                lossy(spec)
+                "`{directive} = {shown}`: file `{shown_file}` not found (uWSGI exits at startup)"
             );
             return self.event(EventKind::IncludeNotFound, origin, msg, true);
         };
@@ -1007,10 +1021,7 @@ impl Resolver<'_> {
         let bytes = match read {
             Ok(b) => b,
             Err(e) => {
-                let msg = format!(
-                    "`{directive} = {}`: cannot read `{file_s}`: {e}",
-                    lossy(spec)
-                );
+                let msg = format!("`{directive} = {shown}`: cannot read `{shown_file}`: {e}");
                 return self.event(EventKind::IncludeNotFound, origin, msg, true);
             }
         };
@@ -1020,8 +1031,7 @@ impl Resolver<'_> {
         };
         if self.stack.iter().any(|(p, s)| *p == canon && *s == section) {
             let msg = format!(
-                "`{directive} = {}` includes a file that is already being read: uWSGI recurses until it crashes (SIGSEGV)",
-                lossy(spec)
+                "`{directive} = {shown}` includes a file that is already being read: uWSGI recurses until it crashes (SIGSEGV)"
             );
             return self.event(EventKind::IncludeCycle, origin, msg, true);
         }
@@ -1039,8 +1049,7 @@ impl Resolver<'_> {
             };
             if count > MAX_INHERITS_OF_ONE_FILE {
                 let msg = format!(
-                    "`{directive} = {}` inherits a file that inherits itself: uWSGI loops forever at startup",
-                    lossy(spec)
+                    "`{directive} = {shown}` inherits a file that inherits itself: uWSGI loops forever at startup"
                 );
                 return self.event(EventKind::IncludeCycle, origin, msg, true);
             }
@@ -1121,7 +1130,7 @@ impl Resolver<'_> {
             let msg = format!(
                 "section [{}] not found in `{}` ({}): the file contributes nothing",
                 lossy(&section),
-                file_s,
+                shown_file,
                 if present.is_empty() {
                     "it has no section".to_string()
                 } else {
