@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::uwsgi::resolve::ConfigFormat;
 use crate::uwsgi::syntax;
 
 /// Directories never walked into.
@@ -21,8 +22,27 @@ pub fn is_uwsgi_ini(bytes: &[u8]) -> bool {
     })
 }
 
-/// uWSGI inis under `paths` (files given directly are taken if they are
-/// inis). Directory walks respect `.gitignore`, `.ignore` and hidden files.
+/// A YAML file is a uWSGI config when it has a top-level `uwsgi:` key (what
+/// uWSGI's own reader looks for); `services:\n  uwsgi:` in Compose is not.
+pub fn is_uwsgi_yaml(bytes: &[u8]) -> bool {
+    String::from_utf8_lossy(bytes).lines().any(|l| {
+        let l = l.split('#').next().unwrap_or_default().trim_end();
+        l == "uwsgi:"
+    })
+}
+
+/// The config format of a path, by extension.
+pub fn format_of(p: &Path) -> Option<ConfigFormat> {
+    match p.extension()?.to_str()? {
+        "ini" => Some(ConfigFormat::Ini),
+        "yaml" | "yml" => Some(ConfigFormat::Yaml),
+        _ => None,
+    }
+}
+
+/// uWSGI configs (ini and YAML) under `paths`; files given directly are taken
+/// if they are configs. Directory walks respect `.gitignore`, `.ignore` and
+/// hidden files.
 pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
@@ -52,8 +72,13 @@ pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 }
 
 fn is_ini(p: &Path) -> bool {
-    p.extension().is_some_and(|e| e == "ini")
-        && crate::uwsgi::resolve::read_local(p).is_ok_and(|b| is_uwsgi_ini(&b))
+    let Some(format) = format_of(p) else {
+        return false;
+    };
+    crate::uwsgi::resolve::read_local(p).is_ok_and(|b| match format {
+        ConfigFormat::Ini => is_uwsgi_ini(&b),
+        ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+    })
 }
 
 #[cfg(test)]
@@ -66,6 +91,8 @@ mod tests {
         assert!(is_uwsgi_ini(b"[ uwsgi ]\nprocesses = 2\n"));
         assert!(!is_uwsgi_ini(b"[app]\ndebug = true\n"));
         assert!(!is_uwsgi_ini(b"[pytest]\naddopts = -q\n"));
+        assert!(is_uwsgi_yaml(b"uwsgi:\n  master: 1\n"));
+        assert!(!is_uwsgi_yaml(b"services:\n  uwsgi:\n    image: x\n"));
     }
 
     #[test]

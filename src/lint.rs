@@ -69,6 +69,9 @@ fn lint_inis(
     for ini in inis {
         let spec = display_name(&cwd, ini);
         let mut inv = Invocation::ini(&spec, &[]);
+        if crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml) {
+            inv.args[0] = "--yaml".into();
+        }
         inv.env = settings.env.clone();
         let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
         let Some((file, _)) = resolved.files.first().cloned() else {

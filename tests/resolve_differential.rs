@@ -76,7 +76,9 @@ fn argv(case: &Case, extra: &[String]) -> Vec<String> {
         "exit:".to_string(),
     ];
     if let Some(spec) = &case.spec {
-        a.push("--ini".into());
+        let file = spec.rsplit_once(':').map_or(spec.as_str(), |(f, _)| f);
+        let yaml = file.ends_with(".yaml") || file.ends_with(".yml");
+        a.push(if yaml { "--yaml" } else { "--ini" }.into());
         a.push(spec.clone());
     }
     a.extend(case.args.iter().cloned());
@@ -315,7 +317,7 @@ fn fixtures_match_real_uwsgi() {
     );
 }
 
-/// Every uWSGI ini of the shared corpus, run from its own directory.
+/// Every uWSGI ini and YAML config of the shared corpus, run from its own directory.
 #[test]
 fn corpus_matches_real_uwsgi() {
     let Some(shared) = shared_dir("corpus_matches_real_uwsgi") else {
@@ -359,7 +361,7 @@ fn corpus_matches_real_uwsgi() {
         }
     }
     let _ = std::fs::remove_dir_all(&tmp);
-    eprintln!("corpus: {} inis, {same} identical to uWSGI", inis.len());
+    eprintln!("corpus: {} configs, {same} identical to uWSGI", inis.len());
     for s in &skipped {
         eprintln!("corpus: skipped {s}");
     }
@@ -380,14 +382,24 @@ fn collect_inis(dir: &Path, out: &mut Vec<PathBuf>) {
         let p = e.path();
         if p.is_dir() {
             collect_inis(&p, out);
-        } else if p.extension().is_some_and(|x| x == "ini")
-            && std::fs::read(&p).is_ok_and(|b| {
-                String::from_utf8_lossy(&b)
-                    .lines()
-                    .any(|l| l.trim() == "[uwsgi]")
-            })
-        {
+        } else if is_uwsgi_config(&p) {
             out.push(p);
         }
+    }
+}
+
+/// A uWSGI ini (`[uwsgi]`) or YAML config (a top-level `uwsgi:`).
+fn is_uwsgi_config(p: &Path) -> bool {
+    let Some(ext) = p.extension().and_then(|x| x.to_str()) else {
+        return false;
+    };
+    let Ok(bytes) = std::fs::read(p) else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    match ext {
+        "ini" => text.lines().any(|l| l.trim() == "[uwsgi]"),
+        "yaml" | "yml" => text.lines().any(|l| l.trim_end() == "uwsgi:"),
+        _ => false,
     }
 }

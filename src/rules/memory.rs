@@ -127,12 +127,24 @@ pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
             } else {
                 "\n"
             };
+            // Same indentation as the line it follows; YAML needs `key: value`.
+            let line_start = f.lines.line_start(line - 1).unwrap_or(0);
+            let indent: String = f.bytes[line_start..]
+                .iter()
+                .take_while(|b| **b == b' ' || **b == b'\t')
+                .map(|&b| b as char)
+                .collect();
+            let entry = if ctx.is_yaml(file) {
+                format!("{indent}{delta}: {step}")
+            } else {
+                format!("{indent}{delta} = {step}")
+            };
             d.fix = Some(Fix {
                 applicability: Applicability::Unsafe,
                 edits: vec![Edit {
                     file,
                     span: crate::source::Span::new(at, at),
-                    content: format!("{newline}{delta} = {step}\n"),
+                    content: format!("{newline}{entry}\n"),
                 }],
             });
         } else {

@@ -82,19 +82,31 @@ impl IniContext<'_> {
         self.header()
     }
 
-    /// The section header of the checked file (or its start).
+    /// Is this file read with uWSGI's YAML reader (so fixes write YAML)?
+    pub fn is_yaml(&self, file: FileId) -> bool {
+        let name = &self.sources.get(file).name;
+        name.ends_with(".yaml") || name.ends_with(".yml")
+    }
+
+    /// The section header of the checked file (`[uwsgi]`, or `uwsgi:` in YAML).
     pub fn header(&self) -> (FileId, Span) {
         let f = self.sources.get(self.file);
-        let doc = crate::uwsgi::syntax::parse(&f.bytes);
-        let span = doc
-            .lines
-            .iter()
-            .find_map(|l| match l.kind {
-                crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
-                _ => None,
-            })
-            .unwrap_or_default();
-        (self.file, span)
+        let span = if self.is_yaml(self.file) {
+            crate::uwsgi::yaml::read(&f.bytes, b"uwsgi")
+                .sections
+                .iter()
+                .find(|s| &f.bytes[s.range()] == b"uwsgi")
+                .copied()
+        } else {
+            crate::uwsgi::syntax::parse(&f.bytes)
+                .lines
+                .iter()
+                .find_map(|l| match l.kind {
+                    crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
+                    _ => None,
+                })
+        };
+        (self.file, span.unwrap_or_default())
     }
 
     /// Entries read from files (not env/CLI), in order.

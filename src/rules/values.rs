@@ -410,7 +410,12 @@ pub fn inline_comment_rule(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
             .chars()
             .take_while(|c| *c == ' ' || *c == '\t')
             .collect();
-        let marker = if comment.starts_with('#') { "#" } else { ";" };
+        // A YAML line must stay a comment for uWSGI's YAML reader: only `#` is.
+        let marker = if comment.starts_with('#') || ctx.is_yaml(file) {
+            "#"
+        } else {
+            ";"
+        };
         let text = comment[1..].trim();
         d.help = Some(format!(
             "put the comment on its own line: `{marker} {text}`"

@@ -8,3 +8,4 @@ pub mod resolve;
 pub mod syntax;
 pub mod values;
 pub mod version;
+pub mod yaml;

@@ -18,6 +18,7 @@ use crate::uwsgi::magic::{self, HostFacts, MagicTable};
 use crate::uwsgi::options::{Argument, OptionDef, catalogue};
 use crate::uwsgi::syntax::{self, LineKind};
 use crate::uwsgi::values;
+use crate::uwsgi::yaml;
 
 /// URL schemes uWSGI registers (`core/io.c`); never followed here.
 pub const SCHEMES: &[&str] = &[
@@ -289,6 +290,14 @@ struct Logic {
     origin: Origin,
     directive: String,
     swallowed: usize,
+}
+
+/// The config file formats uwsgi-lint reads (uWSGI's own readers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigFormat {
+    Ini,
+    /// uWSGI's built-in line-based YAML reader.
+    Yaml,
 }
 
 /// Resolution settings that are not part of the uWSGI invocation.
@@ -833,7 +842,8 @@ impl Resolver<'_> {
             }
             "uwsgi_opt_load_ini" => self.load_ini(&value, origin, false, def.name),
             "uwsgi_opt_load" => self.load_any(&value, origin, def.name),
-            "uwsgi_opt_load_yml" | "uwsgi_opt_load_json" | "uwsgi_opt_load_xml"
+            "uwsgi_opt_load_yml" => self.load_yaml(&value, origin, false, def.name),
+            "uwsgi_opt_load_json" | "uwsgi_opt_load_xml"
             | "uwsgi_opt_load_sqlite3" | "uwsgi_opt_load_config" | "uwsgi_opt_ini_paste" => {
                 let msg = format!(
                     "`{} = {}` loads a {} configuration, which uwsgi-lint does not read: its options are not checked",
@@ -889,7 +899,10 @@ impl Resolver<'_> {
         if s.ends_with(".ini") {
             return self.load_ini(spec, origin, true, directive);
         }
-        for ext in [".xml", ".yaml", ".yml", ".json", ".js"] {
+        if s.ends_with(".yaml") || s.ends_with(".yml") {
+            return self.load_yaml(spec, origin, true, directive);
+        }
+        for ext in [".xml", ".json", ".js"] {
             if s.ends_with(ext) {
                 let msg = format!(
                     "`{directive} = {shown}` loads a {} file, which uwsgi-lint does not read: its options are not checked",
@@ -931,6 +944,22 @@ impl Resolver<'_> {
 
     /// `uwsgi_opt_load_ini` → `config_magic_table_fill` + `uwsgi_ini_config`.
     fn load_ini(&mut self, spec: &[u8], origin: Origin, keep_upper: bool, directive: &str) {
+        self.load_config(spec, origin, keep_upper, directive, ConfigFormat::Ini)
+    }
+
+    /// `uwsgi_opt_load_yml` → `config_magic_table_fill` + `uwsgi_yaml_config`.
+    fn load_yaml(&mut self, spec: &[u8], origin: Origin, keep_upper: bool, directive: &str) {
+        self.load_config(spec, origin, keep_upper, directive, ConfigFormat::Yaml)
+    }
+
+    fn load_config(
+        &mut self,
+        spec: &[u8],
+        origin: Origin,
+        keep_upper: bool,
+        directive: &str,
+        format: ConfigFormat,
+    ) {
         // Split off the section: at the last ':' (after the last '/' for URLs).
         let scheme = has_scheme(spec);
         let search_from = if scheme.is_some() {
@@ -1081,7 +1110,42 @@ impl Resolver<'_> {
                 .magic_uses
                 .push((file_id, Span::new(u.at, u.at + 2), u.var));
         }
-        let doc = syntax::parse(&sub.text);
+        // The (line, key, value) spans uWSGI collects from the asked section.
+        let text = sub.text.clone();
+        let (found, got_section, present): (Vec<(Span, Span, Span)>, bool, Vec<String>) =
+            match format {
+                ConfigFormat::Ini => {
+                    let doc = syntax::parse(&text);
+                    let mut current: &[u8] = b"";
+                    let mut found = Vec::new();
+                    for line in &doc.lines {
+                        match &line.kind {
+                            LineKind::Section { name, .. } => current = &text[name.range()],
+                            LineKind::Entry { key, value, .. } if current == section.as_slice() => {
+                                found.push((line.content, *key, *value));
+                            }
+                            _ => {}
+                        }
+                    }
+                    let names = doc
+                        .section_names(&text)
+                        .into_iter()
+                        .map(|s| format!("[{}]", lossy(s)))
+                        .collect();
+                    let got = !found.is_empty();
+                    (found, got, names)
+                }
+                ConfigFormat::Yaml => {
+                    let r = yaml::read(&text, &section);
+                    let names = r
+                        .sections
+                        .iter()
+                        .map(|s| format!("`{}:`", lossy(&text[s.range()])))
+                        .collect();
+                    let found = r.entries.iter().map(|e| (e.line, e.key, e.value)).collect();
+                    (found, r.found_section, names)
+                }
+            };
         self.stack.push((canon.clone(), section.clone()));
         self.dir_stack
             .push(canon.parent().map(Path::to_path_buf).unwrap_or_default());
@@ -1091,45 +1155,33 @@ impl Resolver<'_> {
                 directive: directive.to_string(),
             },
         });
-        let mut current: &[u8] = b"";
-        let mut got_section = false;
-        let text = sub.text.clone();
-        for line in &doc.lines {
-            match &line.kind {
-                LineKind::Section { name, .. } => current = &text[name.range()],
-                LineKind::Entry { key, value, .. } if current == section.as_slice() => {
-                    got_section = true;
-                    let origin = Origin {
-                        layer: Layer::File {
-                            file: file_id,
-                            line: sub.map_span(line.content.start, line.content.end),
-                            key: sub.map_span(key.start, key.end),
-                            value: sub.map_span(value.start, value.end),
-                        },
-                        via: self.via.clone(),
-                    };
-                    self.add(
-                        text[key.range()].to_vec(),
-                        Some(text[value.range()].to_vec()),
-                        origin,
-                        false,
-                    );
-                }
-                _ => {}
-            }
+        for (line, key, value) in found {
+            let origin = Origin {
+                layer: Layer::File {
+                    file: file_id,
+                    line: sub.map_span(line.start, line.end),
+                    key: sub.map_span(key.start, key.end),
+                    value: sub.map_span(value.start, value.end),
+                },
+                via: self.via.clone(),
+            };
+            self.add(
+                text[key.range()].to_vec(),
+                Some(text[value.range()].to_vec()),
+                origin,
+                false,
+            );
         }
         self.via.pop();
         self.dir_stack.pop();
         self.stack.pop();
         if !got_section {
-            let present: Vec<String> = syntax::parse(&bytes)
-                .section_names(&bytes)
-                .into_iter()
-                .map(|s| format!("[{}]", lossy(s)))
-                .collect();
             let msg = format!(
-                "section [{}] not found in `{}` ({}): the file contributes nothing",
-                lossy(&section),
+                "section {} not found in `{}` ({}): the file contributes nothing",
+                match format {
+                    ConfigFormat::Ini => format!("[{}]", lossy(&section)),
+                    ConfigFormat::Yaml => format!("`{}:`", lossy(&section)),
+                },
                 shown_file,
                 if present.is_empty() {
                     "it has no section".to_string()
