@@ -40,7 +40,22 @@ pub fn is_selected(settings: &Settings, rule: &Rule) -> bool {
 
 pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
     let inis = crate::discover::uwsgi_inis(paths)?;
-    lint_inis(&inis, None, settings)
+    let mut report = lint_inis(&inis, None, settings)?;
+    // Report only on what was asked for (pre-commit passes single files): a
+    // finding inside an included file outside `paths` belongs to that file.
+    let roots: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .collect();
+    let sources = &report.sources;
+    report.diagnostics.retain(|d| {
+        sources
+            .get(d.file)
+            .path
+            .as_ref()
+            .is_none_or(|p| roots.iter().any(|r| p.starts_with(r)))
+    });
+    Ok(report)
 }
 
 /// Lint content read from standard input as if it were the file `name`

@@ -199,3 +199,32 @@ fn stdin_filename_reports_under_the_given_name() {
     // its include is read from disk next to where the file would be
     assert!(!text.contains("UW002"), "{text}");
 }
+
+#[test]
+fn given_files_report_only_on_themselves() {
+    let dir = std::env::temp_dir().join(format!("uwsgi-lint-given-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("base")).unwrap();
+    std::fs::write(
+        dir.join("app.ini"),
+        "[uwsgi]\nini = %d/base/common.ini\nmaster = true\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("base/common.ini"), "[uwsgi]\nharakiri = \"30\"\n").unwrap();
+    let (code, out, _) = check(&[
+        "--format",
+        "concise",
+        "--select",
+        "UW103",
+        dir.join("app.ini").to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out, _) = check(&[
+        "--format",
+        "concise",
+        "--select",
+        "UW103",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("common.ini:2:12: error[UW103]"), "{out}");
+}

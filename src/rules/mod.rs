@@ -248,8 +248,16 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
 /// Run every selected rule on one resolved ini; a panicking rule becomes an
 /// internal-error diagnostic instead of stopping the run.
 pub fn check_ini(ctx: &IniContext, selected: &dyn Fn(&Rule) -> bool) -> Vec<Diagnostic> {
+    run_rules(ctx, RULES, selected)
+}
+
+fn run_rules(
+    ctx: &IniContext,
+    rules: &[Rule],
+    selected: &dyn Fn(&Rule) -> bool,
+) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for rule in RULES.iter().filter(|r| selected(r)) {
+    for rule in rules.iter().filter(|r| selected(r)) {
         let Some(check) = rule.check else { continue };
         let mut found = Vec::new();
         let ok = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -274,4 +282,48 @@ pub fn check_ini(ctx: &IniContext, selected: &dyn Fn(&Rule) -> bool) -> Vec<Diag
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceFile;
+
+    fn boom(_: &IniContext, _: &Rule, _: &mut Vec<Diagnostic>) {
+        panic!("rule bug");
+    }
+
+    fn quiet(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+        out.push(rule.diag(ctx.file, Span::default(), "ran"));
+    }
+
+    #[test]
+    fn a_panicking_rule_becomes_an_internal_error_and_others_still_run() {
+        let mut sources = SourceMap::new();
+        let file = sources.add(SourceFile::new("x.ini", None, b"[uwsgi]\n".to_vec()));
+        let resolved = Resolved::default();
+        let ctx = IniContext {
+            sources: &sources,
+            file,
+            resolved: &resolved,
+            target: Version::new(2, 0, 30),
+        };
+        let rule = |code, check| Rule {
+            code,
+            name: "test",
+            severity: Severity::Warning,
+            summary: "",
+            check: Some(check),
+            page: "",
+        };
+        let rules = [
+            rule("UW990", boom as CheckFn),
+            rule("UW991", quiet as CheckFn),
+        ];
+        let out = run_rules(&ctx, &rules, &|_| true);
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[0].code, "UW000");
+        assert!(out[0].message.contains("UW990"));
+        assert_eq!(out[1].code, "UW991");
+    }
 }
