@@ -62,3 +62,11 @@ pub struct Diagnostic {
     pub help: Option<String>,
     pub fix: Option<Fix>,
 }
+
+impl Diagnostic {
+    /// The same diagnostic with a help line.
+    pub fn with_help(mut self, help: impl Into<String>) -> Diagnostic {
+        self.help = Some(help.into());
+        self
+    }
+}

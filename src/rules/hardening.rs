@@ -8,14 +8,13 @@ pub fn strict_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.resolved.strict {
         return;
     }
-    let (file, span) = ctx.header();
-    let mut d = rule.diag(
-        file,
-        span,
-        "`strict` is off: uWSGI silently ignores misspelled or unknown keys",
+    out.push(
+        rule.at(
+            ctx.header(),
+            "`strict` is off: uWSGI silently ignores misspelled or unknown keys",
+        )
+        .with_help("add `strict = true` (declare ad-hoc variables with `set-placeholder`)"),
     );
-    d.help = Some("add `strict = true` (declare ad-hoc variables with `set-placeholder`)".into());
-    out.push(d);
 }
 
 /// Does a socket address bind every interface (`:3031`, `0.0.0.0:3031`, `[::]:3031`)?
@@ -79,14 +78,13 @@ pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("uid").is_some() || ctx.last("gid").is_some() {
         return;
     }
-    let (file, span) = ctx.header();
-    let mut d = rule.diag(
-        file,
-        span,
-        "no `uid`/`gid`: unless the container sets a `USER`, uWSGI and the app run as root",
+    out.push(
+        rule.at(
+            ctx.header(),
+            "no `uid`/`gid`: unless the container sets a `USER`, uWSGI and the app run as root",
+        )
+        .with_help("add `uid = app` and `gid = app` (or a `USER` in the Dockerfile)"),
     );
-    d.help = Some("add `uid = app` and `gid = app` (or a `USER` in the Dockerfile)".into());
-    out.push(d);
 }
 
 pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -96,14 +94,7 @@ pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     }
     for name in ["py-autoreload", "fs-reload"] {
         if ctx.last(name).is_some() && ctx.number(name) != Some(0) {
-            let (file, span) = ctx.anchor(name);
-            let mut d = rule.diag(
-                file,
-                span,
-                format!("`{name}` with {processes} workers: a development reloader that restarts every worker when a file changes"),
-            );
-            d.help = Some("enable it only in development (e.g. inside `if-env = DEBUG`)".into());
-            out.push(d);
+            out.push(rule.at(ctx.anchor(name), format!("`{name}` with {processes} workers: a development reloader that restarts every worker when a file changes")).with_help("enable it only in development (e.g. inside `if-env = DEBUG`)"));
         }
     }
 }
@@ -112,14 +103,7 @@ pub fn single_interpreter_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     if ctx.flag("single-interpreter") {
         return;
     }
-    let (file, span) = ctx.anchor("module");
-    let mut d = rule.diag(
-        file,
-        span,
-        "`single-interpreter` is off: the app runs in a sub-interpreter, which some C extensions (numpy, grpc, ...) handle badly",
-    );
-    d.help = Some("add `single-interpreter = true` (one app per instance)".into());
-    out.push(d);
+    out.push(rule.at(ctx.anchor("module"), "`single-interpreter` is off: the app runs in a sub-interpreter, which some C extensions (numpy, grpc, ...) handle badly").with_help("add `single-interpreter = true` (one app per instance)"));
 }
 
 pub fn vacuum_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -164,14 +148,7 @@ pub fn threads_disabled(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
     {
         return;
     }
-    let (file, span) = ctx.header();
-    let mut d = rule.diag(
-        file,
-        span,
-        format!("uWSGI {} runs Python without threads unless `enable-threads` is set: APM agents, Sentry and other background threads never run between requests", ctx.target),
-    );
-    d.help = Some("add `enable-threads = true`".into());
-    out.push(d);
+    out.push(rule.at(ctx.header(), format!("uWSGI {} runs Python without threads unless `enable-threads` is set: APM agents, Sentry and other background threads never run between requests", ctx.target)).with_help("add `enable-threads = true`"));
 }
 
 pub fn http_router_behind_proxy(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {

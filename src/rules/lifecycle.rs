@@ -9,14 +9,7 @@ pub fn no_harakiri(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("harakiri").is_some() {
         return;
     }
-    let (file, span) = ctx.anchor("processes");
-    let mut d = rule.diag(
-        file,
-        span,
-        "no `harakiri`: a request stuck on a slow query or an external call holds its worker forever",
-    );
-    d.help = Some("set `harakiri` a little below the proxy's read timeout (Nginx default 60 s), e.g. `harakiri = 55`".into());
-    out.push(d);
+    out.push(rule.at(ctx.anchor("processes"), "no `harakiri`: a request stuck on a slow query or an external call holds its worker forever").with_help("set `harakiri` a little below the proxy's read timeout (Nginx default 60 s), e.g. `harakiri = 55`"));
 }
 
 fn is_2_0(v: Version) -> bool {
@@ -34,40 +27,19 @@ pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     if hooked {
         return;
     }
-    let (file, span) = ctx.anchor("master");
-    let mut d = rule.diag(
-        file,
-        span,
-        "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `docker stop` and rollouts wait the whole grace period, then SIGKILL in-flight requests",
-    );
-    d.help = Some("add `die-on-term = true`".into());
-    out.push(d);
+    out.push(rule.at(ctx.anchor("master"), "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `docker stop` and rollouts wait the whole grace period, then SIGKILL in-flight requests").with_help("add `die-on-term = true`"));
 }
 
 pub fn harakiri_without_post_buffering(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !ctx.is_set("harakiri") || ctx.is_set("post-buffering") {
         return;
     }
-    let (file, span) = ctx.anchor("harakiri");
-    let mut d = rule.diag(
-        file,
-        span,
-        "`harakiri` without `post-buffering`: a slow client upload counts against the request timeout",
-    );
-    d.help = Some("add `post-buffering = 65536` (or buffer bodies in the proxy)".into());
-    out.push(d);
+    out.push(rule.at(ctx.anchor("harakiri"), "`harakiri` without `post-buffering`: a slow client upload counts against the request timeout").with_help("add `post-buffering = 65536` (or buffer bodies in the proxy)"));
 }
 
 pub fn need_app_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !is_2_0(ctx.target) || ctx.flag("need-app") {
         return;
     }
-    let (file, span) = ctx.anchor("module");
-    let mut d = rule.diag(
-        file,
-        span,
-        "`need-app` is off (uWSGI 2.0 default): if the app fails to import, uWSGI keeps running and answers every request with an error while port health checks pass",
-    );
-    d.help = Some("add `need-app = true` so a broken deploy fails fast".into());
-    out.push(d);
+    out.push(rule.at(ctx.anchor("module"), "`need-app` is off (uWSGI 2.0 default): if the app fails to import, uWSGI keeps running and answers every request with an error while port health checks pass").with_help("add `need-app = true` so a broken deploy fails fast"));
 }

@@ -30,25 +30,11 @@ pub fn recycling_without_master(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     }
     for (name, effect) in RECYCLERS {
         if ctx.is_set(name) {
-            let (file, span) = ctx.anchor(name);
-            let mut d = rule.diag(
-                file,
-                span,
-                format!("`{name}` without the master process: {effect}; when the last worker is gone uWSGI exits (status 30) and requests get connection refused"),
-            );
-            d.help = Some("add `master = true`".into());
-            out.push(d);
+            out.push(rule.at(ctx.anchor(name), format!("`{name}` without the master process: {effect}; when the last worker is gone uWSGI exits (status 30) and requests get connection refused")).with_help("add `master = true`"));
         }
     }
     if ctx.is_set("max-worker-lifetime") {
-        let (file, span) = ctx.anchor("max-worker-lifetime");
-        let mut d = rule.diag(
-            file,
-            span,
-            "`max-worker-lifetime` is checked by the master only: without `master = true` it is silently ignored",
-        );
-        d.help = Some("add `master = true`".into());
-        out.push(d);
+        out.push(rule.at(ctx.anchor("max-worker-lifetime"), "`max-worker-lifetime` is checked by the master only: without `master = true` it is silently ignored").with_help("add `master = true`"));
     }
 }
 
@@ -74,14 +60,7 @@ pub fn no_request_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
     if ctx.last("max-requests").is_some() || ctx.last("max-worker-lifetime").is_some() {
         return;
     }
-    let (file, span) = ctx.anchor("processes");
-    let mut d = rule.diag(
-        file,
-        span,
-        "workers are never recycled by request count or age (no `max-requests`, no `max-worker-lifetime`): slow leaks are never reset",
-    );
-    d.help = Some("add e.g. `max-requests = 1000` and `max-worker-lifetime = 3600`".into());
-    out.push(d);
+    out.push(rule.at(ctx.anchor("processes"), "workers are never recycled by request count or age (no `max-requests`, no `max-worker-lifetime`): slow leaks are never reset").with_help("add e.g. `max-requests = 1000` and `max-worker-lifetime = 3600`"));
 }
 
 pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -180,14 +159,7 @@ pub fn recycle_storm(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
             continue;
         }
         if let Some(bytes) = ctx.number(name).filter(|b| *b > 0 && *b < 64 << 20) {
-            let (file, span) = ctx.anchor(name);
-            let mut d = rule.diag(
-                file,
-                span,
-                format!("`{name} = {}` MiB is below what a Python web worker needs just to start: workers are recycled constantly", bytes >> 20),
-            );
-            d.help = Some("measure a worker's RSS after start-up and set the cap well above it (typically 200–600 MiB)".into());
-            out.push(d);
+            out.push(rule.at(ctx.anchor(name), format!("`{name} = {}` MiB is below what a Python web worker needs just to start: workers are recycled constantly", bytes >> 20)).with_help("measure a worker's RSS after start-up and set the cap well above it (typically 200–600 MiB)"));
         }
     }
 }

@@ -142,6 +142,11 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// A diagnostic of this rule at a `(file, span)` place.
+    pub fn at(&self, (file, span): (FileId, Span), message: impl Into<String>) -> Diagnostic {
+        self.diag(file, span, message)
+    }
+
     /// A diagnostic of this rule at its default severity.
     pub fn diag(&self, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
         Diagnostic {

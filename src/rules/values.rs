@@ -759,17 +759,10 @@ pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     if ctx.last("reload-mercy").is_none() || ctx.last("worker-reload-mercy").is_some() {
         return;
     }
-    let (file, span) = ctx.anchor("reload-mercy");
-    let mut d = rule.diag(
-        file,
-        span,
-        "`reload-mercy` does not bound how long workers get to finish in uWSGI 2.0; `worker-reload-mercy` (default 60 s) does",
-    );
-    d.help = Some(format!(
+    out.push(rule.at(ctx.anchor("reload-mercy"), "`reload-mercy` does not bound how long workers get to finish in uWSGI 2.0; `worker-reload-mercy` (default 60 s) does").with_help(format!(
         "set `worker-reload-mercy = {}` as well",
         ctx.number("reload-mercy").unwrap_or(60)
-    ));
-    out.push(d);
+    )));
 }
 
 pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -782,19 +775,12 @@ pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     if max == 0 || min < max {
         return;
     }
-    let (file, span) = ctx.anchor("max-worker-lifetime");
-    let mut d = rule.diag(
-        file,
-        span,
-        format!(
+    out.push(rule.at(ctx.anchor("max-worker-lifetime"), format!(
             "`max-worker-lifetime = {max}` is not above `min-worker-lifetime` ({min}{}): uWSGI refuses to start",
             if ctx.last("min-worker-lifetime").is_none() { ", the default" } else { "" }
-        ),
-    );
-    d.help = Some(format!(
+        )).with_help(format!(
         "raise `max-worker-lifetime` above {min}, or set `min-worker-lifetime` below {max}"
-    ));
-    out.push(d);
+    )));
 }
 
 pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
