@@ -10,6 +10,7 @@ pub mod discover;
 pub mod lint;
 pub mod output;
 pub mod rules;
+pub mod settings;
 pub mod source;
 pub mod suppress;
 pub mod uwsgi;

@@ -1,21 +1,15 @@
 //! The pipeline for `check`: discover → parse/resolve → check → (report).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::diagnostic::Diagnostic;
-use crate::rules::{self, IniContext, Rule};
+use crate::rules::{self, IniContext};
+use crate::settings::{ConfigError, Overrides, Settings};
 use crate::source::SourceMap;
 use crate::uwsgi::magic::HostFacts;
 use crate::uwsgi::options::{CATALOGUE_VERSION, NEWEST_2_0};
 use crate::uwsgi::resolve::{self, Invocation, ResolveOptions, display_name};
-use crate::uwsgi::version::Version;
-
-pub struct Settings {
-    pub select: Vec<String>,
-    pub ignore: Vec<String>,
-    pub uwsgi_version: Option<Version>,
-    pub env: Vec<(String, String)>,
-}
 
 pub struct Report {
     pub sources: SourceMap,
@@ -23,24 +17,56 @@ pub struct Report {
     pub files: usize,
 }
 
-/// Does `sel` (a code, a family prefix such as `UW1`, a name, or `ALL`) match?
-fn matches(rule: &Rule, sel: &str) -> bool {
-    sel.eq_ignore_ascii_case("ALL")
-        || rule.name == sel
-        || rule
-            .code
-            .to_ascii_uppercase()
-            .starts_with(&sel.to_ascii_uppercase())
+#[derive(Debug)]
+pub enum LintError {
+    Io(std::io::Error),
+    Config(ConfigError),
 }
 
-pub fn is_selected(settings: &Settings, rule: &Rule) -> bool {
-    let selected = settings.select.is_empty() || settings.select.iter().any(|s| matches(rule, s));
-    selected && !settings.ignore.iter().any(|s| matches(rule, s))
+impl std::fmt::Display for LintError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LintError::Io(e) => write!(f, "{e}"),
+            LintError::Config(e) => write!(f, "{e}"),
+        }
+    }
 }
 
-pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
+impl From<std::io::Error> for LintError {
+    fn from(e: std::io::Error) -> Self {
+        LintError::Io(e)
+    }
+}
+
+impl From<ConfigError> for LintError {
+    fn from(e: ConfigError) -> Self {
+        LintError::Config(e)
+    }
+}
+
+/// Settings per directory, each looked up once.
+struct SettingsCache<'a> {
+    overrides: &'a Overrides,
+    by_dir: HashMap<PathBuf, Settings>,
+}
+
+impl SettingsCache<'_> {
+    fn for_file(&mut self, file: &Path) -> Result<&Settings, ConfigError> {
+        let dir = std::fs::canonicalize(file)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
+        if !self.by_dir.contains_key(&dir) {
+            let s = self.overrides.settings_for(&dir)?;
+            self.by_dir.insert(dir.clone(), s);
+        }
+        Ok(&self.by_dir[&dir])
+    }
+}
+
+pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
     let inis = crate::discover::uwsgi_inis(paths)?;
-    let mut report = lint_inis(&inis, None, settings)?;
+    let mut report = lint_inis(&inis, None, overrides)?;
     // Report only on what was asked for (pre-commit passes single files): a
     // finding inside an included file outside `paths` belongs to that file.
     let roots: Vec<PathBuf> = paths
@@ -60,17 +86,21 @@ pub fn lint(paths: &[PathBuf], settings: &Settings) -> std::io::Result<Report> {
 
 /// Lint content read from standard input as if it were the file `name`
 /// (its includes are still read from disk, relative to where it would be).
-pub fn lint_stdin(name: &Path, content: Vec<u8>, settings: &Settings) -> std::io::Result<Report> {
+pub fn lint_stdin(
+    name: &Path,
+    content: Vec<u8>,
+    overrides: &Overrides,
+) -> Result<Report, LintError> {
     let cwd = std::env::current_dir()?;
     let abs = resolve::normalize_lexically(&cwd.join(name));
-    lint_inis(&[name.to_path_buf()], Some((abs, content)), settings)
+    lint_inis(&[name.to_path_buf()], Some((abs, content)), overrides)
 }
 
 fn lint_inis(
     inis: &[PathBuf],
     stdin: Option<(PathBuf, Vec<u8>)>,
-    settings: &Settings,
-) -> std::io::Result<Report> {
+    overrides: &Overrides,
+) -> Result<Report, LintError> {
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::local(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
@@ -78,10 +108,14 @@ fn lint_inis(
         fallback_to_including_dir: true,
         stdin,
     };
+    let mut cache = SettingsCache {
+        overrides,
+        by_dir: HashMap::new(),
+    };
     let mut sources = SourceMap::new();
     let mut diagnostics = Vec::new();
-    let mut checked = Vec::new();
     for ini in inis {
+        let settings = cache.for_file(ini)?.clone();
         let spec = display_name(&cwd, ini);
         let mut inv = Invocation::ini(&spec, &[]);
         if crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml) {
@@ -98,15 +132,20 @@ fn lint_inis(
             resolved: &resolved,
             target: settings.uwsgi_version.unwrap_or(NEWEST_2_0),
         };
-        diagnostics.extend(rules::check_ini(&ctx, &|r| is_selected(settings, r)));
-        checked.extend(resolved.files.iter().map(|(f, _)| *f));
+        let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+        let mut checked: Vec<_> = resolved.files.iter().map(|(f, _)| *f).collect();
+        checked.sort();
+        checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
+        let found = crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
+        for mut d in found {
+            let path = sources.get(d.file).path.clone().unwrap_or_default();
+            if settings.ignored_in(&path, d.code) {
+                continue;
+            }
+            d.severity = settings.severity_of(d.code, d.severity);
+            diagnostics.push(d);
+        }
     }
-    // Each file once, even when several inis include it.
-    checked.sort();
-    checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
-    let mut diagnostics = crate::suppress::apply(&sources, &checked, diagnostics, &|r| {
-        is_selected(settings, r)
-    });
     crate::output::normalize(&sources, &mut diagnostics);
     Ok(Report {
         sources,

@@ -6,23 +6,23 @@ mod common;
 
 use std::path::PathBuf;
 
-use uwsgi_lint::lint::{Settings, lint};
+use uwsgi_lint::lint::lint;
 use uwsgi_lint::output;
 use uwsgi_lint::rules::RULES;
+use uwsgi_lint::settings::Overrides;
 
 /// All rules run (UW008 needs to know which did); a rule's fixtures may pin
 /// the target uWSGI version in `rules/UWxxx/uwsgi-version.txt`.
-fn settings(code: &str) -> Settings {
+fn settings(code: &str) -> Overrides {
     let pinned = std::fs::read_to_string(
         common::manifest_dir().join(format!("rules/{code}/uwsgi-version.txt")),
     )
     .ok()
     .map(|v| v.trim().parse().expect("uwsgi-version.txt"));
-    Settings {
-        select: vec![],
-        ignore: vec![],
+    Overrides {
         uwsgi_version: pinned,
-        env: vec![],
+        no_config: true,
+        ..Overrides::default()
     }
 }
 

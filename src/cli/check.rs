@@ -2,8 +2,11 @@
 
 use std::path::PathBuf;
 
+use std::path::Path;
+
 use crate::diagnostic::Severity;
-use crate::lint::{self, Settings};
+use crate::lint;
+use crate::settings::{Level, Overrides, Settings, selector_known};
 use crate::uwsgi::version::Version;
 
 #[derive(Debug, clap::Args)]
@@ -12,18 +15,30 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Lowest severity that makes the exit code 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Warning)]
-    pub fail_on: FailOn,
+    /// Lowest severity that makes the exit code 1 (default: the config's, else warning).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOn>,
     /// Always exit 0 when linting succeeded, whatever was found.
     #[arg(long)]
     pub exit_zero: bool,
     /// Only these rules: codes (`UW102`), families (`UW1`), names, or `ALL`.
     #[arg(long, value_delimiter = ',')]
     pub select: Vec<String>,
+    /// Run these rules too (same forms as --select).
+    #[arg(long, value_delimiter = ',')]
+    pub extend_select: Vec<String>,
     /// Skip these rules (same forms as --select).
     #[arg(long, value_delimiter = ',')]
     pub ignore: Vec<String>,
+    /// Use this configuration file instead of searching for one.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Ignore every configuration file.
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Print the settings in effect (for the first path) and exit.
+    #[arg(long)]
+    pub show_settings: bool,
     /// The uWSGI version the configs run on (default: the newest 2.0.x).
     #[arg(long, value_parser = |s: &str| s.parse::<Version>())]
     pub uwsgi_version: Option<Version>,
@@ -59,30 +74,76 @@ pub enum FailOn {
     Info,
 }
 
-pub fn run(args: &Args) -> Result<u8, String> {
-    for sel in args.select.iter().chain(&args.ignore) {
-        let known = sel.eq_ignore_ascii_case("ALL")
-            || crate::rules::RULES.iter().any(|r| {
-                r.name == sel
-                    || r.code
-                        .to_ascii_uppercase()
-                        .starts_with(&sel.to_ascii_uppercase())
-            });
-        if !known {
+impl From<FailOn> for Level {
+    fn from(f: FailOn) -> Level {
+        match f {
+            FailOn::Error => Level::Error,
+            FailOn::Warning => Level::Warning,
+            FailOn::Info => Level::Info,
+        }
+    }
+}
+
+fn overrides(args: &Args) -> Result<Overrides, String> {
+    for sel in args
+        .select
+        .iter()
+        .chain(&args.extend_select)
+        .chain(&args.ignore)
+    {
+        if !selector_known(sel) {
             return Err(format!("`{sel}` matches no rule (see `uwsgi-lint rules`)"));
         }
     }
+    Ok(Overrides {
+        select: (!args.select.is_empty()).then(|| args.select.clone()),
+        extend_select: args.extend_select.clone(),
+        ignore: args.ignore.clone(),
+        fail_on: args.fail_on.map(Level::from),
+        uwsgi_version: args.uwsgi_version,
+        env: args.env.clone(),
+        config: args.config.clone(),
+        no_config: args.no_config,
+    })
+}
+
+fn show_settings(settings: &Settings) -> String {
+    let v = serde_json::json!({
+        "config": settings.config.as_ref().map(|p| p.display().to_string()),
+        "select": settings.select,
+        "extend-select": settings.extend_select,
+        "ignore": settings.ignore,
+        "fail-on": format!("{:?}", settings.fail_on.unwrap_or(Level::Warning)).to_lowercase(),
+        "uwsgi-version": settings.uwsgi_version.unwrap_or(crate::uwsgi::options::NEWEST_2_0).to_string(),
+        "severity": settings.severity.iter().map(|(c, s)| (c.to_string(), s.as_str())).collect::<std::collections::BTreeMap<_, _>>(),
+        "per-file-ignores": settings.per_file_ignores.iter().map(|p| (p.pattern.clone(), p.rules.clone())).collect::<std::collections::BTreeMap<_, _>>(),
+        "memory": settings.memory,
+        "deployment": settings.deployments,
+        "rules": crate::rules::RULES.iter().filter(|r| settings.is_selected(r)).map(|r| r.code).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+pub fn run(args: &Args) -> Result<u8, String> {
+    let overrides = overrides(args)?;
     let paths = if args.paths.is_empty() {
         vec![PathBuf::from(".")]
     } else {
         args.paths.clone()
     };
-    let settings = Settings {
-        select: args.select.clone(),
-        ignore: args.ignore.clone(),
-        uwsgi_version: args.uwsgi_version,
-        env: args.env.clone(),
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let first_dir = match paths.first().and_then(|p| std::fs::canonicalize(p).ok()) {
+        Some(p) if p.is_dir() => p,
+        Some(p) => p.parent().map(Path::to_path_buf).unwrap_or(cwd.clone()),
+        None => cwd.clone(),
     };
+    let top = overrides
+        .settings_for(&first_dir)
+        .map_err(|e| e.to_string())?;
+    if args.show_settings {
+        super::emit(&show_settings(&top));
+        return Ok(0);
+    }
     let reading_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
     let report = match (&args.stdin_filename, reading_stdin) {
         (Some(name), _) => {
@@ -91,17 +152,23 @@ pub fn run(args: &Args) -> Result<u8, String> {
             std::io::stdin()
                 .read_to_end(&mut content)
                 .map_err(|e| format!("reading standard input: {e}"))?;
-            lint::lint_stdin(name, content, &settings)
+            lint::lint_stdin(name, content, &overrides)
         }
         (None, true) => {
             return Err("`-` reads standard input: give `--stdin-filename NAME` too".into());
         }
-        (None, false) => lint::lint(&paths, &settings),
+        (None, false) => lint::lint(&paths, &overrides),
     }
     .map_err(|e| e.to_string())?;
     if report.files == 0 {
+        // Files handed over one by one (pre-commit) that are no uWSGI config
+        // are fine; a directory with none is a mistake worth exit 2.
+        if paths.iter().all(|p| p.is_file()) {
+            super::emit("no uWSGI config among the given files\n");
+            return Ok(0);
+        }
         return Err(format!(
-            "nothing to lint: no uWSGI ini found in {}",
+            "nothing to lint: no uWSGI config found in {}",
             paths
                 .iter()
                 .map(|p| p.display().to_string())
@@ -138,11 +205,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
         }
     };
     super::emit(&rendered);
-    let threshold = match args.fail_on {
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
+    let threshold: Severity = top.fail_on.unwrap_or(Level::Warning).into();
     let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
     Ok(if failing && !args.exit_zero { 1 } else { 0 })
 }
