@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod diagnostic;
 pub mod discover;
+pub mod fix;
 pub mod lint;
 pub mod output;
 pub mod rules;

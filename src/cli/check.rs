@@ -36,6 +36,15 @@ pub struct Args {
     /// Ignore every configuration file.
     #[arg(long, conflicts_with = "config")]
     pub no_config: bool,
+    /// Apply safe fixes in place (atomically; comments and order kept), then report what remains.
+    #[arg(long)]
+    pub fix: bool,
+    /// With --fix or --diff: apply unsafe fixes too.
+    #[arg(long)]
+    pub unsafe_fixes: bool,
+    /// Print the fixes as a unified diff instead of writing them (exit 1 if there are any).
+    #[arg(long, conflicts_with = "fix")]
+    pub diff: bool,
     /// Print the settings in effect (for the first path) and exit.
     #[arg(long)]
     pub show_settings: bool,
@@ -145,6 +154,43 @@ pub fn run(args: &Args) -> Result<u8, String> {
         return Ok(0);
     }
     let reading_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
+    if (args.fix || args.diff) && (reading_stdin || args.stdin_filename.is_some()) {
+        return Err("--fix and --diff work on files, not on standard input".into());
+    }
+    if args.diff {
+        let report = lint::lint(&paths, &overrides).map_err(|e| e.to_string())?;
+        let plan = crate::fix::plan(&report.sources, &report.diagnostics, args.unsafe_fixes);
+        let mut out = String::new();
+        for f in &plan {
+            out.push_str(&crate::fix::unified_diff(f));
+        }
+        let n: usize = plan.iter().map(|f| f.applied).sum();
+        out.push_str(&format!(
+            "{n} fix{} would be applied in {} file{}\n",
+            if n == 1 { "" } else { "es" },
+            plan.len(),
+            if plan.len() == 1 { "" } else { "s" }
+        ));
+        super::emit(&out);
+        return Ok(if n > 0 && !args.exit_zero { 1 } else { 0 });
+    }
+    let mut fixed = 0;
+    if args.fix {
+        // Fixes can uncover others (a renamed key's value is then checked):
+        // re-lint and repeat, a bounded number of rounds.
+        for _ in 0..10 {
+            let report = lint::lint(&paths, &overrides).map_err(|e| e.to_string())?;
+            let plan = crate::fix::plan(&report.sources, &report.diagnostics, args.unsafe_fixes);
+            if plan.is_empty() {
+                break;
+            }
+            for f in plan {
+                crate::fix::write_atomically(&f.path, &f.original, &f.fixed)
+                    .map_err(|e| format!("{}: {e}", f.name))?;
+                fixed += f.applied;
+            }
+        }
+    }
     let report = match (&args.stdin_filename, reading_stdin) {
         (Some(name), _) => {
             use std::io::Read;
@@ -192,12 +238,35 @@ pub fn run(args: &Args) -> Result<u8, String> {
                 crate::output::text::render(&report.sources, &report.diagnostics, color)
             };
             let n = report.diagnostics.len();
+            if args.fix {
+                s.push_str(&format!(
+                    "fixed {fixed} finding{}\n",
+                    if fixed == 1 { "" } else { "s" }
+                ));
+            }
             s.push_str(&format!(
                 "{n} finding{} in {} uWSGI file{}\n",
                 if n == 1 { "" } else { "s" },
                 report.files,
                 if report.files == 1 { "" } else { "s" }
             ));
+            let fixable = |safe: bool| {
+                report
+                    .diagnostics
+                    .iter()
+                    .filter_map(|d| d.fix.as_ref())
+                    .filter(|f| (f.applicability == crate::diagnostic::Applicability::Safe) == safe)
+                    .count()
+            };
+            let (safe, unsafe_) = (fixable(true), fixable(false));
+            if safe > 0 {
+                s.push_str(&format!("{safe} fixable with `--fix`\n"));
+            }
+            if unsafe_ > 0 {
+                s.push_str(&format!(
+                    "{unsafe_} more fixable with `--fix --unsafe-fixes`\n"
+                ));
+            }
             s
         }
         Format::Json => {
