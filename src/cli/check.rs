@@ -67,6 +67,9 @@ pub enum Format {
     Text,
     Concise,
     Json,
+    Sarif,
+    Github,
+    Gitlab,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -272,6 +275,21 @@ pub fn run(args: &Args) -> Result<u8, String> {
         Format::Json => {
             crate::output::json::render(&report.sources, &report.diagnostics, report.files)
         }
+        Format::Sarif => crate::output::sarif::render(
+            &report.sources,
+            &report.diagnostics,
+            &crate::output::repo_root(&cwd),
+        ),
+        Format::Github => crate::output::github::render(
+            &report.sources,
+            &report.diagnostics,
+            &crate::output::repo_root(&cwd),
+        ),
+        Format::Gitlab => crate::output::gitlab::render(
+            &report.sources,
+            &report.diagnostics,
+            &crate::output::repo_root(&cwd),
+        ),
     };
     super::emit(&rendered);
     let threshold: Severity = top.fail_on.unwrap_or(Level::Warning).into();

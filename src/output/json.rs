@@ -108,7 +108,7 @@ pub fn render(sources: &SourceMap, diags: &[Diagnostic], files: usize) -> String
                     })
                     .collect(),
                 help: d.help.as_deref(),
-                url: format!("rules/{}.md", d.code),
+                url: crate::output::rule_url(d.code),
                 fix: d.fix.as_ref().map(|f| JFix {
                     applicability: f.applicability,
                     edits: f

@@ -1,7 +1,10 @@
 //! Report: renderers that turn diagnostics into text or JSON.
 
 pub mod concise;
+pub mod github;
+pub mod gitlab;
 pub mod json;
+pub mod sarif;
 pub mod text;
 
 use crate::diagnostic::Diagnostic;
@@ -21,4 +24,47 @@ pub fn normalize(sources: &SourceMap, diags: &mut Vec<Diagnostic>) {
             && a.span == b.span
             && sources.get(a.file).path == sources.get(b.file).path
     });
+}
+
+/// The repository root: the nearest directory above `start` holding `.git`,
+/// else `start` itself.
+pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or(start)
+}
+
+/// A file's path relative to `root`, with `/` separators (its display name
+/// when it has no path on disk, or lies outside the root).
+pub fn repo_relative(
+    sources: &SourceMap,
+    file: crate::source::FileId,
+    root: &std::path::Path,
+) -> String {
+    let f = sources.get(file);
+    match f.path.as_ref().and_then(|p| p.strip_prefix(root).ok()) {
+        Some(rel) => rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join("/"),
+        None => f.name.clone(),
+    }
+}
+
+/// Where the project lives: `repository` in Cargo.toml, when set.
+pub fn project_url() -> Option<&'static str> {
+    Some(env!("CARGO_PKG_REPOSITORY")).filter(|u| !u.is_empty())
+}
+
+/// A rule's documentation page: on the repository when it is known, else
+/// the page's path in the source tree (`rules/UW102.md`).
+pub fn rule_url(code: &str) -> String {
+    match project_url() {
+        Some(url) => format!("{}/blob/main/rules/{code}.md", url.trim_end_matches('/')),
+        None => format!("rules/{code}.md"),
+    }
 }

@@ -1,0 +1,155 @@
+//! CI-facing formats: SARIF validated against the SARIF 2.1.0 schema, GitHub
+//! workflow commands, GitLab Code Quality with stable fingerprints.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A small repository with a finding that has a related location.
+fn repo(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-fmt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    std::fs::create_dir_all(d.join("deploy dir")).unwrap();
+    std::fs::write(
+        d.join("deploy dir/uwsgi.ini"),
+        "[uwsgi]\nprocesses = 2\nmaster = true\nworkers = 4\nharakiri = \"30\"\nreload_on_rss = 512\n",
+    )
+    .unwrap();
+    d
+}
+
+fn check(dir: &Path, format: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(dir)
+        .args(["check", "--no-config", "--format", format, "."])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Python with `jsonschema` (installed into the oracle venv by `.ci/run`).
+fn validator() -> Option<PathBuf> {
+    let py = common::manifest_dir().join(".venv-oracle/bin/python");
+    let py = std::env::var_os("SARIF_VALIDATOR_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or(py);
+    let ok = Command::new(&py)
+        .args(["-c", "import jsonschema"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    if common::in_ci() {
+        panic!("CI needs Python with jsonschema to validate SARIF; .ci/run installs it");
+    }
+    eprintln!(
+        "*** sarif_validates_against_the_schema: SKIPPED the schema validation (no python with jsonschema) ***"
+    );
+    None
+}
+
+#[test]
+fn sarif_validates_against_the_schema() {
+    let dir = repo("sarif");
+    let sarif = check(&dir, "sarif");
+    let v: serde_json::Value = serde_json::from_str(&sarif).unwrap();
+    // The structure tools rely on, checked here whatever the validator.
+    let run = &v["runs"][0];
+    assert_eq!(v["version"], "2.1.0");
+    let rules = run["tool"]["driver"]["rules"].as_array().unwrap();
+    let results = run["results"].as_array().unwrap();
+    assert!(results.len() >= 3);
+    for r in results {
+        let idx = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[idx]["id"], r["ruleId"]);
+        let uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            .as_str()
+            .unwrap();
+        assert_eq!(uri, "deploy%20dir/uwsgi.ini");
+    }
+    for rule in rules {
+        assert!(
+            rule["helpUri"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("{}.md", rule["id"].as_str().unwrap()))
+        );
+    }
+    let dup = results.iter().find(|r| r["ruleId"] == "UW106").unwrap();
+    assert_eq!(
+        dup["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],
+        2
+    );
+    let Some(py) = validator() else { return };
+    let file = dir.join("out.sarif");
+    std::fs::write(&file, &sarif).unwrap();
+    let schema = common::manifest_dir().join("tests/data/sarif-schema-2.1.0.json");
+    let out = Command::new(py)
+        .args([
+            "-c",
+            "import json, sys, jsonschema\nschema = json.load(open(sys.argv[2]))\njsonschema.validators.validator_for(schema)(schema).validate(json.load(open(sys.argv[1])))\nprint('valid')",
+            file.to_str().unwrap(),
+            schema.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "SARIF does not validate:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn github_annotations() {
+    let out = check(&repo("github"), "github");
+    let line = out.lines().find(|l| l.contains("UW103")).unwrap();
+    assert!(
+        line.starts_with("::error file=deploy dir/uwsgi.ini,line=5,col=12,endLine=5,endColumn=16,title=UW103 non-numeric-value::"),
+        "{line}"
+    );
+    // the help is on a second line of the message, escaped
+    assert!(line.contains("%0AuWSGI keeps quotes"), "{line}");
+    assert!(out.lines().any(|l| l.starts_with("::notice ")), "{out}");
+}
+
+#[test]
+fn gitlab_fingerprints_are_stable_and_unique() {
+    let dir = repo("gitlab");
+    let first: serde_json::Value = serde_json::from_str(&check(&dir, "gitlab")).unwrap();
+    // Insert lines above: the fingerprints must not change.
+    let ini = dir.join("deploy dir/uwsgi.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        text.replacen("[uwsgi]\n", "[uwsgi]\n; moved\n; down\n", 1),
+    )
+    .unwrap();
+    let second: serde_json::Value = serde_json::from_str(&check(&dir, "gitlab")).unwrap();
+    let prints = |v: &serde_json::Value| {
+        let mut p: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["fingerprint"].as_str().unwrap().to_string())
+            .collect();
+        p.sort();
+        p
+    };
+    let (a, b) = (prints(&first), prints(&second));
+    let mut unique = a.clone();
+    unique.dedup();
+    assert_eq!(unique.len(), a.len(), "fingerprints collide");
+    // Only file-level findings anchored at the moved header may differ.
+    let common = a.iter().filter(|f| b.contains(f)).count();
+    assert!(common >= a.len() - 2, "{a:?}\n{b:?}");
+    let item = &first.as_array().unwrap()[0];
+    for key in ["description", "check_name", "fingerprint", "severity"] {
+        assert!(item[key].is_string(), "{item}");
+    }
+    assert!(item["location"]["lines"]["begin"].is_u64());
+}
