@@ -534,7 +534,7 @@ pub fn reference_markdown() -> String {
         "# Configuration\n\nGenerated from the settings type (`src/settings.rs`). uwsgi-lint reads the first of\n`uwsgi-lint.toml`, `.uwsgi-lint.toml` or `[tool.uwsgi-lint]` in `pyproject.toml`, searching from\neach linted file's directory upward to the project root (the directory holding `.git`), or the file\ngiven with `--config` (`--no-config` ignores them all). Command-line flags override it:\n`--select` replaces `select`; `--extend-select` and `--ignore` add to theirs. Unknown keys and bad\nvalues are errors that name the file, line and column. `uwsgi-lint check --show-settings` prints\nthe settings in effect.\n\n| key | type | meaning |\n|---|---|---|\n",
     );
     for (k, t, d) in KEYS {
-        s.push_str(&format!("| `{k}` | {t} | {d} |\n"));
+        s.push_str(&format!("| `{k}` | {} | {d} |\n", t.replace('|', "\\|")));
     }
     s.push_str(
         "\n## Example\n\n```toml\nselect = [\"ALL\"]\nignore = [\"UW601\"]\nfail-on = \"warning\"\nuwsgi-version = \"2.0.21\"\n\n[severity]\nUW302 = \"info\"\n\n[per-file-ignores]\n\"legacy/*.ini\" = [\"UW104\"]\n\n[memory]\nbaseline-rss = \"120MiB\"\nheadroom = 0.10\nnginx-worker = \"16MiB\"\nmaster = \"16MiB\"\n\n[[deployment]]\nuwsgi = \"deploy/uwsgi.ini\"\ncontainer = \"docker-compose.yml#web\"\nnginx = [\"deploy/nginx.conf\"]\nmemory-limit = \"1GiB\"\n```\n",
@@ -580,6 +580,50 @@ mod tests {
         assert_eq!(s.deployments[0].memory_limit_bytes, Some(1 << 30));
         assert!(s.ignored_in(&d.join("legacy/a.ini"), "UW104"));
         assert!(!s.ignored_in(&d.join("deploy/a.ini"), "UW104"));
+    }
+
+    /// Every documented key is in the example, and the example (which the
+    /// settings type accepts) has no key the table does not document.
+    #[test]
+    fn keys_table_matches_the_settings_type() {
+        let md = reference_markdown();
+        let example = md
+            .split("```toml\n")
+            .nth(1)
+            .unwrap()
+            .split("```")
+            .next()
+            .unwrap();
+        let table: toml::Table = toml::from_str(example).unwrap();
+        let mut found = Vec::new();
+        for (k, v) in &table {
+            match v {
+                toml::Value::Table(t) if k == "memory" => {
+                    found.extend(t.keys().map(|sub| format!("[{k}] {sub}")))
+                }
+                toml::Value::Table(_) => found.push(format!("[{k}]")),
+                toml::Value::Array(a) if a.iter().all(|x| x.is_table()) && !a.is_empty() => {
+                    for t in a {
+                        found.extend(
+                            t.as_table()
+                                .unwrap()
+                                .keys()
+                                .map(|sub| format!("[[{k}]] {sub}")),
+                        );
+                    }
+                }
+                _ => found.push(k.clone()),
+            }
+        }
+        found.sort();
+        found.dedup();
+        let mut documented: Vec<String> = KEYS
+            .iter()
+            .map(|(k, _, _)| k.to_string())
+            .filter(|k| k != "extend-select")
+            .collect();
+        documented.sort();
+        assert_eq!(found, documented);
     }
 
     #[test]

@@ -36,3 +36,16 @@ fn every_rule_page_has_front_matter_and_sections() {
         assert!(r.page.contains(&format!("# {} {}", r.code, r.name)));
     }
 }
+
+#[test]
+fn configuration_reference_is_current() {
+    let path = common::manifest_dir().join("docs/configuration.md");
+    let expected = uwsgi_lint::settings::reference_markdown();
+    if std::env::var("UPDATE_DOCS").is_ok() {
+        std::fs::write(&path, &expected).unwrap();
+    }
+    assert!(
+        std::fs::read_to_string(&path).unwrap_or_default() == expected,
+        "docs/configuration.md is out of date: UPDATE_DOCS=1 cargo test --test docs"
+    );
+}
