@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod discover;
 pub mod fix;
 pub mod lint;
+pub mod nginx;
 pub mod output;
 pub mod rules;
 pub mod settings;

@@ -187,3 +187,58 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Nginx-like text made of the bytes its tokenizer treats specially.
+fn nginx_like() -> impl Strategy<Value = Vec<u8>> {
+    let atoms = prop_oneof![
+        Just(b"server".to_vec()),
+        Just(b"location /".to_vec()),
+        Just(b" ".to_vec()),
+        Just(b"\n".to_vec()),
+        Just(b";".to_vec()),
+        Just(b"{".to_vec()),
+        Just(b"}".to_vec()),
+        Just(b"\"".to_vec()),
+        Just(b"'".to_vec()),
+        Just(b"\\".to_vec()),
+        Just(b"#".to_vec()),
+        Just(b"$".to_vec()),
+        Just(b"${x}".to_vec()),
+        Just(b"(".to_vec()),
+        Just(b")".to_vec()),
+        Just(b"\xff".to_vec()),
+        "[a-z0-9_]{1,6}".prop_map(String::into_bytes),
+    ];
+    prop::collection::vec(atoms, 0..80).prop_map(|v| v.concat())
+}
+
+fn check_spans(ds: &[uwsgi_lint::nginx::syntax::Directive], len: usize) {
+    for d in ds {
+        assert!(d.span.start <= d.span.end && d.span.end <= len);
+        for w in std::iter::once(&d.name).chain(&d.args) {
+            assert!(w.span.start <= w.span.end && w.span.end <= len);
+        }
+        if let Some(b) = &d.block {
+            check_spans(b, len);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(1024))]
+
+    #[test]
+    fn nginx_parser_never_panics(bytes in nginx_like()) {
+        let c = uwsgi_lint::nginx::syntax::parse(&bytes);
+        check_spans(&c.directives, bytes.len());
+        if let Some(e) = c.error {
+            prop_assert!(e.span.end <= bytes.len());
+        }
+    }
+
+    #[test]
+    fn nginx_parser_never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+        let c = uwsgi_lint::nginx::syntax::parse(&bytes);
+        check_spans(&c.directives, bytes.len());
+    }
+}

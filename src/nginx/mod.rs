@@ -1,0 +1,4 @@
+//! Nginx configuration: the syntax tree (the model of servers, locations and
+//! upstreams builds on it).
+
+pub mod syntax;
