@@ -73,6 +73,9 @@ gid = app
 single-interpreter = true
 ";
 
+/// Note for local runs: `try-repo` builds from a copy of this checkout that
+/// includes uncommitted changes to tracked files but not untracked files, so
+/// new source files must be `git add`ed first (CI runs on a clean clone).
 #[test]
 fn pre_commit_try_repo_passes_clean_and_fails_bad() {
     let Some(pre_commit) = tool("pre-commit", "pre_commit_try_repo") else {
