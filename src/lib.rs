@@ -5,6 +5,7 @@
 //! behind the `uwsgi-lint` binary.
 
 pub mod cli;
+pub mod container;
 pub mod diagnostic;
 pub mod discover;
 pub mod fix;
@@ -15,4 +16,5 @@ pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod suppress;
+pub mod units;
 pub mod uwsgi;

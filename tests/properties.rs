@@ -242,3 +242,52 @@ proptest! {
         check_spans(&c.directives, bytes.len());
     }
 }
+
+mod quantities {
+    use proptest::prelude::*;
+    use uwsgi_lint::container::quantity::{compose_bytes, ecs_task_memory, kube_quantity};
+    use uwsgi_lint::nginx::units;
+    use uwsgi_lint::units::Bytes;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn compose_units_are_binary_and_case_insensitive(n in 0u64..1_000_000, u in 0usize..8) {
+            let (suffix, mult) = [("", 1u64), ("b", 1), ("k", 1 << 10), ("KB", 1 << 10), ("m", 1 << 20), ("MiB", 1 << 20), ("g", 1 << 30), ("Gb", 1 << 30)][u];
+            prop_assert_eq!(compose_bytes(&format!("{n}{suffix}")), Ok(Bytes(n * mult)));
+        }
+
+        #[test]
+        fn kube_binary_and_decimal_suffixes(n in 0i64..1_000_000, u in 0usize..8) {
+            let (suffix, mult) = [("", 1i128), ("k", 1000), ("M", 1_000_000), ("G", 1_000_000_000), ("Ki", 1 << 10), ("Mi", 1 << 20), ("Gi", 1 << 30), ("m", 0)][u];
+            let q = kube_quantity(&format!("{n}{suffix}")).unwrap();
+            if suffix == "m" {
+                prop_assert_eq!(q.milli, n as i128);
+            } else {
+                prop_assert_eq!(q.milli, n as i128 * mult * 1000);
+            }
+        }
+
+        #[test]
+        fn ecs_gb_is_binary(n in 0u64..64) {
+            prop_assert_eq!(ecs_task_memory(&format!("{n}GB")), Ok(Bytes(n << 30)));
+            prop_assert_eq!(ecs_task_memory(&(n * 1024).to_string()), Ok(Bytes(n << 30)));
+        }
+
+        #[test]
+        fn nginx_time_combinations(h in 0u64..48, m in 0u64..60, s in 0u64..60) {
+            let t = units::time(&format!("{h}h {m}m {s}s")).unwrap();
+            prop_assert_eq!(t.as_secs(), h * 3600 + m * 60 + s);
+        }
+
+        #[test]
+        fn no_parser_panics(s in ".{0,24}") {
+            let _ = compose_bytes(&s);
+            let _ = kube_quantity(&s);
+            let _ = ecs_task_memory(&s);
+            let _ = units::size(&s);
+            let _ = units::time(&s);
+        }
+    }
+}

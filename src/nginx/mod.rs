@@ -2,3 +2,4 @@
 //! upstreams builds on it).
 
 pub mod syntax;
+pub mod units;
