@@ -188,3 +188,66 @@ fn nginx_matches_crossplane() {
     eprintln!("nginx: {} files compared with crossplane", files.len());
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+fn count_passes(ds: &[Directive], in_location: bool) -> usize {
+    ds.iter()
+        .map(|d| {
+            let own = usize::from(
+                in_location && matches!(d.name.value.as_str(), "uwsgi_pass" | "proxy_pass"),
+            );
+            let inner = d
+                .block
+                .as_ref()
+                .map_or(0, |b| count_passes(b, d.name.value == "location"));
+            own + inner
+        })
+        .sum()
+}
+
+/// The model sees every pass of every file, and reads the example correctly.
+#[test]
+fn model_reads_every_pass() {
+    use uwsgi_lint::nginx::model::{self, PassKind, Target};
+    for file in nginx_files() {
+        let bytes = std::fs::read(&file).unwrap();
+        let config = syntax::parse(&bytes);
+        let m = model::build(&config);
+        let passes = m.locations.iter().filter(|l| l.pass.is_some()).count();
+        assert_eq!(
+            passes,
+            count_passes(&config.directives, false),
+            "{}",
+            file.display()
+        );
+    }
+    let example = common::manifest_dir().join("examples/django-ecs/deploy/nginx.conf");
+    let m = model::build(&syntax::parse(&std::fs::read(example).unwrap()));
+    assert_eq!(m.worker_processes.value, model::WorkerProcesses::Auto);
+    let root = m.locations.iter().find(|l| l.path == "/").unwrap();
+    let pass = root.pass.as_ref().unwrap();
+    assert_eq!(pass.kind, PassKind::Uwsgi);
+    assert_eq!(
+        pass.target,
+        Target::Host {
+            host: "django".into(),
+            port: None
+        }
+    );
+    assert_eq!(
+        root.uwsgi_read_timeout.value,
+        std::time::Duration::from_secs(30)
+    );
+    assert_eq!(
+        root.client_max_body_size.value,
+        uwsgi_lint::units::Bytes(20 << 20)
+    );
+    let up = &m.upstreams[0];
+    assert_eq!(up.name, "django");
+    assert_eq!(
+        up.servers[0].0,
+        Target::Host {
+            host: "127.0.0.1".into(),
+            port: Some(3031)
+        }
+    );
+}

@@ -1,5 +1,6 @@
-//! Nginx configuration: the syntax tree (the model of servers, locations and
-//! upstreams builds on it).
+//! Nginx configuration: the syntax tree, and the model of servers, locations
+//! and upstreams built on it.
 
+pub mod model;
 pub mod syntax;
 pub mod units;
