@@ -288,6 +288,13 @@ mod quantities {
             let _ = ecs_task_memory(&s);
             let _ = units::size(&s);
             let _ = units::time(&s);
+            let _ = uwsgi_lint::container::ecs::parse(&s);
+        }
+
+        #[test]
+        fn ecs_reader_never_panics_on_json_like(s in r#"[\[\]{}:,"0-9a-zA-Z .-]{0,80}"#) {
+            let _ = uwsgi_lint::container::ecs::parse(&format!("{{\"containerDefinitions\": [{s}"));
+            let _ = uwsgi_lint::container::ecs::parse(&s);
         }
     }
 }
