@@ -81,6 +81,48 @@ fn is_ini(p: &Path) -> bool {
     })
 }
 
+/// ECS task definitions under `paths` (JSON files with `containerDefinitions`).
+/// For a path that is a file, the project around it is searched (its
+/// repository root), since the container that runs a config is context.
+pub fn ecs_tasks(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = paths
+        .iter()
+        .map(|p| {
+            if p.is_file() {
+                crate::output::repo_root(p.parent().unwrap_or(Path::new(".")))
+            } else {
+                p.clone()
+            }
+        })
+        .collect();
+    roots.sort();
+    roots.dedup();
+    let mut out = Vec::new();
+    for root in roots {
+        let walker = ignore::WalkBuilder::new(&root)
+            .require_git(false)
+            .filter_entry(|e| {
+                !(e.file_type().is_some_and(|t| t.is_dir())
+                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+            })
+            .build();
+        for entry in walker.flatten() {
+            let p = entry.path();
+            if entry.file_type().is_some_and(|t| t.is_file())
+                && p.extension().is_some_and(|x| x == "json")
+                && crate::uwsgi::resolve::read_local(p).is_ok_and(|b| {
+                    crate::container::ecs::looks_like_task_definition(&String::from_utf8_lossy(&b))
+                })
+            {
+                out.push(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod container;
+pub mod deployment;
 pub mod diagnostic;
 pub mod discover;
 pub mod fix;

@@ -76,7 +76,8 @@ fn every_rule_has_page_fixtures_and_fires_on_bad_only() {
             }
             if must_fire {
                 let text = output::text::render(&report.sources, &own, false);
-                let json = output::json::render(&report.sources, &own, report.files);
+                let json =
+                    output::json::render(&report.sources, &own, report.files, &report.deployments);
                 insta::with_settings!({snapshot_path => root.join("snapshots"), prepend_module_to_snapshot => false}, {
                     insta::assert_snapshot!(format!("{}_text", rule.code), stable(&text));
                     insta::assert_snapshot!(format!("{}_json", rule.code), stable(&json));

@@ -45,6 +45,9 @@ pub struct Args {
     /// Print the fixes as a unified diff instead of writing them (exit 1 if there are any).
     #[arg(long, conflicts_with = "fix")]
     pub diff: bool,
+    /// Show which container runs which config, and why they were linked.
+    #[arg(long, short = 'v')]
+    pub verbose: bool,
     /// Print the settings in effect (for the first path) and exit.
     #[arg(long)]
     pub show_settings: bool,
@@ -134,6 +137,31 @@ fn show_settings(settings: &Settings) -> String {
         "rules": crate::rules::RULES.iter().filter(|r| settings.is_selected(r)).map(|r| r.code).collect::<Vec<_>>(),
     });
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+/// `--verbose`: one paragraph per link.
+fn verbose_links(deployments: &[crate::deployment::Deployment], cwd: &Path) -> String {
+    let shown = |p: &Path| crate::uwsgi::resolve::display_name(cwd, p);
+    let mut s = String::new();
+    if deployments.is_empty() {
+        s.push_str("no container linked to a uWSGI config\n\n");
+    }
+    for d in deployments {
+        let name = d.container.rsplit('#').next().unwrap_or_default();
+        s.push_str(&format!(
+            "linked {} ← {}#{name}: {}\n  uWSGI arguments: {}\n  memory limit: {}\n\n",
+            shown(&d.uwsgi),
+            shown(&d.container_file),
+            d.reason,
+            d.args.join(" "),
+            d.limit
+                .as_ref()
+                .map_or("none (no hard limit found)".to_string(), |l| l
+                    .explanation
+                    .clone()),
+        ));
+    }
+    s
 }
 
 pub fn run(args: &Args) -> Result<u8, String> {
@@ -235,7 +263,11 @@ pub fn run(args: &Args) -> Result<u8, String> {
                     std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
                 }
             };
-            let mut s = if args.format == Format::Concise {
+            let mut s = String::new();
+            if args.verbose {
+                s.push_str(&verbose_links(&report.deployments, &cwd));
+            }
+            s += &if args.format == Format::Concise {
                 crate::output::concise::render(&report.sources, &report.diagnostics)
             } else {
                 crate::output::text::render(&report.sources, &report.diagnostics, color)
@@ -272,9 +304,12 @@ pub fn run(args: &Args) -> Result<u8, String> {
             }
             s
         }
-        Format::Json => {
-            crate::output::json::render(&report.sources, &report.diagnostics, report.files)
-        }
+        Format::Json => crate::output::json::render(
+            &report.sources,
+            &report.diagnostics,
+            report.files,
+            &report.deployments,
+        ),
         Format::Sarif => crate::output::sarif::render(
             &report.sources,
             &report.diagnostics,

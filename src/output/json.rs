@@ -10,7 +10,17 @@ struct Doc<'a> {
     version: u32,
     tool: Tool,
     diagnostics: Vec<JDiag<'a>>,
+    deployments: Vec<JDeployment>,
     summary: Summary,
+}
+
+#[derive(Serialize)]
+struct JDeployment {
+    uwsgi: String,
+    container: String,
+    reason: String,
+    memory_limit_bytes: Option<u64>,
+    memory_limit: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -83,7 +93,18 @@ fn loc(sources: &SourceMap, file: FileId, span: Span) -> Loc {
     }
 }
 
-pub fn render(sources: &SourceMap, diags: &[Diagnostic], files: usize) -> String {
+/// A path relative to the current directory when below it.
+fn shown(p: &std::path::Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    crate::uwsgi::resolve::display_name(&cwd, p)
+}
+
+pub fn render(
+    sources: &SourceMap,
+    diags: &[Diagnostic],
+    files: usize,
+    deployments: &[crate::deployment::Deployment],
+) -> String {
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
     let doc = Doc {
         version: 1,
@@ -120,6 +141,20 @@ pub fn render(sources: &SourceMap, diags: &[Diagnostic], files: usize) -> String
                         })
                         .collect(),
                 }),
+            })
+            .collect(),
+        deployments: deployments
+            .iter()
+            .map(|d| JDeployment {
+                uwsgi: shown(&d.uwsgi),
+                container: format!(
+                    "{}#{}",
+                    shown(&d.container_file),
+                    d.container.rsplit('#').next().unwrap_or_default()
+                ),
+                reason: d.reason.clone(),
+                memory_limit_bytes: d.limit.as_ref().map(|l| l.bytes.0),
+                memory_limit: d.limit.as_ref().map(|l| l.explanation.clone()),
             })
             .collect(),
         summary: Summary {

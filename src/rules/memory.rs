@@ -51,7 +51,13 @@ pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
         span,
         "nothing bounds a worker's memory (no `reload-on-rss`, `evil-reload-on-rss` or `reload-on-as`): Python workers grow and rarely shrink, until the container is OOM-killed",
     );
-    d.severity = Severity::Info;
+    // Advice without a known hard limit; a warning when a container has one.
+    let limited = ctx.deployment.is_some_and(|d| d.deployment.limit.is_some());
+    d.severity = if limited {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
     d.help = Some("add `reload-on-rss` (MiB) below the memory limit divided by `processes`".into());
     out.push(d);
 }
@@ -217,4 +223,115 @@ pub fn lazy_apps_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
         span,
         format!("`lazy-apps` loads the app in each of the {processes} workers: no copy-on-write sharing, so app memory is multiplied by {processes}"),
     ));
+}
+
+/// UW202: the worst case of the unit against its hard limit
+/// (memory-model.md): `processes × P + master + extra`, where P is
+/// `evil-reload-on-rss`, else `reload-on-rss` (+ one request's growth,
+/// unknown here, so 0), else the assumed baseline.
+pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    let Some(limit) = &dep.deployment.limit else {
+        return;
+    };
+    let Some(processes) = ctx.number("processes") else {
+        return;
+    };
+    let processes = processes.max(1);
+    let (cap_name, per_worker, assumed) = if ctx.is_set("evil-reload-on-rss") {
+        (
+            "evil-reload-on-rss",
+            ctx.number("evil-reload-on-rss"),
+            false,
+        )
+    } else if ctx.is_set("reload-on-rss") {
+        ("reload-on-rss", ctx.number("reload-on-rss"), false)
+    } else {
+        ("baseline", Some(ctx.memory.baseline_rss_bytes), true)
+    };
+    let Some(per_worker) = per_worker else { return };
+    let master = ctx.memory.master_bytes;
+    // The `http` router is one more process (memory-model.md: 16 MiB).
+    let extra = if ctx.last("http").is_some() {
+        16 << 20
+    } else {
+        0
+    };
+    let total = processes
+        .saturating_mul(per_worker)
+        .saturating_add(master + extra);
+    let l = limit.bytes.0;
+    let usable = (l as f64 * (1.0 - ctx.memory.headroom)) as u64;
+    if total <= usable {
+        return;
+    }
+    let mib = |b: u64| b >> 20;
+    let severity = if total > l {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let what = if assumed {
+        format!(
+            "{processes} workers × an assumed {} MiB each (no per-worker cap; `[memory] baseline-rss`)",
+            mib(per_worker)
+        )
+    } else {
+        format!("{processes} workers × {cap_name} {} MiB", mib(per_worker))
+    };
+    let extra_text = if extra > 0 {
+        format!(" + http router {} MiB", mib(extra))
+    } else {
+        String::new()
+    };
+    let verdict = if total > l {
+        format!(
+            "exceeds the memory the container may use: {}",
+            limit.explanation
+        )
+    } else {
+        format!(
+            "leaves less than {:.0}% headroom under the container's limit: {}",
+            ctx.memory.headroom * 100.0,
+            limit.explanation
+        )
+    };
+    let anchor = if assumed { "processes" } else { cap_name };
+    let mut d = rule.at(
+        ctx.anchor(anchor),
+        format!(
+            "{what} + master {} MiB{extra_text} = {} MiB {verdict}; the kernel OOM-kills the container before uWSGI recycles a worker",
+            mib(master),
+            mib(total)
+        ),
+    );
+    d.severity = severity;
+    let budget = usable.saturating_sub(master + extra);
+    let fit_cap = budget / processes;
+    let fit_workers = budget.checked_div(per_worker).unwrap_or(0);
+    d.help = Some(if assumed {
+        format!(
+            "bound each worker with `reload-on-rss` ≤ {} MiB, or run fewer workers",
+            mib(fit_cap)
+        )
+    } else if fit_workers >= 1 {
+        format!(
+            "lower `{cap_name}` to {} MiB or run {fit_workers} worker{}, or raise the limit",
+            mib(fit_cap),
+            if fit_workers == 1 { "" } else { "s" }
+        )
+    } else {
+        format!(
+            "lower `{cap_name}` to {} MiB, or raise the limit",
+            mib(fit_cap)
+        )
+    });
+    for (file, span, message) in &dep.limit_places {
+        d.related.push(crate::diagnostic::Related {
+            file: *file,
+            span: *span,
+            message: message.clone(),
+        });
+    }
+    out.push(d);
 }

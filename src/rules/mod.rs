@@ -17,6 +17,14 @@ pub mod lifecycle;
 pub mod memory;
 pub mod values;
 
+/// A deployment as rules see it: the link, with its places loaded as files.
+pub struct DeploymentContext {
+    pub deployment: crate::deployment::Deployment,
+    /// The limit's places (limit line first) as (file, span, label).
+    pub limit_places: Vec<(FileId, Span, String)>,
+    pub soft_only: Option<(FileId, Span, String)>,
+}
+
 /// What a uWSGI-file rule sees.
 pub struct IniContext<'a> {
     pub sources: &'a SourceMap,
@@ -24,6 +32,10 @@ pub struct IniContext<'a> {
     pub file: FileId,
     pub resolved: &'a Resolved,
     pub target: Version,
+    /// The container that runs this config, when one was linked.
+    pub deployment: Option<&'a DeploymentContext>,
+    /// Memory assumptions (`[memory]` in the configuration).
+    pub memory: &'a crate::settings::Memory,
 }
 
 impl IniContext<'_> {
@@ -206,6 +218,7 @@ registry! {
     UW116 "invalid-cheaper" Error Some(values::invalid_cheaper) => "`cheaper` not below `processes`, non-numeric, or rss limits given in MB";
     UW117 "strict-rejects-input" Error Some(values::strict_rejects_input) => "`strict = true` with a key that is no option: startup fails";
     UW201 "recycling-without-master" Error Some(memory::recycling_without_master) => "recycling or harakiri without the master: the first recycle ends the server";
+    UW202 "memory-budget-exceeded" Error Some(memory::memory_budget_exceeded) => "worst-case memory of the workers exceeds the container's hard limit";
     UW203 "unbounded-worker-memory" Warning Some(memory::unbounded_worker_memory) => "nothing bounds a worker's memory";
     UW204 "no-request-recycling" Info Some(memory::no_request_recycling) => "neither `max-requests` nor `max-worker-lifetime`: slow leaks never reset";
     UW205 "synchronized-recycling" Info Some(memory::synchronized_recycling) => "all workers recycle at the same count or age";
@@ -312,6 +325,8 @@ mod tests {
             file,
             resolved: &resolved,
             target: Version::new(2, 0, 30),
+            deployment: None,
+            memory: &crate::settings::Memory::default(),
         };
         let rule = |code, check| Rule {
             code,
