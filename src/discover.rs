@@ -53,22 +53,26 @@ pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
             }
             continue;
         }
-        let walker = ignore::WalkBuilder::new(p)
-            .require_git(false)
-            .filter_entry(|e| {
-                !(e.file_type().is_some_and(|t| t.is_dir())
-                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
-            })
-            .build();
-        for entry in walker.flatten() {
-            if entry.file_type().is_some_and(|t| t.is_file()) && is_ini(entry.path()) {
-                out.push(entry.path().to_path_buf());
-            }
-        }
+        out.extend(files_under(p).filter(|f| is_ini(f)));
     }
     out.sort();
     out.dedup();
     Ok(out)
+}
+
+/// Files below `root`, honouring `.gitignore`, `.ignore` and hidden files,
+/// and skipping dependency and build directories.
+fn files_under(root: &Path) -> impl Iterator<Item = PathBuf> {
+    ignore::WalkBuilder::new(root)
+        .require_git(false)
+        .filter_entry(|e| {
+            !(e.file_type().is_some_and(|t| t.is_dir())
+                && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
+        })
+        .build()
+        .flatten()
+        .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+        .map(|e| e.into_path())
 }
 
 fn is_ini(p: &Path) -> bool {
@@ -99,22 +103,13 @@ pub fn ecs_tasks(paths: &[PathBuf]) -> Vec<PathBuf> {
     roots.dedup();
     let mut out = Vec::new();
     for root in roots {
-        let walker = ignore::WalkBuilder::new(&root)
-            .require_git(false)
-            .filter_entry(|e| {
-                !(e.file_type().is_some_and(|t| t.is_dir())
-                    && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
-            })
-            .build();
-        for entry in walker.flatten() {
-            let p = entry.path();
-            if entry.file_type().is_some_and(|t| t.is_file())
-                && p.extension().is_some_and(|x| x == "json")
-                && crate::uwsgi::resolve::read_local(p).is_ok_and(|b| {
+        for p in files_under(&root) {
+            if p.extension().is_some_and(|x| x == "json")
+                && crate::uwsgi::resolve::read_local(&p).is_ok_and(|b| {
                     crate::container::ecs::looks_like_task_definition(&String::from_utf8_lossy(&b))
                 })
             {
-                out.push(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()));
+                out.push(std::fs::canonicalize(&p).unwrap_or(p));
             }
         }
     }

@@ -5,17 +5,9 @@ mod common;
 use std::process::Command;
 
 fn check(args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
-        .current_dir(common::manifest_dir())
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    common::uwsgi_lint(&common::manifest_dir(), &all)
 }
 
 #[test]

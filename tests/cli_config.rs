@@ -3,7 +3,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn project(name: &str, config: Option<(&str, &str)>) -> PathBuf {
     let d = std::env::temp_dir().join(format!("uwsgi-lint-cfg-{name}-{}", std::process::id()));
@@ -20,17 +19,9 @@ fn project(name: &str, config: Option<(&str, &str)>) -> PathBuf {
 }
 
 fn check(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
-        .current_dir(dir)
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    common::uwsgi_lint(dir, &all)
 }
 
 #[test]

@@ -4,7 +4,6 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use uwsgi_lint::fix::{FileFix, unified_diff};
 use uwsgi_lint::rules::RULES;
@@ -22,16 +21,10 @@ fn copy_dir(from: &Path, to: &Path) {
 }
 
 fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
-        .current_dir(dir)
-        .arg("check")
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    let (code, out, err) = common::uwsgi_lint(dir, &all);
+    (code, out + &err)
 }
 
 fn files(dir: &Path) -> Vec<PathBuf> {

@@ -388,18 +388,14 @@ fn collect_inis(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// A uWSGI ini (`[uwsgi]`) or YAML config (a top-level `uwsgi:`).
+/// A uWSGI ini or YAML config, classified as `check` classifies them.
 fn is_uwsgi_config(p: &Path) -> bool {
-    let Some(ext) = p.extension().and_then(|x| x.to_str()) else {
-        return false;
-    };
     let Ok(bytes) = std::fs::read(p) else {
         return false;
     };
-    let text = String::from_utf8_lossy(&bytes);
-    match ext {
-        "ini" => text.lines().any(|l| l.trim() == "[uwsgi]"),
-        "yaml" | "yml" => text.lines().any(|l| l.trim_end() == "uwsgi:"),
-        _ => false,
+    match uwsgi_lint::discover::format_of(p) {
+        Some(resolve::ConfigFormat::Ini) => uwsgi_lint::discover::is_uwsgi_ini(&bytes),
+        Some(resolve::ConfigFormat::Yaml) => uwsgi_lint::discover::is_uwsgi_yaml(&bytes),
+        None => false,
     }
 }

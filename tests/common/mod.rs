@@ -125,3 +125,17 @@ pub fn lines(b: &[u8]) -> Vec<&[u8]> {
 pub fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
+
+/// Run `uwsgi-lint ARGS` in `dir`: (exit code, stdout, stderr).
+pub fn uwsgi_lint(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run uwsgi-lint");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
