@@ -85,6 +85,17 @@ fn is_ini(p: &Path) -> bool {
     })
 }
 
+/// The repository root: the nearest directory above `start` holding `.git`,
+/// else `start` itself.
+pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
+    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    start
+        .ancestors()
+        .find(|d| d.join(".git").exists())
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or(start)
+}
+
 /// ECS task definitions under `paths` (JSON files with `containerDefinitions`).
 /// For a path that is a file, the project around it is searched (its
 /// repository root), since the container that runs a config is context.
@@ -93,7 +104,7 @@ pub fn ecs_tasks(paths: &[PathBuf]) -> Vec<PathBuf> {
         .iter()
         .map(|p| {
             if p.is_file() {
-                crate::output::repo_root(p.parent().unwrap_or(Path::new(".")))
+                repo_root(p.parent().unwrap_or(Path::new(".")))
             } else {
                 p.clone()
             }

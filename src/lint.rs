@@ -212,7 +212,6 @@ fn lint_inis(
                     .as_ref()
                     .map(|l| l.places.iter().filter_map(at).collect())
                     .unwrap_or_default(),
-                soft_only: d.soft_only.as_ref().and_then(at),
             }
         })
         .collect();
@@ -252,6 +251,7 @@ fn lint_inis(
                 target: settings.uwsgi_version.unwrap_or(NEWEST_2_0),
                 deployment: dep,
                 memory: &settings.memory,
+                header_cache: Default::default(),
             };
             let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
             let mut checked: Vec<_> = resolved.files.iter().map(|(f, _)| *f).collect();

@@ -110,3 +110,26 @@ fn no_link_no_budget_check() {
     assert!(uw202(&v).is_none());
     assert!(v["deployments"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn verbose_shows_links_soft_limits_and_grace() {
+    let d = project(
+        "verbose",
+        "[uwsgi]\nmaster = true\nprocesses = 2\n",
+        r#"{"containerDefinitions": [{"name": "app", "command": ["uwsgi", "--ini", "uwsgi.ini"], "memoryReservation": 256, "stopTimeout": 20}]}"#,
+    );
+    let (code, out, _) = common::uwsgi_lint(
+        &d,
+        &["check", "--no-config", "-v", "--format", "concise", "."],
+    );
+    assert!(matches!(code, Some(0 | 1)));
+    assert!(
+        out.contains("linked uwsgi.ini ← ecs/task.json#app: its command names `uwsgi.ini`"),
+        "{out}"
+    );
+    assert!(
+        out.contains("memory limit: none, only a reservation (soft limit only: 256 MiB)"),
+        "{out}"
+    );
+    assert!(out.contains("stop grace: 20 s"), "{out}");
+}

@@ -16,24 +16,6 @@ use serde_json::{Value, json};
 use uwsgi_lint::nginx::syntax::{self, Directive};
 use uwsgi_lint::source::LineIndex;
 
-fn python() -> Option<PathBuf> {
-    let py = common::manifest_dir().join(".venv-oracle/bin/python");
-    let ok = Command::new(&py)
-        .args(["-c", "import crossplane"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    if common::in_ci() {
-        panic!("crossplane is required in CI; .ci/run installs it");
-    }
-    eprintln!(
-        "*** nginx_matches_crossplane: SKIPPED: no .venv-oracle with crossplane (bash .ci/run) ***"
-    );
-    None
-}
-
 /// `nginx -t` on a file: its first error line, if nginx is installed (required in CI).
 fn nginx_verdict(file: &Path) -> Option<String> {
     let Some(nginx) = common::which("nginx").or_else(|| {
@@ -130,7 +112,9 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 fn nginx_matches_crossplane() {
     let files = nginx_files();
     assert!(files.len() >= 8, "{files:?}");
-    let Some(py) = python() else { return };
+    let Some(py) = common::venv_python("crossplane", "nginx_matches_crossplane") else {
+        return;
+    };
     let script = "import crossplane, json, sys\nout = []\nfor f in sys.argv[1:]:\n    r = crossplane.parse(f, single=True, check_ctx=False, check_args=False, comments=False, catch_errors=True)\n    c = r['config'][0]\n    out.append({'status': c['status'], 'errors': c['errors'], 'parsed': c['parsed']})\nprint(json.dumps(out))";
     let out = Command::new(py)
         .arg("-c")

@@ -30,28 +30,6 @@ fn check(dir: &Path, format: &str) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Python with `jsonschema` (installed into the oracle venv by `.ci/run`).
-fn validator() -> Option<PathBuf> {
-    let py = common::manifest_dir().join(".venv-oracle/bin/python");
-    let py = std::env::var_os("SARIF_VALIDATOR_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or(py);
-    let ok = Command::new(&py)
-        .args(["-c", "import jsonschema"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ok {
-        return Some(py);
-    }
-    if common::in_ci() {
-        panic!("CI needs Python with jsonschema to validate SARIF; .ci/run installs it");
-    }
-    eprintln!(
-        "*** sarif_validates_against_the_schema: SKIPPED the schema validation (no python with jsonschema) ***"
-    );
-    None
-}
-
 #[test]
 fn sarif_validates_against_the_schema() {
     let dir = repo("sarif");
@@ -84,7 +62,9 @@ fn sarif_validates_against_the_schema() {
         dup["relatedLocations"][0]["physicalLocation"]["region"]["startLine"],
         2
     );
-    let Some(py) = validator() else { return };
+    let Some(py) = common::venv_python("jsonschema", "sarif_validates_against_the_schema") else {
+        return;
+    };
     let file = dir.join("out.sarif");
     std::fs::write(&file, &sarif).unwrap();
     let schema = common::manifest_dir().join("tests/data/sarif-schema-2.1.0.json");

@@ -149,16 +149,17 @@ fn verbose_links(deployments: &[crate::deployment::Deployment], cwd: &Path) -> S
     for d in deployments {
         let name = d.container.rsplit('#').next().unwrap_or_default();
         s.push_str(&format!(
-            "linked {} ← {}#{name}: {}\n  uWSGI arguments: {}\n  memory limit: {}\n\n",
+            "linked {} ← {}#{name}: {}\n  uWSGI arguments: {}\n  memory limit: {}\n  stop grace: {} s\n\n",
             shown(&d.uwsgi),
             shown(&d.container_file),
             d.reason,
             d.args.join(" "),
-            d.limit
-                .as_ref()
-                .map_or("none (no hard limit found)".to_string(), |l| l
-                    .explanation
-                    .clone()),
+            match (&d.limit, &d.soft_only) {
+                (Some(l), _) => l.explanation.clone(),
+                (None, Some(soft)) => format!("none, only a reservation ({})", soft.message),
+                (None, None) => "none found".to_string(),
+            },
+            d.stop_grace_seconds,
         ));
     }
     s
@@ -313,17 +314,17 @@ pub fn run(args: &Args) -> Result<u8, String> {
         Format::Sarif => crate::output::sarif::render(
             &report.sources,
             &report.diagnostics,
-            &crate::output::repo_root(&cwd),
+            &crate::discover::repo_root(&cwd),
         ),
         Format::Github => crate::output::github::render(
             &report.sources,
             &report.diagnostics,
-            &crate::output::repo_root(&cwd),
+            &crate::discover::repo_root(&cwd),
         ),
         Format::Gitlab => crate::output::gitlab::render(
             &report.sources,
             &report.diagnostics,
-            &crate::output::repo_root(&cwd),
+            &crate::discover::repo_root(&cwd),
         ),
     };
     super::emit(&rendered);

@@ -187,21 +187,17 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
         let span = Some(d.span);
         let mut bad = false;
         match d.name.value.as_str() {
-            "uwsgi_read_timeout" => match units::time(arg) {
+            "uwsgi_read_timeout" | "proxy_read_timeout" => match units::time(arg) {
                 Some(t) => {
-                    scope.uwsgi_read_timeout = Setting {
+                    let slot = if d.name.value == "uwsgi_read_timeout" {
+                        &mut scope.uwsgi_read_timeout
+                    } else {
+                        &mut scope.proxy_read_timeout
+                    };
+                    *slot = Setting {
                         value: t,
                         from: span,
-                    }
-                }
-                None => bad = true,
-            },
-            "proxy_read_timeout" => match units::time(arg) {
-                Some(t) => {
-                    scope.proxy_read_timeout = Setting {
-                        value: t,
-                        from: span,
-                    }
+                    };
                 }
                 None => bad = true,
             },

@@ -26,17 +26,6 @@ pub fn normalize(sources: &SourceMap, diags: &mut Vec<Diagnostic>) {
     });
 }
 
-/// The repository root: the nearest directory above `start` holding `.git`,
-/// else `start` itself.
-pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
-    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
-    start
-        .ancestors()
-        .find(|d| d.join(".git").exists())
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or(start)
-}
-
 /// A file's path relative to `root`, with `/` separators (its display name
 /// when it has no path on disk, or lies outside the root).
 pub fn repo_relative(

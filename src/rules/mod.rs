@@ -22,7 +22,6 @@ pub struct DeploymentContext {
     pub deployment: crate::deployment::Deployment,
     /// The limit's places (limit line first) as (file, span, label).
     pub limit_places: Vec<(FileId, Span, String)>,
-    pub soft_only: Option<(FileId, Span, String)>,
 }
 
 /// What a uWSGI-file rule sees.
@@ -36,6 +35,8 @@ pub struct IniContext<'a> {
     pub deployment: Option<&'a DeploymentContext>,
     /// Memory assumptions (`[memory]` in the configuration).
     pub memory: &'a crate::settings::Memory,
+    /// The section header, found once (several rules point at it).
+    pub header_cache: std::cell::OnceCell<Span>,
 }
 
 impl IniContext<'_> {
@@ -102,23 +103,26 @@ impl IniContext<'_> {
 
     /// The section header of the checked file (`[uwsgi]`, or `uwsgi:` in YAML).
     pub fn header(&self) -> (FileId, Span) {
-        let f = self.sources.get(self.file);
-        let span = if self.is_yaml(self.file) {
-            crate::uwsgi::yaml::read(&f.bytes, b"uwsgi")
-                .sections
-                .iter()
-                .find(|s| &f.bytes[s.range()] == b"uwsgi")
-                .copied()
-        } else {
-            crate::uwsgi::syntax::parse(&f.bytes)
-                .lines
-                .iter()
-                .find_map(|l| match l.kind {
-                    crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
-                    _ => None,
-                })
-        };
-        (self.file, span.unwrap_or_default())
+        let span = *self.header_cache.get_or_init(|| {
+            let f = self.sources.get(self.file);
+            let found = if self.is_yaml(self.file) {
+                crate::uwsgi::yaml::read(&f.bytes, b"uwsgi")
+                    .sections
+                    .iter()
+                    .find(|s| &f.bytes[s.range()] == b"uwsgi")
+                    .copied()
+            } else {
+                crate::uwsgi::syntax::parse(&f.bytes)
+                    .lines
+                    .iter()
+                    .find_map(|l| match l.kind {
+                        crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
+                        _ => None,
+                    })
+            };
+            found.unwrap_or_default()
+        });
+        (self.file, span)
     }
 
     /// Entries read from files (not env/CLI), in order.
@@ -327,6 +331,7 @@ mod tests {
             target: Version::new(2, 0, 30),
             deployment: None,
             memory: &crate::settings::Memory::default(),
+            header_cache: Default::default(),
         };
         let rule = |code, check| Rule {
             code,

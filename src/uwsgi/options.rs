@@ -150,6 +150,15 @@ impl OptionDef {
         }
     }
 
+    /// Is the value a template with its own `%(var)` variables, which uWSGI
+    /// leaves unexpanded for a later consumer (the request logger)?
+    pub fn has_own_placeholders(&self) -> bool {
+        matches!(
+            self.name,
+            "log-format" | "logformat" | "log-format-strftime"
+        )
+    }
+
     /// The compiled-in default as uWSGI reads it, where facts §3.2 gives one.
     pub fn default_value(&self) -> Option<u64> {
         curated(self.name).and_then(|c| c.default)
@@ -170,21 +179,9 @@ impl OptionDef {
     /// All names of this option (itself first), e.g. processes → workers.
     pub fn aliases(&self) -> Vec<&'static str> {
         let mut names = vec![self.name];
-        if self.target == "NULL" || self.target == "0" {
-            return names;
+        if let Some(group) = catalogue().alias_groups.get(self.name) {
+            names.extend(group.iter().copied().filter(|n| *n != self.name));
         }
-        names.extend(
-            catalogue()
-                .all
-                .iter()
-                .filter(|o| {
-                    o.name != self.name
-                        && o.target == self.target
-                        && o.parser == self.parser
-                        && o.plugin == self.plugin
-                })
-                .map(|o| o.name),
-        );
         names
     }
 }
@@ -242,6 +239,8 @@ fn curated(name: &str) -> Option<Curated> {
 
 pub struct Catalogue {
     all: Vec<OptionDef>,
+    /// Names writing the same field with the same parser (`processes`/`workers`).
+    alias_groups: HashMap<&'static str, Vec<&'static str>>,
     by_name: HashMap<&'static str, usize>,
     by_short: HashMap<char, usize>,
 }
@@ -314,8 +313,22 @@ fn load() -> Catalogue {
             by_short.entry(s).or_insert(i);
         }
     }
+    let mut groups: HashMap<(&str, &str, &str), Vec<&'static str>> = HashMap::new();
+    for o in all.iter().filter(|o| o.target != "NULL" && o.target != "0") {
+        groups
+            .entry((o.target, o.parser, o.plugin))
+            .or_default()
+            .push(o.name);
+    }
+    let mut alias_groups = HashMap::new();
+    for names in groups.into_values().filter(|g| g.len() > 1) {
+        for n in &names {
+            alias_groups.insert(*n, names.clone());
+        }
+    }
     Catalogue {
         all,
+        alias_groups,
         by_name,
         by_short,
     }

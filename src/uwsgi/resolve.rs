@@ -1350,13 +1350,11 @@ impl Resolver<'_> {
             }
             _ => {
                 let v = self.placeholder(key);
-                // Request-log templates use `%(status)`, `%(uri)` ... on purpose:
-                // uWSGI leaves them for the logger, so they are not unknowns.
-                let log_template = matches!(
-                    self.out.entries[entry].key.as_slice(),
-                    b"log-format" | b"logformat" | b"log-format-strftime"
-                );
-                if v.is_none() && !log_template {
+                // `%(status)` in a request-log template is the logger's, not unknown.
+                let template = self.out.entries[entry]
+                    .def()
+                    .is_some_and(OptionDef::has_own_placeholders);
+                if v.is_none() && !template {
                     unknown.push(Unknown {
                         reference,
                         reason: "names no option or placeholder; uWSGI keeps the text as it is"

@@ -139,3 +139,23 @@ pub fn uwsgi_lint(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Python from the oracle venv (`.ci/run` creates it) that can import
+/// `module`. In CI a missing one fails the test; locally the test says it skipped.
+pub fn venv_python(module: &str, test: &str) -> Option<PathBuf> {
+    let py = std::env::var_os("ORACLE_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| manifest_dir().join(".venv-oracle/bin/python"));
+    let ok = Command::new(&py)
+        .args(["-c", &format!("import {module}")])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some(py);
+    }
+    if in_ci() {
+        panic!("{test}: CI needs Python with `{module}`; .ci/run installs it");
+    }
+    eprintln!("*** {test}: SKIPPED: no .venv-oracle Python with `{module}` (bash .ci/run) ***");
+    None
+}
