@@ -1,7 +1,8 @@
 //! Discover: walk the given paths and classify the files found.
 //!
-//! For now only uWSGI inis are classified, by content, not by name alone:
-//! a Django `app.ini` is no uWSGI config.
+//! uWSGI configs are classified by content, not by name alone (a Django
+//! `app.ini` is no uWSGI config); the context around them (containers,
+//! Dockerfiles, Nginx, version pins) by name, then content.
 
 use std::path::{Path, PathBuf};
 
@@ -96,36 +97,145 @@ pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
         .unwrap_or(start)
 }
 
-/// ECS task definitions under `paths` (JSON files with `containerDefinitions`).
-/// For a path that is a file, the project around it is searched (its
-/// repository root), since the container that runs a config is context.
-pub fn ecs_tasks(paths: &[PathBuf]) -> Vec<PathBuf> {
+/// The files around the uWSGI configs, by kind.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ContextFiles {
+    pub ecs: Vec<PathBuf>,
+    /// Compose files and Kubernetes manifests (told apart when parsed).
+    pub yaml: Vec<PathBuf>,
+    pub dockerfiles: Vec<PathBuf>,
+    pub nginx: Vec<PathBuf>,
+    /// `requirements*.txt` and `pyproject.toml`, for the uWSGI version pin.
+    pub pins: Vec<PathBuf>,
+}
+
+/// A Dockerfile by name: `Dockerfile`, `Dockerfile.prod`, `web.Dockerfile`,
+/// `Containerfile`.
+pub fn is_dockerfile(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    name == "Dockerfile"
+        || name.starts_with("Dockerfile.")
+        || name.ends_with(".Dockerfile")
+        || name.ends_with(".dockerfile")
+        || name == "Containerfile"
+}
+
+/// An Nginx config by name and content: `.conf`, `.template`, `.nginx` or
+/// a name with `nginx` in it, or any file under `sites-*`/`conf.d`, holding
+/// directives Nginx has and nothing else does.
+pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let in_nginx_dir = p.components().any(|c| {
+        let c = c.as_os_str().to_string_lossy();
+        c.starts_with("sites-") || c == "conf.d" || c == "nginx"
+    });
+    let by_name = name.ends_with(".conf")
+        || name.ends_with(".template")
+        || name.ends_with(".nginx")
+        || name.contains("nginx")
+        || (in_nginx_dir && !name.contains('.'));
+    if !by_name || name.ends_with(".ini") || name.ends_with(".py") {
+        return false;
+    }
+    let t = String::from_utf8_lossy(text);
+    crate::nginx::include::is_dump(text)
+        || [
+            "uwsgi_pass",
+            "proxy_pass",
+            "server_name",
+            "worker_processes",
+            "upstream ",
+        ]
+        .iter()
+        .any(|k| t.contains(k))
+        || (t.contains("location ") && t.contains('{'))
+}
+
+/// The project roots around `paths`: for a file, its repository root,
+/// since the container that runs a config is context.
+pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = paths
         .iter()
         .map(|p| {
             if p.is_file() {
                 repo_root(p.parent().unwrap_or(Path::new(".")))
             } else {
-                p.clone()
+                std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())
             }
         })
         .collect();
     roots.sort();
     roots.dedup();
-    let mut out = Vec::new();
+    // A root inside another is walked once.
+    let all = roots.clone();
+    roots.retain(|r| !all.iter().any(|o| o != r && r.starts_with(o)));
+    roots
+}
+
+/// Classify every file under `roots` that describes what runs uWSGI.
+pub fn context(roots: &[PathBuf]) -> ContextFiles {
+    let mut out = ContextFiles::default();
     for root in roots {
-        for p in files_under(&root) {
-            if p.extension().is_some_and(|x| x == "json")
-                && crate::uwsgi::resolve::read_local(&p).is_ok_and(|b| {
-                    crate::container::ecs::looks_like_task_definition(&String::from_utf8_lossy(&b))
-                })
-            {
-                out.push(std::fs::canonicalize(&p).unwrap_or(p));
+        for p in files_under(root) {
+            let p = std::fs::canonicalize(&p).unwrap_or(p);
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let ext = p
+                .extension()
+                .map(|e| e.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if is_dockerfile(&p) {
+                out.dockerfiles.push(p);
+                continue;
+            }
+            if (name.starts_with("requirements") && ext == "txt") || name == "pyproject.toml" {
+                out.pins.push(p);
+                continue;
+            }
+            let Ok(bytes) = crate::uwsgi::resolve::read_local(&p) else {
+                continue;
+            };
+            match ext.as_str() {
+                "json" => {
+                    if crate::container::ecs::looks_like_task_definition(&String::from_utf8_lossy(
+                        &bytes,
+                    )) {
+                        out.ecs.push(p);
+                    }
+                }
+                "yml" | "yaml" => {
+                    let t = String::from_utf8_lossy(&bytes);
+                    // Cheap gates before parsing; uWSGI's own YAML is not context.
+                    if t.contains("services:") || t.contains("apiVersion") {
+                        out.yaml.push(p);
+                    }
+                }
+                _ => {
+                    if is_nginx(&p, &bytes) {
+                        out.nginx.push(p);
+                    }
+                }
             }
         }
     }
-    out.sort();
-    out.dedup();
+    for v in [
+        &mut out.ecs,
+        &mut out.yaml,
+        &mut out.dockerfiles,
+        &mut out.nginx,
+        &mut out.pins,
+    ] {
+        v.sort();
+        v.dedup();
+    }
     out
 }
 

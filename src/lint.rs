@@ -4,10 +4,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::deployment::Deployment;
+use crate::deployment::{ConfigFacts, Project};
 use crate::diagnostic::Diagnostic;
-use crate::rules::{self, DeploymentContext, IniContext};
+use crate::rules::{self, IniContext, ProjectContext};
 use crate::settings::{ConfigError, Overrides, Settings};
-use crate::source::{FileId, SourceFile, SourceMap};
+use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::uwsgi::magic::HostFacts;
 use crate::uwsgi::options::{CATALOGUE_VERSION, NEWEST_2_0};
 use crate::uwsgi::resolve::{self, Invocation, ResolveOptions, display_name};
@@ -18,6 +19,8 @@ pub struct Report {
     pub files: usize,
     /// Every link made, for `--verbose` and the JSON `deployments` array.
     pub deployments: Vec<Deployment>,
+    /// The Nginx configurations read (deployments point into it).
+    pub nginx: Vec<crate::deployment::NginxConf>,
 }
 
 #[derive(Debug)]
@@ -69,11 +72,20 @@ impl SettingsCache<'_> {
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
     let inis = crate::discover::uwsgi_inis(paths)?;
-    let tasks = crate::discover::ecs_tasks(paths);
-    let mut report = lint_inis(&inis, &tasks, None, overrides)?;
+    let roots = if overrides.no_context {
+        Vec::new()
+    } else {
+        crate::discover::context_roots(paths)
+    };
+    // Every config of the project takes part in linking; only those under
+    // `paths` are checked.
+    let mut all = crate::discover::uwsgi_inis(&roots)?;
+    all.extend(inis.iter().cloned());
+    let context = crate::discover::context(&roots);
+    let mut report = lint_inis(&inis, &all, &context, None, overrides)?;
     // Report only on what was asked for (pre-commit passes single files): a
     // finding inside an included file outside `paths` belongs to that file.
-    let roots: Vec<PathBuf> = paths
+    let asked: Vec<PathBuf> = paths
         .iter()
         .filter_map(|p| std::fs::canonicalize(p).ok())
         .collect();
@@ -83,13 +95,14 @@ pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintErro
             .get(d.file)
             .path
             .as_ref()
-            .is_none_or(|p| roots.iter().any(|r| p.starts_with(r)))
+            .is_none_or(|p| asked.iter().any(|r| p.starts_with(r)))
     });
     Ok(report)
 }
 
 /// Lint content read from standard input as if it were the file `name`
-/// (its includes are still read from disk, relative to where it would be).
+/// (its includes and its context are still read from disk, around where it
+/// would be).
 pub fn lint_stdin(
     name: &Path,
     content: Vec<u8>,
@@ -97,50 +110,196 @@ pub fn lint_stdin(
 ) -> Result<Report, LintError> {
     let cwd = std::env::current_dir()?;
     let abs = resolve::normalize_lexically(&cwd.join(name));
-    let tasks = crate::discover::ecs_tasks(&[name.to_path_buf()]);
+    let roots = if overrides.no_context {
+        Vec::new()
+    } else {
+        vec![crate::discover::repo_root(abs.parent().unwrap_or(&cwd))]
+    };
+    let context = crate::discover::context(&roots);
+    let mut all = crate::discover::uwsgi_inis(&roots).unwrap_or_default();
+    all.retain(|p| std::fs::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
+    all.push(name.to_path_buf());
     lint_inis(
         &[name.to_path_buf()],
-        &tasks,
+        &all,
+        &context,
         Some((abs, content)),
         overrides,
     )
 }
 
-/// Read the task definitions into `sources` and link them to the configs.
-fn link(
-    inis: &[PathBuf],
-    task_files: &[PathBuf],
-    sources: &mut SourceMap,
-) -> Vec<(Deployment, Option<FileId>)> {
-    let mut tasks = Vec::new();
-    let mut ids = HashMap::new();
-    for f in task_files {
-        let Ok(bytes) = resolve::read_local(f) else {
-            continue;
-        };
+/// Context files read so far, each added to the source map once.
+struct Loader<'a> {
+    sources: &'a mut SourceMap,
+    cwd: PathBuf,
+    ids: HashMap<PathBuf, FileId>,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Loader<'_> {
+    fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
+        let bytes = resolve::read_local(path).ok()?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        if let Ok(Some(task)) = crate::container::ecs::parse(&text) {
-            let cwd = std::env::current_dir().unwrap_or_default();
-            let id = sources.add(SourceFile::new(
-                display_name(&cwd, f),
-                Some(f.clone()),
-                bytes,
-            ));
-            ids.insert(f.clone(), id);
-            tasks.push((f.clone(), task));
+        let id = match self.ids.get(path) {
+            Some(id) => *id,
+            None => {
+                let id = self.sources.add(SourceFile::new(
+                    display_name(&self.cwd, path),
+                    Some(path.to_path_buf()),
+                    bytes,
+                ));
+                self.ids.insert(path.to_path_buf(), id);
+                id
+            }
+        };
+        Some((id, text))
+    }
+
+    fn problem(&mut self, code: &str, file: FileId, span: Span, message: String) {
+        if let Some(rule) = rules::find(code) {
+            self.diagnostics.push(rule.diag(file, span, message));
         }
     }
-    let configs: Vec<PathBuf> = inis
-        .iter()
-        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.clone()))
-        .collect();
-    crate::deployment::link_ecs(&configs, &tasks)
-        .into_iter()
-        .map(|d| {
-            let id = ids.get(&d.container_file).copied();
-            (d, id)
-        })
-        .collect()
+}
+
+/// Read every context file into the project, reporting what cannot be read.
+fn load_project(
+    context: &crate::discover::ContextFiles,
+    overrides: &Overrides,
+    loader: &mut Loader,
+) -> (Project, Vec<Vec<FileId>>) {
+    use crate::container::{compose, dockerfile, ecs, kubernetes, yaml};
+    let mut project = Project::default();
+    for f in &context.ecs {
+        let Some((id, text)) = loader.read(f) else {
+            continue;
+        };
+        match ecs::parse(&text) {
+            Ok(Some(task)) => {
+                for p in &task.problems {
+                    loader.problem(
+                        "UW001",
+                        id,
+                        p.span,
+                        format!("ECS task definition: {}", p.value),
+                    );
+                }
+                project.containers.extend(ecs::containers(f, &task));
+            }
+            Ok(None) => {}
+            Err(e) => loader.problem(
+                "UW001",
+                id,
+                e.span,
+                format!("not valid JSON: {}", e.message),
+            ),
+        }
+    }
+    for f in &context.yaml {
+        let Some((id, text)) = loader.read(f) else {
+            continue;
+        };
+        if kubernetes::is_helm_template(&text) {
+            loader.problem(
+                "UW004",
+                id,
+                Span::new(0, text.find('\n').unwrap_or(text.len())),
+                "a Helm template is YAML only once rendered: its containers and limits are not read (lint `helm template` output instead)".into(),
+            );
+            continue;
+        }
+        let docs = match yaml::parse(&text) {
+            Ok(d) => d,
+            Err(e) => {
+                if text.contains("services:") || text.contains("apiVersion:") {
+                    loader.problem(
+                        "UW001",
+                        id,
+                        e.span,
+                        format!("not valid YAML: {}", e.message),
+                    );
+                }
+                continue;
+            }
+        };
+        let mut problems = Vec::new();
+        if docs.first().is_some_and(compose::is_compose) {
+            let (cs, p) = compose::containers(f, &docs[0]);
+            project.containers.extend(cs);
+            problems = p;
+        } else if docs.iter().any(kubernetes::is_manifest) {
+            let (cs, p) = kubernetes::containers(f, &docs);
+            project.containers.extend(cs);
+            problems = p;
+        }
+        for p in problems {
+            loader.problem("UW001", id, p.span, p.value);
+        }
+    }
+    for f in &context.dockerfiles {
+        let Some((_, text)) = loader.read(f) else {
+            continue;
+        };
+        project.dockerfiles.push(dockerfile::parse(f, &text));
+    }
+    for f in &context.pins {
+        let Some((_, text)) = loader.read(f) else {
+            continue;
+        };
+        let pin = if f.ends_with("pyproject.toml") {
+            crate::uwsgi::version::pin_in_pyproject(&text)
+        } else {
+            crate::uwsgi::version::pin_in_requirements(&text)
+        };
+        if let Some((v, r)) = pin {
+            project.pins.push((
+                v,
+                crate::container::Place {
+                    file: f.clone(),
+                    span: Span::new(r.start, r.end),
+                    message: format!("pins uWSGI {v}"),
+                },
+            ));
+        }
+    }
+    let mut nginx_ids = Vec::new();
+    // A file another configuration includes is read as part of that one.
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut loaded = Vec::new();
+    for f in &context.nginx {
+        let Some((_, text)) = loader.read(f) else {
+            continue;
+        };
+        let l = crate::nginx::include::load(f, text.as_bytes(), overrides.nginx_prefix.as_deref());
+        seen.extend(l.parts.iter().skip(1).map(|p| p.path.clone()));
+        loaded.push((f.clone(), l));
+    }
+    for (f, l) in loaded {
+        if seen.contains(&f) {
+            continue;
+        }
+        let mut ids = Vec::new();
+        for part in &l.parts {
+            match loader.read(&part.path) {
+                Some((id, _)) => ids.push(id),
+                None => ids.push(*ids.first().unwrap_or(&FileId(0))),
+            }
+        }
+        for p in &l.problems {
+            let id = ids[p.file];
+            let span = Span::new(p.span.start, p.span.end);
+            let code = if p.missing_include { "UW002" } else { "UW001" };
+            loader.problem(code, id, span, format!("Nginx: {}", p.message));
+        }
+        let model = crate::nginx::model::build(&l.config);
+        project.nginx.push(crate::deployment::NginxConf {
+            main: f,
+            parts: l.parts,
+            model,
+        });
+        nginx_ids.push(ids);
+    }
+    (project, nginx_ids)
 }
 
 /// The uWSGI arguments of a linked container, with the config it names
@@ -150,11 +309,11 @@ fn container_invocation(d: &Deployment, spec: &str, yaml: bool) -> Vec<String> {
     let mut args = Vec::new();
     let mut replaced = false;
     let mut i = 0;
-    let is_config = |a: &str| a.ends_with(".ini") || a.ends_with(".yaml") || a.ends_with(".yml");
-    while i < d.args.len() {
-        let a = &d.args[i];
-        if matches!(a.as_str(), "--ini" | "--yaml" | "--yml") && i + 1 < d.args.len() && !replaced {
-            args.push(a.clone());
+    let all: Vec<&str> = d.args.iter().map(|a| a.value.as_str()).collect();
+    while i < all.len() {
+        let a = all[i];
+        if matches!(a, "--ini" | "--yaml" | "--yml") && i + 1 < all.len() && !replaced {
+            args.push(a.to_string());
             args.push(spec.to_string());
             replaced = true;
             i += 2;
@@ -166,11 +325,11 @@ fn container_invocation(d: &Deployment, spec: &str, yaml: bool) -> Vec<String> {
             let flag = a.split('=').next().unwrap_or("--ini");
             args.push(format!("{flag}={spec}"));
             replaced = true;
-        } else if !a.starts_with('-') && is_config(a) && !replaced {
+        } else if !a.starts_with('-') && crate::deployment::is_config_name(a) && !replaced {
             args.push(spec.to_string());
             replaced = true;
         } else {
-            args.push(a.clone());
+            args.push(a.to_string());
         }
         i += 1;
     }
@@ -181,9 +340,19 @@ fn container_invocation(d: &Deployment, spec: &str, yaml: bool) -> Vec<String> {
     args
 }
 
+fn invocation(spec: &str, yaml: bool, env: &[(String, String)]) -> Invocation {
+    let mut inv = Invocation::ini(spec, &[]);
+    if yaml {
+        inv.args[0] = "--yaml".into();
+    }
+    inv.env = env.to_vec();
+    inv
+}
+
 fn lint_inis(
     inis: &[PathBuf],
-    task_files: &[PathBuf],
+    all_configs: &[PathBuf],
+    context: &crate::discover::ContextFiles,
     stdin: Option<(PathBuf, Vec<u8>)>,
     overrides: &Overrides,
 ) -> Result<Report, LintError> {
@@ -199,57 +368,159 @@ fn lint_inis(
         by_dir: HashMap::new(),
     };
     let mut sources = SourceMap::new();
-    let mut diagnostics = Vec::new();
-    let links = link(inis, task_files, &mut sources);
-    let deployment_contexts: Vec<DeploymentContext> = links
+    let mut loader = Loader {
+        sources: &mut sources,
+        cwd: cwd.clone(),
+        ids: HashMap::new(),
+        diagnostics: Vec::new(),
+    };
+    let (mut project, nginx_ids) = load_project(context, overrides, &mut loader);
+    if overrides.detect
+        && let Some(d) =
+            crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
+    {
+        project.containers.push(d.container());
+    }
+    let ids = loader.ids;
+    let mut diagnostics = loader.diagnostics;
+
+    // Each config resolved alone, for the sockets linking matches on.
+    let mut all: Vec<PathBuf> = all_configs
         .iter()
-        .map(|(d, id)| {
-            let at = |p: &crate::deployment::Place| id.map(|f| (f, p.span, p.message.clone()));
-            DeploymentContext {
-                deployment: d.clone(),
-                limit_places: d
-                    .limit
-                    .as_ref()
-                    .map(|l| l.places.iter().filter_map(at).collect())
-                    .unwrap_or_default(),
-            }
+        .map(|p| {
+            std::fs::canonicalize(p).unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
         })
         .collect();
+    all.sort();
+    all.dedup();
+    let mut facts = Vec::new();
+    let mut included: Vec<PathBuf> = Vec::new();
+    let mut scratch = SourceMap::new();
+    for p in &all {
+        let settings = cache.for_file(p)?.clone();
+        let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
+        let r = resolve::resolve(
+            &invocation(&display_name(&cwd, p), yaml, &settings.env),
+            &host,
+            &opts,
+            &mut scratch,
+        );
+        facts.push(ConfigFacts {
+            path: p.clone(),
+            sockets: crate::deployment::sockets(&r),
+        });
+        included.extend(r.files.iter().skip(1).filter_map(|(f, _)| {
+            let path = scratch.get(*f).path.clone()?;
+            Some(std::fs::canonicalize(&path).unwrap_or(path))
+        }));
+    }
+    let explicit: Vec<crate::settings::Deployment> = inis
+        .iter()
+        .filter_map(|p| cache.for_file(p).ok().map(|s| s.deployments.clone()))
+        .flatten()
+        .collect();
+    let mut links = crate::deployment::link(&facts, &project, &explicit);
+    if overrides.detect {
+        // Inside the container, every config checked runs in this cgroup.
+        let cg = project
+            .containers
+            .iter()
+            .find(|c| c.orchestrator == crate::container::Orchestrator::Cgroup);
+        for p in &all {
+            if let Some(c) = cg
+                && !links.iter().any(|d| &d.uwsgi == p)
+            {
+                links.push(Deployment {
+                    uwsgi: p.clone(),
+                    container: c.clone(),
+                    dockerfile: None,
+                    reason: "`--detect`: the cgroup this runs in".into(),
+                    args: Vec::new(),
+                    args_place: None,
+                    env: Vec::new(),
+                    nginx: Vec::new(),
+                    nginx_colocated: None,
+                    version: None,
+                });
+            }
+        }
+    }
+    if let Some(limit) = overrides.memory_limit {
+        for d in links.iter_mut().filter(|d| d.container.limit.is_none()) {
+            d.container.limit = Some(crate::container::Limit {
+                bytes: crate::units::Bytes(limit),
+                explanation: format!("`--memory-limit` {}", crate::units::Bytes(limit)),
+                places: Vec::new(),
+            });
+        }
+    }
+    let uwsgi_hosts = links
+        .iter()
+        .flat_map(|d| d.container.hostnames.iter().cloned())
+        .filter(|h| h != "localhost" && h != "127.0.0.1")
+        .collect();
+    let pctx = ProjectContext {
+        has_containers: !project.containers.is_empty() || !project.dockerfiles.is_empty(),
+        linked: links.iter().map(|d| d.uwsgi.clone()).collect(),
+        included,
+        all_sockets: facts
+            .iter()
+            .flat_map(|f| f.sockets.iter().cloned())
+            .collect(),
+        uwsgi_hosts,
+        project,
+        ids,
+        nginx_ids,
+    };
+
     for ini in inis {
         let settings = cache.for_file(ini)?.clone();
         let spec = display_name(&cwd, ini);
         let yaml = crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml);
-        let canonical = std::fs::canonicalize(ini).unwrap_or_else(|_| ini.clone());
-        let mine: Vec<&DeploymentContext> = deployment_contexts
-            .iter()
-            .filter(|d| d.deployment.uwsgi == canonical)
-            .collect();
+        let canonical = std::fs::canonicalize(ini)
+            .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(ini)));
+        let mine: Vec<&Deployment> = links.iter().filter(|d| d.uwsgi == canonical).collect();
         // Checked once per container that runs it, or once on its own.
-        let runs: Vec<Option<&DeploymentContext>> = if mine.is_empty() {
+        let runs: Vec<Option<&Deployment>> = if mine.is_empty() {
             vec![None]
         } else {
             mine.into_iter().map(Some).collect()
         };
         for dep in runs {
-            let mut inv = Invocation::ini(&spec, &[]);
-            if yaml {
-                inv.args[0] = "--yaml".into();
-            }
-            inv.env = settings.env.clone();
+            let mut inv = invocation(&spec, yaml, &settings.env);
             if let Some(d) = dep {
-                inv.args = container_invocation(&d.deployment, &spec, yaml);
-                inv.env.extend(d.deployment.env.iter().cloned());
+                inv.args = container_invocation(d, &spec, yaml);
+                inv.env
+                    .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
             }
             let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
             let Some((file, _)) = resolved.files.first().cloned() else {
                 continue;
             };
+            let nginx = match dep {
+                Some(d) => d.nginx.clone(),
+                None => crate::deployment::related_nginx(
+                    &pctx.project,
+                    &facts,
+                    &canonical,
+                    &crate::deployment::sockets(&resolved),
+                    &[],
+                    &explicit,
+                ),
+            };
+            let target = settings
+                .uwsgi_version
+                .or(dep.and_then(|d| d.version.as_ref().map(|v| v.0)))
+                .or(pctx.project.pins.first().map(|p| p.0))
+                .unwrap_or(NEWEST_2_0);
             let ctx = IniContext {
                 sources: &sources,
                 file,
                 resolved: &resolved,
-                target: settings.uwsgi_version.unwrap_or(NEWEST_2_0),
+                target,
                 deployment: dep,
+                project: &pctx,
+                nginx,
                 memory: &settings.memory,
                 header_cache: Default::default(),
             };
@@ -274,6 +545,7 @@ fn lint_inis(
         sources,
         diagnostics,
         files: inis.len(),
-        deployments: links.into_iter().map(|(d, _)| d).collect(),
+        deployments: links,
+        nginx: pctx.project.nginx,
     })
 }

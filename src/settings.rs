@@ -500,6 +500,14 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     /// `--no-config`.
     pub no_config: bool,
+    /// `--no-context`: lint only the given files, discover nothing around them.
+    pub no_context: bool,
+    /// `--detect`: the cgroup this runs in is the container of every config.
+    pub detect: bool,
+    /// `--memory-limit`: for deployments with no limit found.
+    pub memory_limit: Option<u64>,
+    /// `--nginx-prefix`: where relative Nginx includes are taken from.
+    pub nginx_prefix: Option<PathBuf>,
 }
 
 impl Overrides {

@@ -124,11 +124,11 @@ fn verbose_shows_links_soft_limits_and_grace() {
     );
     assert!(matches!(code, Some(0 | 1)));
     assert!(
-        out.contains("linked uwsgi.ini ← ecs/task.json#app: its command names `uwsgi.ini`"),
+        out.contains("linked uwsgi.ini ← ecs/task.json#app (ecs): its command names `uwsgi.ini`"),
         "{out}"
     );
     assert!(
-        out.contains("memory limit: none, only a reservation (soft limit only: 256 MiB)"),
+        out.contains("memory limit: none, only a reservation (`memoryReservation: 256`)"),
         "{out}"
     );
     assert!(out.contains("stop grace: 20 s"), "{out}");

@@ -34,6 +34,20 @@ fn stable(text: &str) -> String {
     )
 }
 
+/// The `variant-*` subdirectories of a fixture, sorted.
+fn variants(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .map(|rd| {
+            rd.flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("variant-"))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
 #[test]
 fn every_rule_has_page_fixtures_and_fires_on_bad_only() {
     let root = common::manifest_dir();
@@ -59,29 +73,46 @@ fn every_rule_has_page_fixtures_and_fires_on_bad_only() {
                 problems.push(format!("{}: no {} fixture", rule.code, dir.display()));
                 continue;
             }
-            let report = lint(std::slice::from_ref(&dir), &settings(rule.code)).expect("lint");
-            let own: Vec<_> = report
-                .diagnostics
-                .iter()
-                .filter(|d| d.code == rule.code)
-                .cloned()
-                .collect();
-            let fired = !own.is_empty();
-            if fired != must_fire {
-                problems.push(format!(
-                    "{}: {kind} fixture {} the rule",
-                    rule.code,
-                    if fired { "raises" } else { "does not raise" }
-                ));
-            }
-            if must_fire {
-                let text = output::text::render(&report.sources, &own, false);
-                let json =
-                    output::json::render(&report.sources, &own, report.files, &report.deployments);
-                insta::with_settings!({snapshot_path => root.join("snapshots"), prepend_module_to_snapshot => false}, {
-                    insta::assert_snapshot!(format!("{}_text", rule.code), stable(&text));
-                    insta::assert_snapshot!(format!("{}_json", rule.code), stable(&json));
-                });
+            // `variant-*` subdirectories are projects of their own (the same
+            // finding from Compose, Kubernetes and ECS), each linted alone.
+            let variants: Vec<(String, PathBuf)> = match variants(&root.join(&dir)) {
+                v if v.is_empty() => vec![(String::new(), dir.clone())],
+                v => v
+                    .into_iter()
+                    .map(|n| (format!("-{}", &n[8..]), dir.join(&n)))
+                    .collect(),
+            };
+            for (suffix, dir) in variants {
+                let report = lint(std::slice::from_ref(&dir), &settings(rule.code)).expect("lint");
+                let own: Vec<_> = report
+                    .diagnostics
+                    .iter()
+                    .filter(|d| d.code == rule.code)
+                    .cloned()
+                    .collect();
+                let fired = !own.is_empty();
+                if fired != must_fire {
+                    problems.push(format!(
+                        "{}: {kind} fixture {} {} the rule",
+                        rule.code,
+                        dir.display(),
+                        if fired { "raises" } else { "does not raise" }
+                    ));
+                }
+                if must_fire {
+                    let text = output::text::render(&report.sources, &own, false);
+                    let json = output::json::render(
+                        &report.sources,
+                        &own,
+                        report.files,
+                        &report.deployments,
+                        &report.nginx,
+                    );
+                    insta::with_settings!({snapshot_path => root.join("snapshots"), prepend_module_to_snapshot => false}, {
+                        insta::assert_snapshot!(format!("{}{suffix}_text", rule.code), stable(&text));
+                        insta::assert_snapshot!(format!("{}{suffix}_json", rule.code), stable(&json));
+                    });
+                }
             }
         }
     }

@@ -63,6 +63,18 @@ pub struct Args {
     /// An environment variable the server would see. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = super::parse_env_pair)]
     pub env: Vec<(String, String)>,
+    /// Lint only the given files: no containers, Dockerfiles or Nginx around them.
+    #[arg(long)]
+    pub no_context: bool,
+    /// Running inside the container: take its memory and CPU limits from the live cgroup.
+    #[arg(long)]
+    pub detect: bool,
+    /// The memory limit of deployments where none is found (`512MiB`, `1GiB`).
+    #[arg(long, value_name = "SIZE", value_parser = |s: &str| crate::settings::parse_size(s).ok_or_else(|| format!("`{s}` is not a size (e.g. 512MiB, 1GiB)")))]
+    pub memory_limit: Option<u64>,
+    /// Directory relative Nginx `include`s are taken from (default: each main file's directory).
+    #[arg(long, value_name = "DIR")]
+    pub nginx_prefix: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -116,6 +128,10 @@ fn overrides(args: &Args) -> Result<Overrides, String> {
         ignore: args.ignore.clone(),
         fail_on: args.fail_on.map(Level::from),
         uwsgi_version: args.uwsgi_version,
+        no_context: args.no_context,
+        detect: args.detect,
+        memory_limit: args.memory_limit,
+        nginx_prefix: args.nginx_prefix.clone(),
         env: args.env.clone(),
         config: args.config.clone(),
         no_config: args.no_config,
@@ -140,27 +156,48 @@ fn show_settings(settings: &Settings) -> String {
 }
 
 /// `--verbose`: one paragraph per link.
-fn verbose_links(deployments: &[crate::deployment::Deployment], cwd: &Path) -> String {
+fn verbose_links(
+    deployments: &[crate::deployment::Deployment],
+    nginx: &[crate::deployment::NginxConf],
+    cwd: &Path,
+) -> String {
     let shown = |p: &Path| crate::uwsgi::resolve::display_name(cwd, p);
     let mut s = String::new();
     if deployments.is_empty() {
         s.push_str("no container linked to a uWSGI config\n\n");
     }
     for d in deployments {
-        let name = d.container.rsplit('#').next().unwrap_or_default();
+        let c = &d.container;
+        let limit = match (d.limit(), c.reservations.first()) {
+            (Some(l), _) => l.explanation.clone(),
+            (None, Some(r)) => format!("none, only a reservation (`{}: {}`)", r.key, r.raw),
+            (None, None) => "none found".to_string(),
+        };
         s.push_str(&format!(
-            "linked {} ← {}#{name}: {}\n  uWSGI arguments: {}\n  memory limit: {}\n  stop grace: {} s\n\n",
+            "linked {} ← {}#{} ({}): {}\n  uWSGI arguments: {}\n  memory limit: {limit}\n  stop grace: {} s\n",
             shown(&d.uwsgi),
-            shown(&d.container_file),
+            shown(&c.file),
+            c.name,
+            c.orchestrator.as_str(),
             d.reason,
-            d.args.join(" "),
-            match (&d.limit, &d.soft_only) {
-                (Some(l), _) => l.explanation.clone(),
-                (None, Some(soft)) => format!("none, only a reservation ({})", soft.message),
-                (None, None) => "none found".to_string(),
-            },
-            d.stop_grace_seconds,
+            d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" "),
+            c.grace_seconds(),
         ));
+        if let Some(df) = &d.dockerfile {
+            s.push_str(&format!("  image built from: {}\n", shown(&df.path)));
+        }
+        if let Some((v, p)) = &d.version {
+            s.push_str(&format!("  uWSGI version: {v} ({})\n", shown(&p.file)));
+        }
+        for n in &d.nginx {
+            if let Some(conf) = nginx.get(*n) {
+                s.push_str(&format!("  Nginx in front: {}\n", shown(&conf.main)));
+            }
+        }
+        if d.nginx_colocated.is_some() {
+            s.push_str("  Nginx runs in the same container\n");
+        }
+        s.push('\n');
     }
     s
 }
@@ -266,7 +303,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
             };
             let mut s = String::new();
             if args.verbose {
-                s.push_str(&verbose_links(&report.deployments, &cwd));
+                s.push_str(&verbose_links(&report.deployments, &report.nginx, &cwd));
             }
             s += &if args.format == Format::Concise {
                 crate::output::concise::render(&report.sources, &report.diagnostics)
@@ -310,6 +347,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
             &report.diagnostics,
             report.files,
             &report.deployments,
+            &report.nginx,
         ),
         Format::Sarif => crate::output::sarif::render(
             &report.sources,

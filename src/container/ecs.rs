@@ -9,12 +9,9 @@ use crate::container::quantity;
 use crate::source::Span;
 use crate::units::Bytes;
 
-/// A value and where it is written.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct At<T> {
-    pub value: T,
-    pub span: Span,
-}
+pub use super::At;
+use super::{Container, Limit, MemoryValue, Orchestrator, Place};
+use std::path::Path;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EcsContainer {
@@ -205,6 +202,104 @@ pub fn parse(text: &str) -> Result<Option<EcsTask>, JsonError> {
         task.containers.push(container);
     }
     Ok(Some(task))
+}
+
+fn mib_value(key: &str, at: &At<Bytes>) -> MemoryValue {
+    let mib = at.value.0 / crate::units::MIB;
+    MemoryValue {
+        bytes: at.value,
+        raw: mib.to_string(),
+        key: key.to_string(),
+        span: at.span,
+        // Docker refuses less than 6 MiB (facts §3.3).
+        slip: (at.value.0 < 6 * crate::units::MIB)
+            .then(|| format!("{mib} MiB is below the 6 MiB Docker accepts: is the unit MiB?")),
+    }
+}
+
+/// The hard limit of `c` inside `task` (facts §3.3): the container's own
+/// `memory`, and the task's `memory` less what the other containers hold.
+fn limit(file: &Path, task: &EcsTask, c: &EcsContainer) -> Option<Limit> {
+    let place = |span, message: String| Place {
+        file: file.to_path_buf(),
+        span,
+        message,
+    };
+    let own = c.memory.as_ref().map(|m| Limit {
+        bytes: m.value,
+        explanation: format!("container `{}` memory {}", c.name, m.value),
+        places: vec![place(m.span, format!("hard memory limit {}", m.value))],
+    });
+    let shared = task.memory.as_ref().map(|tm| {
+        let mut explanation = format!("{} task memory", tm.value);
+        let mut places = vec![place(tm.span, format!("task memory {}", tm.value))];
+        let mut held = 0u64;
+        for o in task.containers.iter().filter(|o| o.name != c.name) {
+            if let Some(m) = o.memory.as_ref().or(o.memory_reservation.as_ref()) {
+                held += m.value.0;
+                explanation.push_str(&format!(" − {} held by `{}`", m.value, o.name));
+                places.push(place(m.span, format!("`{}` holds {}", o.name, m.value)));
+            }
+        }
+        let bytes = Bytes(tm.value.0.saturating_sub(held));
+        if held > 0 {
+            explanation.push_str(&format!(" = {bytes}"));
+        }
+        Limit {
+            bytes,
+            explanation,
+            places,
+        }
+    });
+    match (own, shared) {
+        (Some(a), Some(b)) => Some(if a.bytes <= b.bytes { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The task's containers in the common shape.
+pub fn containers(file: &Path, task: &EcsTask) -> Vec<Container> {
+    task.containers
+        .iter()
+        .map(|c| {
+            let mut out = Container::new(
+                Orchestrator::Ecs,
+                file.to_path_buf(),
+                c.name.clone(),
+                c.span,
+            );
+            out.group = task.family.clone();
+            out.image = c.image.clone().map(|i| At::new(i, c.span));
+            out.entrypoint = (!c.entry_point.is_empty()).then(|| c.entry_point.clone());
+            out.command = (!c.command.is_empty()).then(|| c.command.clone());
+            out.env = c.environment.clone();
+            out.hard
+                .extend(c.memory.as_ref().map(|m| mib_value("memory", m)));
+            if let Some(tm) = &task.memory {
+                out.hard.push(MemoryValue {
+                    key: "task memory".into(),
+                    ..mib_value("memory", tm)
+                });
+            }
+            out.reservations.extend(
+                c.memory_reservation
+                    .as_ref()
+                    .map(|m| mib_value("memoryReservation", m)),
+            );
+            out.limit = limit(file, task, c);
+            out.stop_grace = c.stop_timeout.clone();
+            out.ports = c.container_ports.clone();
+            // Containers of a task share the network namespace.
+            out.hostnames = vec!["localhost".into(), "127.0.0.1".into()];
+            out.siblings = task
+                .containers
+                .iter()
+                .filter(|o| o.name != c.name)
+                .map(|o| o.name.clone())
+                .collect();
+            out
+        })
+        .collect()
 }
 
 #[cfg(test)]

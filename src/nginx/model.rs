@@ -4,8 +4,8 @@
 //! `http` → `server` → `location` as Nginx inherits them, with the compiled
 //! defaults (containers-and-nginx.md §3.6) when nothing sets them.
 //!
-//! `include` directives are not followed here (the files of a repository
-//! are read one by one); a value set in an included file is then "default".
+//! `include`s are spliced in by [`crate::nginx::include`] before this runs;
+//! every place carries the index of the file it is in.
 
 use std::time::Duration;
 
@@ -19,11 +19,17 @@ use crate::units::Bytes;
 pub struct Setting<T> {
     pub value: T,
     pub from: Option<Span>,
+    /// The file `from` is in (index into the loaded set).
+    pub file: usize,
 }
 
 impl<T> Setting<T> {
     fn default_value(value: T) -> Setting<T> {
-        Setting { value, from: None }
+        Setting {
+            value,
+            from: None,
+            file: 0,
+        }
     }
 }
 
@@ -43,6 +49,7 @@ pub struct Pass {
     pub raw: String,
     pub target: Target,
     pub span: Span,
+    pub file: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,6 +110,7 @@ pub struct Upstream {
     pub name: String,
     pub servers: Vec<(Target, Span)>,
     pub span: Span,
+    pub file: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,6 +121,7 @@ pub struct Location {
     /// The location's arguments, e.g. `~* \.php$`.
     pub path: String,
     pub span: Span,
+    pub file: usize,
     pub pass: Option<Pass>,
     pub uwsgi_read_timeout: Setting<Duration>,
     pub proxy_read_timeout: Setting<Duration>,
@@ -122,6 +131,7 @@ pub struct Location {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Server {
     pub span: Span,
+    pub file: usize,
     pub server_names: Vec<String>,
     /// `large_client_header_buffers number size`.
     pub large_client_header_buffers: Setting<(u32, Bytes)>,
@@ -139,8 +149,8 @@ pub struct Model {
     pub upstreams: Vec<Upstream>,
     pub servers: Vec<Server>,
     pub locations: Vec<Location>,
-    /// Directives whose value could not be read (name, span).
-    pub unreadable: Vec<(String, Span)>,
+    /// Directives whose value could not be read (name, file, span).
+    pub unreadable: Vec<(String, usize, Span)>,
 }
 
 /// Inherited values at one level of the tree.
@@ -185,6 +195,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
     for d in ds {
         let arg = first_arg(d).unwrap_or_default();
         let span = Some(d.span);
+        let file = d.file;
         let mut bad = false;
         match d.name.value.as_str() {
             "uwsgi_read_timeout" | "proxy_read_timeout" => match units::time(arg) {
@@ -197,6 +208,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                     *slot = Setting {
                         value: t,
                         from: span,
+                        file,
                     };
                 }
                 None => bad = true,
@@ -206,6 +218,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                     scope.client_max_body_size = Setting {
                         value: b,
                         from: span,
+                        file,
                     }
                 }
                 None => bad = true,
@@ -218,6 +231,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                         scope.large_client_header_buffers = Setting {
                             value: (n, s),
                             from: span,
+                            file,
                         }
                     }
                     _ => bad = true,
@@ -226,7 +240,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
             _ => {}
         }
         if bad {
-            m.unreadable.push((d.name.value.clone(), d.span));
+            m.unreadable.push((d.name.value.clone(), d.file, d.span));
         }
     }
 }
@@ -243,12 +257,13 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                         n => match n.parse() {
                             Ok(n) => WorkerProcesses::Count(n),
                             Err(_) => {
-                                m.unreadable.push((d.name.value.clone(), d.span));
+                                m.unreadable.push((d.name.value.clone(), d.file, d.span));
                                 continue;
                             }
                         },
                     },
                     from: Some(d.span),
+                    file: d.file,
                 };
             }
             ("upstream", Some(block)) => {
@@ -261,6 +276,7 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                     name: first_arg(d).unwrap_or_default().to_string(),
                     servers,
                     span: d.span,
+                    file: d.file,
                 });
             }
             ("server", Some(block)) => {
@@ -268,6 +284,7 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                 own_settings(block, &mut inner, m);
                 m.servers.push(Server {
                     span: d.span,
+                    file: d.file,
                     server_names: block
                         .iter()
                         .filter(|x| x.name.value == "server_name")
@@ -293,6 +310,7 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                         raw: a.value.clone(),
                         target: parse_target(&a.value),
                         span: x.span,
+                        file: x.file,
                     })
                 });
                 m.locations.push(Location {
@@ -304,6 +322,7 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                         .collect::<Vec<_>>()
                         .join(" "),
                     span: d.span,
+                    file: d.file,
                     pass,
                     uwsgi_read_timeout: inner.uwsgi_read_timeout.clone(),
                     proxy_read_timeout: inner.proxy_read_timeout.clone(),

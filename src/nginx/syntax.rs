@@ -31,6 +31,9 @@ pub struct Directive {
     pub block: Option<Vec<Directive>>,
     /// From the name to the `;` or the closing `}`.
     pub span: Span,
+    /// Which file of a loaded set it is in (0: the main file; `include`
+    /// splices other files' directives in with their own index).
+    pub file: usize,
 }
 
 impl Directive {
@@ -323,6 +326,7 @@ impl Lexer<'_> {
                     let name = it.next().expect("a directive has a name");
                     let start = name.span.start;
                     out.push(Directive {
+                        file: 0,
                         name,
                         args: it.collect(),
                         block: None,
@@ -348,6 +352,7 @@ impl Lexer<'_> {
                         _ => self.b.len(),
                     };
                     out.push(Directive {
+                        file: 0,
                         name,
                         args,
                         block: Some(inner),

@@ -18,7 +18,12 @@ struct Doc<'a> {
 struct JDeployment {
     uwsgi: String,
     container: String,
+    orchestrator: &'static str,
     reason: String,
+    nginx: Vec<String>,
+    nginx_colocated: bool,
+    uwsgi_version: Option<String>,
+    stop_grace_seconds: u64,
     memory_limit_bytes: Option<u64>,
     memory_limit: Option<String>,
 }
@@ -104,6 +109,7 @@ pub fn render(
     diags: &[Diagnostic],
     files: usize,
     deployments: &[crate::deployment::Deployment],
+    nginx: &[crate::deployment::NginxConf],
 ) -> String {
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
     let doc = Doc {
@@ -147,14 +153,19 @@ pub fn render(
             .iter()
             .map(|d| JDeployment {
                 uwsgi: shown(&d.uwsgi),
-                container: format!(
-                    "{}#{}",
-                    shown(&d.container_file),
-                    d.container.rsplit('#').next().unwrap_or_default()
-                ),
+                container: format!("{}#{}", shown(&d.container.file), d.container.name),
+                orchestrator: d.container.orchestrator.as_str(),
                 reason: d.reason.clone(),
-                memory_limit_bytes: d.limit.as_ref().map(|l| l.bytes.0),
-                memory_limit: d.limit.as_ref().map(|l| l.explanation.clone()),
+                nginx: d
+                    .nginx
+                    .iter()
+                    .filter_map(|i| nginx.get(*i).map(|n| shown(&n.main)))
+                    .collect(),
+                nginx_colocated: d.nginx_colocated.is_some(),
+                uwsgi_version: d.version.as_ref().map(|v| v.0.to_string()),
+                stop_grace_seconds: d.container.grace_seconds(),
+                memory_limit_bytes: d.limit().map(|l| l.bytes.0),
+                memory_limit: d.limit().map(|l| l.explanation.clone()),
             })
             .collect(),
         summary: Summary {

@@ -27,7 +27,21 @@ pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     if hooked {
         return;
     }
-    out.push(rule.at(ctx.anchor("master"), "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `docker stop` and rollouts wait the whole grace period, then SIGKILL in-flight requests").with_help("add `die-on-term = true`"));
+    let mut d = rule.at(ctx.anchor("master"), "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `docker stop` and rollouts wait the whole grace period, then SIGKILL in-flight requests").with_help("add `die-on-term = true`");
+    // A container runs it: every stop and rollout hits this.
+    if let Some(dep) = ctx.deployment {
+        d.severity = crate::diagnostic::Severity::Error;
+        d.message = format!(
+            "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `{}` ({}) waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
+            dep.container.name,
+            dep.container.orchestrator.as_str(),
+            dep.container.grace_seconds()
+        );
+        if let Some(p) = &dep.args_place {
+            d.related.extend(ctx.project.related(p));
+        }
+    }
+    out.push(d);
 }
 
 pub fn harakiri_without_post_buffering(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -42,4 +56,135 @@ pub fn need_app_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
         return;
     }
     out.push(rule.at(ctx.anchor("module"), "`need-app` is off (uWSGI 2.0 default): if the app fails to import, uWSGI keeps running and answers every request with an error while port health checks pass").with_help("add `need-app = true` so a broken deploy fails fast"));
+}
+
+/// A front's timeout in seconds, how to name it, and where it is set.
+type FrontTimeout = (
+    u64,
+    String,
+    Option<(crate::source::FileId, crate::source::Span)>,
+);
+
+/// The front timeout of a linked Nginx location, with its place.
+fn front_timeouts(ctx: &IniContext) -> Vec<FrontTimeout> {
+    let mine = ctx.sockets();
+    let mut out = Vec::new();
+    for f in ctx.fronts() {
+        if ctx.reached_socket(&f, &mine).is_none() {
+            continue;
+        }
+        let (name, s) = match f.pass.kind {
+            crate::nginx::model::PassKind::Uwsgi => {
+                ("uwsgi_read_timeout", &f.location.uwsgi_read_timeout)
+            }
+            crate::nginx::model::PassKind::Proxy => {
+                ("proxy_read_timeout", &f.location.proxy_read_timeout)
+            }
+        };
+        let at = match s.from {
+            Some(span) => ctx.nginx_at(f.conf, s.file, span),
+            None => ctx.nginx_at(f.conf, f.pass.file, f.pass.span),
+        };
+        let what = if s.from.is_some() {
+            format!("`{name} {}s`", s.value.as_secs())
+        } else {
+            format!("`{name}` (default {} s)", s.value.as_secs())
+        };
+        out.push((s.value.as_secs(), what, at));
+    }
+    out
+}
+
+/// UW301: harakiri at or above the proxy's read timeout.
+pub fn harakiri_exceeds_proxy_timeout(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(harakiri) = ctx.number("harakiri").filter(|h| *h > 0) else {
+        return;
+    };
+    let mut fronts = front_timeouts(ctx);
+    // uWSGI's own `http` router times out after `http-timeout` (default 60).
+    if ctx.last("http").is_some() {
+        let t = ctx.number("http-timeout").unwrap_or(60);
+        fronts.push((
+            t,
+            format!("the `http` router's `http-timeout` ({t} s)"),
+            None,
+        ));
+    }
+    let Some((timeout, what, at)) = fronts
+        .into_iter()
+        .filter(|f| harakiri >= f.0)
+        .min_by_key(|f| f.0)
+    else {
+        return;
+    };
+    let mut d = rule.at(
+        ctx.anchor("harakiri"),
+        format!("`harakiri = {harakiri}` is not below {what}: the proxy answers 504 after {timeout} s while the worker keeps running the request until harakiri kills it"),
+    );
+    if let Some((file, span)) = at {
+        d.related.push(crate::diagnostic::Related {
+            file,
+            span,
+            message: format!("gives up after {timeout} s"),
+        });
+    }
+    d.help = Some(format!(
+        "set `harakiri` below {timeout}, e.g. `harakiri = {}`",
+        timeout.saturating_sub(5).max(1)
+    ));
+    out.push(d);
+}
+
+/// UW304: workers may take longer to stop than the container's grace period.
+pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    let Some(mercy) = ctx.number("worker-reload-mercy") else {
+        return;
+    };
+    let grace = dep.container.grace_seconds();
+    if mercy <= grace {
+        return;
+    }
+    let c = &dep.container;
+    let explicit = ctx.last("worker-reload-mercy").is_some();
+    let mut d = rule.at(
+        ctx.anchor("worker-reload-mercy"),
+        format!(
+            "`worker-reload-mercy` is {mercy} s{} but `{}` is SIGKILLed {grace} s after SIGTERM{}: a slow worker is killed mid-request instead of finishing",
+            if explicit { "" } else { " (default)" },
+            c.name,
+            if c.stop_grace.is_some() { "" } else { " (the orchestrator's default)" }
+        ),
+    );
+    if let Some(g) = &c.stop_grace {
+        d.related
+            .extend(ctx.project.at(&c.file, g.span).map(|(file, span)| {
+                crate::diagnostic::Related {
+                    file,
+                    span,
+                    message: format!("stop grace {grace} s"),
+                }
+            }));
+    }
+    d.help = Some(format!(
+        "set `worker-reload-mercy = {}` or raise the grace period above {mercy} s",
+        grace.saturating_sub(5).max(1)
+    ));
+    out.push(d);
+}
+
+/// UW306: `daemonize` in a container: PID 1 exits.
+pub fn daemonize_in_container(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    for name in ["daemonize", "daemonize2"] {
+        if ctx.last(name).is_some() {
+            let mut d = rule.at(
+                ctx.anchor(name),
+                format!("`{name}` detaches uWSGI from the terminal: as the container's main process it exits at once, and `{}` stops (or restarts forever)", dep.container.name),
+            );
+            d.help = Some("remove it; log with `logto` or to stdout".into());
+            out.push(d);
+            return;
+        }
+    }
 }

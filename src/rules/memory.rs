@@ -52,7 +52,7 @@ pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
         "nothing bounds a worker's memory (no `reload-on-rss`, `evil-reload-on-rss` or `reload-on-as`): Python workers grow and rarely shrink, until the container is OOM-killed",
     );
     // Advice without a known hard limit; a warning when a container has one.
-    let limited = ctx.deployment.is_some_and(|d| d.deployment.limit.is_some());
+    let limited = ctx.deployment.is_some_and(|d| d.limit().is_some());
     d.severity = if limited {
         Severity::Warning
     } else {
@@ -231,7 +231,7 @@ pub fn lazy_apps_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
 /// unknown here, so 0), else the assumed baseline.
 pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
-    let Some(limit) = &dep.deployment.limit else {
+    let Some(limit) = dep.limit() else {
         return;
     };
     let Some(processes) = ctx.number("processes") else {
@@ -326,12 +326,124 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
             mib(fit_cap)
         )
     });
-    for (file, span, message) in &dep.limit_places {
-        d.related.push(crate::diagnostic::Related {
-            file: *file,
-            span: *span,
-            message: message.clone(),
-        });
+    d.related
+        .extend(limit.places.iter().filter_map(|p| ctx.project.related(p)));
+    out.push(d);
+}
+
+/// A related label at a container memory value.
+fn memory_label(
+    ctx: &IniContext,
+    file: &std::path::Path,
+    m: &crate::container::MemoryValue,
+    message: String,
+) -> Option<crate::diagnostic::Related> {
+    ctx.project
+        .at(file, m.span)
+        .map(|(file, span)| crate::diagnostic::Related {
+            file,
+            span,
+            message,
+        })
+}
+
+/// UW208: only a reservation, no hard limit.
+pub fn soft_limit_only(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    let c = &dep.container;
+    let Some(r) = c.reservations.first() else {
+        return;
+    };
+    if dep.limit().is_some() {
+        return;
     }
+    let Some(at) = ctx.project.at(&c.file, r.span) else {
+        return;
+    };
+    let mut d = rule.at(
+        at,
+        format!(
+            "`{}` has only a reservation (`{}: {}`), no hard memory limit: the workers can grow into the whole host's memory, and the host's OOM killer picks the victim",
+            c.name, r.key, r.raw
+        ),
+    );
+    d.related.push(crate::diagnostic::Related {
+        file: ctx.file,
+        span: ctx.header().1,
+        message: "the uWSGI config it runs".into(),
+    });
+    d.help = Some(
+        match c.orchestrator {
+            crate::container::Orchestrator::Compose => {
+                "add `mem_limit` (or `deploy.resources.limits.memory`)"
+            }
+            crate::container::Orchestrator::Kubernetes => "add `resources.limits.memory`",
+            _ => "add the container's `memory` (hard limit)",
+        }
+        .into(),
+    );
+    out.push(d);
+}
+
+/// UW210: a memory value that is almost surely a unit mistake.
+pub fn suspicious_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    let c = &dep.container;
+    for m in c.hard.iter().chain(&c.reservations) {
+        let why = match &m.slip {
+            Some(s) => s.clone(),
+            None if m.bytes.0 < 32 << 20 => {
+                format!("{} is less than any Python worker needs", m.bytes)
+            }
+            None => continue,
+        };
+        let Some(at) = ctx.project.at(&c.file, m.span) else {
+            continue;
+        };
+        let mut d = rule.at(
+            at,
+            format!("`{}: {}` looks like a unit mistake: {why}", m.key, m.raw),
+        );
+        d.related.push(crate::diagnostic::Related {
+            file: ctx.file,
+            span: ctx.header().1,
+            message: "the uWSGI config it runs".into(),
+        });
+        out.push(d);
+    }
+}
+
+/// UW211: two hard limits for one container that disagree.
+pub fn limits_disagree(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    let c = &dep.container;
+    // A shared (task or pod) limit above the container's own is normal;
+    // the reverse, or two own limits that differ, is not.
+    let shared = |k: &str| k == "task memory" || k.starts_with("spec.resources");
+    let own: Vec<_> = c.hard.iter().filter(|m| !shared(&m.key)).collect();
+    let pooled: Vec<_> = c.hard.iter().filter(|m| shared(&m.key)).collect();
+    let pair = own
+        .windows(2)
+        .find(|w| w[0].bytes != w[1].bytes)
+        .map(|w| (w[0], w[1]))
+        .or_else(|| {
+            own.iter()
+                .find_map(|o| pooled.iter().find(|p| o.bytes > p.bytes).map(|p| (*o, *p)))
+        });
+    let Some((a, b)) = pair else { return };
+    let Some(at) = ctx.project.at(&c.file, a.span) else {
+        return;
+    };
+    let low = a.bytes.min(b.bytes);
+    let mut d = rule.at(
+        at,
+        format!(
+            "`{}: {}` and `{}: {}` give `{}` different hard limits: the smaller, {low}, is the one the kernel enforces",
+            a.key, a.raw, b.key, b.raw, c.name
+        ),
+    );
+    d.related
+        .extend(memory_label(ctx, &c.file, b, format!("{} here", b.bytes)));
+    d.help = Some("state the limit once, or make both the same".into());
     out.push(d);
 }

@@ -11,17 +11,63 @@ use crate::uwsgi::resolve::{Entry, Layer, Resolved};
 use crate::uwsgi::values::{read_flag, read_numeric};
 use crate::uwsgi::version::Version;
 
+pub mod container;
 pub mod hardening;
 pub mod inputs;
 pub mod lifecycle;
 pub mod memory;
+pub mod proxy;
 pub mod values;
 
-/// A deployment as rules see it: the link, with its places loaded as files.
-pub struct DeploymentContext {
-    pub deployment: crate::deployment::Deployment,
-    /// The limit's places (limit line first) as (file, span, label).
-    pub limit_places: Vec<(FileId, Span, String)>,
+/// What every config of a run shares: the containers, Dockerfiles and Nginx
+/// configurations around them, loaded into the source map.
+#[derive(Default)]
+pub struct ProjectContext {
+    pub project: crate::deployment::Project,
+    /// The file id of every context file loaded, by path.
+    pub ids: std::collections::HashMap<std::path::PathBuf, FileId>,
+    /// The file id of each part of each Nginx configuration.
+    pub nginx_ids: Vec<Vec<FileId>>,
+    /// Sockets of every uWSGI config of the project (resolved alone).
+    pub all_sockets: Vec<crate::deployment::Socket>,
+    /// Host names of containers that run uWSGI (Compose service names).
+    pub uwsgi_hosts: Vec<String>,
+    /// A container, Dockerfile or task was found at all (UW505).
+    pub has_containers: bool,
+    /// Configs some container runs.
+    pub linked: Vec<std::path::PathBuf>,
+    /// Files other configs include (not deployed on their own).
+    pub included: Vec<std::path::PathBuf>,
+}
+
+impl ProjectContext {
+    /// A place in a context file as `(file, span)`.
+    pub fn place(&self, p: &crate::container::Place) -> Option<(FileId, Span)> {
+        self.ids.get(&p.file).map(|id| (*id, p.span))
+    }
+
+    /// A related label at a context place.
+    pub fn related(&self, p: &crate::container::Place) -> Option<crate::diagnostic::Related> {
+        self.place(p)
+            .map(|(file, span)| crate::diagnostic::Related {
+                file,
+                span,
+                message: p.message.clone(),
+            })
+    }
+
+    /// A place in a context file given by path and span.
+    pub fn at(&self, file: &std::path::Path, span: Span) -> Option<(FileId, Span)> {
+        self.ids.get(file).map(|id| (*id, span))
+    }
+
+    /// A place in the `part`-th file of the `conf`-th Nginx configuration.
+    pub fn nginx_at(&self, conf: usize, part: usize, span: Span) -> Option<(FileId, Span)> {
+        let c = self.project.nginx.get(conf)?;
+        let offset = c.parts.get(part)?.offset;
+        let id = *self.nginx_ids.get(conf)?.get(part)?;
+        Some((id, Span::new(span.start + offset, span.end + offset)))
+    }
 }
 
 /// What a uWSGI-file rule sees.
@@ -32,7 +78,10 @@ pub struct IniContext<'a> {
     pub resolved: &'a Resolved,
     pub target: Version,
     /// The container that runs this config, when one was linked.
-    pub deployment: Option<&'a DeploymentContext>,
+    pub deployment: Option<&'a crate::deployment::Deployment>,
+    pub project: &'a ProjectContext,
+    /// The Nginx configurations in front of this config (indexes).
+    pub nginx: Vec<usize>,
     /// Memory assumptions (`[memory]` in the configuration).
     pub memory: &'a crate::settings::Memory,
     /// The section header, found once (several rules point at it).
@@ -228,11 +277,28 @@ registry! {
     UW205 "synchronized-recycling" Info Some(memory::synchronized_recycling) => "all workers recycle at the same count or age";
     UW206 "recycle-storm" Warning Some(memory::recycle_storm) => "recycling thresholds so low that workers respawn constantly";
     UW207 "address-space-limit-misuse" Warning Some(memory::address_space_limit_misuse) => "`reload-on-as`/`limit-as` small or not above `reload-on-rss`";
+    UW208 "soft-limit-only" Warning Some(memory::soft_limit_only) => "only a memory reservation and no hard limit: workers can grow into the whole host";
     UW209 "lazy-apps-memory" Info Some(memory::lazy_apps_memory) => "`lazy-apps` with several workers multiplies app memory";
+    UW210 "suspicious-memory-limit" Warning Some(memory::suspicious_memory_limit) => "a memory limit that is almost surely a unit mistake (`mem_limit: 512`, `400m` in Kubernetes)";
+    UW211 "limits-disagree" Warning Some(memory::limits_disagree) => "two sources give one container different hard memory limits";
+    UW301 "harakiri-exceeds-proxy-timeout" Warning Some(lifecycle::harakiri_exceeds_proxy_timeout) => "`harakiri` not below the proxy's read timeout: the client gets 504 while the worker keeps running";
     UW302 "no-harakiri" Warning Some(lifecycle::no_harakiri) => "no request timeout: a stuck request holds a worker forever";
-    UW303 "sigterm-reloads" Warning Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with master and no `die-on-term` reloads on SIGTERM";
+    UW303 "sigterm-reloads" Warning Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with master and no `die-on-term` reloads on SIGTERM (an error when a container runs it)";
+    UW304 "mercy-exceeds-grace-period" Warning Some(lifecycle::mercy_exceeds_grace_period) => "`worker-reload-mercy` longer than the container's stop grace period";
     UW305 "harakiri-without-post-buffering" Info Some(lifecycle::harakiri_without_post_buffering) => "slow uploads count against harakiri";
+    UW306 "daemonize-in-container" Error Some(lifecycle::daemonize_in_container) => "`daemonize` in a container: the main process exits and the container stops";
     UW307 "need-app-off" Warning Some(lifecycle::need_app_off) => "an import error leaves a server that answers every request with an error";
+    UW401 "upstream-not-served" Error Some(proxy::upstream_not_served) => "an Nginx `uwsgi_pass`/`proxy_pass` target matches no socket of the uWSGI config";
+    UW402 "protocol-mismatch" Error Some(proxy::protocol_mismatch) => "`uwsgi_pass` to an HTTP socket or `proxy_pass` to a uwsgi-protocol socket: every request is a 502";
+    UW403 "buffer-size-below-proxy-headers" Warning Some(proxy::buffer_size_below_proxy_headers) => "uWSGI `buffer-size` below the request headers Nginx lets through";
+    UW404 "body-size-mismatch" Warning Some(proxy::body_size_mismatch) => "Nginx `client_max_body_size` above uWSGI `limit-post`";
+    UW405 "unix-socket-permissions" Warning Some(proxy::unix_socket_permissions) => "a unix socket Nginx connects to with no `chmod-socket`/`chown-socket`";
+    UW406 "nginx-workers-auto-in-container" Warning Some(proxy::nginx_workers_auto_in_container) => "co-located Nginx with `worker_processes auto` under a CPU limit counts host CPUs";
+    UW501 "listen-exceeds-somaxconn" Error Some(container::listen_exceeds_somaxconn) => "`listen` above the container's `net.core.somaxconn`: startup fails";
+    UW502 "workers-exceed-cpu" Warning Some(container::workers_exceed_cpu) => "`%k` in a container (host CPUs), or workers far above the CPU limit";
+    UW503 "no-memory-limit" Info Some(container::no_memory_limit) => "uWSGI runs in a container with no hard memory limit";
+    UW504 "env-overridden-by-ini" Warning Some(container::env_overridden_by_ini) => "a `UWSGI_*` variable of the container whose option the ini sets again: the env value is dead";
+    UW505 "config-not-used" Info Some(container::config_not_used) => "containers run uWSGI, but none runs this config";
     UW601 "strict-off" Info Some(hardening::strict_off) => "`strict` is off: typos are silently ignored";
     UW602 "uwsgi-socket-public" Warning Some(hardening::uwsgi_socket_public) => "a uwsgi-protocol socket bound to all interfaces";
     UW603 "socket-world-writable" Warning Some(hardening::socket_world_writable) => "`chmod-socket` 666/777";
@@ -330,6 +396,8 @@ mod tests {
             resolved: &resolved,
             target: Version::new(2, 0, 30),
             deployment: None,
+            project: &ProjectContext::default(),
+            nginx: Vec::new(),
             memory: &crate::settings::Memory::default(),
             header_cache: Default::default(),
         };

@@ -1,0 +1,144 @@
+//! The live cgroup limit (`check --detect`, containers-and-nginx.md §3.5):
+//! cgroup v2 `memory.max` / `cpu.max`, or v1 `memory.limit_in_bytes` /
+//! `cpu.cfs_quota_us`. `max`, or a v1 value at or above the host's memory,
+//! means no limit.
+
+use std::path::{Path, PathBuf};
+
+use super::{At, Container, MemoryValue, Orchestrator};
+use crate::source::Span;
+use crate::units::Bytes;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detected {
+    pub version: u8,
+    /// The file the limit came from.
+    pub memory_file: PathBuf,
+    pub memory: Option<Bytes>,
+    pub cpus: Option<f64>,
+}
+
+/// `memory.max` (v2): `max` or bytes.
+pub fn parse_v2_memory(s: &str) -> Option<Bytes> {
+    let t = s.trim();
+    if t == "max" {
+        return None;
+    }
+    t.parse().ok().map(Bytes)
+}
+
+/// `cpu.max` (v2): `max 100000` or `150000 100000`.
+pub fn parse_v2_cpu(s: &str) -> Option<f64> {
+    let mut w = s.split_whitespace();
+    let quota: f64 = w.next()?.parse().ok()?;
+    let period: f64 = w.next()?.parse().ok()?;
+    (period > 0.0 && quota > 0.0).then(|| quota / period)
+}
+
+/// `memory.limit_in_bytes` (v1): unlimited shows as a huge number.
+pub fn parse_v1_memory(s: &str, host_total: Option<u64>) -> Option<Bytes> {
+    let v: u64 = s.trim().parse().ok()?;
+    let unlimited = v >= 1 << 62 || host_total.is_some_and(|t| v >= t);
+    (!unlimited).then_some(Bytes(v))
+}
+
+fn host_mem_total(proc_root: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(proc_root.join("meminfo")).ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemTotal:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+/// Read the limits of the cgroup mounted at `root` (normally `/sys/fs/cgroup`).
+pub fn detect(root: &Path, proc_root: &Path) -> Option<Detected> {
+    let read = |p: &Path| std::fs::read_to_string(p).ok();
+    if root.join("cgroup.controllers").exists() {
+        let file = root.join("memory.max");
+        return Some(Detected {
+            version: 2,
+            memory: read(&file).as_deref().and_then(parse_v2_memory),
+            cpus: read(&root.join("cpu.max"))
+                .as_deref()
+                .and_then(parse_v2_cpu),
+            memory_file: file,
+        });
+    }
+    let file = root.join("memory/memory.limit_in_bytes");
+    let text = read(&file)?;
+    let quota = read(&root.join("cpu/cpu.cfs_quota_us")).and_then(|q| q.trim().parse::<f64>().ok());
+    let period =
+        read(&root.join("cpu/cpu.cfs_period_us")).and_then(|q| q.trim().parse::<f64>().ok());
+    Some(Detected {
+        version: 1,
+        memory: parse_v1_memory(&text, host_mem_total(proc_root)),
+        cpus: match (quota, period) {
+            (Some(q), Some(p)) if q > 0.0 && p > 0.0 => Some(q / p),
+            _ => None,
+        },
+        memory_file: file,
+    })
+}
+
+impl Detected {
+    /// The running container as a [`Container`] (no command: it is the one
+    /// `--detect` runs in, linked to every config checked).
+    pub fn container(&self) -> Container {
+        let mut c = Container::new(
+            Orchestrator::Cgroup,
+            self.memory_file.clone(),
+            format!("cgroup v{}", self.version),
+            Span::default(),
+        );
+        if let Some(b) = self.memory {
+            c.hard.push(MemoryValue {
+                bytes: b,
+                raw: b.0.to_string(),
+                key: self.memory_file.display().to_string(),
+                span: Span::default(),
+                slip: None,
+            });
+            c.set_limit_from_hard();
+        }
+        c.cpus = self.cpus.map(|v| At::new(v, Span::default()));
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_v2_and_v1_layouts() {
+        let dir = std::env::temp_dir().join(format!("uwsgi-lint-cg-{}", std::process::id()));
+        let v2 = dir.join("v2");
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::write(v2.join("cgroup.controllers"), "memory cpu\n").unwrap();
+        std::fs::write(v2.join("memory.max"), "536870912\n").unwrap();
+        std::fs::write(v2.join("cpu.max"), "150000 100000\n").unwrap();
+        let d = detect(&v2, &dir).unwrap();
+        assert_eq!(
+            (d.version, d.memory, d.cpus),
+            (2, Some(Bytes(512 << 20)), Some(1.5))
+        );
+        std::fs::write(v2.join("memory.max"), "max\n").unwrap();
+        assert_eq!(detect(&v2, &dir).unwrap().memory, None);
+
+        let v1 = dir.join("v1");
+        std::fs::create_dir_all(v1.join("memory")).unwrap();
+        std::fs::write(
+            v1.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712\n",
+        )
+        .unwrap();
+        let d = detect(&v1, &dir).unwrap();
+        assert_eq!((d.version, d.memory), (1, None));
+        assert_eq!(
+            parse_v1_memory("1073741824", Some(8 << 30)),
+            Some(Bytes(1 << 30))
+        );
+        assert_eq!(parse_v1_memory("9000000000", Some(8 << 30)), None);
+        assert!(detect(&dir.join("none"), &dir).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

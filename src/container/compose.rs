@@ -1,0 +1,332 @@
+//! Docker Compose files (containers-and-nginx.md §3.1): services with their
+//! memory (`mem_limit`, `mem_reservation`, `memswap_limit`,
+//! `deploy.resources`), CPUs, sysctls, command, environment, build context,
+//! ports and stop grace period. `<<` merge keys are applied by the YAML
+//! reader; `extends` within the file here.
+
+use std::path::Path;
+
+use super::yaml::{Node, Value};
+use super::{At, Container, MemoryValue, Orchestrator, quantity, shell_form};
+use crate::source::Span;
+
+/// Is this YAML document a Compose file (a `services` map of maps)?
+pub fn is_compose(doc: &Node) -> bool {
+    doc.get("services").is_some_and(|s| {
+        s.is_map()
+            && s.entries().iter().any(|(_, svc)| {
+                ["image", "build", "command", "entrypoint"]
+                    .iter()
+                    .any(|k| svc.get(k).is_some())
+            })
+    })
+}
+
+/// `${VAR:-default}` / `${VAR-default}` takes its default (what Compose does
+/// with no `.env`); any other interpolation leaves the value unknown.
+fn interpolate(s: &str) -> Option<String> {
+    if !s.contains('$') {
+        return Some(s.to_string());
+    }
+    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
+    let (_, default) = inner.split_once(":-").or_else(|| inner.split_once('-'))?;
+    (!default.contains('$')).then(|| default.to_string())
+}
+
+fn at_text(n: &Node) -> Option<At<String>> {
+    n.scalar_text().map(|s| At::new(s, n.span))
+}
+
+fn memory(n: &Node, key: &str, problems: &mut Vec<At<String>>) -> Option<MemoryValue> {
+    let (raw, bytes) = match &n.value {
+        // An integer in YAML is bytes.
+        Value::Int(i) if *i >= 0 => (i.to_string(), Ok(crate::units::Bytes(*i as u64))),
+        Value::Int(-1) => return None,
+        Value::Str(s) => {
+            let v = interpolate(s)?;
+            let b = quantity::compose_bytes(&v);
+            (v, b)
+        }
+        _ => (
+            n.scalar_text().unwrap_or_default(),
+            Err(quantity::QuantityError(format!(
+                "`{key}` must be a byte value like `512m`"
+            ))),
+        ),
+    };
+    match bytes {
+        Ok(bytes) => {
+            let bare = raw.trim().chars().all(|c| c.is_ascii_digit());
+            let slip = (bare && bytes.0 < 1 << 20).then(|| {
+                format!("a bare number is bytes in Compose: `{raw}` is {raw} bytes; did you mean `{raw}m`?")
+            });
+            Some(MemoryValue {
+                bytes,
+                raw,
+                key: key.to_string(),
+                span: n.span,
+                slip,
+            })
+        }
+        Err(e) => {
+            problems.push(At::new(e.0, n.span));
+            None
+        }
+    }
+}
+
+/// Go duration (`1m30s`, `10s`, `500ms`) as whole seconds.
+pub fn duration_seconds(s: &str) -> Option<u64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<u64>() {
+        return Some(n);
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+        let n: f64 = rest[..end].parse().ok()?;
+        rest = &rest[end..];
+        let unit_end = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let mult = match &rest[..unit_end] {
+            "h" => 3600.0,
+            "m" => 60.0,
+            "s" => 1.0,
+            "ms" => 0.001,
+            "us" | "µs" => 0.000_001,
+            "ns" => 0.000_000_001,
+            _ => return None,
+        };
+        total += n * mult;
+        rest = &rest[unit_end..];
+    }
+    Some(total as u64)
+}
+
+/// A command or entrypoint: a list (exec form) or a string (shell words).
+fn argv(n: &Node) -> Option<Vec<At<String>>> {
+    match &n.value {
+        Value::Seq(items) => Some(items.iter().filter_map(at_text).collect()),
+        Value::Str(_) => Some(shell_form(&at_text(n)?)),
+        _ => None,
+    }
+}
+
+/// `environment` as a map or a list of `K=V`.
+pub fn environment(n: &Node) -> Vec<(At<String>, At<String>)> {
+    match &n.value {
+        Value::Map(m) => m
+            .iter()
+            .filter_map(|(k, v)| Some((at_text(k)?, At::new(v.scalar_text()?, v.span))))
+            .collect(),
+        Value::Seq(items) => items
+            .iter()
+            .filter_map(|i| {
+                let s = i.as_str()?;
+                let (k, v) = s.split_once('=')?;
+                // Both halves point into the item (plain scalars keep offsets).
+                let ks = Span::new(i.span.start, i.span.start + k.len());
+                Some((At::new(k.to_string(), ks), At::new(v.to_string(), i.span)))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `sysctls` as a map or a list of `k=v`: `net.core.somaxconn`.
+fn somaxconn(n: &Node) -> Option<At<u64>> {
+    const KEY: &str = "net.core.somaxconn";
+    match &n.value {
+        Value::Map(m) => m.iter().find_map(|(k, v)| {
+            (k.as_str() == Some(KEY))
+                .then(|| Some(At::new(v.scalar_text()?.trim().parse().ok()?, v.span)))?
+        }),
+        Value::Seq(items) => items.iter().find_map(|i| {
+            let (k, v) = i.as_str()?.split_once('=')?;
+            (k.trim() == KEY).then(|| Some(At::new(v.trim().parse().ok()?, i.span)))?
+        }),
+        _ => None,
+    }
+}
+
+/// Container-side ports: `"8000"`, `"80:8000"`, `"127.0.0.1:80:8000/tcp"`,
+/// `8000`, or the long form `{target: 8000}`.
+fn ports(svc: &Node) -> Vec<At<u16>> {
+    let mut out = Vec::new();
+    for key in ["ports", "expose"] {
+        for p in svc.get(key).map(Node::as_seq).unwrap_or_default() {
+            let port = match &p.value {
+                Value::Int(i) => u16::try_from(*i).ok(),
+                Value::Str(s) => {
+                    let s = s.split('/').next().unwrap_or(s);
+                    s.rsplit(':').next().and_then(|t| t.parse().ok())
+                }
+                Value::Map(_) => p.get("target").and_then(|t| t.scalar_text()?.parse().ok()),
+                _ => None,
+            };
+            out.extend(port.map(|v| At::new(v, p.span)));
+        }
+    }
+    out
+}
+
+/// Deep merge for `extends`: `over`'s keys win, maps merge.
+fn merge(base: &Node, over: &Node) -> Node {
+    let (Value::Map(b), Value::Map(o)) = (&base.value, &over.value) else {
+        return over.clone();
+    };
+    let mut out = o.clone();
+    for (k, v) in b {
+        match out.iter_mut().find(|(x, _)| x.value == k.value) {
+            Some((_, mine)) => *mine = merge(v, mine),
+            None => out.push((k.clone(), v.clone())),
+        }
+    }
+    Node {
+        value: Value::Map(out),
+        span: over.span,
+    }
+}
+
+/// A service with `extends: {service: x}` (same file) applied.
+fn effective(services: &Node, svc: &Node, depth: usize) -> Node {
+    let base = svc.get("extends").and_then(|e| match &e.value {
+        Value::Str(s) => Some(s.as_str()),
+        Value::Map(_) if e.get("file").is_none() => e.get("service")?.as_str(),
+        _ => None,
+    });
+    match base.and_then(|b| services.get(b)) {
+        Some(b) if depth < 8 => merge(&effective(services, b, depth + 1), svc),
+        _ => svc.clone(),
+    }
+}
+
+/// The services of a Compose document, and values present but unreadable.
+pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    let Some(services) = doc.get("services") else {
+        return (out, problems);
+    };
+    let dir = file.parent().unwrap_or(Path::new(""));
+    let names: Vec<String> = services
+        .entries()
+        .iter()
+        .filter_map(|(k, _)| k.scalar_text())
+        .collect();
+    for (key, raw_svc) in services.entries() {
+        let Some(name) = key.scalar_text() else {
+            continue;
+        };
+        let svc = effective(services, raw_svc, 0);
+        let mut c = Container::new(
+            Orchestrator::Compose,
+            file.to_path_buf(),
+            name.clone(),
+            key.span,
+        );
+        c.group = doc.get("name").and_then(Node::scalar_text);
+        c.image = svc.get("image").and_then(at_text);
+        c.dockerfile = svc.get("build").and_then(|b| match &b.value {
+            Value::Str(ctx) => Some(dir.join(ctx).join("Dockerfile")),
+            Value::Map(_) => {
+                let ctx = b.get("context").and_then(Node::as_str).unwrap_or(".");
+                let df = b
+                    .get("dockerfile")
+                    .and_then(Node::as_str)
+                    .unwrap_or("Dockerfile");
+                Some(dir.join(ctx).join(df))
+            }
+            _ => None,
+        });
+        c.entrypoint = svc.get("entrypoint").and_then(argv);
+        c.command = svc.get("command").and_then(argv);
+        c.env = svc.get("environment").map(environment).unwrap_or_default();
+        for path in [
+            &["mem_limit"][..],
+            &["deploy", "resources", "limits", "memory"],
+        ] {
+            if let Some(n) = svc.at(path) {
+                c.hard.extend(memory(n, &path.join("."), &mut problems));
+            }
+        }
+        for path in [
+            &["mem_reservation"][..],
+            &["deploy", "resources", "reservations", "memory"],
+        ] {
+            if let Some(n) = svc.at(path) {
+                c.reservations
+                    .extend(memory(n, &path.join("."), &mut problems));
+            }
+        }
+        c.cpus = ["cpus"]
+            .iter()
+            .map(|k| svc.get(k))
+            .chain([svc.at(&["deploy", "resources", "limits", "cpus"])])
+            .flatten()
+            .find_map(|n| {
+                let v: f64 = n.scalar_text()?.trim().parse().ok()?;
+                (v > 0.0).then(|| At::new(v, n.span))
+            });
+        c.somaxconn = svc.get("sysctls").and_then(somaxconn);
+        c.stop_grace = svc
+            .get("stop_grace_period")
+            .and_then(|n| Some(At::new(duration_seconds(&n.scalar_text()?)?, n.span)));
+        c.ports = ports(&svc);
+        c.hostnames = vec![name.clone()];
+        if let Some(h) = svc.get("hostname").and_then(Node::scalar_text) {
+            c.hostnames.push(h);
+        }
+        c.siblings = names.iter().filter(|n| **n != name).cloned().collect();
+        c.set_limit_from_hard();
+        out.push(c);
+    }
+    (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::yaml;
+    use crate::units::{Bytes, MIB};
+
+    const FILE: &str = "x-common: &common\n  mem_limit: 512m\n  stop_grace_period: 1m30s\nservices:\n  web:\n    <<: *common\n    build: .\n    command: uwsgi --ini deploy/uwsgi.ini\n    environment:\n      - UWSGI_PROCESSES=4\n    sysctls:\n      - net.core.somaxconn=1024\n    deploy:\n      resources:\n        limits: {memory: 1g, cpus: '1.5'}\n        reservations: {memory: 256m}\n    ports: [\"127.0.0.1:8000:3031\"]\n  worker:\n    extends: web\n    mem_limit: 300\n";
+
+    #[test]
+    fn reads_a_service_with_merge_keys_and_extends() {
+        let doc = &yaml::parse(FILE).unwrap()[0];
+        assert!(is_compose(doc));
+        let (cs, problems) = containers(Path::new("/p/compose.yaml"), doc);
+        assert!(problems.is_empty());
+        let web = &cs[0];
+        assert_eq!(web.hard.len(), 2);
+        assert_eq!(web.limit.as_ref().unwrap().bytes, Bytes(512 * MIB));
+        assert_eq!(web.reservations[0].bytes, Bytes(256 * MIB));
+        assert_eq!(web.cpus.as_ref().unwrap().value, 1.5);
+        assert_eq!(web.somaxconn.as_ref().unwrap().value, 1024);
+        assert_eq!(web.stop_grace.as_ref().unwrap().value, 90);
+        assert_eq!(web.ports[0].value, 3031);
+        assert_eq!(web.env[0].0.value, "UWSGI_PROCESSES");
+        assert_eq!(web.command.as_ref().unwrap()[2].value, "deploy/uwsgi.ini");
+        assert_eq!(
+            web.dockerfile.as_deref(),
+            Some(Path::new("/p/./Dockerfile"))
+        );
+        let worker = &cs[1];
+        assert_eq!(worker.limit.as_ref().unwrap().bytes, Bytes(300));
+        assert!(worker.hard.iter().any(|m| m.slip.is_some()));
+        assert_eq!(worker.somaxconn.as_ref().unwrap().value, 1024);
+    }
+
+    #[test]
+    fn durations_and_interpolation() {
+        assert_eq!(duration_seconds("1m30s"), Some(90));
+        assert_eq!(duration_seconds("2h"), Some(7200));
+        assert_eq!(duration_seconds("10"), Some(10));
+        assert_eq!(duration_seconds("soon"), None);
+        assert_eq!(interpolate("${MEM:-512m}").as_deref(), Some("512m"));
+        assert_eq!(interpolate("${MEM}"), None);
+    }
+}

@@ -1,0 +1,238 @@
+//! Kubernetes manifests (containers-and-nginx.md §3.2): workloads of every
+//! kind that carries a pod template, multi-document files and `List`s,
+//! containers and init containers, container and pod-level resources,
+//! command/args/env, sysctls and the termination grace period.
+
+use std::path::Path;
+
+use super::quantity::{self, KubeQuantity};
+use super::yaml::{Node, Value};
+use super::{At, Container, MemoryValue, Orchestrator};
+
+/// The pod spec of a workload document, by kind.
+fn pod_spec(doc: &Node) -> Option<&Node> {
+    let kind = doc.get("kind")?.as_str()?;
+    let path: &[&str] = match kind {
+        "Pod" => &["spec"],
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController" => &["spec", "template", "spec"],
+        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
+        _ => return None,
+    };
+    doc.at(path)
+}
+
+/// Is this a Kubernetes document we read (a workload or a `List` of them)?
+pub fn is_manifest(doc: &Node) -> bool {
+    doc.get("apiVersion").is_some()
+        && (pod_spec(doc).is_some() || doc.get("kind").and_then(Node::as_str) == Some("List"))
+}
+
+/// Helm templates are not YAML until rendered.
+pub fn is_helm_template(text: &str) -> bool {
+    text.contains("{{") && (text.contains("apiVersion") || text.contains(".Values"))
+}
+
+fn text(n: &Node) -> Option<At<String>> {
+    n.scalar_text().map(|s| At::new(s, n.span))
+}
+
+fn memory(n: &Node, key: &str, problems: &mut Vec<At<String>>) -> Option<MemoryValue> {
+    let raw = n.scalar_text()?;
+    match quantity::kube_quantity(raw.trim()) {
+        Ok(q) => {
+            let bytes = q.bytes()?;
+            let slip = milli_slip(&raw, q);
+            Some(MemoryValue {
+                bytes,
+                raw,
+                key: key.to_string(),
+                span: n.span,
+                slip,
+            })
+        }
+        Err(e) => {
+            problems.push(At::new(e.0, n.span));
+            None
+        }
+    }
+}
+
+/// `400m` of memory is 0.4 bytes: almost surely meant `400Mi`.
+fn milli_slip(raw: &str, q: KubeQuantity) -> Option<String> {
+    raw.trim().ends_with('m').then(|| {
+        format!(
+            "`{raw}` is {} bytes (`m` is milli); did you mean `{}Mi`?",
+            q.milli as f64 / 1000.0,
+            raw.trim().trim_end_matches('m')
+        )
+    })
+}
+
+fn cpus(n: &Node) -> Option<At<f64>> {
+    let raw = n.scalar_text()?;
+    let q = quantity::kube_quantity(raw.trim()).ok()?;
+    (q.milli > 0).then(|| At::new(q.milli as f64 / 1000.0, n.span))
+}
+
+fn strings(n: Option<&Node>) -> Option<Vec<At<String>>> {
+    n.map(|n| n.as_seq().iter().filter_map(text).collect())
+}
+
+/// Every workload document, flattening `List`s.
+fn workloads(docs: &[Node]) -> Vec<&Node> {
+    let mut out = Vec::new();
+    for d in docs {
+        if d.get("kind").and_then(Node::as_str) == Some("List") {
+            out.extend(
+                d.get("items")
+                    .map(Node::as_seq)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|i| pod_spec(i).is_some()),
+            );
+        } else if pod_spec(d).is_some() {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The containers of every workload in the documents, and values present
+/// but unreadable.
+pub fn containers(file: &Path, docs: &[Node]) -> (Vec<Container>, Vec<At<String>>) {
+    let mut out = Vec::new();
+    let mut problems = Vec::new();
+    for doc in workloads(docs) {
+        let Some(spec) = pod_spec(doc) else { continue };
+        let workload = doc.at(&["metadata", "name"]).and_then(Node::scalar_text);
+        let all: Vec<&Node> = spec
+            .get("containers")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .chain(
+                // Only sidecars (restartPolicy: Always) run beside uWSGI.
+                spec.get("initContainers")
+                    .map(Node::as_seq)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|c| c.get("restartPolicy").and_then(Node::as_str) == Some("Always")),
+            )
+            .collect();
+        let names: Vec<String> = all
+            .iter()
+            .filter_map(|c| c.get("name").and_then(Node::scalar_text))
+            .collect();
+        let pod_limit = spec
+            .at(&["resources", "limits", "memory"])
+            .and_then(|n| memory(n, "spec.resources.limits.memory", &mut problems));
+        let somaxconn = spec
+            .at(&["securityContext", "sysctls"])
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .find(|s| s.get("name").and_then(Node::as_str) == Some("net.core.somaxconn"))
+            .and_then(|s| {
+                let v = s.get("value")?;
+                Some(At::new(v.scalar_text()?.trim().parse().ok()?, v.span))
+            });
+        let grace = spec
+            .get("terminationGracePeriodSeconds")
+            .and_then(|n| match n.value {
+                Value::Int(i) if i >= 0 => Some(At::new(i as u64, n.span)),
+                _ => None,
+            });
+        for c in all {
+            let name_node = c.get("name");
+            let name = name_node.and_then(Node::scalar_text).unwrap_or_default();
+            let mut k = Container::new(
+                Orchestrator::Kubernetes,
+                file.to_path_buf(),
+                name.clone(),
+                name_node.map_or(c.span, |n| n.span),
+            );
+            k.group = workload.clone();
+            k.image = c.get("image").and_then(text);
+            k.entrypoint = strings(c.get("command"));
+            k.command = strings(c.get("args"));
+            k.env = c
+                .get("env")
+                .map(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|e| Some((text(e.get("name")?)?, text(e.get("value")?)?)))
+                .collect();
+            if let Some(n) = c.at(&["resources", "limits", "memory"]) {
+                k.hard
+                    .extend(memory(n, "resources.limits.memory", &mut problems));
+            }
+            k.hard.extend(pod_limit.clone());
+            if let Some(n) = c.at(&["resources", "requests", "memory"]) {
+                k.reservations
+                    .extend(memory(n, "resources.requests.memory", &mut problems));
+            }
+            k.cpus = c.at(&["resources", "limits", "cpu"]).and_then(cpus);
+            k.somaxconn = somaxconn.clone();
+            k.stop_grace = grace.clone();
+            k.ports = c
+                .get("ports")
+                .map(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|p| {
+                    let n = p.get("containerPort")?;
+                    match n.value {
+                        Value::Int(i) => Some(At::new(u16::try_from(i).ok()?, n.span)),
+                        _ => None,
+                    }
+                })
+                .collect();
+            // Containers of a pod share the network namespace.
+            k.hostnames = vec!["localhost".into(), "127.0.0.1".into()];
+            k.siblings = names.iter().filter(|n| **n != name).cloned().collect();
+            k.set_limit_from_hard();
+            out.push(k);
+        }
+    }
+    (out, problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::yaml;
+    use crate::units::{Bytes, MIB};
+
+    #[test]
+    fn reads_deployments_cronjobs_and_lists() {
+        let text = "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      terminationGracePeriodSeconds: 20\n      securityContext:\n        sysctls: [{name: net.core.somaxconn, value: \"512\"}]\n      containers:\n        - name: app\n          command: [uwsgi]\n          args: [--ini, /etc/uwsgi.ini]\n          env: [{name: UWSGI_PROCESSES, value: \"4\"}]\n          resources:\n            limits: {memory: 1Gi, cpu: 500m}\n            requests: {memory: 400m}\n          ports: [{containerPort: 3031}]\n      initContainers:\n        - name: migrate\n        - name: proxy\n          restartPolicy: Always\n---\napiVersion: batch/v1\nkind: CronJob\nspec:\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          containers: [{name: job}]\n---\napiVersion: v1\nkind: Service\n";
+        let docs = yaml::parse(text).unwrap();
+        assert!(is_manifest(&docs[0]) && is_manifest(&docs[1]) && !is_manifest(&docs[2]));
+        let (cs, problems) = containers(Path::new("k.yaml"), &docs);
+        assert!(problems.is_empty(), "{problems:?}");
+        let names: Vec<&str> = cs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["app", "proxy", "job"]);
+        let app = &cs[0];
+        assert_eq!(app.limit.as_ref().unwrap().bytes, Bytes(1024 * MIB));
+        assert_eq!(app.cpus.as_ref().unwrap().value, 0.5);
+        assert_eq!(app.somaxconn.as_ref().unwrap().value, 512);
+        assert_eq!(app.grace_seconds(), 20);
+        assert!(app.reservations[0].slip.is_some());
+        assert_eq!(app.command.as_ref().unwrap()[1].value, "/etc/uwsgi.ini");
+        assert_eq!(app.ports[0].value, 3031);
+        assert_eq!(cs[2].grace_seconds(), 30);
+    }
+
+    #[test]
+    fn helm_templates_are_recognised() {
+        assert!(is_helm_template(
+            "apiVersion: v1\nmetadata:\n  name: {{ .Release.Name }}\n"
+        ));
+        assert!(!is_helm_template("apiVersion: v1\n"));
+    }
+}
