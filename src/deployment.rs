@@ -154,9 +154,27 @@ pub struct Project {
     pub nginx: Vec<NginxConf>,
     /// uWSGI pins from requirements files and pyproject.toml.
     pub pins: Vec<(Version, Place)>,
+    /// Directories that hold a project's files (a config, a container or
+    /// Nginx file, a pin, `.git`): two files relate only below one of them.
+    pub dirs: std::collections::BTreeSet<PathBuf>,
+}
+
+impl Project {
+    /// Do `a` and `b` belong to one project (their deepest common directory
+    /// holds project files)? A directory of unrelated projects does not.
+    pub fn related(&self, a: &Path, b: &Path) -> bool {
+        let common: PathBuf = a
+            .components()
+            .zip(b.components())
+            .take_while(|(x, y)| x == y)
+            .map(|(x, _)| x)
+            .collect();
+        self.dirs.is_empty() || self.dirs.contains(&common)
+    }
 }
 
 /// A config, and the sockets it binds on its own.
+#[derive(Debug, Clone)]
 pub struct ConfigFacts {
     pub path: PathBuf,
     pub sockets: Vec<Socket>,
@@ -356,10 +374,15 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         let (image, image_reason) = used_image(c);
         let av = argv(c, image);
         let env = env_of(c, image);
+        let unseen = av.is_empty() && c.image.as_ref().is_some_and(|i| i.value.contains('/'));
         let Some(args) = uwsgi_args(&av).or_else(|| {
-            env.iter()
-                .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML")
-                .then(Vec::new)
+            // `UWSGI_INI` in the environment, or an image of the project's
+            // whose command is not visible here (linked by port only).
+            (unseen
+                || env
+                    .iter()
+                    .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML"))
+            .then(Vec::new)
         }) else {
             continue;
         };
@@ -385,8 +408,12 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
     }
     // Dockerfiles no container builds: `docker run` of the image (only
     // when no orchestrator file runs uWSGI: those describe the deployment).
-    let orchestrated = !out.is_empty();
-    for d in project.dockerfiles.iter().filter(|_| !orchestrated) {
+    let orchestrated: Vec<PathBuf> = out.iter().map(|r| r.container.file.clone()).collect();
+    for d in project
+        .dockerfiles
+        .iter()
+        .filter(|d| !orchestrated.iter().any(|f| project.related(f, &d.path)))
+    {
         let built = project.containers.iter().any(|c| {
             c.dockerfile
                 .as_deref()
@@ -440,6 +467,16 @@ fn named_config(r: &Runner, configs: &[ConfigFacts]) -> Option<(PathBuf, String)
                 format!("its command names `{n}`, copied from the build context"),
             ));
         }
+        if let Some(src) = crate::container::mounted_source(&r.container.mounts, file)
+            && let Some(c) = configs.iter().find(|c| same_file(&c.path, &src))
+        {
+            let base = r.container.file.parent().unwrap_or(Path::new(""));
+            let shown = src.strip_prefix(base).unwrap_or(&src).display().to_string();
+            return Some((
+                c.path.clone(),
+                format!("its command names `{n}`, a bind mount of `{shown}`"),
+            ));
+        }
         if let Some(p) = match_config(&n, configs) {
             return Some((p.clone(), format!("its command names `{n}`")));
         }
@@ -455,8 +492,20 @@ pub fn link(
 ) -> Vec<Deployment> {
     let runners = runners(project);
     let mut out: Vec<Deployment> = Vec::new();
-    let total_runners = runners.len();
+    // Runners whose command is visible (for the only-one rule).
+    let seen_files: Vec<PathBuf> = runners
+        .iter()
+        .filter(|r| r.args_place.is_some() || !r.args.is_empty())
+        .map(|r| r.container.file.clone())
+        .collect();
     for r in runners {
+        // Only configs of the container's own project are candidates.
+        let local: Vec<ConfigFacts> = configs
+            .iter()
+            .filter(|c| project.related(&r.container.file, &c.path))
+            .cloned()
+            .collect();
+        let configs = local.as_slice();
         let explicit_hit = explicit.iter().find(|e| {
             e.container.as_deref().is_some_and(|want| {
                 let (file, name) = want.rsplit_once('#').unwrap_or((want, ""));
@@ -464,6 +513,12 @@ pub fn link(
                     && r.container.file.ends_with(file.trim_start_matches("./"))
             })
         });
+        let unseen = r.args.is_empty()
+            && r.args_place.is_none()
+            && !r
+                .env
+                .iter()
+                .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML");
         let found = if let Some(e) = explicit_hit {
             configs
                 .iter()
@@ -487,7 +542,10 @@ pub fn link(
             })
         })
         .or_else(|| {
-            (configs.len() == 1 && total_runners == 1).then(|| {
+            let runners_here = configs.first().map_or(0, |c| {
+                seen_files.iter().filter(|f| project.related(f, &c.path)).count()
+            });
+            (configs.len() == 1 && runners_here == 1 && !unseen).then(|| {
                 (
                     configs[0].path.clone(),
                     "the only uWSGI config and the only container running uWSGI".to_string(),
@@ -615,19 +673,42 @@ pub fn related_nginx(
     hostnames: &[String],
     explicit: &[crate::settings::Deployment],
 ) -> Vec<usize> {
-    project
+    let named = |n: &NginxConf| {
+        explicit
+            .iter()
+            .any(|e| same_file(&e.uwsgi, uwsgi) && e.nginx.iter().any(|p| same_file(p, &n.main)))
+    };
+    let serving: Vec<usize> = project
         .nginx
         .iter()
         .enumerate()
-        .filter(|(_, n)| {
-            configs.len() == 1
-                || serves(n, sockets, hostnames)
-                || explicit.iter().any(|e| {
-                    same_file(&e.uwsgi, uwsgi) && e.nginx.iter().any(|p| same_file(p, &n.main))
-                })
-        })
+        .filter(|(_, n)| project.related(&n.main, uwsgi))
+        .filter(|(_, n)| configs.len() == 1 || serves(n, sockets, hostnames))
         .map(|(i, _)| i)
-        .collect()
+        .collect();
+    // In a tree of several projects, the closest configurations are the
+    // ones in front of this config (a port like 8000 is everywhere).
+    let closeness = |i: &usize| common_depth(&project.nginx[*i].main, uwsgi);
+    let best = serving.iter().map(closeness).max().unwrap_or(0);
+    let mut out: Vec<usize> = serving
+        .into_iter()
+        .filter(|i| closeness(i) == best)
+        .collect();
+    for (i, n) in project.nginx.iter().enumerate() {
+        if named(n) && !out.contains(&i) {
+            out.push(i);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// How many leading path components two paths share.
+pub fn common_depth(a: &Path, b: &Path) -> usize {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .count()
 }
 
 #[cfg(test)]

@@ -381,6 +381,38 @@ fn lint_inis(
     {
         project.containers.push(d.container());
     }
+    // Project directories: where files of a project lie, or a repository root.
+    for f in context
+        .ecs
+        .iter()
+        .chain(&context.yaml)
+        .chain(&context.dockerfiles)
+        .chain(&context.nginx)
+        .chain(&context.pins)
+        .chain(all_configs)
+    {
+        let f =
+            std::fs::canonicalize(f).unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(f)));
+        let mut dir = f.parent();
+        if let Some(d) = dir {
+            project.dirs.insert(d.to_path_buf());
+        }
+        while let Some(d) = dir {
+            if [
+                ".git",
+                "pyproject.toml",
+                "setup.py",
+                "setup.cfg",
+                "manage.py",
+            ]
+            .iter()
+            .any(|m| d.join(m).exists())
+            {
+                project.dirs.insert(d.to_path_buf());
+            }
+            dir = d.parent();
+        }
+    }
     let ids = loader.ids;
     let mut diagnostics = loader.diagnostics;
 
@@ -462,6 +494,7 @@ fn lint_inis(
     let pctx = ProjectContext {
         has_containers: !project.containers.is_empty() || !project.dockerfiles.is_empty(),
         linked: links.iter().map(|d| d.uwsgi.clone()).collect(),
+        runner_files: links.iter().map(|d| d.container.file.clone()).collect(),
         included,
         all_sockets: facts
             .iter()

@@ -86,6 +86,8 @@ fn nginx_files() -> Vec<PathBuf> {
         .map(|e| e.path())
         .collect();
     files.push(root.join("examples/django-ecs/deploy/nginx.conf"));
+    collect(&root.join("rules"), &mut files);
+    collect(&root.join("tests/fixtures/nginx-include"), &mut files);
     if let Some(shared) = common::shared_dir("nginx_matches_crossplane") {
         collect(&shared.join("corpus/realworld"), &mut files);
     }
@@ -234,4 +236,86 @@ fn model_reads_every_pass() {
             port: Some(3031)
         }
     );
+}
+
+/// Our spliced tree, projected as crossplane's `combine` mode prints it:
+/// every directive with its own file and line, `include`s replaced.
+fn project_combined(
+    ds: &[Directive],
+    parts: &[uwsgi_lint::nginx::include::Part],
+    base: &Path,
+) -> Vec<Value> {
+    ds.iter()
+        .filter(|d| d.name.value != "include")
+        .map(|d| {
+            let part = &parts[d.file];
+            let bytes = std::fs::read(&part.path).unwrap();
+            let index = LineIndex::new(&bytes);
+            let name = part.name.strip_prefix(base).unwrap_or(&part.name);
+            let mut v = json!({
+                "file": name.to_string_lossy(),
+                "directive": d.name.value,
+                "line": index.line_col(&bytes, d.name.span.start).line,
+                "args": d.condition_args(),
+            });
+            if let Some(b) = &d.block {
+                v["block"] = Value::Array(project_combined(b, parts, base));
+            }
+            v
+        })
+        .collect()
+}
+
+fn strip_combined(v: &Value) -> Value {
+    match v {
+        Value::Array(a) => Value::Array(a.iter().map(strip_combined).collect()),
+        Value::Object(o) => {
+            let mut out = serde_json::Map::new();
+            for k in ["file", "directive", "line", "args", "block"] {
+                if let Some(x) = o.get(k) {
+                    out.insert(
+                        k.to_string(),
+                        if k == "block" {
+                            strip_combined(x)
+                        } else {
+                            x.clone()
+                        },
+                    );
+                }
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    }
+}
+
+/// `include` with globs, relative to the prefix, spliced in place: the same
+/// tree crossplane builds with `combine=True`.
+#[test]
+fn includes_splice_like_crossplane() {
+    let dir = common::manifest_dir().join("tests/fixtures/nginx-include");
+    let main = dir.join("nginx.conf");
+    let bytes = std::fs::read(&main).unwrap();
+    let loaded = uwsgi_lint::nginx::include::load(&main, &bytes, None);
+    let ours = project_combined(&loaded.config.directives, &loaded.parts, &dir);
+    let model = uwsgi_lint::nginx::model::build(&loaded.config);
+    assert_eq!(model.locations.len(), 3, "{model:?}");
+    assert_eq!(model.locations[0].uwsgi_read_timeout.value.as_secs(), 30);
+    assert_eq!(model.locations[2].uwsgi_read_timeout.value.as_secs(), 120);
+    let Some(py) = common::venv_python("crossplane", "includes_splice_like_crossplane") else {
+        return;
+    };
+    let script = "import crossplane, json, sys\nr = crossplane.parse(sys.argv[1], combine=True, check_ctx=False, check_args=False, comments=False, catch_errors=True)\nprint(json.dumps(r['config'][0]['parsed']))";
+    let out = Command::new(py)
+        .current_dir(&dir)
+        .args(["-c", script, "nginx.conf"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(Value::Array(ours), strip_combined(&theirs));
 }

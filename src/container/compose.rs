@@ -172,6 +172,36 @@ fn ports(svc: &Node) -> Vec<At<u16>> {
     out
 }
 
+/// Bind mounts, `./host/path:/container/path[:ro]` or the long form
+/// `{type: bind, source, target}`: (path on the host, path in the container).
+fn mounts(svc: &Node, dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    for v in svc.get("volumes").map(Node::as_seq).unwrap_or_default() {
+        let (src, dst) = match &v.value {
+            Value::Str(s) => {
+                let mut parts = s.splitn(3, ':');
+                match (parts.next(), parts.next()) {
+                    (Some(a), Some(b)) => (a.to_string(), b.to_string()),
+                    _ => continue,
+                }
+            }
+            Value::Map(_) => match (
+                v.get("source").and_then(Node::as_str),
+                v.get("target").and_then(Node::as_str),
+            ) {
+                (Some(a), Some(b)) => (a.to_string(), b.to_string()),
+                _ => continue,
+            },
+            _ => continue,
+        };
+        // Named volumes have no path on the host.
+        if src.starts_with('.') || src.starts_with('/') {
+            out.push((dir.join(src), dst));
+        }
+    }
+    out
+}
+
 /// Deep merge for `extends`: `over`'s keys win, maps merge.
 fn merge(base: &Node, over: &Node) -> Node {
     let (Value::Map(b), Value::Map(o)) = (&base.value, &over.value) else {
@@ -276,9 +306,12 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
             .and_then(|n| Some(At::new(duration_seconds(&n.scalar_text()?)?, n.span)));
         c.ports = ports(&svc);
         c.hostnames = vec![name.clone()];
-        if let Some(h) = svc.get("hostname").and_then(Node::scalar_text) {
-            c.hostnames.push(h);
+        for key in ["hostname", "container_name"] {
+            if let Some(h) = svc.get(key).and_then(Node::scalar_text) {
+                c.hostnames.push(h);
+            }
         }
+        c.mounts = mounts(&svc, dir);
         c.siblings = names.iter().filter(|n| **n != name).cloned().collect();
         c.set_limit_from_hard();
         out.push(c);

@@ -124,6 +124,8 @@ pub struct Container {
     pub hostnames: Vec<String>,
     /// Other containers sharing the pod/task/project, by name.
     pub siblings: Vec<String>,
+    /// Bind mounts: (path on the host, path in the container).
+    pub mounts: Vec<(PathBuf, String)>,
 }
 
 impl Container {
@@ -148,6 +150,7 @@ impl Container {
             ports: Vec::new(),
             hostnames: Vec::new(),
             siblings: Vec::new(),
+            mounts: Vec::new(),
         }
     }
 
@@ -277,13 +280,34 @@ pub fn uwsgi_args(argv: &[At<String>]) -> Option<Vec<At<String>>> {
         let base = w.value.rsplit('/').next().unwrap_or(&w.value);
         base == "uwsgi" || base == "pyuwsgi"
     })?;
-    // A shell script continues after `&&`/`;`: uWSGI's arguments stop there.
-    let rest = words[at + 1..]
-        .iter()
-        .take_while(|w| !matches!(w.value.as_str(), "&&" | ";" | "||" | "|" | "&"))
-        .cloned()
-        .collect();
+    // A shell script continues after `&&`/`;`: uWSGI's arguments stop there
+    // (a `;` may be glued to the last argument).
+    let mut rest = Vec::new();
+    for w in &words[at + 1..] {
+        if matches!(w.value.as_str(), "&&" | ";" | "||" | "|" | "&") {
+            break;
+        }
+        if let Some(last) = w.value.strip_suffix(';') {
+            rest.push(At::new(last.to_string(), w.span));
+            break;
+        }
+        rest.push(w.clone());
+    }
     Some(rest)
+}
+
+/// The host file a bind mount puts at `in_container` (a file mount, or a
+/// file below a mounted directory).
+pub fn mounted_source(mounts: &[(PathBuf, String)], in_container: &str) -> Option<PathBuf> {
+    mounts.iter().rev().find_map(|(host, target)| {
+        let target = target.trim_end_matches('/');
+        if in_container == target {
+            return Some(host.clone());
+        }
+        in_container
+            .strip_prefix(&format!("{target}/"))
+            .map(|rest| host.join(rest))
+    })
 }
 
 #[cfg(test)]

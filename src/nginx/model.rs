@@ -21,14 +21,24 @@ pub struct Setting<T> {
     pub from: Option<Span>,
     /// The file `from` is in (index into the loaded set).
     pub file: usize,
+    /// Written with a `${VAR}` placeholder (a template): the value in effect
+    /// is not known; `value` is what applies around it.
+    pub unknown: bool,
 }
 
 impl<T> Setting<T> {
+    fn mark_unknown(&mut self, from: Option<Span>, file: usize) {
+        self.from = from;
+        self.file = file;
+        self.unknown = true;
+    }
+
     fn default_value(value: T) -> Setting<T> {
         Setting {
             value,
             from: None,
             file: 0,
+            unknown: false,
         }
     }
 }
@@ -209,6 +219,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                         value: t,
                         from: span,
                         file,
+                        unknown: false,
                     };
                 }
                 None => bad = true,
@@ -219,6 +230,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                         value: b,
                         from: span,
                         file,
+                        unknown: false,
                     }
                 }
                 None => bad = true,
@@ -232,6 +244,7 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                             value: (n, s),
                             from: span,
                             file,
+                            unknown: false,
                         }
                     }
                     _ => bad = true,
@@ -239,7 +252,15 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
             }
             _ => {}
         }
-        if bad {
+        if bad && d.args.iter().any(|a| a.value.contains('$')) {
+            // A template placeholder: known to be set, not to what.
+            match d.name.value.as_str() {
+                "uwsgi_read_timeout" => scope.uwsgi_read_timeout.mark_unknown(span, file),
+                "proxy_read_timeout" => scope.proxy_read_timeout.mark_unknown(span, file),
+                "client_max_body_size" => scope.client_max_body_size.mark_unknown(span, file),
+                _ => scope.large_client_header_buffers.mark_unknown(span, file),
+            }
+        } else if bad {
             m.unreadable.push((d.name.value.clone(), d.file, d.span));
         }
     }
@@ -264,13 +285,26 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                     },
                     from: Some(d.span),
                     file: d.file,
+                    unknown: false,
                 };
             }
             ("upstream", Some(block)) => {
                 let servers = block
                     .iter()
                     .filter(|s| s.name.value == "server")
-                    .filter_map(|s| s.args.first().map(|a| (parse_target(&a.value), a.span)))
+                    .filter_map(|s| {
+                        s.args.first().map(|a| {
+                            // An upstream server without a port is on port 80.
+                            let t = match parse_target(&a.value) {
+                                Target::Host { host, port: None } => Target::Host {
+                                    host,
+                                    port: Some(80),
+                                },
+                                t => t,
+                            };
+                            (t, a.span)
+                        })
+                    })
                     .collect();
                 m.upstreams.push(Upstream {
                     name: first_arg(d).unwrap_or_default().to_string(),

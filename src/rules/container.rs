@@ -211,6 +211,14 @@ pub fn config_not_used(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     if ctx.project.included.contains(&path) {
         return;
     }
+    // Only containers defined at or above this config's directory count:
+    // a sibling project's compose file says nothing about this one.
+    let runs_here = ctx.project.runner_files.iter().any(|f| {
+        f.parent().is_some_and(|d| path.starts_with(d)) && ctx.project.project.related(f, &path)
+    });
+    if !runs_here {
+        return;
+    }
     out.push(rule.at(
         ctx.header(),
         "no container runs this config, though containers here run uWSGI with other configs: it is dead, or it is linked in a way not seen here",

@@ -81,6 +81,9 @@ fn front_timeouts(ctx: &IniContext) -> Vec<FrontTimeout> {
                 ("proxy_read_timeout", &f.location.proxy_read_timeout)
             }
         };
+        if s.unknown {
+            continue;
+        }
         let at = match s.from {
             Some(span) => ctx.nginx_at(f.conf, s.file, span),
             None => ctx.nginx_at(f.conf, f.pass.file, f.pass.span),

@@ -38,6 +38,8 @@ pub struct ProjectContext {
     pub linked: Vec<std::path::PathBuf>,
     /// Files other configs include (not deployed on their own).
     pub included: Vec<std::path::PathBuf>,
+    /// Files that define a container linked to some config.
+    pub runner_files: Vec<std::path::PathBuf>,
 }
 
 impl ProjectContext {

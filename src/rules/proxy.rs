@@ -198,6 +198,7 @@ pub fn buffer_size_below_proxy_headers(ctx: &IniContext, rule: &Rule, out: &mut 
             .and_then(|i| conf.model.servers.get(i))
             .map(|s| s.large_client_header_buffers.clone());
         let (n, size, from, file) = match &setting {
+            Some(s) if s.unknown => continue,
             Some(s) => (s.value.0, s.value.1, s.from, s.file),
             None => (4, crate::units::Bytes(8 << 10), None, 0),
         };
@@ -242,6 +243,9 @@ pub fn body_size_mismatch(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
             continue;
         }
         let body = &f.location.client_max_body_size;
+        if body.unknown {
+            continue;
+        }
         // 0 disables Nginx's check: any size passes.
         let nginx = if body.value.0 == 0 {
             u64::MAX
