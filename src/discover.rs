@@ -100,6 +100,8 @@ pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
 /// The files around the uWSGI configs, by kind.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ContextFiles {
+    /// The roots walked; context files read through includes stay below them.
+    pub roots: Vec<PathBuf>,
     pub ecs: Vec<PathBuf>,
     /// Compose files and Kubernetes manifests (told apart when parsed).
     pub yaml: Vec<PathBuf>,
@@ -180,7 +182,10 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Classify every file under `roots` that describes what runs uWSGI.
 pub fn context(roots: &[PathBuf]) -> ContextFiles {
-    let mut out = ContextFiles::default();
+    let mut out = ContextFiles {
+        roots: roots.to_vec(),
+        ..ContextFiles::default()
+    };
     for root in roots {
         for p in files_under(root) {
             let p = std::fs::canonicalize(&p).unwrap_or(p);

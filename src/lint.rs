@@ -270,8 +270,20 @@ fn load_project(
         let Some((_, text)) = loader.read(f) else {
             continue;
         };
-        let l = crate::nginx::include::load(f, text.as_bytes(), overrides.nginx_prefix.as_deref());
-        seen.extend(l.parts.iter().skip(1).map(|p| p.path.clone()));
+        let l = crate::nginx::include::load(
+            f,
+            text.as_bytes(),
+            overrides.nginx_prefix.as_deref(),
+            &context.roots,
+        );
+        // (Inside a dump every part is the dump file itself.)
+        seen.extend(
+            l.parts
+                .iter()
+                .skip(1)
+                .filter(|p| &p.path != f)
+                .map(|p| p.path.clone()),
+        );
         loaded.push((f.clone(), l));
     }
     for (f, l) in loaded {

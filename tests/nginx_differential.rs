@@ -296,7 +296,7 @@ fn includes_splice_like_crossplane() {
     let dir = common::manifest_dir().join("tests/fixtures/nginx-include");
     let main = dir.join("nginx.conf");
     let bytes = std::fs::read(&main).unwrap();
-    let loaded = uwsgi_lint::nginx::include::load(&main, &bytes, None);
+    let loaded = uwsgi_lint::nginx::include::load(&main, &bytes, None, &[]);
     let ours = project_combined(&loaded.config.directives, &loaded.parts, &dir);
     let model = uwsgi_lint::nginx::model::build(&loaded.config);
     assert_eq!(model.locations.len(), 3, "{model:?}");

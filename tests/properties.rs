@@ -298,3 +298,65 @@ mod quantities {
         }
     }
 }
+
+/// YAML-ish text for the Compose and Kubernetes readers.
+fn yaml_like() -> impl Strategy<Value = String> {
+    let piece = prop_oneof![
+        Just("services:\n".to_string()),
+        Just("  web:\n".to_string()),
+        Just("    mem_limit: ".to_string()),
+        Just("    command: ".to_string()),
+        Just("    <<: *a\n".to_string()),
+        Just("x: &a\n".to_string()),
+        Just("    extends: web\n".to_string()),
+        Just("apiVersion: v1\nkind: Pod\nspec:\n  containers:\n".to_string()),
+        Just("  - name: app\n".to_string()),
+        Just("    resources: {limits: {memory: ".to_string()),
+        Just("---\n".to_string()),
+        Just("[".to_string()),
+        Just("}".to_string()),
+        "[a-zA-Z0-9 .:=\"'-]{0,12}\n".prop_map(|s| s),
+    ];
+    prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn container_readers_never_panic(text in yaml_like()) {
+        use uwsgi_lint::container::{compose, kubernetes, yaml};
+        let path = std::path::Path::new("/p/compose.yaml");
+        if let Ok(docs) = yaml::parse(&text) {
+            for d in &docs {
+                if compose::is_compose(d) {
+                    let (cs, _) = compose::containers(path, d);
+                    for c in cs {
+                        prop_assert!(c.name_span.end <= text.len());
+                    }
+                }
+            }
+            let (cs, _) = kubernetes::containers(path, &docs);
+            for c in cs {
+                for m in c.hard.iter().chain(&c.reservations) {
+                    prop_assert!(m.span.end <= text.len());
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dockerfile_reader_never_panics(text in "(FROM|CMD|ENTRYPOINT|ENV|COPY|RUN|#|\\\\|\\[|\"|[a-z =/.-]|\n){0,80}") {
+        let d = uwsgi_lint::container::dockerfile::parse(std::path::Path::new("/p/Dockerfile"), &text);
+        for a in d.cmd.iter().flatten().chain(d.entrypoint.iter().flatten()) {
+            prop_assert!(a.span.end <= text.len());
+        }
+        let _ = d.source_of("/app/uwsgi.ini");
+    }
+
+    #[test]
+    fn nginx_loader_never_panics(bytes in nginx_like()) {
+        let l = uwsgi_lint::nginx::include::load(std::path::Path::new("/nonexistent/nginx.conf"), &bytes, None, &[]);
+        let _ = uwsgi_lint::nginx::model::build(&l.config);
+    }
+}

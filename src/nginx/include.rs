@@ -71,16 +71,22 @@ fn split_dump(text: &[u8]) -> Vec<(PathBuf, usize, &[u8])> {
         .collect()
 }
 
-/// Where included files come from: the disk, or a dump.
+/// Where included files come from: the disk (only below these roots: an
+/// untrusted config must not pull `/home/runner/.ssh/id_rsa` into a report),
+/// or a dump.
 enum Files<'a> {
-    Disk,
+    Disk(Vec<PathBuf>),
     Dump(&'a Path, Vec<(PathBuf, usize, &'a [u8])>),
 }
 
 impl Files<'_> {
     fn read(&self, name: &Path) -> Option<(Part, Vec<u8>)> {
         match self {
-            Files::Disk => {
+            Files::Disk(roots) => {
+                let real = std::fs::canonicalize(name).ok()?;
+                if !roots.iter().any(|r| real.starts_with(r)) {
+                    return None;
+                }
                 let bytes = crate::uwsgi::resolve::read_local(name).ok()?;
                 Some((
                     Part {
@@ -112,7 +118,7 @@ impl Files<'_> {
             return vec![pattern.to_path_buf()];
         }
         match self {
-            Files::Disk => {
+            Files::Disk(_) => {
                 let mut v: Vec<PathBuf> = glob::glob(&text)
                     .map(|g| g.flatten().collect())
                     .unwrap_or_default();
@@ -228,7 +234,7 @@ impl Loader<'_> {
                     Some((part, bytes)) => out.extend(self.load(part, &bytes, depth + 1)),
                     // Absolute paths name the server's files, and Nginx
                     // ships `uwsgi_params`, `mime.types` ... in its prefix.
-                    None if literal && arg.is_relative() && !bundled(arg) => self.out.problems.push(Problem {
+                    None if literal && arg.is_relative() && !bundled(arg) && !name.exists() => self.out.problems.push(Problem {
                         file,
                         span,
                         message: format!(
@@ -248,7 +254,10 @@ impl Loader<'_> {
 
 /// Load `path` (a config or an `nginx -T` dump) with its includes. `prefix`
 /// defaults to the main file's directory (for a dump, the first file's).
-pub fn load(path: &Path, bytes: &[u8], prefix: Option<&Path>) -> Loaded {
+///
+/// Included files are read only below `within` (default: the main file's
+/// directory); others are left out as if absent, without a finding.
+pub fn load(path: &Path, bytes: &[u8], prefix: Option<&Path>, within: &[PathBuf]) -> Loaded {
     if is_dump(bytes) {
         let files = split_dump(bytes);
         let Some((main, _, _)) = files.first().cloned() else {
@@ -271,8 +280,19 @@ pub fn load(path: &Path, bytes: &[u8], prefix: Option<&Path>) -> Loaded {
     let prefix = prefix
         .map(Path::to_path_buf)
         .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
+    let roots: Vec<PathBuf> = if within.is_empty() {
+        path.parent()
+            .and_then(|p| std::fs::canonicalize(p).ok())
+            .into_iter()
+            .collect()
+    } else {
+        within
+            .iter()
+            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .collect()
+    };
     let mut l = Loader {
-        files: Files::Disk,
+        files: Files::Disk(roots),
         prefix,
         out: Loaded::default(),
     };
@@ -303,7 +323,7 @@ mod tests {
         let main = dir.join("nginx.conf");
         let text = b"http {\n    include conf.d/*.conf;\n    include missing.conf;\n    include conf.d/none-*.conf;\n}\n";
         std::fs::write(&main, text).unwrap();
-        let l = load(&main, text, None);
+        let l = load(&main, text, None, &[]);
         assert_eq!(l.parts.len(), 3);
         assert!(l.parts[1].name.ends_with("a.conf"));
         let m = crate::nginx::model::build(&l.config);
@@ -317,10 +337,24 @@ mod tests {
     }
 
     #[test]
+    fn files_outside_the_roots_are_not_read() {
+        let dir = std::env::temp_dir().join(format!("uwsgi-lint-inc-out-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("repo")).unwrap();
+        std::fs::write(dir.join("secret.conf"), "worker_processes 9;\n").unwrap();
+        let main = dir.join("repo/nginx.conf");
+        let text = b"include ../secret.conf;\ninclude /etc/hostname;\n";
+        std::fs::write(&main, text).unwrap();
+        let l = load(&main, text, None, &[dir.join("repo")]);
+        assert_eq!(l.parts.len(), 1);
+        assert!(l.problems.is_empty(), "{:?}", l.problems);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn a_dump_rebuilds_the_file_set_with_offsets() {
         let dump = b"# configuration file /etc/nginx/nginx.conf:\nhttp { include /etc/nginx/sites/*; }\n\n# configuration file /etc/nginx/sites/app:\nserver { location / { uwsgi_pass 127.0.0.1:3031; } }\n";
         assert!(is_dump(dump));
-        let l = load(Path::new("dump.txt"), dump, None);
+        let l = load(Path::new("dump.txt"), dump, None, &[]);
         assert_eq!(l.parts.len(), 2);
         let m = crate::nginx::model::build(&l.config);
         let pass = m.locations[0].pass.as_ref().unwrap();

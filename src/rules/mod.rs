@@ -63,12 +63,11 @@ impl ProjectContext {
         self.ids.get(file).map(|id| (*id, span))
     }
 
-    /// A place in the `part`-th file of the `conf`-th Nginx configuration.
+    /// A place in the `part`-th file of the `conf`-th Nginx configuration
+    /// (spans are already offsets into the file shown, dumps included).
     pub fn nginx_at(&self, conf: usize, part: usize, span: Span) -> Option<(FileId, Span)> {
-        let c = self.project.nginx.get(conf)?;
-        let offset = c.parts.get(part)?.offset;
         let id = *self.nginx_ids.get(conf)?.get(part)?;
-        Some((id, Span::new(span.start + offset, span.end + offset)))
+        Some((id, span))
     }
 }
 
