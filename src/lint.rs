@@ -393,7 +393,9 @@ fn lint_inis(
     {
         project.containers.push(d.container());
     }
-    // Project directories: where files of a project lie, or a repository root.
+    // Project directories: the roots walked, where files of a project lie,
+    // or a repository root.
+    project.dirs.extend(context.roots.iter().cloned());
     for f in context
         .ecs
         .iter()

@@ -152,21 +152,34 @@ fn somaxconn(n: &Node) -> Option<At<u64>> {
 }
 
 /// Container-side ports: `"8000"`, `"80:8000"`, `"127.0.0.1:80:8000/tcp"`,
-/// `8000`, or the long form `{target: 8000}`.
-fn ports(svc: &Node) -> Vec<At<u16>> {
+/// `8000`, or the long form `{target: 8000}`; with whether `ports` publishes
+/// it on the host, and whether only on a loopback or private address.
+fn ports(svc: &Node) -> Vec<(At<u16>, Option<bool>)> {
     let mut out = Vec::new();
     for key in ["ports", "expose"] {
         for p in svc.get(key).map(Node::as_seq).unwrap_or_default() {
-            let port = match &p.value {
-                Value::Int(i) => u16::try_from(*i).ok(),
+            let (port, host_ip) = match &p.value {
+                Value::Int(i) => (u16::try_from(*i).ok(), None),
                 Value::Str(s) => {
                     let s = s.split('/').next().unwrap_or(s);
-                    s.rsplit(':').next().and_then(|t| t.parse().ok())
+                    let parts: Vec<&str> = s.split(':').collect();
+                    let ip = (parts.len() == 3).then(|| parts[0].to_string());
+                    (parts.last().and_then(|t| t.parse().ok()), ip)
                 }
-                Value::Map(_) => p.get("target").and_then(|t| t.scalar_text()?.parse().ok()),
-                _ => None,
+                Value::Map(_) => (
+                    p.get("target").and_then(|t| t.scalar_text()?.parse().ok()),
+                    p.get("host_ip").and_then(Node::scalar_text),
+                ),
+                _ => (None, None),
             };
-            out.extend(port.map(|v| At::new(v, p.span)));
+            let private = host_ip.is_some_and(|ip| {
+                ip.starts_with("127.")
+                    || ip.starts_with("10.")
+                    || ip.starts_with("192.168.")
+                    || ip == "::1"
+            });
+            let published = (key == "ports").then_some(private);
+            out.extend(port.map(|v| (At::new(v, p.span), published)));
         }
     }
     out
@@ -304,7 +317,12 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
         c.stop_grace = svc
             .get("stop_grace_period")
             .and_then(|n| Some(At::new(duration_seconds(&n.scalar_text()?)?, n.span)));
-        c.ports = ports(&svc);
+        for (port, published) in ports(&svc) {
+            if let Some(private) = published {
+                c.published.push((port.clone(), private));
+            }
+            c.ports.push(port);
+        }
         c.hostnames = vec![name.clone()];
         for key in ["hostname", "container_name"] {
             if let Some(h) = svc.get(key).and_then(Node::scalar_text) {

@@ -120,6 +120,9 @@ pub struct Container {
     pub stop_grace: Option<At<u64>>,
     /// Ports the container publishes or exposes.
     pub ports: Vec<At<u16>>,
+    /// Ports published on the host (Compose `ports`), and whether only on a
+    /// loopback or private address.
+    pub published: Vec<(At<u16>, bool)>,
     /// Host names other containers reach it by (Compose service name).
     pub hostnames: Vec<String>,
     /// Other containers sharing the pod/task/project, by name.
@@ -148,6 +151,7 @@ impl Container {
             somaxconn: None,
             stop_grace: None,
             ports: Vec::new(),
+            published: Vec::new(),
             hostnames: Vec::new(),
             siblings: Vec::new(),
             mounts: Vec::new(),

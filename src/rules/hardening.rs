@@ -1,5 +1,6 @@
 //! UW6xx: production hardening.
 
+use crate::container::Orchestrator;
 use crate::diagnostic::Diagnostic;
 use crate::rules::{IniContext, Rule};
 use crate::uwsgi::version::Version;
@@ -43,11 +44,51 @@ pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
         let Some((file, _, value_span)) = ctx.spans(e) else {
             continue;
         };
+        // In a container, binding every interface is how a sibling Nginx
+        // reaches it; it is exposed only where the port is published.
+        let mut severity = rule.severity;
+        let mut published_at = None;
+        if let Some(dep) = ctx.deployment
+            && !matches!(
+                dep.container.orchestrator,
+                Orchestrator::Docker | Orchestrator::Cgroup
+            )
+        {
+            let port = v
+                .trim()
+                .rsplit(':')
+                .next()
+                .and_then(|p| p.parse::<u16>().ok());
+            match dep
+                .container
+                .published
+                .iter()
+                .find(|(p, _)| Some(p.value) == port)
+            {
+                None => continue,
+                Some((_, true)) => severity = crate::diagnostic::Severity::Info,
+                Some(_) => {}
+            }
+            published_at = dep
+                .container
+                .published
+                .iter()
+                .find(|(p, _)| Some(p.value) == port)
+                .and_then(|(p, _)| ctx.project.at(&dep.container.file, p.span));
+        }
         let mut d = rule.diag(
             file,
             value_span,
             format!("the uwsgi-protocol socket `{}` listens on every interface: anyone who reaches it can set UWSGI_FILE and similar variables to load code", v.trim()),
         );
+        d.severity = severity;
+        if let Some((f, span)) = published_at {
+            d.related.push(crate::diagnostic::Related {
+                file: f,
+                span,
+                message: "published on the host here".into(),
+            });
+        }
         d.help = Some("bind to 127.0.0.1 or a unix socket, or make sure only the proxy can reach the port (in a container: don't publish it)".into());
         out.push(d);
     }
@@ -78,6 +119,15 @@ pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("uid").is_some() || ctx.last("gid").is_some() {
         return;
     }
+    // The image already drops root (`USER app`, not `USER root`/`0`).
+    let image_user = ctx
+        .deployment
+        .and_then(|d| d.dockerfile.as_ref())
+        .and_then(|df| df.user.as_ref())
+        .is_some_and(|u| !matches!(u.value.split(':').next(), Some("root" | "0")));
+    if image_user {
+        return;
+    }
     out.push(
         rule.at(
             ctx.header(),
@@ -89,12 +139,17 @@ pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
 
 pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let processes = ctx.number("processes").unwrap_or(1);
-    if processes < 2 {
+    let container = ctx.deployment.map(|d| d.container.name.clone());
+    if processes < 2 && container.is_none() {
         return;
     }
     for name in ["py-autoreload", "fs-reload"] {
         if ctx.last(name).is_some() && ctx.number(name) != Some(0) {
-            out.push(rule.at(ctx.anchor(name), format!("`{name}` with {processes} workers: a development reloader that restarts every worker when a file changes")).with_help("enable it only in development (e.g. inside `if-env = DEBUG`)"));
+            let whr = match &container {
+                Some(c) => format!("in the container `{c}`"),
+                None => format!("with {processes} workers"),
+            };
+            out.push(rule.at(ctx.anchor(name), format!("`{name}` {whr}: a development reloader that restarts every worker when a file changes")).with_help("enable it only in development (e.g. inside `if-env = DEBUG`)"));
         }
     }
 }

@@ -257,6 +257,26 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     } else {
         0
     };
+    // Nginx in the same container shares the limit (memory-model.md):
+    // its workers × `[memory] nginx-worker` + 8 MiB for its master.
+    let nginx = dep.nginx_colocated.as_ref().map(|_| {
+        let workers = ctx
+            .nginx
+            .iter()
+            .filter_map(|i| ctx.project.project.nginx.get(*i))
+            .map(|n| match n.model.worker_processes.value {
+                crate::nginx::model::WorkerProcesses::Count(c) => u64::from(c.max(1)),
+                crate::nginx::model::WorkerProcesses::Auto => dep
+                    .container
+                    .cpus
+                    .as_ref()
+                    .map_or(1, |c| c.value.ceil().max(1.0) as u64),
+            })
+            .max()
+            .unwrap_or(1);
+        (workers, workers * ctx.memory.nginx_worker_bytes + (8 << 20))
+    });
+    let extra = extra + nginx.map_or(0, |n| n.1);
     let total = processes
         .saturating_mul(per_worker)
         .saturating_add(master + extra);
@@ -279,11 +299,19 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     } else {
         format!("{processes} workers × {cap_name} {} MiB", mib(per_worker))
     };
-    let extra_text = if extra > 0 {
-        format!(" + http router {} MiB", mib(extra))
+    let router = extra - nginx.map_or(0, |n| n.1);
+    let mut extra_text = if router > 0 {
+        format!(" + http router {} MiB", mib(router))
     } else {
         String::new()
     };
+    if let Some((workers, bytes)) = nginx {
+        extra_text.push_str(&format!(
+            " + Nginx in the same container ({workers} worker{}) {} MiB",
+            if workers == 1 { "" } else { "s" },
+            mib(bytes)
+        ));
+    }
     let verdict = if total > l {
         format!(
             "exceeds the memory the container may use: {}",
