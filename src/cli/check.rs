@@ -183,6 +183,9 @@ fn verbose_links(
             d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" "),
             c.grace_seconds(),
         ));
+        if let Some(sw) = &c.swap {
+            s.push_str(&format!("  memory + swap: `{}: {}`\n", sw.key, sw.raw));
+        }
         if let Some(df) = &d.dockerfile {
             s.push_str(&format!("  image built from: {}\n", shown(&df.path)));
         }

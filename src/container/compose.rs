@@ -304,6 +304,15 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
                     .extend(memory(n, &path.join("."), &mut problems));
             }
         }
+        // `memswap_limit` (renamed `memory_swap` in newer schemas) is memory
+        // plus swap; `-1` is unlimited and 0 unset.
+        for key in ["memswap_limit", "memory_swap"] {
+            if let Some(n) = svc.get(key)
+                && !matches!(n.value, Value::Int(0) | Value::Int(-1))
+            {
+                c.swap = memory(n, key, &mut problems);
+            }
+        }
         c.cpus = ["cpus"]
             .iter()
             .map(|k| svc.get(k))
@@ -369,6 +378,10 @@ mod tests {
         assert_eq!(worker.limit.as_ref().unwrap().bytes, Bytes(300));
         assert!(worker.hard.iter().any(|m| m.slip.is_some()));
         assert_eq!(worker.somaxconn.as_ref().unwrap().value, 1024);
+        let doc = &yaml::parse("services:\n  a:\n    image: x\n    mem_limit: 300m\n    memswap_limit: 1g\n  b:\n    image: x\n    memswap_limit: -1\n").unwrap()[0];
+        let (cs, _) = containers(Path::new("c.yaml"), doc);
+        assert_eq!(cs[0].swap.as_ref().unwrap().bytes, Bytes(1 << 30));
+        assert!(cs[1].swap.is_none());
     }
 
     #[test]

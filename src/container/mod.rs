@@ -114,6 +114,8 @@ pub struct Container {
     /// The effective hard limit.
     pub limit: Option<Limit>,
     pub reservations: Vec<MemoryValue>,
+    /// Memory plus swap (Compose `memswap_limit`).
+    pub swap: Option<MemoryValue>,
     pub cpus: Option<At<f64>>,
     /// `net.core.somaxconn` from the container's sysctls.
     pub somaxconn: Option<At<u64>>,
@@ -147,6 +149,7 @@ impl Container {
             hard: Vec::new(),
             limit: None,
             reservations: Vec::new(),
+            swap: None,
             cpus: None,
             somaxconn: None,
             stop_grace: None,
