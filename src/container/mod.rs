@@ -166,6 +166,26 @@ impl Container {
         format!("{}#{}", self.file.display(), self.name)
     }
 
+    /// How messages name it: "the Compose service `web`".
+    pub fn who(&self) -> String {
+        match self.orchestrator {
+            Orchestrator::Compose => format!("the Compose service `{}`", self.name),
+            Orchestrator::Kubernetes => format!("the Kubernetes container `{}`", self.name),
+            Orchestrator::Ecs => format!("the ECS container `{}`", self.name),
+            Orchestrator::Docker => format!("the container run from `{}`", self.name),
+            Orchestrator::Cgroup => "this container".to_string(),
+        }
+    }
+
+    /// [`Container::who`] at the start of a sentence.
+    pub fn who_capitalized(&self) -> String {
+        let w = self.who();
+        let mut c = w.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
+    }
+
     pub fn grace_seconds(&self) -> u64 {
         self.stop_grace
             .as_ref()

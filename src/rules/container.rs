@@ -136,9 +136,8 @@ pub fn no_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let mut d = rule.at(
         ctx.header(),
         format!(
-            "`{}` ({}) runs this config with no hard memory limit: nothing caps the workers, and the memory budget cannot be checked",
-            c.name,
-            c.orchestrator.as_str()
+            "{} runs this config with no hard memory limit: nothing caps the workers, and the memory budget cannot be checked",
+            c.who_capitalized()
         ),
     );
     d.related.extend(

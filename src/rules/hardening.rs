@@ -139,14 +139,14 @@ pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
 
 pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let processes = ctx.number("processes").unwrap_or(1);
-    let container = ctx.deployment.map(|d| d.container.name.clone());
+    let container = ctx.deployment.map(|d| d.container.who());
     if processes < 2 && container.is_none() {
         return;
     }
     for name in ["py-autoreload", "fs-reload"] {
         if ctx.last(name).is_some() && ctx.number(name) != Some(0) {
             let whr = match &container {
-                Some(c) => format!("in the container `{c}`"),
+                Some(c) => format!("in {c}"),
                 None => format!("with {processes} workers"),
             };
             out.push(rule.at(ctx.anchor(name), format!("`{name}` {whr}: a development reloader that restarts every worker when a file changes")).with_help("enable it only in development (e.g. inside `if-env = DEBUG`)"));

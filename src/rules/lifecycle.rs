@@ -32,9 +32,8 @@ pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     if let Some(dep) = ctx.deployment {
         d.severity = crate::diagnostic::Severity::Error;
         d.message = format!(
-            "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `{}` ({}) waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
-            dep.container.name,
-            dep.container.orchestrator.as_str(),
+            "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {} waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
+            dep.container.who(),
             dep.container.grace_seconds()
         );
         if let Some(p) = &dep.args_place {
@@ -153,9 +152,9 @@ pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<D
     let mut d = rule.at(
         ctx.anchor("worker-reload-mercy"),
         format!(
-            "`worker-reload-mercy` is {mercy} s{} but `{}` is SIGKILLed {grace} s after SIGTERM{}: a slow worker is killed mid-request instead of finishing",
+            "`worker-reload-mercy` is {mercy} s{} but {} is SIGKILLed {grace} s after SIGTERM{}: a slow worker is killed mid-request instead of finishing",
             if explicit { "" } else { " (default)" },
-            c.name,
+            c.who(),
             if c.stop_grace.is_some() { "" } else { " (the orchestrator's default)" }
         ),
     );
@@ -183,7 +182,7 @@ pub fn daemonize_in_container(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
         if ctx.last(name).is_some() {
             let mut d = rule.at(
                 ctx.anchor(name),
-                format!("`{name}` detaches uWSGI from the terminal: as the container's main process it exits at once, and `{}` stops (or restarts forever)", dep.container.name),
+                format!("`{name}` detaches uWSGI from the terminal: as the container's main process it exits at once, and {} stops (or restarts forever)", dep.container.who()),
             );
             d.help = Some("remove it; log with `logto` or to stdout".into());
             out.push(d);

@@ -391,8 +391,10 @@ pub fn soft_limit_only(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let mut d = rule.at(
         at,
         format!(
-            "`{}` has only a reservation (`{}: {}`), no hard memory limit: the workers can grow into the whole host's memory, and the host's OOM killer picks the victim",
-            c.name, r.key, r.raw
+            "{} has only a reservation (`{}: {}`), no hard memory limit: the workers can grow into the whole host's memory, and the host's OOM killer picks the victim",
+            c.who_capitalized(),
+            r.key,
+            r.raw
         ),
     );
     d.related.push(crate::diagnostic::Related {
@@ -466,8 +468,12 @@ pub fn limits_disagree(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let mut d = rule.at(
         at,
         format!(
-            "`{}: {}` and `{}: {}` give `{}` different hard limits: the smaller, {low}, is the one the kernel enforces",
-            a.key, a.raw, b.key, b.raw, c.name
+            "`{}: {}` and `{}: {}` give {} different hard limits: the smaller, {low}, is the one the kernel enforces",
+            a.key,
+            a.raw,
+            b.key,
+            b.raw,
+            c.who()
         ),
     );
     d.related
