@@ -166,7 +166,9 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
         .iter()
         .map(|p| {
             if p.is_file() {
-                repo_root(p.parent().unwrap_or(Path::new(".")))
+                // `uwsgi.ini` has the parent "", which is the current directory.
+                let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
+                repo_root(dir.unwrap_or(Path::new(".")))
             } else {
                 std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())
             }

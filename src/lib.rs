@@ -4,6 +4,7 @@
 //! check → report (see `docs/architecture.md`). This crate is the library
 //! behind the `uwsgi-lint` binary.
 
+pub mod advise;
 pub mod cli;
 pub mod container;
 pub mod deployment;

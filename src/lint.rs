@@ -70,7 +70,8 @@ impl SettingsCache<'_> {
     }
 }
 
-pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
+/// Discover, read, link and resolve everything under `paths`.
+pub fn prepare(paths: &[PathBuf], overrides: &Overrides) -> Result<Prepared, LintError> {
     let inis = crate::discover::uwsgi_inis(paths)?;
     let roots = if overrides.no_context {
         Vec::new()
@@ -82,7 +83,11 @@ pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintErro
     let mut all = crate::discover::uwsgi_inis(&roots)?;
     all.extend(inis.iter().cloned());
     let context = crate::discover::context(&roots);
-    let mut report = lint_inis(&inis, &all, &context, None, overrides)?;
+    prepare_inis(&inis, &all, &context, None, overrides)
+}
+
+pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
+    let mut report = check(prepare(paths, overrides)?);
     // Report only on what was asked for (pre-commit passes single files): a
     // finding inside an included file outside `paths` belongs to that file.
     let asked: Vec<PathBuf> = paths
@@ -361,6 +366,51 @@ fn invocation(spec: &str, yaml: bool, env: &[(String, String)]) -> Invocation {
     inv
 }
 
+/// One config as one container runs it (or on its own), resolved.
+pub struct Run {
+    pub ini: PathBuf,
+    /// Index into [`Prepared::links`].
+    pub deployment: Option<usize>,
+    pub resolved: resolve::Resolved,
+    pub file: FileId,
+    pub nginx: Vec<usize>,
+    pub target: crate::uwsgi::version::Version,
+    pub settings: Settings,
+}
+
+impl Run {
+    /// The context rules (and `advise`) see.
+    pub fn context<'a>(
+        &'a self,
+        sources: &'a SourceMap,
+        project: &'a ProjectContext,
+        links: &'a [Deployment],
+    ) -> IniContext<'a> {
+        IniContext {
+            sources,
+            file: self.file,
+            resolved: &self.resolved,
+            target: self.target,
+            deployment: self.deployment.map(|i| &links[i]),
+            project,
+            nginx: self.nginx.clone(),
+            memory: &self.settings.memory,
+            header_cache: Default::default(),
+        }
+    }
+}
+
+/// Everything up to the rules: sources read, context linked, configs resolved.
+pub struct Prepared {
+    pub sources: SourceMap,
+    pub project: ProjectContext,
+    pub links: Vec<Deployment>,
+    pub runs: Vec<Run>,
+    /// Problems found reading the context files.
+    pub diagnostics: Vec<Diagnostic>,
+    pub files: usize,
+}
+
 fn lint_inis(
     inis: &[PathBuf],
     all_configs: &[PathBuf],
@@ -368,6 +418,16 @@ fn lint_inis(
     stdin: Option<(PathBuf, Vec<u8>)>,
     overrides: &Overrides,
 ) -> Result<Report, LintError> {
+    prepare_inis(inis, all_configs, context, stdin, overrides).map(check)
+}
+
+fn prepare_inis(
+    inis: &[PathBuf],
+    all_configs: &[PathBuf],
+    context: &crate::discover::ContextFiles,
+    stdin: Option<(PathBuf, Vec<u8>)>,
+    overrides: &Overrides,
+) -> Result<Prepared, LintError> {
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::local(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
@@ -428,7 +488,7 @@ fn lint_inis(
         }
     }
     let ids = loader.ids;
-    let mut diagnostics = loader.diagnostics;
+    let diagnostics = loader.diagnostics;
 
     // Each config resolved alone, for the sockets linking matches on.
     let mut all: Vec<PathBuf> = all_configs
@@ -520,22 +580,26 @@ fn lint_inis(
         nginx_ids,
     };
 
+    let mut runs = Vec::new();
     for ini in inis {
         let settings = cache.for_file(ini)?.clone();
         let spec = display_name(&cwd, ini);
         let yaml = crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml);
         let canonical = std::fs::canonicalize(ini)
             .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(ini)));
-        let mine: Vec<&Deployment> = links.iter().filter(|d| d.uwsgi == canonical).collect();
+        let mine: Vec<usize> = (0..links.len())
+            .filter(|i| links[*i].uwsgi == canonical)
+            .collect();
         // Checked once per container that runs it, or once on its own.
-        let runs: Vec<Option<&Deployment>> = if mine.is_empty() {
+        let deps: Vec<Option<usize>> = if mine.is_empty() {
             vec![None]
         } else {
             mine.into_iter().map(Some).collect()
         };
-        for dep in runs {
+        for dep in deps {
+            let d = dep.map(|i| &links[i]);
             let mut inv = invocation(&spec, yaml, &settings.env);
-            if let Some(d) = dep {
+            if let Some(d) = d {
                 inv.args = container_invocation(d, &spec, yaml);
                 inv.env
                     .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
@@ -544,7 +608,7 @@ fn lint_inis(
             let Some((file, _)) = resolved.files.first().cloned() else {
                 continue;
             };
-            let nginx = match dep {
+            let nginx = match d {
                 Some(d) => d.nginx.clone(),
                 None => crate::deployment::related_nginx(
                     &pctx.project,
@@ -557,42 +621,63 @@ fn lint_inis(
             };
             let target = settings
                 .uwsgi_version
-                .or(dep.and_then(|d| d.version.as_ref().map(|v| v.0)))
+                .or(d.and_then(|d| d.version.as_ref().map(|v| v.0)))
                 .or(pctx.project.pins.first().map(|p| p.0))
                 .unwrap_or(NEWEST_2_0);
-            let ctx = IniContext {
-                sources: &sources,
-                file,
-                resolved: &resolved,
-                target,
+            runs.push(Run {
+                ini: ini.clone(),
                 deployment: dep,
-                project: &pctx,
+                resolved,
+                file,
                 nginx,
-                memory: &settings.memory,
-                header_cache: Default::default(),
-            };
-            let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
-            let mut checked: Vec<_> = resolved.files.iter().map(|(f, _)| *f).collect();
-            checked.sort();
-            checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
-            let found =
-                crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
-            for mut d in found {
-                let path = sources.get(d.file).path.clone().unwrap_or_default();
-                if settings.ignored_in(&path, d.code) {
-                    continue;
-                }
-                d.severity = settings.severity_of(d.code, d.severity);
-                diagnostics.push(d);
+                target,
+                settings: settings.clone(),
+            });
+        }
+    }
+    Ok(Prepared {
+        sources,
+        project: pctx,
+        links,
+        runs,
+        diagnostics,
+        files: inis.len(),
+    })
+}
+
+/// Run the rules on every prepared config.
+fn check(prepared: Prepared) -> Report {
+    let Prepared {
+        sources,
+        project: pctx,
+        links,
+        runs,
+        mut diagnostics,
+        files,
+    } = prepared;
+    for run in &runs {
+        let settings = &run.settings;
+        let ctx = run.context(&sources, &pctx, &links);
+        let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+        let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
+        checked.sort();
+        checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
+        let found = crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
+        for mut d in found {
+            let path = sources.get(d.file).path.clone().unwrap_or_default();
+            if settings.ignored_in(&path, d.code) {
+                continue;
             }
+            d.severity = settings.severity_of(d.code, d.severity);
+            diagnostics.push(d);
         }
     }
     crate::output::normalize(&sources, &mut diagnostics);
-    Ok(Report {
+    Report {
         sources,
         diagnostics,
-        files: inis.len(),
+        files,
         deployments: links,
         nginx: pctx.project.nginx,
-    })
+    }
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod advise;
 pub mod check;
 pub mod explain;
 pub mod show_config;
@@ -24,6 +25,8 @@ pub struct Cli {
 pub enum Command {
     /// Lint uWSGI configs under the given paths.
     Check(check::Args),
+    /// Recycling values that fit each deployment's memory limit.
+    Advise(advise::Args),
     /// Print the effective option list, as uWSGI would collect it.
     ShowConfig(show_config::Args),
     /// Show a rule's documentation.
@@ -46,6 +49,7 @@ pub fn main() -> ExitCode {
     };
     let result = match cli.command {
         Command::Check(args) => check::run(&args),
+        Command::Advise(args) => advise::run(&args),
         Command::ShowConfig(args) => show_config::run(&args),
         Command::Explain(args) => explain::explain(&args),
         Command::Rules(args) => explain::list(&args),

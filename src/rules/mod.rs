@@ -175,6 +175,54 @@ impl IniContext<'_> {
         (self.file, span)
     }
 
+    /// An edit that makes `option = value` effective: the value of its last
+    /// entry replaced when a file sets it, else a new line after the last
+    /// option of the checked file (same indentation; `key: value` in YAML).
+    pub fn set_option_edit(&self, option: &str, value: &str) -> Option<crate::diagnostic::Edit> {
+        if let Some(e) = self.last(option) {
+            let (file, _, span) = self.spans(e)?;
+            return Some(crate::diagnostic::Edit {
+                file,
+                span,
+                content: value.to_string(),
+            });
+        }
+        let (file, anchor) = self
+            .file_entries()
+            .filter(|(_, f, _, _)| *f == self.file)
+            .last()
+            .map(|(_, f, k, _)| (f, k))
+            .unwrap_or_else(|| self.header());
+        let f = self.sources.get(file);
+        let line = f.line_col(anchor.start).line;
+        let at = f.lines.line_start(line).unwrap_or(f.bytes.len());
+        let newline = if at > 0 && f.bytes.get(at - 1) == Some(&b'\n') {
+            ""
+        } else {
+            "\n"
+        };
+        let line_start = f.lines.line_start(line - 1).unwrap_or(0);
+        let mut indent: String = f.bytes[line_start..]
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .map(|&b| b as char)
+            .collect();
+        let entry = if self.is_yaml(file) {
+            // After the `uwsgi:` header itself, one level deeper.
+            if anchor == self.header().1 && indent.is_empty() {
+                indent = "  ".into();
+            }
+            format!("{indent}{option}: {value}")
+        } else {
+            format!("{indent}{option} = {value}")
+        };
+        Some(crate::diagnostic::Edit {
+            file,
+            span: Span::new(at, at),
+            content: format!("{newline}{entry}\n"),
+        })
+    }
+
     /// Entries read from files (not env/CLI), in order.
     pub fn file_entries(&self) -> impl Iterator<Item = (&Entry, FileId, Span, Span)> {
         self.resolved

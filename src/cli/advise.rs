@@ -1,0 +1,285 @@
+//! `uwsgi-lint advise [PATH]`: a tuning plan for each deployment found.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::advise::measure::{self, Measurements};
+use crate::advise::plan::{self, Given, Plan};
+use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
+use crate::settings::Overrides;
+use crate::source::Span;
+use crate::uwsgi::version::Version;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Files or directories (default: the current directory).
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The memory limit, where none is found (or to override it): `1GiB`, `512MiB`.
+    #[arg(long, value_name = "SIZE", value_parser = |s: &str| crate::settings::parse_size(s).ok_or_else(|| format!("`{s}` is not a size (e.g. 512MiB, 1GiB)")))]
+    pub memory_limit: Option<u64>,
+    /// CPUs available to the container.
+    #[arg(long, value_name = "N")]
+    pub cpus: Option<f64>,
+    /// A uWSGI log with `memory-report` lines (repeatable; gzip welcome).
+    #[arg(long = "log", value_name = "FILE")]
+    pub logs: Vec<PathBuf>,
+    /// Saved stats-server JSON documents (repeatable).
+    #[arg(long = "stats-file", value_name = "FILE")]
+    pub stats_files: Vec<PathBuf>,
+    /// A live stats server: `host:port`, a unix socket path, or `http://host:port`.
+    #[arg(long, value_name = "ADDR")]
+    pub stats: Option<String>,
+    /// Samples to take from `--stats`.
+    #[arg(long, default_value_t = 10)]
+    pub samples: u32,
+    /// Seconds between `--stats` samples.
+    #[arg(long, default_value_t = 1.0)]
+    pub interval: f64,
+    /// Print the advice as a unified diff of the config.
+    #[arg(long)]
+    pub diff: bool,
+    /// Apply the advice to the config in place (atomically; comments and order kept).
+    #[arg(long, conflicts_with = "diff")]
+    pub write: bool,
+    /// Draw the projected memory (current vs advised, with the limit) as SVG.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<PathBuf>,
+    /// The uWSGI version the configs run on (default: found in the project, else the newest 2.0.x).
+    #[arg(long, value_parser = |s: &str| s.parse::<Version>())]
+    pub uwsgi_version: Option<Version>,
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[arg(long, conflicts_with = "config")]
+    pub no_config: bool,
+    /// Lint only the given files: no containers or Nginx around them.
+    #[arg(long)]
+    pub no_context: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+fn measurements(args: &Args) -> Result<Option<Measurements>, String> {
+    if args.logs.is_empty() && args.stats_files.is_empty() && args.stats.is_none() {
+        return Ok(None);
+    }
+    let mut m = Measurements::default();
+    for f in &args.logs {
+        let text = measure::read_maybe_gzip(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        m.add_log(&f.display().to_string(), &text);
+    }
+    for f in &args.stats_files {
+        let text = measure::read_maybe_gzip(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        m.add_stats(&f.display().to_string(), &text, None);
+    }
+    if let Some(addr) = &args.stats {
+        let start = std::time::Instant::now();
+        let interval = std::time::Duration::from_secs_f64(args.interval.max(0.01));
+        for i in 0..args.samples.max(1) {
+            if i > 0 {
+                std::thread::sleep(interval);
+            }
+            let text = measure::fetch_stats(addr, std::time::Duration::from_secs(5))
+                .map_err(|e| format!("stats server {addr}: {e}"))?;
+            m.add_stats(addr, &text, Some(start.elapsed().as_secs_f64()));
+        }
+    }
+    Ok(Some(m))
+}
+
+struct Unit {
+    uwsgi: String,
+    container: Option<String>,
+    file_name: String,
+    plan: Plan,
+    fixes: Vec<Diagnostic>,
+}
+
+pub fn run(args: &Args) -> Result<u8, String> {
+    let overrides = Overrides {
+        uwsgi_version: args.uwsgi_version,
+        config: args.config.clone(),
+        no_config: args.no_config,
+        no_context: args.no_context,
+        ..Overrides::default()
+    };
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    for p in &paths {
+        if !p.exists() {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    let measured = measurements(args)?;
+    let estimates = match &measured {
+        Some(m) => Some(m.estimate().map_err(|e| format!("measurements: {e}"))?),
+        None => None,
+    };
+    let prepared = crate::lint::prepare(&paths, &overrides).map_err(|e| e.to_string())?;
+    if prepared.runs.is_empty() {
+        return Err("nothing to advise: no uWSGI config found".into());
+    }
+    let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
+    let given = Given {
+        memory_limit: args.memory_limit,
+        cpus: args.cpus,
+    };
+    let mut units = Vec::new();
+    for run in &prepared.runs {
+        let ctx = run.context(&prepared.sources, &prepared.project, &prepared.links);
+        let p = plan::plan(&ctx, estimates.as_ref(), &given);
+        // One fix per file: the values it holds replaced, new lines added
+        // after the last option (insertions at one point merged).
+        let mut by_file: BTreeMap<crate::source::FileId, Vec<Edit>> = BTreeMap::new();
+        for r in p.recommendations.iter().filter(|r| r.changes()) {
+            if let Some(e) = ctx.set_option_edit(r.option, &r.value) {
+                let edits = by_file.entry(e.file).or_default();
+                match edits.iter_mut().find(|x| {
+                    x.span.is_empty() && e.span.is_empty() && x.span.start == e.span.start
+                }) {
+                    Some(x) => x.content.push_str(e.content.trim_start_matches('\n')),
+                    None => edits.push(e),
+                }
+            }
+        }
+        let fixes = by_file
+            .into_iter()
+            .map(|(file, edits)| Diagnostic {
+                code: "advise",
+                name: "advise",
+                severity: Severity::Info,
+                message: String::new(),
+                file,
+                span: Span::default(),
+                related: Vec::new(),
+                help: None,
+                fix: Some(Fix {
+                    applicability: Applicability::Unsafe,
+                    edits,
+                }),
+            })
+            .collect();
+        let dep = run.deployment.map(|i| &prepared.links[i]);
+        units.push(Unit {
+            uwsgi: crate::uwsgi::resolve::display_name(&cwd, &run.ini),
+            container: dep.map(|d| {
+                format!(
+                    "{}#{}",
+                    crate::uwsgi::resolve::display_name(&cwd, &d.container.file),
+                    d.container.name
+                )
+            }),
+            file_name: prepared.sources.get(run.file).name.clone(),
+            plan: p,
+            fixes,
+        });
+    }
+
+    if let Some(path) = &args.plot {
+        let u = &units[0];
+        let title = match &u.container {
+            Some(c) => format!("{} in {c}", u.uwsgi),
+            None => u.uwsgi.clone(),
+        };
+        let svg = crate::advise::plot::svg(&u.plan, &title)?;
+        std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+
+    if args.diff || args.write {
+        let diags: Vec<Diagnostic> = units.iter().flat_map(|u| u.fixes.iter().cloned()).collect();
+        let files = crate::fix::plan(&prepared.sources, &diags, true);
+        let mut out = String::new();
+        for f in &files {
+            if args.write {
+                crate::fix::write_atomically(&f.path, &f.original, &f.fixed)
+                    .map_err(|e| format!("{}: {e}", f.path.display()))?;
+                out.push_str(&format!("wrote {}\n", f.name));
+            } else {
+                out.push_str(&crate::fix::unified_diff(f));
+            }
+        }
+        if files.is_empty() {
+            out.push_str("nothing to change\n");
+        }
+        super::emit(&out);
+        return Ok(0);
+    }
+
+    let text = match args.format {
+        Format::Json => json(&units, estimates.as_ref(), measured.as_ref()),
+        Format::Text => text(&units, measured.as_ref()),
+    };
+    super::emit(&text);
+    Ok(0)
+}
+
+fn json(units: &[Unit], est: Option<&measure::Estimates>, m: Option<&Measurements>) -> String {
+    let v = serde_json::json!({
+        "version": 1,
+        "measurements": m.map(|m| serde_json::json!({"sources": m.sources, "estimates": est})),
+        "deployments": units.iter().map(|u| serde_json::json!({
+            "uwsgi": u.uwsgi,
+            "container": u.container,
+            "limit_bytes": u.plan.limit_bytes,
+            "inputs": u.plan.inputs,
+            "recommendations": u.plan.recommendations,
+            "problems": u.plan.problems,
+        })).collect::<Vec<_>>(),
+    });
+    serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+}
+
+fn text(units: &[Unit], m: Option<&Measurements>) -> String {
+    let mut s = String::new();
+    if let Some(m) = m {
+        for src in &m.sources {
+            s.push_str(&format!("measured: {src}\n"));
+        }
+        s.push('\n');
+    }
+    for u in units {
+        s.push_str(&match &u.container {
+            Some(c) => format!("{} as {c} runs it\n", u.file_name),
+            None => format!("{} (no container found)\n", u.file_name),
+        });
+        s.push_str("\n  inputs\n");
+        for i in &u.plan.inputs {
+            s.push_str(&format!(
+                "    {:<32} {:<14} {:<9} {}\n",
+                i.name,
+                i.value,
+                format!("{:?}", i.source).to_lowercase(),
+                i.note
+            ));
+        }
+        s.push_str("\n  advice\n");
+        s.push_str(&format!(
+            "    {:<28} {:<10} {:<10} {:<9} why\n",
+            "option", "current", "advised", "source"
+        ));
+        for r in &u.plan.recommendations {
+            s.push_str(&format!(
+                "    {:<28} {:<10} {:<10} {:<9} {}\n",
+                r.option,
+                r.current.as_deref().unwrap_or("-"),
+                r.value,
+                format!("{:?}", r.source).to_lowercase(),
+                r.reason
+            ));
+        }
+        for p in &u.plan.problems {
+            s.push_str(&format!("\n  problem: {p}\n"));
+        }
+        s.push('\n');
+    }
+    s.push_str("apply with `uwsgi-lint advise --diff` (review) or `--write`\n");
+    s
+}
