@@ -286,7 +286,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
             ctx.number("reload-on-rss")
                 .filter(|v| *v > 0 && ctx.last("reload-on-rss").is_some())
         })
-        .map_or(0, |m| m * MIB);
+        .unwrap_or(0);
     b.plan.now = Curve {
         processes: current_processes.unwrap_or(1).max(1),
         cap: cap_now,

@@ -10,12 +10,20 @@ const MIB: f64 = (1u64 << 20) as f64;
 
 /// Render the plot as SVG text.
 pub fn svg(plan: &Plan, title: &str) -> Result<String, String> {
-    let growth = if plan.growth > 0.0 {
+    // Nothing measured: an assumed leak of 100 KiB per request, and
+    // request counts bound nothing (a faster leak outruns any max-requests),
+    // so the curves show the worst case, growth up to the memory caps.
+    let measured = plan.growth > 0.0;
+    let growth = if measured {
         plan.growth
     } else {
-        // Nothing measured: a slow leak of 100 KiB per request, labelled.
         100.0 * 1024.0
     };
+    let worst = |c: &super::plan::Curve| super::plan::Curve {
+        max_requests: if measured { c.max_requests } else { 0 },
+        ..c.clone()
+    };
+    let (now_curve, advised_curve) = (worst(&plan.now), worst(&plan.advised));
     let limit = plan.limit_bytes.map(|l| l as f64 / MIB);
     // Far enough to see the current config cross the limit (or 3 recycles).
     let mut horizon = plan
@@ -25,9 +33,14 @@ pub fn svg(plan: &Plan, title: &str) -> Result<String, String> {
         .max(1000)
         * 3;
     if let Some(l) = limit {
-        let per = (l * MIB / plan.now.processes.max(1) as f64 - plan.baseline as f64) / growth;
-        horizon = horizon.max((per * 1.5) as u64).min(2_000_000);
+        let per = (l * MIB / now_curve.processes.max(1) as f64 - plan.baseline as f64) / growth;
+        horizon = horizon.max((per * 1.5) as u64);
     }
+    // Far enough to see the current cap recycle a worker, too.
+    if now_curve.cap > plan.baseline {
+        horizon = horizon.max(((now_curve.cap - plan.baseline) as f64 / growth * 1.3) as u64);
+    }
+    let horizon = horizon.min(2_000_000);
     let points = 400u64;
     let series = |c: &super::plan::Curve| -> Vec<(f64, f64)> {
         (0..=points)
@@ -46,8 +59,8 @@ pub fn svg(plan: &Plan, title: &str) -> Result<String, String> {
             })
             .collect()
     };
-    let now = series(&plan.now);
-    let advised = series(&plan.advised);
+    let now = series(&now_curve);
+    let advised = series(&advised_curve);
     let top = now
         .iter()
         .chain(&advised)
@@ -68,10 +81,10 @@ pub fn svg(plan: &Plan, title: &str) -> Result<String, String> {
             .map_err(|e| e.to_string())?;
         chart
             .configure_mesh()
-            .x_desc(if plan.growth > 0.0 {
-                "requests per worker"
+            .x_desc(if measured {
+                "requests per worker (growth as measured)"
             } else {
-                "requests per worker (growth assumed 100 KiB/request: nothing measured)"
+                "requests per worker (nothing measured: 100 KiB/request assumed, max-requests not counted)"
             })
             .y_desc("memory of the unit (MiB)")
             .draw()
