@@ -155,21 +155,39 @@ pub struct Project {
     /// uWSGI pins from requirements files and pyproject.toml.
     pub pins: Vec<(Version, Place)>,
     /// Directories that hold a project's files (a config, a container or
-    /// Nginx file, a pin, `.git`): two files relate only below one of them.
+    /// Nginx file, a pin, `.git`, a README): two files relate only below one.
     pub dirs: std::collections::BTreeSet<PathBuf>,
+    /// The roots walked.
+    pub roots: Vec<PathBuf>,
+}
+
+fn common_dir(a: &Path, b: &Path) -> PathBuf {
+    a.components()
+        .zip(b.components())
+        .take_while(|(x, y)| x == y)
+        .map(|(x, _)| x)
+        .collect()
 }
 
 impl Project {
-    /// Do `a` and `b` belong to one project (their deepest common directory
-    /// holds project files)? A directory of unrelated projects does not.
+    /// May `a` and `b` be linked: their common directory is inside a
+    /// project directory or a root walked.
     pub fn related(&self, a: &Path, b: &Path) -> bool {
-        let common: PathBuf = a
-            .components()
-            .zip(b.components())
-            .take_while(|(x, y)| x == y)
-            .map(|(x, _)| x)
-            .collect();
-        self.dirs.is_empty() || self.dirs.contains(&common)
+        let common = common_dir(a, b);
+        (self.dirs.is_empty() && self.roots.is_empty())
+            || self
+                .dirs
+                .iter()
+                .chain(&self.roots)
+                .any(|d| common.starts_with(d))
+    }
+
+    /// Are `a` and `b` of one project: their common directory is inside a
+    /// directory that holds project files? A folder of unrelated checkouts
+    /// does not, even when it is the root walked.
+    pub fn same_project(&self, a: &Path, b: &Path) -> bool {
+        let common = common_dir(a, b);
+        self.dirs.iter().any(|d| common.starts_with(d))
     }
 }
 
@@ -214,8 +232,10 @@ pub fn is_config_name(a: &str) -> bool {
 }
 
 /// The repository config whose path shares the longest suffix with `named`
-/// (at least the file name); ties link nothing.
-fn match_config<'a>(named: &str, configs: &'a [ConfigFacts]) -> Option<&'a PathBuf> {
+/// (at least the file name); among equals, the one nearest the container's
+/// file (a tree of several projects has many `deploy/uwsgi.ini`); a
+/// remaining tie links nothing.
+fn match_config<'a>(named: &str, configs: &'a [ConfigFacts], near: &Path) -> Option<&'a PathBuf> {
     let named = named.split(':').next().unwrap_or(named);
     let want: Vec<&str> = named
         .split('/')
@@ -226,16 +246,18 @@ fn match_config<'a>(named: &str, configs: &'a [ConfigFacts]) -> Option<&'a PathB
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
             .collect();
-        want.iter()
+        let suffix = want
+            .iter()
             .rev()
             .zip(have.iter().rev())
             .take_while(|(a, b)| **a == b.as_str())
-            .count()
+            .count();
+        (suffix, common_depth(p, near))
     };
     let best = configs.iter().map(|c| score(&c.path)).max()?;
     let mut winners = configs.iter().filter(|c| score(&c.path) == best);
     let first = winners.next()?;
-    (best >= 1 && winners.next().is_none()).then_some(&first.path)
+    (best.0 >= 1 && winners.next().is_none()).then_some(&first.path)
 }
 
 /// Does an Nginx target reach this socket? Hosts: loopback, a wildcard bind,
@@ -409,11 +431,11 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
     // Dockerfiles no container builds: `docker run` of the image (only
     // when no orchestrator file runs uWSGI: those describe the deployment).
     let orchestrated: Vec<PathBuf> = out.iter().map(|r| r.container.file.clone()).collect();
-    for d in project
-        .dockerfiles
-        .iter()
-        .filter(|d| !orchestrated.iter().any(|f| project.related(f, &d.path)))
-    {
+    for d in project.dockerfiles.iter().filter(|d| {
+        !orchestrated
+            .iter()
+            .any(|f| project.same_project(f, &d.path))
+    }) {
         let built = project.containers.iter().any(|c| {
             c.dockerfile
                 .as_deref()
@@ -477,7 +499,7 @@ fn named_config(r: &Runner, configs: &[ConfigFacts]) -> Option<(PathBuf, String)
                 format!("its command names `{n}`, a bind mount of `{shown}`"),
             ));
         }
-        if let Some(p) = match_config(&n, configs) {
+        if let Some(p) = match_config(&n, configs, &r.container.file) {
             return Some((p.clone(), format!("its command names `{n}`")));
         }
     }
@@ -536,6 +558,15 @@ pub fn link(
                         matches!(s.addr, Addr::Tcp { port, .. } if r.container.ports.iter().any(|p| p.value == port))
                     })
                 })
+                .collect();
+            let nearest = by_port
+                .iter()
+                .map(|c| common_depth(&c.path, &r.container.file))
+                .max()
+                .unwrap_or(0);
+            let by_port: Vec<&&ConfigFacts> = by_port
+                .iter()
+                .filter(|c| common_depth(&c.path, &r.container.file) == nearest)
                 .collect();
             (by_port.len() == 1).then(|| {
                 (by_port[0].path.clone(), "a port it exposes is the config's socket port".to_string())
@@ -682,8 +713,15 @@ pub fn related_nginx(
         .nginx
         .iter()
         .enumerate()
-        .filter(|(_, n)| project.related(&n.main, uwsgi))
-        .filter(|(_, n)| configs.len() == 1 || serves(n, sockets, hostnames))
+        .filter(|(_, n)| project.same_project(&n.main, uwsgi))
+        .filter(|(_, n)| {
+            // The project's only config is behind any of its Nginx files.
+            let configs_here = configs
+                .iter()
+                .filter(|c| project.same_project(&c.path, &n.main))
+                .count();
+            configs_here == 1 || serves(n, sockets, hostnames)
+        })
         .map(|(i, _)| i)
         .collect();
     // In a tree of several projects, the closest configurations are the

@@ -453,9 +453,9 @@ fn prepare_inis(
     {
         project.containers.push(d.container());
     }
-    // Project directories: the roots walked, where files of a project lie,
-    // or a repository root.
-    project.dirs.extend(context.roots.iter().cloned());
+    // Project directories: where files of a project lie, or a repository
+    // root (a README, `.git`, ...); and the roots walked.
+    project.roots = context.roots.clone();
     for f in context
         .ecs
         .iter()
@@ -471,13 +471,21 @@ fn prepare_inis(
         if let Some(d) = dir {
             project.dirs.insert(d.to_path_buf());
         }
-        while let Some(d) = dir {
+        // Up to the roots walked: what lies above is not this project's.
+        while let Some(d) = dir.filter(|d| context.roots.iter().any(|r| d.starts_with(r))) {
             if [
                 ".git",
                 "pyproject.toml",
                 "setup.py",
                 "setup.cfg",
                 "manage.py",
+                ".gitignore",
+                "README.md",
+                "README.rst",
+                "README",
+                "Makefile",
+                "Pipfile",
+                "package.json",
             ]
             .iter()
             .any(|m| d.join(m).exists())

@@ -27,13 +27,17 @@ fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     (code, out + &err)
 }
 
+/// Every file below `dir` (fixtures are mini-projects with subdirectories).
 fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
+    let mut v = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            v.extend(files(&p));
+        } else {
+            v.push(p);
+        }
+    }
     v.sort();
     v
 }
@@ -110,7 +114,11 @@ fn fix_removes_the_finding_and_keeps_comments() {
             }
             diff.push_str(&unified_diff(&FileFix {
                 path: path.clone(),
-                name: path.file_name().unwrap().to_string_lossy().into_owned(),
+                name: path
+                    .strip_prefix(&work)
+                    .unwrap_or(path)
+                    .to_string_lossy()
+                    .into_owned(),
                 original: original.clone().into_bytes(),
                 fixed: fixed.into_bytes(),
                 applied: 0,

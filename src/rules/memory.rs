@@ -58,7 +58,34 @@ pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
     } else {
         Severity::Info
     };
-    d.help = Some("add `reload-on-rss` (MiB) below the memory limit divided by `processes`".into());
+    // Values from the model `advise` uses (relative to the app when no
+    // limit is known).
+    let advice = ctx.advice();
+    let set: Vec<(&str, String)> = ["reload-on-rss", "evil-reload-on-rss"]
+        .iter()
+        .filter_map(|o| {
+            advice
+                .recommendations
+                .iter()
+                .find(|r| r.option == *o)
+                .map(|r| (*o, r.value.clone()))
+        })
+        .collect();
+    let list: Vec<String> = set.iter().map(|(o, v)| format!("`{o} = {v}`")).collect();
+    d.help = Some(if list.is_empty() {
+        "add `reload-on-rss` (MiB) below the memory limit divided by `processes`".into()
+    } else if limited {
+        format!(
+            "add {} (MiB): they fit the container's limit",
+            list.join(" and ")
+        )
+    } else {
+        format!(
+            "add {} (MiB, twice the assumed app size; no memory limit was found to size it against)",
+            list.join(" and ")
+        )
+    });
+    d.fix = ctx.set_options_fix(&set);
     out.push(d);
 }
 
@@ -66,7 +93,31 @@ pub fn no_request_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
     if ctx.last("max-requests").is_some() || ctx.last("max-worker-lifetime").is_some() {
         return;
     }
-    out.push(rule.at(ctx.anchor("processes"), "workers are never recycled by request count or age (no `max-requests`, no `max-worker-lifetime`): slow leaks are never reset").with_help("add e.g. `max-requests = 1000` and `max-worker-lifetime = 3600`"));
+    let advice = ctx.advice();
+    let rec = |o: &str| {
+        advice
+            .recommendations
+            .iter()
+            .find(|r| r.option == o)
+            .map(|r| r.value.clone())
+    };
+    let set: Vec<(&str, String)> = [
+        (
+            "max-requests",
+            rec("max-requests").unwrap_or_else(|| "1000".into()),
+        ),
+        (
+            "max-worker-lifetime",
+            rec("max-worker-lifetime").unwrap_or_else(|| "3600".into()),
+        ),
+    ]
+    .into();
+    let mut d = rule.at(ctx.anchor("processes"), "workers are never recycled by request count or age (no `max-requests`, no `max-worker-lifetime`): slow leaks are never reset").with_help(format!(
+        "add `max-requests = {}` and `max-worker-lifetime = {}` (starting points without measurements; `uwsgi-lint advise --log` derives them from the app)",
+        set[0].1, set[1].1
+    ));
+    d.fix = ctx.set_options_fix(&set);
+    out.push(d);
 }
 
 pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -334,26 +385,41 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
         ),
     );
     d.severity = severity;
-    let budget = usable.saturating_sub(master + extra);
-    let fit_cap = budget / processes;
-    let fit_workers = budget.checked_div(per_worker).unwrap_or(0);
-    d.help = Some(if assumed {
-        format!(
-            "bound each worker with `reload-on-rss` ≤ {} MiB, or run fewer workers",
-            mib(fit_cap)
-        )
-    } else if fit_workers >= 1 {
-        format!(
-            "lower `{cap_name}` to {} MiB or run {fit_workers} worker{}, or raise the limit",
-            mib(fit_cap),
-            if fit_workers == 1 { "" } else { "s" }
-        )
+    // The values that fit come from the model `advise` uses.
+    let advice = ctx.advice();
+    let rec = |o: &str| {
+        advice
+            .recommendations
+            .iter()
+            .find(|r| r.option == o)
+            .map(|r| r.value.clone())
+    };
+    let mut set: Vec<(&str, String)> = Vec::new();
+    if let Some(p) = rec("processes").filter(|p| p.parse::<u64>().ok() != Some(processes)) {
+        set.push(("processes", p));
+    }
+    for o in ["reload-on-rss", "evil-reload-on-rss"] {
+        if let Some(v) = rec(o) {
+            set.push((o, v));
+        }
+    }
+    d.help = Some(if set.is_empty() {
+        advice
+            .problems
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "raise the limit or run fewer workers".into())
     } else {
+        let list: Vec<String> = set.iter().map(|(o, v)| format!("`{o} = {v}`")).collect();
         format!(
-            "lower `{cap_name}` to {} MiB, or raise the limit",
-            mib(fit_cap)
+            "set {} (MiB): the worst case then fits with {:.0}% headroom; `uwsgi-lint advise` shows the whole plan",
+            list.join(" and "),
+            ctx.memory.headroom * 100.0
         )
     });
+    if !set.is_empty() {
+        d.fix = ctx.set_options_fix(&set);
+    }
     d.related
         .extend(limit.places.iter().filter_map(|p| ctx.project.related(p)));
     out.push(d);

@@ -223,6 +223,37 @@ impl IniContext<'_> {
         })
     }
 
+    /// One fix setting several options (insertions at one point merged);
+    /// `None` when they would touch more than one file.
+    pub fn set_options_fix(&self, pairs: &[(&str, String)]) -> Option<crate::diagnostic::Fix> {
+        let mut edits: Vec<crate::diagnostic::Edit> = Vec::new();
+        for (option, value) in pairs {
+            let e = self.set_option_edit(option, value)?;
+            match edits.iter_mut().find(|x| {
+                x.span.is_empty()
+                    && e.span.is_empty()
+                    && x.span.start == e.span.start
+                    && x.file == e.file
+            }) {
+                Some(x) => x.content.push_str(e.content.trim_start_matches('\n')),
+                None => edits.push(e),
+            }
+        }
+        let file = edits.first()?.file;
+        edits
+            .iter()
+            .all(|e| e.file == file)
+            .then_some(crate::diagnostic::Fix {
+                applicability: crate::diagnostic::Applicability::Unsafe,
+                edits,
+            })
+    }
+
+    /// The advice for this config with what `check` knows (no measurements).
+    pub fn advice(&self) -> crate::advise::plan::Plan {
+        crate::advise::plan::plan(self, None, &crate::advise::plan::Given::default())
+    }
+
     /// Entries read from files (not env/CLI), in order.
     pub fn file_entries(&self) -> impl Iterator<Item = (&Entry, FileId, Span, Span)> {
         self.resolved
