@@ -64,16 +64,19 @@ fn unit_rss(master: u32) -> u64 {
 struct Server {
     child: Child,
     port: u16,
+    stats: u16,
     dir: PathBuf,
 }
 
 impl Server {
     fn start(uwsgi: &Path, dir: &Path, ini: &str) -> Server {
         let port = free_port();
+        let stats = free_port();
         std::fs::write(dir.join("app.py"), APP).unwrap();
         std::fs::write(
             dir.join("uwsgi.ini"),
-            ini.replace("PORT", &port.to_string()),
+            ini.replace("SPORT", &stats.to_string())
+                .replace("PORT", &port.to_string()),
         )
         .unwrap();
         let log = dir.join("uwsgi.log");
@@ -90,6 +93,7 @@ impl Server {
         let s = Server {
             child,
             port,
+            stats,
             dir: dir.to_path_buf(),
         };
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -179,7 +183,7 @@ fn get(port: u16) -> std::io::Result<()> {
     }
 }
 
-const UNADVISED: &str = "[uwsgi]\nmaster = true\nhttp-socket = 127.0.0.1:PORT\nwsgi-file = app.py\nprocesses = 2\nmax-requests = 5000\nmemory-report = true\ndisable-logging = false\n";
+const UNADVISED: &str = "[uwsgi]\nmaster = true\nhttp-socket = 127.0.0.1:PORT\nstats = 127.0.0.1:SPORT\nwsgi-file = app.py\nprocesses = 2\nmax-requests = 5000\nmemory-report = true\ndisable-logging = false\n";
 
 #[test]
 fn advice_keeps_the_real_server_under_its_budget() {
@@ -190,16 +194,50 @@ fn advice_keeps_the_real_server_under_its_budget() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
 
-    // 1. Measure the app: a short run with memory-report on.
+    // 1. Measure the app: a short run with memory-report on; the log, and
+    // the live stats server sampled by `advise --stats`.
+    let lint = env!("CARGO_BIN_EXE_uwsgi-lint");
     let measured_log = dir.join("measure.log");
     {
         let s = Server::start(&uwsgi, &dir, UNADVISED);
         s.load(600);
         std::fs::write(&measured_log, s.log()).unwrap();
+        let addr = format!("127.0.0.1:{}", s.stats);
+        let out = Command::new(lint)
+            .current_dir(&dir)
+            .args([
+                "advise",
+                "--no-config",
+                "--format",
+                "json",
+                "--memory-limit",
+                "256MiB",
+            ])
+            .args([
+                "--stats",
+                &addr,
+                "--samples",
+                "3",
+                "--interval",
+                "0.2",
+                "uwsgi.ini",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let est = &v["measurements"]["estimates"];
+        assert_eq!(est["workers"], 2, "{v}");
+        // Both workers served requests and grew: the stats baseline is
+        // above the app's idle size.
+        assert!(est["baseline"].as_u64().unwrap() > 4 << 20, "{est}");
     }
 
     // 2. Ask for advice under the budget, as JSON and applied in place.
-    let lint = env!("CARGO_BIN_EXE_uwsgi-lint");
     std::fs::write(dir.join("uwsgi.ini"), UNADVISED.replace("PORT", "9")).unwrap();
     let out = Command::new(lint)
         .current_dir(&dir)
