@@ -364,6 +364,53 @@ mod tests {
     }
 
     #[test]
+    fn live_stats_over_tcp_http_and_unix_sockets() {
+        use std::io::Write;
+        let doc = r#"{"workers": [{"pid": 9, "requests": 3, "rss": 1000}]}"#;
+        let serve = move |mut s: std::net::TcpStream, http: bool| {
+            if http {
+                let mut buf = [0u8; 512];
+                let _ = s.read(&mut buf);
+                let _ = write!(
+                    s,
+                    "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{doc}"
+                );
+            } else {
+                let _ = s.write_all(doc.as_bytes());
+            }
+        };
+        for http in [false, true] {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = l.local_addr().unwrap().port();
+            let t = std::thread::spawn(move || serve(l.accept().unwrap().0, http));
+            let addr = if http {
+                format!("http://127.0.0.1:{port}")
+            } else {
+                format!("127.0.0.1:{port}")
+            };
+            let text = fetch_stats(&addr, std::time::Duration::from_secs(5)).unwrap();
+            t.join().unwrap();
+            assert_eq!(text, doc);
+        }
+        #[cfg(unix)]
+        {
+            let path =
+                std::env::temp_dir().join(format!("uwsgi-lint-stats-{}.sock", std::process::id()));
+            let _ = std::fs::remove_file(&path);
+            let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
+            let t = std::thread::spawn(move || {
+                let _ = l.accept().unwrap().0.write_all(doc.as_bytes());
+            });
+            let text =
+                fetch_stats(path.to_str().unwrap(), std::time::Duration::from_secs(5)).unwrap();
+            t.join().unwrap();
+            assert_eq!(text, doc);
+            let _ = std::fs::remove_file(&path);
+        }
+        assert!(fetch_stats("127.0.0.1:1", std::time::Duration::from_secs(1)).is_err());
+    }
+
+    #[test]
     fn idle_workers_give_no_slope() {
         let mut m = Measurements::default();
         m.add_stats(

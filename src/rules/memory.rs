@@ -301,36 +301,10 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
         ("baseline", Some(ctx.memory.baseline_rss_bytes), true)
     };
     let Some(per_worker) = per_worker else { return };
-    let master = ctx.memory.master_bytes;
-    // The `http` router is one more process (memory-model.md: 16 MiB).
-    let extra = if ctx.last("http").is_some() {
-        16 << 20
-    } else {
-        0
-    };
-    // Nginx in the same container shares the limit (memory-model.md):
-    // its workers × `[memory] nginx-worker` + 8 MiB for its master.
-    let nginx = dep.nginx_colocated.as_ref().map(|_| {
-        let workers = ctx
-            .nginx
-            .iter()
-            .filter_map(|i| ctx.project.project.nginx.get(*i))
-            .map(|n| match n.model.worker_processes.value {
-                crate::nginx::model::WorkerProcesses::Count(c) => u64::from(c.max(1)),
-                crate::nginx::model::WorkerProcesses::Auto => dep
-                    .container
-                    .cpus
-                    .as_ref()
-                    .map_or(1, |c| c.value.ceil().max(1.0) as u64),
-            })
-            .max()
-            .unwrap_or(1);
-        (workers, workers * ctx.memory.nginx_worker_bytes + (8 << 20))
-    });
-    let extra = extra + nginx.map_or(0, |n| n.1);
-    let total = processes
-        .saturating_mul(per_worker)
-        .saturating_add(master + extra);
+    // The model `advise` uses (memory-model.md): master, router, mules and
+    // spooler, and an Nginx in the same container.
+    let overhead = crate::advise::model::overhead(ctx);
+    let total = crate::advise::model::worst_case(processes, per_worker, &overhead);
     let l = limit.bytes.0;
     let usable = (l as f64 * (1.0 - ctx.memory.headroom)) as u64;
     if total <= usable {
@@ -350,17 +324,18 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     } else {
         format!("{processes} workers × {cap_name} {} MiB", mib(per_worker))
     };
-    let router = extra - nginx.map_or(0, |n| n.1);
-    let mut extra_text = if router > 0 {
-        format!(" + http router {} MiB", mib(router))
+    let master = overhead.master;
+    let mut extra_text = if overhead.extra > 0 {
+        format!(" + router, mules and spooler {} MiB", mib(overhead.extra))
     } else {
         String::new()
     };
-    if let Some((workers, bytes)) = nginx {
+    if overhead.nginx > 0 {
+        let workers = overhead.nginx_workers;
         extra_text.push_str(&format!(
             " + Nginx in the same container ({workers} worker{}) {} MiB",
             if workers == 1 { "" } else { "s" },
-            mib(bytes)
+            mib(overhead.nginx)
         ));
     }
     let verdict = if total > l {
