@@ -360,3 +360,17 @@ proptest! {
         let _ = uwsgi_lint::nginx::model::build(&l.config);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn measurement_readers_never_panic(text in "(\\{rss usage: |\\[pid: |\\|req: |[0-9]{1,25}|/| |\\]|\\[|Nov|2026|:|\n|\\{\"workers\": \\[|\"pid\"|\"rss\"|\"requests\"|,|\\}){0,60}") {
+        let mut m = uwsgi_lint::advise::measure::Measurements::default();
+        m.add_log("log", &text);
+        m.add_stats("stats", &text, Some(1.0));
+        if let Ok(e) = m.estimate() {
+            prop_assert!(e.growth.is_none_or(|g| g.is_finite() && g >= 0.0));
+        }
+    }
+}

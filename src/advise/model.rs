@@ -64,6 +64,16 @@ pub fn overhead(ctx: &IniContext) -> Overhead {
     }
 }
 
+/// The step between workers' recycling thresholds (`max-requests-delta`,
+/// `max-worker-lifetime-delta`): worker i recycles at base + (i − 1) × step,
+/// the thresholds spread over half the base value (memory-model.md §6/§7).
+pub fn stagger(base: u64, processes: u64) -> u64 {
+    if processes < 2 {
+        return 0;
+    }
+    (base / 2 / (processes - 1)).max(1)
+}
+
 /// The worst case of the unit.
 pub fn worst_case(processes: u64, per_worker: u64, overhead: &Overhead) -> u64 {
     processes

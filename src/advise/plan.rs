@@ -433,7 +433,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         // Spread the thresholds over half of max-requests; with a measured
         // growth, the last worker's threshold must still fit.
         for _ in 0..20 {
-            delta = readable(0.5 * max_requests as f64 / (p - 1) as f64).max(1);
+            delta = readable(model::stagger(max_requests, p) as f64).max(1);
             let last = max_requests + (p - 1) * delta;
             match growth {
                 Some(g)
@@ -502,7 +502,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
     b.recommend("max-worker-lifetime", lifetime, life_src, life_why);
     b.recommend("min-worker-lifetime", min_life, min_life_src, min_life_why);
     if p > 1 {
-        let d = readable(0.5 * lifetime as f64 / p as f64).max(1);
+        let d = readable(model::stagger(lifetime, p) as f64).max(1);
         b.recommend(
             "max-worker-lifetime-delta",
             d,

@@ -184,13 +184,24 @@ pub fn run(args: &Args) -> Result<u8, String> {
     }
 
     if let Some(path) = &args.plot {
-        let u = &units[0];
-        let title = match &u.container {
-            Some(c) => format!("{} in {c}", u.uwsgi),
-            None => u.uwsgi.clone(),
-        };
-        let svg = crate::advise::plot::svg(&u.plan, &title)?;
-        std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+        // One picture per deployment: `memory.svg`, then `memory-2.svg` ...
+        for (i, u) in units.iter().enumerate() {
+            let title = match &u.container {
+                Some(c) => format!("{} in {c}", u.uwsgi),
+                None => u.uwsgi.clone(),
+            };
+            let svg = crate::advise::plot::svg(&u.plan, &title)?;
+            let file = if i == 0 {
+                path.clone()
+            } else {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                path.with_file_name(format!("{stem}-{}.svg", i + 1))
+            };
+            std::fs::write(&file, svg).map_err(|e| format!("{}: {e}", file.display()))?;
+        }
     }
 
     if args.diff || args.write {

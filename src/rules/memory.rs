@@ -151,7 +151,7 @@ pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
         );
         if ctx.target >= since {
             // Spread the thresholds over half the base value (memory-model.md §6/§7).
-            let step = (value / 2 / (processes - 1)).max(1);
+            let step = crate::advise::model::stagger(value, processes);
             d.help = Some(format!(
                 "add `{delta} = {step}` so worker i recycles at {base} + (i−1)×{step}"
             ));
