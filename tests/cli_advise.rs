@@ -163,7 +163,7 @@ fn measurements_from_gzip_logs_and_stats_documents() {
             "uwsgi.log",
             "--log",
             "uwsgi.log.1.gz",
-            "--stats-file",
+            "--stats",
             "stats.json",
             ".",
         ],

@@ -28,7 +28,7 @@ pub struct Args {
     /// Saved stats-server JSON documents (repeatable).
     #[arg(long = "stats-file", value_name = "FILE")]
     pub stats_files: Vec<PathBuf>,
-    /// A live stats server: `host:port`, a unix socket path, or `http://host:port`.
+    /// A live stats server: `host:port`, a unix socket path, or `http://host:port` (a regular file: saved documents).
     #[arg(long, value_name = "ADDR")]
     pub stats: Option<String>,
     /// Samples to take from `--stats`.
@@ -77,7 +77,17 @@ fn measurements(args: &Args) -> Result<Option<Measurements>, String> {
         let text = measure::read_maybe_gzip(f).map_err(|e| format!("{}: {e}", f.display()))?;
         m.add_stats(&f.display().to_string(), &text, None);
     }
-    if let Some(addr) = &args.stats {
+    // `--stats` naming a regular file: saved documents (cli.md); a unix
+    // socket is no regular file.
+    if let Some(addr) = args
+        .stats
+        .as_ref()
+        .filter(|a| std::path::Path::new(a).is_file())
+    {
+        let text = measure::read_maybe_gzip(std::path::Path::new(addr))
+            .map_err(|e| format!("{addr}: {e}"))?;
+        m.add_stats(addr, &text, None);
+    } else if let Some(addr) = &args.stats {
         let start = std::time::Instant::now();
         let interval = std::time::Duration::from_secs_f64(args.interval.max(0.01));
         for i in 0..args.samples.max(1) {
