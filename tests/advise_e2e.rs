@@ -71,7 +71,13 @@ struct Server {
 impl Server {
     fn start(uwsgi: &Path, dir: &Path, ini: &str) -> Server {
         let port = free_port();
-        let stats = free_port();
+        let stats = loop {
+            // Two ephemeral ports taken one after the other can coincide.
+            let p = free_port();
+            if p != port {
+                break p;
+            }
+        };
         std::fs::write(dir.join("app.py"), APP).unwrap();
         std::fs::write(
             dir.join("uwsgi.ini"),
@@ -81,13 +87,21 @@ impl Server {
         .unwrap();
         let log = dir.join("uwsgi.log");
         let _ = std::fs::remove_file(&log);
-        let child = Command::new(uwsgi)
+        let mut cmd = Command::new(uwsgi);
+        // uWSGI reads every `UWSGI_*` variable as an option (`UWSGI_ORACLE`
+        // from .ci/run would be `--oracle`, which `strict` refuses).
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("UWSGI_") {
+                cmd.env_remove(k);
+            }
+        }
+        let child = cmd
             .current_dir(dir)
             .args(["--ini", "uwsgi.ini", "--logto"])
             .arg(&log)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("uwsgi.stderr")).unwrap())
             .spawn()
             .expect("start uwsgi");
         let s = Server {
@@ -108,8 +122,11 @@ impl Server {
         s
     }
 
+    /// The log, and what uWSGI printed before its log was open.
     fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("uwsgi.log")).unwrap_or_default()
+        let log = std::fs::read_to_string(self.dir.join("uwsgi.log")).unwrap_or_default();
+        let early = std::fs::read_to_string(self.dir.join("uwsgi.stderr")).unwrap_or_default();
+        format!("{early}{log}")
     }
 
     /// `requests` requests from 4 clients; the peak unit RSS seen meanwhile.
