@@ -431,9 +431,20 @@ fn prepare_inis(
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::local(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
+    // Files are read only inside the projects linted (their roots).
+    let mut confine: Vec<PathBuf> = context.roots.clone();
+    confine.extend(crate::discover::context_roots(inis));
+    if let Some((p, _)) = &stdin {
+        confine.push(crate::discover::repo_root(p.parent().unwrap_or(&cwd)));
+    }
+    let confine = confine
+        .into_iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .collect();
     let opts = ResolveOptions {
         fallback_to_including_dir: true,
         stdin,
+        confine,
     };
     let mut cache = SettingsCache {
         overrides,

@@ -245,3 +245,40 @@ fn single_file_runs_still_see_the_project_but_report_only_that_file() {
     let v = check(&d, &["--no-config", "."]);
     assert_eq!(find(&v, "UW210").unwrap()["file"], "docker-compose.yml");
 }
+
+#[test]
+fn files_outside_the_project_are_never_read() {
+    let d = project(
+        "confine",
+        &[(
+            "repo/uwsgi.ini",
+            "[uwsgi]\nmaster = true\nini = ../outside.ini\nprocesses = @(../outside.ini)\n",
+        )],
+    );
+    std::fs::create_dir_all(d.join("repo/.git")).unwrap();
+    std::fs::write(d.join("outside.ini"), "[uwsgi]\nleaked-secret = hunter2\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(d.join("repo"))
+        .args(["check", "--no-config", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !text.contains("hunter2") && !text.contains("leaked-secret"),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let unknown: Vec<&Value> = v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["code"] == "UW004")
+        .collect();
+    assert_eq!(unknown.len(), 2, "{v}");
+    assert!(
+        unknown[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("outside the project")
+    );
+}

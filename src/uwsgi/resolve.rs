@@ -310,6 +310,19 @@ pub struct ResolveOptions {
     /// Content to use for one path instead of reading it (`--stdin-filename`).
     /// The path is absolute and lexically normalised.
     pub stdin: Option<(PathBuf, Vec<u8>)>,
+    /// Read no file outside these directories (empty: no limit). A linter
+    /// run on an untrusted change must not copy `/home/runner/.ssh/…` into
+    /// its report through `ini = /…`; such files become unknown values.
+    pub confine: Vec<PathBuf>,
+}
+
+impl ResolveOptions {
+    /// Does `path` exist outside the directories files may be read from?
+    pub fn is_outside(&self, path: &Path) -> bool {
+        !self.confine.is_empty()
+            && std::fs::canonicalize(path)
+                .is_ok_and(|real| !self.confine.iter().any(|r| real.starts_with(r)))
+    }
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem.
@@ -747,6 +760,7 @@ impl Resolver<'_> {
                 }
                 true
             }
+            ForReadline if self.opts.is_outside(&path_of(self, &arg)) => false,
             ForReadline => match read_local(&path_of(self, &arg)) {
                 Ok(content) => {
                     for line in fgets_lines(&content) {
@@ -1043,6 +1057,12 @@ impl Resolver<'_> {
             );
             return self.event(EventKind::IncludeNotFound, origin, msg, true);
         };
+        if from_stdin.is_none() && self.opts.is_outside(&path) {
+            let msg = format!(
+                "`{directive} = {shown}`: `{shown_file}` is outside the project, so it is not read here (uWSGI reads it on the server); its options are unknown"
+            );
+            return self.event(EventKind::RuntimeValue, origin, msg, false);
+        }
         let read = match &from_stdin {
             Some((_, b)) => Ok(b.clone()),
             None => read_local(&path),
@@ -1327,6 +1347,13 @@ impl Resolver<'_> {
                     && let Some(dir) = self.entry_dir(entry)
                 {
                     path = dir.join(&name);
+                }
+                if self.opts.is_outside(&path) {
+                    unknown.push(Unknown {
+                        reference,
+                        reason: "names a file outside the project, which is not read here".into(),
+                    });
+                    return None;
                 }
                 match read_local(&path) {
                     Ok(mut content) => {
