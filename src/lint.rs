@@ -375,6 +375,8 @@ pub struct Run {
     pub file: FileId,
     pub nginx: Vec<usize>,
     pub target: crate::uwsgi::version::Version,
+    /// Where the target version is written (a pin, a Dockerfile line).
+    pub target_from: Option<crate::container::Place>,
     pub settings: Settings,
 }
 
@@ -391,6 +393,7 @@ impl Run {
             file: self.file,
             resolved: &self.resolved,
             target: self.target,
+            target_from: self.target_from.clone(),
             deployment: self.deployment.map(|i| &links[i]),
             project,
             nginx: self.nginx.clone(),
@@ -638,11 +641,17 @@ fn prepare_inis(
                     &explicit,
                 ),
             };
-            let target = settings
-                .uwsgi_version
-                .or(d.and_then(|d| d.version.as_ref().map(|v| v.0)))
-                .or(pctx.project.pins.first().map(|p| p.0))
-                .unwrap_or(NEWEST_2_0);
+            // The target version, and where it is written when a file says it.
+            let (target, target_from) = match settings.uwsgi_version {
+                Some(v) => (v, None),
+                None => match d
+                    .and_then(|d| d.version.clone())
+                    .or_else(|| pctx.project.pins.first().cloned())
+                {
+                    Some((v, place)) => (v, Some(place)),
+                    None => (NEWEST_2_0, None),
+                },
+            };
             runs.push(Run {
                 ini: ini.clone(),
                 deployment: dep,
@@ -650,6 +659,7 @@ fn prepare_inis(
                 file,
                 nginx,
                 target,
+                target_from,
                 settings: settings.clone(),
             });
         }

@@ -78,6 +78,8 @@ pub struct IniContext<'a> {
     pub file: FileId,
     pub resolved: &'a Resolved,
     pub target: Version,
+    /// Where the target version is written (a pin, a Dockerfile line).
+    pub target_from: Option<crate::container::Place>,
     /// The container that runs this config, when one was linked.
     pub deployment: Option<&'a crate::deployment::Deployment>,
     pub project: &'a ProjectContext,
@@ -475,6 +477,7 @@ mod tests {
             file,
             resolved: &resolved,
             target: Version::new(2, 0, 30),
+            target_from: None,
             deployment: None,
             project: &ProjectContext::default(),
             nginx: Vec::new(),

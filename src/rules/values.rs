@@ -669,6 +669,9 @@ pub fn option_needs_newer_uwsgi(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
             ),
         );
         d.help = Some(format!("upgrade to uWSGI ≥ {since}, or drop the option"));
+        if let Some(p) = &ctx.target_from {
+            d.related.extend(ctx.project.related(p));
+        }
         out.push(d);
     }
 }
