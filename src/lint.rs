@@ -510,7 +510,18 @@ fn prepare_inis(
         }
     }
     let ids = loader.ids;
-    let diagnostics = loader.diagnostics;
+    // Problems in context files obey the settings that apply where they are.
+    let mut diagnostics = Vec::new();
+    for mut d in loader.diagnostics {
+        let path = sources.get(d.file).path.clone().unwrap_or_default();
+        let settings = cache.for_file(&path)?;
+        let selected = rules::find(d.code).is_some_and(|r| settings.is_selected(r));
+        if !selected || settings.ignored_in(&path, d.code) {
+            continue;
+        }
+        d.severity = settings.severity_of(d.code, d.severity);
+        diagnostics.push(d);
+    }
 
     // Each config resolved alone, for the sockets linking matches on.
     let mut all: Vec<PathBuf> = all_configs

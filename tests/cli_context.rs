@@ -136,6 +136,10 @@ fn helm_templates_and_broken_yaml_are_reported_not_misread() {
     let broken = find(&v, "UW001").expect("UW001 for the YAML");
     assert_eq!(broken["file"], "docker-compose.yml");
     assert!(v["deployments"].as_array().unwrap().is_empty());
+    // Selection applies to context files too.
+    let v = check(&d, &["--no-config", "--ignore", "UW004", "."]);
+    assert!(find(&v, "UW004").is_none());
+    assert!(find(&v, "UW001").is_some());
 }
 
 #[test]
