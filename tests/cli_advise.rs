@@ -21,22 +21,10 @@ fn lint(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
     )
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 fn example_copy(name: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("uwsgi-lint-adv-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
-    copy_dir(&common::manifest_dir().join("examples/django-ecs"), &d);
+    common::copy_dir(&common::manifest_dir().join("examples/django-ecs"), &d);
     std::fs::create_dir_all(d.join(".git")).unwrap();
     d
 }

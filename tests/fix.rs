@@ -8,18 +8,6 @@ use std::path::{Path, PathBuf};
 use uwsgi_lint::fix::{FileFix, unified_diff};
 use uwsgi_lint::rules::RULES;
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).unwrap();
-        }
-    }
-}
-
 fn run(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
     let mut all = vec!["check"];
     all.extend_from_slice(args);
@@ -62,7 +50,7 @@ fn fix_removes_the_finding_and_keeps_comments() {
             std::process::id()
         ));
         let _ = std::fs::remove_dir_all(&work);
-        copy_dir(&bad, &work);
+        common::copy_dir(&bad, &work);
         let mut args = vec!["--no-config", "--select", rule.code, "--format", "json"];
         let pinned = root.join(format!("rules/{}/uwsgi-version.txt", rule.code));
         let version = std::fs::read_to_string(&pinned)
@@ -143,7 +131,7 @@ fn diff_does_not_write() {
     let root = common::manifest_dir();
     let work = std::env::temp_dir().join(format!("uwsgi-lint-diff-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    copy_dir(&root.join("rules/UW102/bad"), &work);
+    common::copy_dir(&root.join("rules/UW102/bad"), &work);
     let before = std::fs::read_to_string(work.join("uwsgi.ini")).unwrap();
     let (code, out) = run(&work, &["--no-config", "--diff"]);
     assert_eq!(code, Some(1), "{out}");

@@ -47,6 +47,16 @@ pub struct Recommendation {
     pub source: Source,
 }
 
+impl Plan {
+    /// The advised value of `option`, if the plan has one.
+    pub fn value(&self, option: &str) -> Option<String> {
+        self.recommendations
+            .iter()
+            .find(|r| r.option == option)
+            .map(|r| r.value.clone())
+    }
+}
+
 impl Recommendation {
     /// Does applying it change the config? (Writing down an unset
     /// option's default changes nothing.)

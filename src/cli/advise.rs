@@ -147,18 +147,16 @@ pub fn run(args: &Args) -> Result<u8, String> {
         let ctx = run.context(&prepared.sources, &prepared.project, &prepared.links);
         let p = plan::plan(&ctx, estimates.as_ref(), &given);
         // One fix per file: the values it holds replaced, new lines added
-        // after the last option (insertions at one point merged).
+        // after the last option.
+        let pairs: Vec<(&str, String)> = p
+            .recommendations
+            .iter()
+            .filter(|r| r.changes())
+            .map(|r| (r.option, r.value.clone()))
+            .collect();
         let mut by_file: BTreeMap<crate::source::FileId, Vec<Edit>> = BTreeMap::new();
-        for r in p.recommendations.iter().filter(|r| r.changes()) {
-            if let Some(e) = ctx.set_option_edit(r.option, &r.value) {
-                let edits = by_file.entry(e.file).or_default();
-                match edits.iter_mut().find(|x| {
-                    x.span.is_empty() && e.span.is_empty() && x.span.start == e.span.start
-                }) {
-                    Some(x) => x.content.push_str(e.content.trim_start_matches('\n')),
-                    None => edits.push(e),
-                }
-            }
+        for e in ctx.set_options_edits(&pairs) {
+            by_file.entry(e.file).or_default().push(e);
         }
         let fixes = by_file
             .into_iter()

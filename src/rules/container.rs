@@ -2,7 +2,7 @@
 //! that are missing, environment that is dead, configs nothing runs.
 
 use crate::container::Orchestrator;
-use crate::diagnostic::{Diagnostic, Related, Severity};
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::rules::{IniContext, Rule};
 use crate::uwsgi::resolve::Layer;
 
@@ -26,11 +26,7 @@ pub fn listen_exceeds_somaxconn(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
                     s.value
                 ),
             );
-            d.related.extend(ctx.project.at(&dep.container.file, s.span).map(|(file, span)| Related {
-                file,
-                span,
-                message: format!("somaxconn {}", s.value),
-            }));
+            d.related.extend(ctx.project.label(&dep.container.file, s.span, format!("somaxconn {}", s.value)));
             d.help = Some(format!("lower `listen` to {} or raise the sysctl", s.value));
             d
         }
@@ -112,12 +108,7 @@ pub fn workers_exceed_cpu(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
     );
     d.related.extend(
         ctx.project
-            .at(&dep.container.file, cpus.span)
-            .map(|(file, span)| Related {
-                file,
-                span,
-                message: "CPU limit".into(),
-            }),
+            .label(&dep.container.file, cpus.span, "CPU limit"),
     );
     d.help = Some(format!(
         "about {} workers (2 × CPUs + 1) is a usual start",
@@ -140,15 +131,8 @@ pub fn no_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
             c.who_capitalized()
         ),
     );
-    d.related.extend(
-        ctx.project
-            .at(&c.file, c.name_span)
-            .map(|(file, span)| Related {
-                file,
-                span,
-                message: "no memory limit".into(),
-            }),
-    );
+    d.related
+        .extend(ctx.project.label(&c.file, c.name_span, "no memory limit"));
     d.help = Some(match c.orchestrator {
         Orchestrator::Compose => "set `mem_limit` (or `deploy.resources.limits.memory`)".into(),
         Orchestrator::Kubernetes => "set `resources.limits.memory`".into(),

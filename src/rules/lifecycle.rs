@@ -159,14 +159,10 @@ pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<D
         ),
     );
     if let Some(g) = &c.stop_grace {
-        d.related
-            .extend(ctx.project.at(&c.file, g.span).map(|(file, span)| {
-                crate::diagnostic::Related {
-                    file,
-                    span,
-                    message: format!("stop grace {grace} s"),
-                }
-            }));
+        d.related.extend(
+            ctx.project
+                .label(&c.file, g.span, format!("stop grace {grace} s")),
+        );
     }
     d.help = Some(format!(
         "set `worker-reload-mercy = {}` or raise the grace period above {mercy} s",

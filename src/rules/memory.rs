@@ -1,7 +1,7 @@
 //! UW2xx: memory and recycling (single-file forms; the container budget
 //! rules come with the deployment context).
 
-use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
+use crate::diagnostic::{Applicability, Diagnostic, Fix, Severity};
 use crate::rules::{IniContext, Rule};
 use crate::uwsgi::version::Version;
 
@@ -63,13 +63,7 @@ pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
     let advice = ctx.advice();
     let set: Vec<(&str, String)> = ["reload-on-rss", "evil-reload-on-rss"]
         .iter()
-        .filter_map(|o| {
-            advice
-                .recommendations
-                .iter()
-                .find(|r| r.option == *o)
-                .map(|r| (*o, r.value.clone()))
-        })
+        .filter_map(|o| advice.value(o).map(|v| (*o, v)))
         .collect();
     let list: Vec<String> = set.iter().map(|(o, v)| format!("`{o} = {v}`")).collect();
     d.help = Some(if list.is_empty() {
@@ -94,21 +88,18 @@ pub fn no_request_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
         return;
     }
     let advice = ctx.advice();
-    let rec = |o: &str| {
-        advice
-            .recommendations
-            .iter()
-            .find(|r| r.option == o)
-            .map(|r| r.value.clone())
-    };
     let set: Vec<(&str, String)> = [
         (
             "max-requests",
-            rec("max-requests").unwrap_or_else(|| "1000".into()),
+            advice
+                .value("max-requests")
+                .unwrap_or_else(|| "1000".into()),
         ),
         (
             "max-worker-lifetime",
-            rec("max-worker-lifetime").unwrap_or_else(|| "3600".into()),
+            advice
+                .value("max-worker-lifetime")
+                .unwrap_or_else(|| "3600".into()),
         ),
     ]
     .into();
@@ -155,33 +146,9 @@ pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
             d.help = Some(format!(
                 "add `{delta} = {step}` so worker i recycles at {base} + (i−1)×{step}"
             ));
-            let f = ctx.sources.get(file);
-            let line = f.line_col(key_span.start).line;
-            let at = f.lines.line_start(line).unwrap_or(f.bytes.len());
-            let newline = if at > 0 && f.bytes.get(at - 1) == Some(&b'\n') {
-                ""
-            } else {
-                "\n"
-            };
-            // Same indentation as the line it follows; YAML needs `key: value`.
-            let line_start = f.lines.line_start(line - 1).unwrap_or(0);
-            let indent: String = f.bytes[line_start..]
-                .iter()
-                .take_while(|b| **b == b' ' || **b == b'\t')
-                .map(|&b| b as char)
-                .collect();
-            let entry = if ctx.is_yaml(file) {
-                format!("{indent}{delta}: {step}")
-            } else {
-                format!("{indent}{delta} = {step}")
-            };
             d.fix = Some(Fix {
                 applicability: Applicability::Unsafe,
-                edits: vec![Edit {
-                    file,
-                    span: crate::source::Span::new(at, at),
-                    content: format!("{newline}{entry}\n"),
-                }],
+                edits: vec![ctx.insert_option_edit(file, key_span, delta, &step.to_string())],
             });
         } else {
             d.help = Some(format!(
@@ -362,19 +329,15 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     d.severity = severity;
     // The values that fit come from the model `advise` uses.
     let advice = ctx.advice();
-    let rec = |o: &str| {
-        advice
-            .recommendations
-            .iter()
-            .find(|r| r.option == o)
-            .map(|r| r.value.clone())
-    };
     let mut set: Vec<(&str, String)> = Vec::new();
-    if let Some(p) = rec("processes").filter(|p| p.parse::<u64>().ok() != Some(processes)) {
+    if let Some(p) = advice
+        .value("processes")
+        .filter(|p| p.parse::<u64>().ok() != Some(processes))
+    {
         set.push(("processes", p));
     }
     for o in ["reload-on-rss", "evil-reload-on-rss"] {
-        if let Some(v) = rec(o) {
+        if let Some(v) = advice.value(o) {
             set.push((o, v));
         }
     }
@@ -398,22 +361,6 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     d.related
         .extend(limit.places.iter().filter_map(|p| ctx.project.related(p)));
     out.push(d);
-}
-
-/// A related label at a container memory value.
-fn memory_label(
-    ctx: &IniContext,
-    file: &std::path::Path,
-    m: &crate::container::MemoryValue,
-    message: String,
-) -> Option<crate::diagnostic::Related> {
-    ctx.project
-        .at(file, m.span)
-        .map(|(file, span)| crate::diagnostic::Related {
-            file,
-            span,
-            message,
-        })
 }
 
 /// UW208: only a reservation, no hard limit.
@@ -517,8 +464,10 @@ pub fn limits_disagree(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
             c.who()
         ),
     );
-    d.related
-        .extend(memory_label(ctx, &c.file, b, format!("{} here", b.bytes)));
+    d.related.extend(
+        ctx.project
+            .label(&c.file, b.span, format!("{} here", b.bytes)),
+    );
     d.help = Some("state the limit once, or make both the same".into());
     out.push(d);
 }

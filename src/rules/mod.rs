@@ -58,6 +58,21 @@ impl ProjectContext {
             })
     }
 
+    /// A related label at `span` of a context file.
+    pub fn label(
+        &self,
+        file: &std::path::Path,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Option<crate::diagnostic::Related> {
+        self.at(file, span)
+            .map(|(file, span)| crate::diagnostic::Related {
+                file,
+                span,
+                message: message.into(),
+            })
+    }
+
     /// A place in a context file given by path and span.
     pub fn at(&self, file: &std::path::Path, span: Span) -> Option<(FileId, Span)> {
         self.ids.get(file).map(|id| (*id, span))
@@ -89,6 +104,8 @@ pub struct IniContext<'a> {
     pub memory: &'a crate::settings::Memory,
     /// The section header, found once (several rules point at it).
     pub header_cache: std::cell::OnceCell<Span>,
+    /// The advice, computed once (UW202, UW203 and UW204 all use it).
+    pub advice_cache: std::cell::OnceCell<crate::advise::plan::Plan>,
 }
 
 impl IniContext<'_> {
@@ -195,6 +212,18 @@ impl IniContext<'_> {
             .last()
             .map(|(_, f, k, _)| (f, k))
             .unwrap_or_else(|| self.header());
+        Some(self.insert_option_edit(file, anchor, option, value))
+    }
+
+    /// A new `option = value` line after the line of `anchor`, with its
+    /// indentation (`key: value` in YAML, one level in after `uwsgi:`).
+    pub fn insert_option_edit(
+        &self,
+        file: FileId,
+        anchor: Span,
+        option: &str,
+        value: &str,
+    ) -> crate::diagnostic::Edit {
         let f = self.sources.get(file);
         let line = f.line_col(anchor.start).line;
         let at = f.lines.line_start(line).unwrap_or(f.bytes.len());
@@ -210,7 +239,6 @@ impl IniContext<'_> {
             .map(|&b| b as char)
             .collect();
         let entry = if self.is_yaml(file) {
-            // After the `uwsgi:` header itself, one level deeper.
             if anchor == self.header().1 && indent.is_empty() {
                 indent = "  ".into();
             }
@@ -218,19 +246,21 @@ impl IniContext<'_> {
         } else {
             format!("{indent}{option} = {value}")
         };
-        Some(crate::diagnostic::Edit {
+        crate::diagnostic::Edit {
             file,
             span: Span::new(at, at),
             content: format!("{newline}{entry}\n"),
-        })
+        }
     }
 
-    /// One fix setting several options (insertions at one point merged);
-    /// `None` when they would touch more than one file.
-    pub fn set_options_fix(&self, pairs: &[(&str, String)]) -> Option<crate::diagnostic::Fix> {
+    /// The edits that set several options, insertions at one point merged
+    /// into one edit (in any file that holds one of them).
+    pub fn set_options_edits(&self, pairs: &[(&str, String)]) -> Vec<crate::diagnostic::Edit> {
         let mut edits: Vec<crate::diagnostic::Edit> = Vec::new();
         for (option, value) in pairs {
-            let e = self.set_option_edit(option, value)?;
+            let Some(e) = self.set_option_edit(option, value) else {
+                continue;
+            };
             match edits.iter_mut().find(|x| {
                 x.span.is_empty()
                     && e.span.is_empty()
@@ -241,6 +271,13 @@ impl IniContext<'_> {
                 None => edits.push(e),
             }
         }
+        edits
+    }
+
+    /// One fix setting several options; `None` when they would touch more
+    /// than one file (a fix is applied to one file).
+    pub fn set_options_fix(&self, pairs: &[(&str, String)]) -> Option<crate::diagnostic::Fix> {
+        let edits = self.set_options_edits(pairs);
         let file = edits.first()?.file;
         edits
             .iter()
@@ -252,8 +289,10 @@ impl IniContext<'_> {
     }
 
     /// The advice for this config with what `check` knows (no measurements).
-    pub fn advice(&self) -> crate::advise::plan::Plan {
-        crate::advise::plan::plan(self, None, &crate::advise::plan::Given::default())
+    pub fn advice(&self) -> &crate::advise::plan::Plan {
+        self.advice_cache.get_or_init(|| {
+            crate::advise::plan::plan(self, None, &crate::advise::plan::Given::default())
+        })
     }
 
     /// Entries read from files (not env/CLI), in order.
@@ -483,6 +522,7 @@ mod tests {
             nginx: Vec::new(),
             memory: &crate::settings::Memory::default(),
             header_cache: Default::default(),
+            advice_cache: Default::default(),
         };
         let rule = |code, check| Rule {
             code,

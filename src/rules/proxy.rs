@@ -356,12 +356,7 @@ pub fn nginx_workers_auto_in_container(ctx: &IniContext, rule: &Rule, out: &mut 
         );
         d.related.extend(
             ctx.project
-                .at(&dep.container.file, cpus.span)
-                .map(|(file, span)| Related {
-                    file,
-                    span,
-                    message: "CPU limit".into(),
-                }),
+                .label(&dep.container.file, cpus.span, "CPU limit"),
         );
         d.help = Some(format!(
             "set `worker_processes {};`",

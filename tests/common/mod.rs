@@ -159,3 +159,16 @@ pub fn venv_python(module: &str, test: &str) -> Option<PathBuf> {
     eprintln!("*** {test}: SKIPPED: no .venv-oracle Python with `{module}` (bash .ci/run) ***");
     None
 }
+
+/// Copy a directory tree (fixtures are mini-projects).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).unwrap();
+        }
+    }
+}
