@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::input::Overlay;
 use crate::uwsgi::resolve::ConfigFormat;
 use crate::uwsgi::syntax;
 
@@ -43,18 +44,18 @@ pub fn format_of(p: &Path) -> Option<ConfigFormat> {
 
 /// uWSGI configs (ini and YAML) under `paths`; files given directly are taken
 /// if they are configs. Directory walks respect `.gitignore`, `.ignore` and
-/// hidden files.
-pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+/// hidden files. Texts of the overlay are classified by their content, and
+/// those below a directory walked are found even if not saved yet.
+pub fn uwsgi_inis(paths: &[PathBuf], overlay: &Overlay) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p)?;
-        if meta.is_file() {
-            if is_ini(p) {
+        if overlay.contains(p) || std::fs::metadata(p)?.is_file() {
+            if is_ini(p, overlay) {
                 out.push(p.clone());
             }
             continue;
         }
-        out.extend(files_under(p).filter(|f| is_ini(f)));
+        out.extend(files_under(p, overlay).filter(|f| is_ini(f, overlay)));
     }
     out.sort();
     out.dedup();
@@ -62,8 +63,15 @@ pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Files below `root`, honouring `.gitignore`, `.ignore` and hidden files,
-/// and skipping dependency and build directories.
-fn files_under(root: &Path) -> impl Iterator<Item = PathBuf> {
+/// and skipping dependency and build directories; then the overlay's texts
+/// below `root` that are not on disk.
+fn files_under(root: &Path, overlay: &Overlay) -> impl Iterator<Item = PathBuf> {
+    let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
+    let unsaved: Vec<PathBuf> = overlay
+        .paths_under(&real)
+        .filter(|p| std::fs::symlink_metadata(p).is_err())
+        .cloned()
+        .collect();
     ignore::WalkBuilder::new(root)
         .require_git(false)
         .filter_entry(|e| {
@@ -74,13 +82,14 @@ fn files_under(root: &Path) -> impl Iterator<Item = PathBuf> {
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
         .map(|e| e.into_path())
+        .chain(unsaved)
 }
 
-fn is_ini(p: &Path) -> bool {
+fn is_ini(p: &Path, overlay: &Overlay) -> bool {
     let Some(format) = format_of(p) else {
         return false;
     };
-    crate::uwsgi::resolve::read_local(p).is_ok_and(|b| match format {
+    overlay.read(p).is_ok_and(|b| match format {
         ConfigFormat::Ini => is_uwsgi_ini(&b),
         ConfigFormat::Yaml => is_uwsgi_yaml(&b),
     })
@@ -182,14 +191,15 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     roots
 }
 
-/// Classify every file under `roots` that describes what runs uWSGI.
-pub fn context(roots: &[PathBuf]) -> ContextFiles {
+/// Classify every file under `roots` that describes what runs uWSGI (by the
+/// overlay's text where it has one).
+pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
     let mut out = ContextFiles {
         roots: roots.to_vec(),
         ..ContextFiles::default()
     };
     for root in roots {
-        for p in files_under(root) {
+        for p in files_under(root, overlay) {
             let p = std::fs::canonicalize(&p).unwrap_or(p);
             let name = p
                 .file_name()
@@ -207,7 +217,7 @@ pub fn context(roots: &[PathBuf]) -> ContextFiles {
                 out.pins.push(p);
                 continue;
             }
-            let Ok(bytes) = crate::uwsgi::resolve::read_local(&p) else {
+            let Ok(bytes) = overlay.read(&p) else {
                 continue;
             };
             match ext.as_str() {
@@ -270,7 +280,7 @@ mod tests {
         std::fs::write(d.join("build/uwsgi.ini"), "[uwsgi]\n").unwrap();
         std::fs::write(d.join("deploy/uwsgi.ini"), "[uwsgi]\n").unwrap();
         std::fs::write(d.join("deploy/settings.ini"), "[django]\n").unwrap();
-        let found = uwsgi_inis(std::slice::from_ref(&d)).unwrap();
+        let found = uwsgi_inis(std::slice::from_ref(&d), &Overlay::new()).unwrap();
         assert_eq!(found, vec![d.join("deploy/uwsgi.ini")]);
     }
 }

@@ -11,6 +11,7 @@ pub mod deployment;
 pub mod diagnostic;
 pub mod discover;
 pub mod fix;
+pub mod input;
 pub mod lint;
 pub mod nginx;
 pub mod output;

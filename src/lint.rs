@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::deployment::Deployment;
 use crate::deployment::{ConfigFacts, Project};
 use crate::diagnostic::Diagnostic;
+use crate::input::Overlay;
 use crate::rules::{self, IniContext, ProjectContext};
 use crate::settings::{ConfigError, Overrides, Settings};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
@@ -72,7 +73,16 @@ impl SettingsCache<'_> {
 
 /// Discover, read, link and resolve everything under `paths`.
 pub fn prepare(paths: &[PathBuf], overrides: &Overrides) -> Result<Prepared, LintError> {
-    let inis = crate::discover::uwsgi_inis(paths)?;
+    prepare_with(paths, overrides, &Overlay::new())
+}
+
+/// [`prepare`], reading the overlay's texts instead of the files they stand for.
+pub fn prepare_with(
+    paths: &[PathBuf],
+    overrides: &Overrides,
+    overlay: &Overlay,
+) -> Result<Prepared, LintError> {
+    let inis = crate::discover::uwsgi_inis(paths, overlay)?;
     let roots = if overrides.no_context {
         Vec::new()
     } else {
@@ -80,14 +90,31 @@ pub fn prepare(paths: &[PathBuf], overrides: &Overrides) -> Result<Prepared, Lin
     };
     // Every config of the project takes part in linking; only those under
     // `paths` are checked.
-    let mut all = crate::discover::uwsgi_inis(&roots)?;
+    let mut all = crate::discover::uwsgi_inis(&roots, overlay)?;
     all.extend(inis.iter().cloned());
-    let context = crate::discover::context(&roots);
-    prepare_inis(&inis, &all, &context, None, overrides)
+    let context = crate::discover::context(&roots, overlay);
+    prepare_inis(&inis, &all, &context, overlay, overrides)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
-    let mut report = check(prepare(paths, overrides)?);
+    lint_with(paths, overrides, &Overlay::new()).map(|a| a.report)
+}
+
+/// A lint's report together with what the rules saw (the resolved configs),
+/// for front ends that show more than findings (the LSP).
+pub struct Analysis {
+    pub report: Report,
+    /// Each config as each container runs it (or on its own).
+    pub runs: Vec<Run>,
+}
+
+/// [`lint`], reading the overlay's texts instead of the files they stand for.
+pub fn lint_with(
+    paths: &[PathBuf],
+    overrides: &Overrides,
+    overlay: &Overlay,
+) -> Result<Analysis, LintError> {
+    let (mut report, runs) = check(prepare_with(paths, overrides, overlay)?);
     // Report only on what was asked for (pre-commit passes single files): a
     // finding inside an included file outside `paths` belongs to that file.
     let asked: Vec<PathBuf> = paths
@@ -102,7 +129,7 @@ pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintErro
             .as_ref()
             .is_none_or(|p| asked.iter().any(|r| p.starts_with(r)))
     });
-    Ok(report)
+    Ok(Analysis { report, runs })
 }
 
 /// Lint content read from standard input as if it were the file `name`
@@ -120,21 +147,18 @@ pub fn lint_stdin(
     } else {
         vec![crate::discover::repo_root(abs.parent().unwrap_or(&cwd))]
     };
-    let context = crate::discover::context(&roots);
-    let mut all = crate::discover::uwsgi_inis(&roots).unwrap_or_default();
+    let overlay = Overlay::single(&abs, content);
+    let context = crate::discover::context(&roots, &overlay);
+    let mut all = crate::discover::uwsgi_inis(&roots, &overlay).unwrap_or_default();
     all.retain(|p| std::fs::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
-    lint_inis(
-        &[name.to_path_buf()],
-        &all,
-        &context,
-        Some((abs, content)),
-        overrides,
-    )
+    let prepared = prepare_inis(&[name.to_path_buf()], &all, &context, &overlay, overrides)?;
+    Ok(check(prepared).0)
 }
 
 /// Context files read so far, each added to the source map once.
 struct Loader<'a> {
+    overlay: &'a Overlay,
     sources: &'a mut SourceMap,
     cwd: PathBuf,
     ids: HashMap<PathBuf, FileId>,
@@ -143,7 +167,7 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = resolve::read_local(path).ok()?;
+        let bytes = self.overlay.read(path).ok()?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let id = match self.ids.get(path) {
             Some(id) => *id,
@@ -275,11 +299,12 @@ fn load_project(
         let Some((_, text)) = loader.read(f) else {
             continue;
         };
-        let l = crate::nginx::include::load(
+        let l = crate::nginx::include::load_with(
             f,
             text.as_bytes(),
             overrides.nginx_prefix.as_deref(),
             &context.roots,
+            loader.overlay,
         );
         // (Inside a dump every part is the dump file itself.)
         seen.extend(
@@ -415,21 +440,11 @@ pub struct Prepared {
     pub files: usize,
 }
 
-fn lint_inis(
-    inis: &[PathBuf],
-    all_configs: &[PathBuf],
-    context: &crate::discover::ContextFiles,
-    stdin: Option<(PathBuf, Vec<u8>)>,
-    overrides: &Overrides,
-) -> Result<Report, LintError> {
-    prepare_inis(inis, all_configs, context, stdin, overrides).map(check)
-}
-
 fn prepare_inis(
     inis: &[PathBuf],
     all_configs: &[PathBuf],
     context: &crate::discover::ContextFiles,
-    stdin: Option<(PathBuf, Vec<u8>)>,
+    overlay: &Overlay,
     overrides: &Overrides,
 ) -> Result<Prepared, LintError> {
     let cwd = std::env::current_dir()?;
@@ -438,8 +453,10 @@ fn prepare_inis(
     // Files are read only inside the projects linted (their roots).
     let mut confine: Vec<PathBuf> = context.roots.clone();
     confine.extend(crate::discover::context_roots(inis));
-    if let Some((p, _)) = &stdin {
-        confine.push(crate::discover::repo_root(p.parent().unwrap_or(&cwd)));
+    // An unsaved file's project is read too (`--stdin-filename`).
+    for p in inis.iter().filter(|p| overlay.contains(p)) {
+        let abs = resolve::normalize_lexically(&cwd.join(p));
+        confine.push(crate::discover::repo_root(abs.parent().unwrap_or(&cwd)));
     }
     let confine = confine
         .into_iter()
@@ -447,7 +464,7 @@ fn prepare_inis(
         .collect();
     let opts = ResolveOptions {
         fallback_to_including_dir: true,
-        stdin,
+        overlay: overlay.clone(),
         confine,
     };
     let mut cache = SettingsCache {
@@ -456,6 +473,7 @@ fn prepare_inis(
     };
     let mut sources = SourceMap::new();
     let mut loader = Loader {
+        overlay,
         sources: &mut sources,
         cwd: cwd.clone(),
         ids: HashMap::new(),
@@ -687,7 +705,7 @@ fn prepare_inis(
 }
 
 /// Run the rules on every prepared config.
-fn check(prepared: Prepared) -> Report {
+fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     let Prepared {
         sources,
         project: pctx,
@@ -714,11 +732,12 @@ fn check(prepared: Prepared) -> Report {
         }
     }
     crate::output::normalize(&sources, &mut diagnostics);
-    Report {
+    let report = Report {
         sources,
         diagnostics,
         files,
         deployments: links,
         nginx: pctx.project.nginx,
-    }
+    };
+    (report, runs)
 }

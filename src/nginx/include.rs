@@ -75,19 +75,21 @@ fn split_dump(text: &[u8]) -> Vec<(PathBuf, usize, &[u8])> {
 /// untrusted config must not pull `/home/runner/.ssh/id_rsa` into a report),
 /// or a dump.
 enum Files<'a> {
-    Disk(Vec<PathBuf>),
+    Disk(Vec<PathBuf>, &'a crate::input::Overlay),
     Dump(&'a Path, Vec<(PathBuf, usize, &'a [u8])>),
 }
 
 impl Files<'_> {
     fn read(&self, name: &Path) -> Option<(Part, Vec<u8>)> {
         match self {
-            Files::Disk(roots) => {
-                let real = std::fs::canonicalize(name).ok()?;
+            Files::Disk(roots, overlay) => {
+                let real = std::fs::canonicalize(name)
+                    .ok()
+                    .or_else(|| overlay.contains(name).then(|| name.to_path_buf()))?;
                 if !roots.iter().any(|r| real.starts_with(r)) {
                     return None;
                 }
-                let bytes = crate::uwsgi::resolve::read_local(name).ok()?;
+                let bytes = overlay.read(name).ok()?;
                 Some((
                     Part {
                         path: name.to_path_buf(),
@@ -118,7 +120,7 @@ impl Files<'_> {
             return vec![pattern.to_path_buf()];
         }
         match self {
-            Files::Disk(_) => {
+            Files::Disk(..) => {
                 let mut v: Vec<PathBuf> = glob::glob(&text)
                     .map(|g| g.flatten().collect())
                     .unwrap_or_default();
@@ -258,6 +260,17 @@ impl Loader<'_> {
 /// Included files are read only below `within` (default: the main file's
 /// directory); others are left out as if absent, without a finding.
 pub fn load(path: &Path, bytes: &[u8], prefix: Option<&Path>, within: &[PathBuf]) -> Loaded {
+    load_with(path, bytes, prefix, within, &crate::input::Overlay::new())
+}
+
+/// [`load`], with included files read through `overlay`.
+pub fn load_with(
+    path: &Path,
+    bytes: &[u8],
+    prefix: Option<&Path>,
+    within: &[PathBuf],
+    overlay: &crate::input::Overlay,
+) -> Loaded {
     if is_dump(bytes) {
         let files = split_dump(bytes);
         let Some((main, _, _)) = files.first().cloned() else {
@@ -292,7 +305,7 @@ pub fn load(path: &Path, bytes: &[u8], prefix: Option<&Path>, within: &[PathBuf]
             .collect()
     };
     let mut l = Loader {
-        files: Files::Disk(roots),
+        files: Files::Disk(roots, overlay),
         prefix,
         out: Loaded::default(),
     };

@@ -13,6 +13,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::input::Overlay;
+pub use crate::input::{normalize_lexically, read_local};
 use crate::source::{FileId, SourceFile, SourceMap, Span};
 use crate::uwsgi::magic::{self, HostFacts, MagicTable};
 use crate::uwsgi::options::{Argument, OptionDef, catalogue};
@@ -307,9 +309,9 @@ pub struct ResolveOptions {
     /// also try the including file's directory (what a repo checkout needs;
     /// uWSGI itself only uses its cwd, so this is off for exact emulation).
     pub fallback_to_including_dir: bool,
-    /// Content to use for one path instead of reading it (`--stdin-filename`).
-    /// The path is absolute and lexically normalised.
-    pub stdin: Option<(PathBuf, Vec<u8>)>,
+    /// In-memory texts read instead of the files they stand for
+    /// (`--stdin-filename`, an editor's unsaved buffers).
+    pub overlay: Overlay,
     /// Read no file outside these directories (empty: no limit). A linter
     /// run on an untrusted change must not copy `/home/runner/.ssh/…` into
     /// its report through `ini = /…`; such files become unknown values.
@@ -323,21 +325,6 @@ impl ResolveOptions {
             && std::fs::canonicalize(path)
                 .is_ok_and(|real| !self.confine.iter().any(|r| real.starts_with(r)))
     }
-}
-
-/// `a/./b/../c` → `a/c`, without touching the filesystem.
-pub fn normalize_lexically(p: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in p.components() {
-        match c {
-            std::path::Component::CurDir => {}
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 struct Resolver<'a> {
@@ -761,7 +748,7 @@ impl Resolver<'_> {
                 true
             }
             ForReadline if self.opts.is_outside(&path_of(self, &arg)) => false,
-            ForReadline => match read_local(&path_of(self, &arg)) {
+            ForReadline => match self.opts.overlay.read(&path_of(self, &arg)) {
                 Ok(content) => {
                     for line in fgets_lines(&content) {
                         add_with(self, Some(&line));
@@ -946,10 +933,11 @@ impl Resolver<'_> {
         if self.opts.fallback_to_including_dir
             && !p.is_absolute()
             && std::fs::symlink_metadata(&direct).is_err()
+            && !self.opts.overlay.contains(&direct)
             && let Some(dir) = self.dir_stack.last()
         {
             let alt = dir.join(p);
-            if alt.exists() {
+            if alt.exists() || self.opts.overlay.contains(&alt) {
                 return alt;
             }
         }
@@ -1030,18 +1018,17 @@ impl Resolver<'_> {
             Some(_) => format!("{shown_file}:{}", lossy(&section)),
             None => shown_file.clone(),
         };
-        let from_stdin = self
-            .opts
-            .stdin
-            .as_ref()
-            .filter(|(p, _)| *p == normalize_lexically(&self.host.cwd.join(&path)))
-            .map(|(p, b)| (p.clone(), b.clone()));
+        // An in-memory text (standard input, an unsaved buffer) replaces the
+        // file; one with no file on disk is named by its absolute path.
+        let abs = normalize_lexically(&self.host.cwd.join(&path));
+        let in_memory: Option<Vec<u8>> = self.opts.overlay.get(&abs).map(<[u8]>::to_vec);
+        let is_virtual = in_memory.is_some() && std::fs::symlink_metadata(&path).is_err();
         let is_link = std::fs::symlink_metadata(&path)
             .map(|m| m.file_type().is_symlink())
             .unwrap_or(false);
         // uWSGI's %p: realpath, or for a symlink the cwd-joined name as typed.
-        let full = if let Some((p, _)) = &from_stdin {
-            Some(p.clone())
+        let full = if is_virtual {
+            Some(abs.clone())
         } else if is_link {
             Some(if Path::new(&file_s).is_absolute() {
                 PathBuf::from(&file_s)
@@ -1057,14 +1044,14 @@ impl Resolver<'_> {
             );
             return self.event(EventKind::IncludeNotFound, origin, msg, true);
         };
-        if from_stdin.is_none() && self.opts.is_outside(&path) {
+        if self.opts.is_outside(&path) {
             let msg = format!(
                 "`{directive} = {shown}`: `{shown_file}` is outside the project, so it is not read here (uWSGI reads it on the server); its options are unknown"
             );
             return self.event(EventKind::RuntimeValue, origin, msg, false);
         }
-        let read = match &from_stdin {
-            Some((_, b)) => Ok(b.clone()),
+        let read = match in_memory {
+            Some(b) => Ok(b),
             None => read_local(&path),
         };
         let bytes = match read {
@@ -1074,9 +1061,10 @@ impl Resolver<'_> {
                 return self.event(EventKind::IncludeNotFound, origin, msg, true);
             }
         };
-        let canon = match &from_stdin {
-            Some((p, _)) => p.clone(),
-            None => std::fs::canonicalize(&path).unwrap_or(full.clone()),
+        let canon = if is_virtual {
+            abs
+        } else {
+            std::fs::canonicalize(&path).unwrap_or(full.clone())
         };
         if self.stack.iter().any(|(p, s)| *p == canon && *s == section) {
             let msg = format!(
@@ -1355,7 +1343,7 @@ impl Resolver<'_> {
                     });
                     return None;
                 }
-                match read_local(&path) {
+                match self.opts.overlay.read(&path) {
                     Ok(mut content) => {
                         if let Some(&last) = content.last()
                             && (last == b'\n' || last == b'\r')
@@ -1527,26 +1515,6 @@ impl Resolver<'_> {
         }
         self.in_configure = false;
     }
-}
-
-/// Largest file read for a config (`ini`, `@()`, `for-readline`).
-const MAX_READ: u64 = 16 << 20;
-
-/// Read a regular local file, bounded: a config may name `/dev/zero` or a FIFO,
-/// which must neither hang nor exhaust memory.
-pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut buf = Vec::new();
-    file.take(MAX_READ + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_READ {
-        return Err(std::io::Error::other("file larger than 16 MiB"));
-    }
-    Ok(buf)
 }
 
 /// C `strtoll` base 10 (saturating), as used by the placeholder arithmetic.

@@ -1,0 +1,152 @@
+//! The input layer: how the pipeline reads files.
+//!
+//! Every read of a config, an include or a context file goes through here, so
+//! texts that are not (or not yet) on disk — an editor's unsaved buffers,
+//! standard input — take the place of the files they stand for, for every
+//! stage alike (discovery, includes, linking, rules). Nothing downstream
+//! knows whether a text came from disk or from an [`Overlay`].
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest file read for a config (`ini`, `@()`, `for-readline`, context files).
+const MAX_READ: u64 = 16 << 20;
+
+/// Read a regular local file, bounded: a config may name `/dev/zero` or a FIFO,
+/// which must neither hang nor exhaust memory.
+pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut buf = Vec::new();
+    file.take(MAX_READ + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > MAX_READ {
+        return Err(std::io::Error::other("file larger than 16 MiB"));
+    }
+    Ok(buf)
+}
+
+/// `a/./b/../c` → `a/c`, without touching the filesystem.
+pub fn normalize_lexically(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// In-memory texts that replace files, keyed by absolute path.
+///
+/// Cheap to clone (the texts are shared). A path is looked up as written
+/// (made absolute against the current directory and normalised) and through
+/// its real path, so a buffer opened through a symlink still replaces the
+/// file the config names.
+#[derive(Debug, Clone, Default)]
+pub struct Overlay {
+    files: HashMap<PathBuf, Arc<[u8]>>,
+}
+
+impl Overlay {
+    pub fn new() -> Overlay {
+        Overlay::default()
+    }
+
+    /// An overlay of one text (`check --stdin-filename`).
+    pub fn single(path: &Path, bytes: Vec<u8>) -> Overlay {
+        let mut o = Overlay::new();
+        o.insert(path, bytes);
+        o
+    }
+
+    fn absolute(path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            normalize_lexically(path)
+        } else {
+            let cwd = std::env::current_dir().unwrap_or_default();
+            normalize_lexically(&cwd.join(path))
+        }
+    }
+
+    /// Use `bytes` wherever `path` is read.
+    pub fn insert(&mut self, path: &Path, bytes: Vec<u8>) {
+        let text: Arc<[u8]> = bytes.into();
+        let abs = Overlay::absolute(path);
+        if let Ok(real) = std::fs::canonicalize(&abs)
+            && real != abs
+        {
+            self.files.insert(real, text.clone());
+        }
+        self.files.insert(abs, text);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+    }
+
+    /// The in-memory text standing for `path`, if any.
+    pub fn get(&self, path: &Path) -> Option<&[u8]> {
+        if self.files.is_empty() {
+            return None;
+        }
+        let abs = Overlay::absolute(path);
+        if let Some(t) = self.files.get(&abs) {
+            return Some(t);
+        }
+        let real = std::fs::canonicalize(&abs).ok()?;
+        self.files.get(&real).map(|t| &t[..])
+    }
+
+    /// Is there a text for `path` (whether or not the file exists)?
+    pub fn contains(&self, path: &Path) -> bool {
+        self.get(path).is_some()
+    }
+
+    /// Read `path`: its in-memory text, else the file (bounded, regular files only).
+    pub fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        match self.get(path) {
+            Some(t) => Ok(t.to_vec()),
+            None => read_local(path),
+        }
+    }
+
+    /// Paths of texts below `root` (for files not yet saved to disk).
+    pub fn paths_under<'a>(&'a self, root: &'a Path) -> impl Iterator<Item = &'a PathBuf> + 'a {
+        self.files.keys().filter(move |p| p.starts_with(root))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overlay_replaces_files_and_falls_back_to_disk() {
+        let d = std::env::temp_dir().join(format!("uwsgi-lint-overlay-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        let on_disk = d.join("a.ini");
+        std::fs::write(&on_disk, "[uwsgi]\nprocesses = 2\n").unwrap();
+        let mut o = Overlay::new();
+        assert_eq!(o.read(&on_disk).unwrap(), b"[uwsgi]\nprocesses = 2\n");
+        o.insert(
+            &d.join("./x/../a.ini"),
+            b"[uwsgi]\nprocesses = 4\n".to_vec(),
+        );
+        assert_eq!(o.read(&on_disk).unwrap(), b"[uwsgi]\nprocesses = 4\n");
+        // Not on disk at all: still readable, and listed under its directory.
+        o.insert(&d.join("new.ini"), b"[uwsgi]\n".to_vec());
+        assert_eq!(o.read(&d.join("new.ini")).unwrap(), b"[uwsgi]\n");
+        assert_eq!(o.paths_under(&d).count(), 2);
+        assert!(o.read(&d.join("missing.ini")).is_err());
+    }
+}
