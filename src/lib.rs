@@ -13,6 +13,7 @@ pub mod discover;
 pub mod fix;
 pub mod input;
 pub mod lint;
+pub mod lsp;
 pub mod nginx;
 pub mod output;
 pub mod rules;

@@ -145,6 +145,25 @@ impl LineIndex {
         (line, col)
     }
 
+    /// 0-based line and byte column (the LSP's UTF-8 position encoding).
+    pub fn utf8_position(&self, bytes: &[u8], offset: usize) -> (usize, usize) {
+        let offset = offset.min(bytes.len());
+        let line = self.line_of(offset);
+        (line, offset - self.starts[line])
+    }
+
+    /// Inverse of [`utf8_position`]: clamped to the line's end (before its `\n`).
+    pub fn offset_of_utf8(&self, bytes: &[u8], line: usize, col: usize) -> usize {
+        let Some(&start) = self.starts.get(line) else {
+            return bytes.len();
+        };
+        let end = match self.starts.get(line + 1) {
+            Some(next) => next - 1,
+            None => bytes.len(),
+        };
+        (start + col).min(end)
+    }
+
     /// Inverse of [`utf16_position`]: the byte offset for an LSP position.
     pub fn offset_of_utf16(&self, bytes: &[u8], line: usize, col: usize) -> usize {
         let Some(&start) = self.starts.get(line) else {

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 pub mod advise;
 pub mod check;
 pub mod explain;
+pub mod lsp;
 pub mod show_config;
 
 #[derive(Debug, Parser)]
@@ -33,6 +34,8 @@ pub enum Command {
     Explain(explain::ExplainArgs),
     /// List every rule.
     Rules(explain::RulesArgs),
+    /// Run the language server on stdin/stdout (for editors).
+    Lsp(lsp::Args),
 }
 
 /// Exit codes (cli.md): 0 clean, 1 findings, 2 usage/configuration/I/O error.
@@ -53,6 +56,7 @@ pub fn main() -> ExitCode {
         Command::ShowConfig(args) => show_config::run(&args),
         Command::Explain(args) => explain::explain(&args),
         Command::Rules(args) => explain::list(&args),
+        Command::Lsp(args) => lsp::run(&args),
     };
     match result {
         Ok(code) => ExitCode::from(code),

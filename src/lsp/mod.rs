@@ -1,0 +1,660 @@
+//! `uwsgi-lint lsp`: a language server on stdio, a thin front end over the
+//! library.
+//!
+//! Every analysis is the library's `lint` of the project the document lies
+//! in (its workspace folder, else its repository root), with the unsaved
+//! texts of every open document as an overlay — so a document gets exactly
+//! the findings `check` reports for that file, cross-file ones included,
+//! and an edit to an open Compose file re-diagnoses the configs it runs.
+//! Changes are debounced: analysis waits until no message arrived for
+//! `debounceMs`, or until a request needs it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
+use lsp_types as lsp;
+use serde_json::Value;
+
+use crate::input::Overlay;
+use crate::lint::{Analysis, LintError};
+use crate::settings::{Overrides, selector_known};
+
+pub mod convert;
+pub mod features;
+pub mod transport;
+
+use convert::Encoding;
+use transport::Incoming;
+
+/// The command `workspace/executeCommand` runs to show the effective config.
+pub const SHOW_EFFECTIVE_CONFIG: &str = "uwsgi-lint.showEffectiveConfig";
+
+/// An open document.
+#[derive(Debug, Clone)]
+pub struct Doc {
+    pub uri: lsp::Uri,
+    /// Its file (real path, or absolute path when not saved yet); `None` for
+    /// `untitled:` and other schemes, which take part in nothing.
+    pub path: Option<PathBuf>,
+    pub text: String,
+    pub version: i32,
+}
+
+/// The analysis of one project.
+pub struct Project {
+    pub root: PathBuf,
+    pub analysis: Analysis,
+}
+
+pub struct Server {
+    out: Sender<Message>,
+    enc: Encoding,
+    docs: BTreeMap<String, Doc>,
+    folders: Vec<PathBuf>,
+    overrides: Overrides,
+    debounce: Duration,
+    dirty: bool,
+    projects: Vec<Project>,
+    /// URIs holding diagnostics we published (to clear them).
+    published: BTreeSet<String>,
+    initialized: bool,
+    shutting_down: bool,
+    next_request: i32,
+    watch_dynamically: bool,
+}
+
+/// Run the server on stdin/stdout until `exit` or the end of input.
+pub fn run_stdio() -> Result<(), String> {
+    let (conn, incoming) = transport::stdio();
+    let mut server = Server::new(conn.sender);
+    server.serve(&incoming);
+    Ok(())
+}
+
+fn log_stderr(text: &str) {
+    eprintln!("uwsgi-lint lsp: {text}");
+}
+
+impl Server {
+    pub fn new(out: Sender<Message>) -> Server {
+        Server {
+            out,
+            enc: Encoding::Utf16,
+            docs: BTreeMap::new(),
+            folders: Vec::new(),
+            overrides: Overrides::default(),
+            debounce: Duration::from_millis(50),
+            dirty: false,
+            projects: Vec::new(),
+            published: BTreeSet::new(),
+            initialized: false,
+            shutting_down: false,
+            next_request: 0,
+            watch_dynamically: false,
+        }
+    }
+
+    /// The message loop: returns at `exit` or when the input ends.
+    pub fn serve(&mut self, incoming: &Receiver<Incoming>) {
+        loop {
+            let next = if self.dirty {
+                match incoming.recv_timeout(self.debounce) {
+                    Ok(m) => m,
+                    Err(RecvTimeoutError::Timeout) => {
+                        self.analyse();
+                        continue;
+                    }
+                    Err(RecvTimeoutError::Disconnected) => break,
+                }
+            } else {
+                match incoming.recv() {
+                    Ok(m) => m,
+                    Err(_) => break,
+                }
+            };
+            match next {
+                Incoming::Malformed(problem) => self.log(lsp::MessageType::WARNING, &problem),
+                Incoming::Message(Message::Request(req)) => self.request(req),
+                Incoming::Message(Message::Notification(n)) => {
+                    if n.method == "exit" {
+                        break;
+                    }
+                    self.notification(n);
+                }
+                // Answers to our own requests (capability registration).
+                Incoming::Message(Message::Response(r)) => {
+                    if let Err(e) = r.response_result {
+                        self.log(
+                            lsp::MessageType::LOG,
+                            &format!("the client refused a request: {}", e.message),
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn send(&self, m: impl Into<Message>) {
+        let _ = self.out.send(m.into());
+    }
+
+    fn notify<N: lsp::notification::Notification>(&self, params: N::Params) {
+        self.send(Notification::new(N::METHOD.to_string(), params));
+    }
+
+    /// Log to stderr and to the client's log.
+    pub fn log(&self, typ: lsp::MessageType, text: &str) {
+        log_stderr(text);
+        if self.initialized {
+            self.notify::<lsp::notification::LogMessage>(lsp::LogMessageParams {
+                typ,
+                message: text.to_string(),
+            });
+        }
+    }
+
+    fn request(&mut self, req: Request) {
+        let id = req.id.clone();
+        if req.method == "initialize" {
+            let result = self.initialize(req.params);
+            self.send(Response::new_ok(id, result));
+            return;
+        }
+        if !self.initialized {
+            self.send(Response::new_err(
+                id,
+                ErrorCode::ServerNotInitialized as i32,
+                "initialize first".into(),
+            ));
+            return;
+        }
+        if req.method == "shutdown" {
+            self.shutting_down = true;
+            self.send(Response::new_ok(id, Value::Null));
+            return;
+        }
+        if self.shutting_down {
+            self.send(Response::new_err(
+                id,
+                ErrorCode::InvalidRequest as i32,
+                "the server is shutting down".into(),
+            ));
+            return;
+        }
+        // A request sees the current texts: analyse now if a change waits.
+        if self.dirty && features::needs_analysis(&req.method) {
+            self.analyse();
+        }
+        let method = req.method.clone();
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            features::handle(self, &req.method, req.params)
+        }));
+        match outcome {
+            Ok(Ok(Some(result))) => self.send(Response::new_ok(id, result)),
+            Ok(Ok(None)) => self.send(Response::new_err(
+                id,
+                ErrorCode::MethodNotFound as i32,
+                format!("`{method}` is not supported"),
+            )),
+            Ok(Err(message)) => {
+                self.log(lsp::MessageType::WARNING, &format!("{method}: {message}"));
+                self.send(Response::new_err(
+                    id,
+                    ErrorCode::InvalidParams as i32,
+                    message,
+                ));
+            }
+            Err(panic) => {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                self.log(
+                    lsp::MessageType::ERROR,
+                    &format!("internal error answering {method}: {what}; please report it"),
+                );
+                self.send(Response::new_err(
+                    id,
+                    ErrorCode::InternalError as i32,
+                    format!("internal error: {what}"),
+                ));
+            }
+        }
+    }
+
+    fn initialize(&mut self, params: Value) -> Value {
+        let params: lsp::InitializeParams = match serde_json::from_value(params) {
+            Ok(p) => p,
+            Err(e) => {
+                log_stderr(&format!(
+                    "initialize: unreadable parameters ({e}); using defaults"
+                ));
+                lsp::InitializeParams::default()
+            }
+        };
+        self.enc = Encoding::negotiate(
+            params
+                .capabilities
+                .general
+                .as_ref()
+                .and_then(|g| g.position_encodings.as_deref()),
+        );
+        self.watch_dynamically = params
+            .capabilities
+            .workspace
+            .as_ref()
+            .and_then(|w| w.did_change_watched_files.as_ref())
+            .and_then(|d| d.dynamic_registration)
+            .unwrap_or(false);
+        #[allow(deprecated)]
+        let mut folders: Vec<PathBuf> = params
+            .workspace_folders
+            .iter()
+            .flatten()
+            .filter_map(|f| convert::uri_to_path(&f.uri))
+            .chain(params.root_uri.as_ref().and_then(convert::uri_to_path))
+            .map(|p| convert::canonical(&p))
+            .collect();
+        folders.sort();
+        folders.dedup();
+        self.folders = folders;
+        if let Some(opts) = params.initialization_options {
+            self.apply_settings(&opts);
+        }
+        self.initialized = true;
+        serde_json::json!({
+            "capabilities": features::capabilities(self.enc),
+            "serverInfo": { "name": "uwsgi-lint", "version": env!("CARGO_PKG_VERSION") },
+        })
+    }
+
+    /// `initializationOptions` or `workspace/didChangeConfiguration` settings
+    /// (either bare or under `uwsgi-lint`): what the command-line flags of
+    /// `check` would say, over the configuration files.
+    fn apply_settings(&mut self, v: &Value) {
+        let v = v
+            .get("uwsgi-lint")
+            .or_else(|| v.get("uwsgiLint"))
+            .unwrap_or(v);
+        if !v.is_object() {
+            return;
+        }
+        let mut o = Overrides::default();
+        let mut problems = Vec::new();
+        let list = |key: &str, problems: &mut Vec<String>| -> Vec<String> {
+            let items: Vec<String> = v
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|x| x.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            items
+                .into_iter()
+                .filter(|s| {
+                    let ok = selector_known(s);
+                    if !ok {
+                        problems.push(format!("`{key}`: `{s}` matches no rule"));
+                    }
+                    ok
+                })
+                .collect()
+        };
+        if v.get("select").is_some() {
+            o.select = Some(list("select", &mut problems));
+        }
+        o.extend_select = list("extendSelect", &mut problems);
+        o.ignore = list("ignore", &mut problems);
+        if let Some(s) = v.get("uwsgiVersion").and_then(Value::as_str) {
+            match s.parse() {
+                Ok(ver) => o.uwsgi_version = Some(ver),
+                Err(e) => problems.push(format!("`uwsgiVersion`: {e}")),
+            }
+        }
+        if let Some(env) = v.get("env").and_then(Value::as_object) {
+            o.env = env
+                .iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                .collect();
+        }
+        o.config = v
+            .get("config")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from);
+        o.no_config = v.get("noConfig").and_then(Value::as_bool).unwrap_or(false);
+        o.no_context = v.get("noContext").and_then(Value::as_bool).unwrap_or(false);
+        if let Some(s) = v.get("memoryLimit").and_then(Value::as_str) {
+            match crate::settings::parse_size(s) {
+                Some(b) => o.memory_limit = Some(b),
+                None => problems.push(format!("`memoryLimit`: `{s}` is not a size")),
+            }
+        }
+        o.nginx_prefix = v
+            .get("nginxPrefix")
+            .and_then(Value::as_str)
+            .map(PathBuf::from);
+        if let Some(ms) = v.get("debounceMs").and_then(Value::as_u64) {
+            self.debounce = Duration::from_millis(ms.min(5_000));
+        }
+        for p in problems {
+            self.log(
+                lsp::MessageType::WARNING,
+                &format!("settings: {p} (ignored)"),
+            );
+        }
+        self.overrides = o;
+    }
+
+    fn notification(&mut self, n: Notification) {
+        use lsp::notification::*;
+        if !self.initialized {
+            return;
+        }
+        let method = n.method.clone();
+        let result: Result<(), String> = (|| {
+            match method.as_str() {
+                Initialized::METHOD => self.register_watchers(),
+                DidOpenTextDocument::METHOD => {
+                    let p: lsp::DidOpenTextDocumentParams = parse(n.params)?;
+                    let d = p.text_document;
+                    let path = convert::uri_to_path(&d.uri).map(|p| convert::canonical(&p));
+                    self.docs.insert(
+                        d.uri.as_str().to_string(),
+                        Doc {
+                            uri: d.uri,
+                            path,
+                            text: d.text,
+                            version: d.version,
+                        },
+                    );
+                    self.dirty = true;
+                }
+                DidChangeTextDocument::METHOD => {
+                    let p: lsp::DidChangeTextDocumentParams = parse(n.params)?;
+                    let enc = self.enc;
+                    let doc = self
+                        .docs
+                        .get_mut(p.text_document.uri.as_str())
+                        .ok_or("a change to a document that is not open")?;
+                    for change in p.content_changes {
+                        apply_change(&mut doc.text, change, enc);
+                    }
+                    doc.version = p.text_document.version;
+                    self.dirty = true;
+                }
+                DidSaveTextDocument::METHOD => {
+                    let p: lsp::DidSaveTextDocumentParams = parse(n.params)?;
+                    if let (Some(text), Some(doc)) =
+                        (p.text, self.docs.get_mut(p.text_document.uri.as_str()))
+                    {
+                        doc.text = text;
+                    }
+                    self.dirty = true;
+                }
+                DidCloseTextDocument::METHOD => {
+                    let p: lsp::DidCloseTextDocumentParams = parse(n.params)?;
+                    self.docs.remove(p.text_document.uri.as_str());
+                    if self.published.remove(p.text_document.uri.as_str()) {
+                        self.publish(p.text_document.uri, Vec::new(), None);
+                    }
+                    // Its saved text replaces the unsaved one in other analyses.
+                    self.dirty = true;
+                }
+                DidChangeWatchedFiles::METHOD => {
+                    // Every analysis reads the disk afresh (configuration
+                    // files included): analysing again is enough.
+                    self.dirty = true;
+                }
+                DidChangeConfiguration::METHOD => {
+                    let p: lsp::DidChangeConfigurationParams = parse(n.params)?;
+                    self.apply_settings(&p.settings);
+                    self.dirty = true;
+                }
+                DidChangeWorkspaceFolders::METHOD => {
+                    let p: lsp::DidChangeWorkspaceFoldersParams = parse(n.params)?;
+                    let gone: Vec<PathBuf> = p
+                        .event
+                        .removed
+                        .iter()
+                        .filter_map(|f| convert::uri_to_path(&f.uri))
+                        .map(|p| convert::canonical(&p))
+                        .collect();
+                    self.folders.retain(|f| !gone.contains(f));
+                    self.folders.extend(
+                        p.event
+                            .added
+                            .iter()
+                            .filter_map(|f| convert::uri_to_path(&f.uri))
+                            .map(|p| convert::canonical(&p)),
+                    );
+                    self.dirty = true;
+                }
+                _ => {}
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            self.log(lsp::MessageType::WARNING, &format!("{method}: {e}"));
+        }
+    }
+
+    /// Ask the client to tell us about changes to context and settings files
+    /// that are not open (when it can watch files for us).
+    fn register_watchers(&mut self) {
+        if !self.watch_dynamically {
+            return;
+        }
+        let globs = [
+            "**/*.{ini,yml,yaml,json,conf,toml,txt,template,nginx}",
+            "**/{Dockerfile,Containerfile}*",
+            "**/*.{Dockerfile,dockerfile}",
+            "**/{sites-*,conf.d,nginx}/*",
+        ];
+        let options = lsp::DidChangeWatchedFilesRegistrationOptions {
+            watchers: globs
+                .iter()
+                .map(|g| lsp::FileSystemWatcher {
+                    glob_pattern: lsp::GlobPattern::String(g.to_string()),
+                    kind: None,
+                })
+                .collect(),
+        };
+        self.next_request += 1;
+        let params = lsp::RegistrationParams {
+            registrations: vec![lsp::Registration {
+                id: "uwsgi-lint-watch".into(),
+                method: "workspace/didChangeWatchedFiles".into(),
+                register_options: serde_json::to_value(options).ok(),
+            }],
+        };
+        self.send(Request::new(
+            RequestId::from(self.next_request),
+            "client/registerCapability".into(),
+            params,
+        ));
+    }
+
+    /// The project a file belongs to: the innermost workspace folder holding
+    /// it, else its repository root (as `check FILE` finds it).
+    fn root_for(&self, path: &Path) -> PathBuf {
+        self.folders
+            .iter()
+            .filter(|f| path.starts_with(f))
+            .max_by_key(|f| f.components().count())
+            .cloned()
+            .unwrap_or_else(|| crate::discover::repo_root(path.parent().unwrap_or(Path::new("/"))))
+    }
+
+    fn overlay(&self) -> Overlay {
+        let mut o = Overlay::new();
+        for d in self.docs.values() {
+            if let Some(p) = &d.path {
+                o.insert(p, d.text.clone().into_bytes());
+            }
+        }
+        o
+    }
+
+    /// Lint every project with an open document, then publish.
+    pub fn analyse(&mut self) {
+        self.dirty = false;
+        let overlay = self.overlay();
+        let mut roots: Vec<PathBuf> = self
+            .docs
+            .values()
+            .filter_map(|d| d.path.as_deref())
+            .map(|p| self.root_for(p))
+            .collect();
+        roots.sort();
+        roots.dedup();
+        let mut projects = Vec::new();
+        let mut config_errors = Vec::new();
+        for root in roots {
+            // Relative names resolve from the project root, as `check` run
+            // there resolves them (uWSGI reads includes from its cwd).
+            if let Err(e) = std::env::set_current_dir(&root) {
+                self.log(
+                    lsp::MessageType::WARNING,
+                    &format!("cannot enter {}: {e}", root.display()),
+                );
+                continue;
+            }
+            let overrides = self.overrides.clone();
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                crate::lint::lint_with(std::slice::from_ref(&root), &overrides, &overlay)
+            }));
+            match outcome {
+                Ok(Ok(analysis)) => projects.push(Project { root, analysis }),
+                Ok(Err(LintError::Config(e))) => {
+                    self.log(lsp::MessageType::ERROR, &e.to_string());
+                    config_errors.push(e);
+                }
+                Ok(Err(LintError::Io(e))) => self.log(
+                    lsp::MessageType::WARNING,
+                    &format!("{}: {e}", root.display()),
+                ),
+                Err(_) => self.log(
+                    lsp::MessageType::ERROR,
+                    &format!(
+                        "internal error linting {}; please report it",
+                        root.display()
+                    ),
+                ),
+            }
+        }
+        self.projects = projects;
+        self.publish_all(&config_errors);
+    }
+
+    /// The project and the ids under which the library read `path`.
+    pub fn file(&self, path: &Path) -> Option<(&Project, Vec<crate::source::FileId>)> {
+        self.projects.iter().find_map(|p| {
+            let ids: Vec<_> = p
+                .analysis
+                .report
+                .sources
+                .iter()
+                .filter(|(_, f)| f.path.as_deref() == Some(path))
+                .map(|(id, _)| id)
+                .collect();
+            (!ids.is_empty()).then_some((p, ids))
+        })
+    }
+
+    fn publish(&self, uri: lsp::Uri, diagnostics: Vec<lsp::Diagnostic>, version: Option<i32>) {
+        self.notify::<lsp::notification::PublishDiagnostics>(lsp::PublishDiagnosticsParams {
+            uri,
+            diagnostics,
+            version,
+        });
+    }
+
+    fn publish_all(&mut self, config_errors: &[crate::settings::ConfigError]) {
+        let mut now = BTreeSet::new();
+        for doc in self.docs.values() {
+            let Some(path) = &doc.path else { continue };
+            let mut out = Vec::new();
+            if let Some(project) = self.projects.iter().find(|p| path.starts_with(&p.root)) {
+                let report = &project.analysis.report;
+                for d in &report.diagnostics {
+                    if report.sources.get(d.file).path.as_deref() == Some(path.as_path()) {
+                        out.push(convert::diagnostic(&report.sources, d, self.enc));
+                    }
+                }
+            }
+            for e in config_errors {
+                if convert::canonical(&e.file) == *path {
+                    let pos = lsp::Position::new(
+                        e.line.saturating_sub(1) as u32,
+                        e.column.saturating_sub(1) as u32,
+                    );
+                    out.push(lsp::Diagnostic {
+                        range: lsp::Range::new(pos, pos),
+                        severity: Some(lsp::DiagnosticSeverity::ERROR),
+                        source: Some("uwsgi-lint".into()),
+                        message: e.message.clone(),
+                        ..Default::default()
+                    });
+                }
+            }
+            if out.is_empty() && !self.published.contains(doc.uri.as_str()) {
+                continue;
+            }
+            if !out.is_empty() {
+                now.insert(doc.uri.as_str().to_string());
+            }
+            self.publish(doc.uri.clone(), out, Some(doc.version));
+        }
+        if !config_errors.is_empty() {
+            let shown: Vec<String> = config_errors.iter().map(|e| e.to_string()).collect();
+            self.notify::<lsp::notification::ShowMessage>(lsp::ShowMessageParams {
+                typ: lsp::MessageType::ERROR,
+                message: format!("uwsgi-lint configuration: {}", shown.join("; ")),
+            });
+        }
+        self.published = now;
+    }
+
+    pub fn encoding(&self) -> Encoding {
+        self.enc
+    }
+
+    pub fn doc(&self, uri: &lsp::Uri) -> Option<&Doc> {
+        self.docs.get(uri.as_str())
+    }
+
+    /// Is a document open for this file?
+    pub fn doc_at(&self, path: &Path) -> bool {
+        self.docs.values().any(|d| d.path.as_deref() == Some(path))
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
+    serde_json::from_value(v).map_err(|e| format!("unreadable parameters: {e}"))
+}
+
+/// Apply one `didChange` event to a document's text.
+pub fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEvent, enc: Encoding) {
+    let Some(range) = change.range else {
+        *text = change.text;
+        return;
+    };
+    let file = crate::source::SourceFile::new("", None, std::mem::take(text).into_bytes());
+    let start = convert::offset(&file, range.start, enc);
+    let end = convert::offset(&file, range.end, enc).max(start);
+    let mut bytes = file.bytes;
+    bytes.splice(start..end, change.text.into_bytes());
+    // Offsets from a UTF-8 client can split a character only if it sent a
+    // bad position; the text stays valid either way.
+    *text = match String::from_utf8(bytes) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    };
+}

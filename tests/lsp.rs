@@ -1,0 +1,739 @@
+//! Protocol tests: the `uwsgi-lint lsp` binary spoken to over a pipe, as an
+//! editor does. Waiting is on messages (a `publishDiagnostics` of a given
+//! document version, a response id), never on time; a generous bound only
+//! turns a hang into a failure.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+/// A hang is a failure, not a wait.
+const BOUND: Duration = Duration::from_secs(120);
+
+struct Client {
+    child: Child,
+    stdin: ChildStdin,
+    rx: Receiver<Value>,
+    next_id: i64,
+    /// Notifications read while waiting for something else.
+    queue: Vec<Value>,
+    root: PathBuf,
+}
+
+fn read_message(r: &mut impl BufRead) -> Option<Value> {
+    let mut len = 0usize;
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some(v) = line.strip_prefix("Content-Length: ") {
+            len = v.parse().ok()?;
+        }
+    }
+    let mut buf = vec![0; len];
+    r.read_exact(&mut buf).ok()?;
+    serde_json::from_slice(&buf).ok()
+}
+
+impl Client {
+    /// Start the server with `root` as the workspace folder.
+    fn start(root: &Path, init_options: Value, encodings: Option<&[&str]>) -> (Client, Value) {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+            .arg("lsp")
+            .current_dir(root)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn uwsgi-lint lsp");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = channel();
+        std::thread::spawn(move || {
+            let mut r = BufReader::new(stdout);
+            while let Some(m) = read_message(&mut r) {
+                if tx.send(m).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut c = Client {
+            child,
+            stdin,
+            rx,
+            next_id: 0,
+            queue: Vec::new(),
+            root: root.to_path_buf(),
+        };
+        let mut caps = json!({ "textDocument": { "hover": {}, "inlayHint": {} } });
+        if let Some(e) = encodings {
+            caps["general"] = json!({ "positionEncodings": e });
+        }
+        let init = c.request(
+            "initialize",
+            json!({
+                "processId": null,
+                "rootUri": uri(root),
+                "workspaceFolders": [{ "uri": uri(root), "name": "project" }],
+                "capabilities": caps,
+                "initializationOptions": init_options,
+            }),
+        );
+        c.notify("initialized", json!({}));
+        (c, init)
+    }
+
+    fn send(&mut self, v: &Value) {
+        self.send_raw(v.to_string().as_bytes());
+    }
+
+    fn send_raw(&mut self, body: &[u8]) {
+        write!(self.stdin, "Content-Length: {}\r\n\r\n", body.len()).unwrap();
+        self.stdin.write_all(body).unwrap();
+        self.stdin.flush().unwrap();
+    }
+
+    fn notify(&mut self, method: &str, params: Value) {
+        self.send(&json!({ "jsonrpc": "2.0", "method": method, "params": params }));
+    }
+
+    fn next(&mut self) -> Value {
+        match self.rx.recv_timeout(BOUND) {
+            Ok(v) => v,
+            Err(RecvTimeoutError::Timeout) => panic!("the server did not answer"),
+            Err(RecvTimeoutError::Disconnected) => {
+                let mut err = String::new();
+                if let Some(mut e) = self.child.stderr.take() {
+                    let _ = e.read_to_string(&mut err);
+                }
+                panic!("the server exited; stderr:\n{err}")
+            }
+        }
+    }
+
+    /// The whole response (`result` or `error`).
+    fn request_full(&mut self, method: &str, params: Value) -> Value {
+        self.next_id += 1;
+        let id = self.next_id;
+        self.send(&json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }));
+        loop {
+            let m = self.next();
+            if m.get("id") == Some(&json!(id)) && m.get("method").is_none() {
+                return m;
+            }
+            if m.get("id").is_some() && m.get("method").is_some() {
+                // A request of the server's (registerCapability): accept it.
+                let rid = m["id"].clone();
+                self.send(&json!({ "jsonrpc": "2.0", "id": rid, "result": null }));
+                continue;
+            }
+            self.queue.push(m);
+        }
+    }
+
+    fn request(&mut self, method: &str, params: Value) -> Value {
+        let r = self.request_full(method, params);
+        assert!(r.get("error").is_none(), "{method} failed: {r}");
+        r["result"].clone()
+    }
+
+    /// The next diagnostics published for `path` at document `version`.
+    fn diagnostics(&mut self, path: &Path, version: i64) -> Vec<Value> {
+        let want = uri(path);
+        let matches = |m: &Value| {
+            m["method"] == "textDocument/publishDiagnostics"
+                && m["params"]["uri"] == want
+                && m["params"]["version"] == version
+        };
+        if let Some(i) = self.queue.iter().position(matches) {
+            let m = self.queue.remove(i);
+            return m["params"]["diagnostics"].as_array().unwrap().clone();
+        }
+        loop {
+            let m = self.next();
+            if matches(&m) {
+                return m["params"]["diagnostics"].as_array().unwrap().clone();
+            }
+            if m.get("id").is_some() && m.get("method").is_some() {
+                let rid = m["id"].clone();
+                self.send(&json!({ "jsonrpc": "2.0", "id": rid, "result": null }));
+                continue;
+            }
+            self.queue.push(m);
+        }
+    }
+
+    fn open(&mut self, path: &Path, language: &str) -> String {
+        let text = std::fs::read_to_string(path).unwrap();
+        self.notify(
+            "textDocument/didOpen",
+            json!({ "textDocument": { "uri": uri(path), "languageId": language, "version": 1, "text": text } }),
+        );
+        text
+    }
+
+    fn change(&mut self, path: &Path, version: i64, changes: Value) {
+        self.notify(
+            "textDocument/didChange",
+            json!({ "textDocument": { "uri": uri(path), "version": version }, "contentChanges": changes }),
+        );
+    }
+
+    /// Shut down cleanly; the exit status must be success.
+    fn stop(mut self) -> String {
+        self.request("shutdown", Value::Null);
+        self.notify("exit", Value::Null);
+        let status = self.child.wait().unwrap();
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            let _ = e.read_to_string(&mut err);
+        }
+        assert!(status.success(), "exit status {status}; stderr:\n{err}");
+        err
+    }
+
+    /// Machine-independent text of a protocol value, for snapshots.
+    fn redact(&self, v: &Value) -> String {
+        self.redact_text(&serde_json::to_string_pretty(v).unwrap())
+    }
+
+    fn redact_text(&self, s: &str) -> String {
+        let root = self.root.display().to_string();
+        let manifest = common::manifest_dir().display().to_string();
+        s.replace(&format!("file://{manifest}"), "file://[SOURCE]")
+            .replace(&format!("file://{root}"), "file://[PROJECT]")
+            .replace(&root, "[PROJECT]")
+    }
+}
+
+fn uri(p: &Path) -> String {
+    let mut s = String::from("file://");
+    for &b in p.as_os_str().as_encoded_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
+}
+
+fn snapshot(name: &str, text: &str) {
+    insta::with_settings!({snapshot_path => common::manifest_dir().join("snapshots"), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(name, text);
+    });
+}
+
+/// A fresh copy of an example project (tests edit and save files).
+fn project(name: &str, example: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-lsp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    common::copy_dir(&common::manifest_dir().join(example), &d);
+    common::canonical(&d)
+}
+
+/// `check --format json` on the project, run from its root.
+fn check_json(root: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["check", "--format", "json"];
+    args.extend_from_slice(extra);
+    args.push(".");
+    let (_, out, err) = common::uwsgi_lint(root, &args);
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}\n{err}"))
+}
+
+/// `check`'s findings for one file, in the LSP's shape (0-based, ASCII files).
+fn check_findings(check: &Value, file: &str) -> Vec<(String, String, String, [u64; 4])> {
+    check["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"] == file)
+        .map(|d| {
+            let n = |k: &str| d[k].as_u64().unwrap() - 1;
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+                [n("line"), n("column"), n("end_line"), n("end_column")],
+            )
+        })
+        .collect()
+}
+
+fn lsp_findings(diags: &[Value]) -> Vec<(String, String, String, [u64; 4])> {
+    diags
+        .iter()
+        .map(|d| {
+            let sev = match d["severity"].as_u64().unwrap() {
+                1 => "error",
+                2 => "warning",
+                _ => "info",
+            };
+            let r = &d["range"];
+            let n = |a: &str, b: &str| r[a][b].as_u64().unwrap();
+            (
+                d["code"].as_str().unwrap().to_string(),
+                sev.to_string(),
+                d["message"].as_str().unwrap().to_string(),
+                [
+                    n("start", "line"),
+                    n("start", "character"),
+                    n("end", "line"),
+                    n("end", "character"),
+                ],
+            )
+        })
+        .collect()
+}
+
+fn codes(diags: &[Value]) -> Vec<String> {
+    diags
+        .iter()
+        .map(|d| d["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn initialize_negotiates_the_position_encoding() {
+    let root = project("init", "examples/django-ecs");
+    let (c, init) = Client::start(&root, json!({}), Some(&["utf-8", "utf-16"]));
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-8");
+    snapshot("lsp_initialize", &c.redact(&init["capabilities"]));
+    c.stop();
+    let (c, init) = Client::start(&root, json!({}), None);
+    assert_eq!(init["capabilities"]["positionEncoding"], "utf-16");
+    c.stop();
+}
+
+#[test]
+fn an_open_config_gets_exactly_checks_findings_with_related_places_and_links() {
+    let root = project("diags", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.open(&ini, "uwsgi");
+    let diags = c.diagnostics(&ini, 1);
+    let expected = check_findings(&check_json(&root, &[]), "deploy/uwsgi.ini");
+    assert!(!expected.is_empty());
+    assert_eq!(lsp_findings(&diags), expected);
+    // UW202 points into the ECS task definition, and links to its page.
+    let uw202 = diags.iter().find(|d| d["code"] == "UW202").unwrap();
+    let related = uw202["relatedInformation"].as_array().unwrap();
+    assert!(
+        related
+            .iter()
+            .any(|r| r["location"]["uri"] == uri(&root.join("ecs/task-definition.json")))
+    );
+    assert!(
+        uw202["codeDescription"]["href"]
+            .as_str()
+            .unwrap()
+            .ends_with("rules/UW202.md")
+    );
+    // The protocol shape, on the cross-file finding (the rest is `check`'s).
+    snapshot("lsp_diagnostic_uw202", &c.redact(uw202));
+    c.stop();
+}
+
+#[test]
+fn an_unsaved_change_to_the_ecs_limit_rediagnoses_the_config() {
+    let root = project("unsaved", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    let task = root.join("ecs/task-definition.json");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.open(&ini, "uwsgi");
+    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
+    let text = c.open(&task, "json");
+    c.settle();
+    // `"memory": "1024"` → `"8192"`, typed into the buffer, not saved.
+    let (line, col) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("\"memory\": \"1024\"").map(|c| (i, c + 11)))
+        .unwrap();
+    let range = json!({ "start": { "line": line, "character": col }, "end": { "line": line, "character": col + 4 } });
+    c.change(&task, 2, json!([{ "range": range, "text": "8192" }]));
+    // Each publication carries the document's own version: the ini's is 1.
+    let after = c.diagnostics(&ini, 1);
+    assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
+    assert_eq!(
+        std::fs::read_to_string(&task).unwrap(),
+        text,
+        "nothing saved"
+    );
+    // And back: the finding returns.
+    c.change(&task, 3, json!([{ "range": range, "text": "1024" }]));
+    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
+    // A context file's own problems are published on it, as `check` has them.
+    let nginx = root.join("deploy/nginx.conf");
+    let conf = c.open(&nginx, "nginx");
+    c.change(
+        &nginx,
+        2,
+        json!([{ "text": format!("include missing.conf;\n{conf}") }]),
+    );
+    let broken = c.diagnostics(&nginx, 2);
+    assert_eq!(codes(&broken), vec!["UW002"], "{broken:?}");
+    std::fs::write(&nginx, format!("include missing.conf;\n{conf}")).unwrap();
+    assert_eq!(
+        lsp_findings(&broken),
+        check_findings(&check_json(&root, &[]), "deploy/nginx.conf")
+    );
+    c.stop();
+}
+
+#[test]
+fn hover_inlay_hints_symbols_and_effective_config() {
+    let root = project("hover", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    let text = c.open(&ini, "uwsgi");
+    c.diagnostics(&ini, 1);
+    let pos = |needle: &str, delta: usize| {
+        let (l, col) = text
+            .lines()
+            .enumerate()
+            .find_map(|(i, l)| l.find(needle).map(|c| (i, c)))
+            .unwrap();
+        json!({ "line": l, "character": col + delta })
+    };
+    let doc = json!({ "uri": uri(&ini) });
+    let mut out = String::new();
+    for key in ["reload-on-rss", "harakiri", "buffer-size", "reload_on_as"] {
+        let h = c.request(
+            "textDocument/hover",
+            json!({ "textDocument": doc, "position": pos(key, 2) }),
+        );
+        out.push_str(&format!(
+            "## {key}\n{}\n\n",
+            h["contents"]["value"].as_str().unwrap()
+        ));
+    }
+    snapshot("lsp_hover", &c.redact_text(&out));
+    let hints = c.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": doc, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } } }),
+    );
+    let labels: Vec<&str> = hints
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["label"].as_str().unwrap())
+        .collect();
+    assert!(labels.contains(&"→ 32 bytes"), "{labels:?}");
+    assert!(labels.contains(&"→ 0 seconds"), "{labels:?}");
+    snapshot("lsp_inlay_hints", &c.redact(&hints));
+    let symbols = c.request(
+        "textDocument/documentSymbol",
+        json!({ "textDocument": doc }),
+    );
+    snapshot("lsp_symbols", &c.redact(&symbols));
+    let shown = c.request(
+        "workspace/executeCommand",
+        json!({ "command": "uwsgi-lint.showEffectiveConfig", "arguments": [uri(&ini)] }),
+    );
+    snapshot("lsp_effective_config", shown.as_str().unwrap());
+    c.stop();
+}
+
+/// A project with an include, a placeholder and suffixed sizes.
+fn placeholder_project() -> PathBuf {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-lsp-defs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("base.ini"),
+        "[uwsgi]\nbase = /srv/app\nmaster = true\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("uwsgi.ini"),
+        "[uwsgi]\nini = base.ini\nchdir = %(base)/src\nreload-on-rss = 1G\nprocesses = %k\nharakiri = 30\nreload-on-rss = 1G\n",
+    )
+    .unwrap();
+    common::canonical(&d)
+}
+
+#[test]
+fn definitions_placeholders_and_hints_in_a_multi_file_config() {
+    let root = placeholder_project();
+    let ini = root.join("uwsgi.ini");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.open(&ini, "uwsgi");
+    c.diagnostics(&ini, 1);
+    let doc = json!({ "uri": uri(&ini) });
+    let at = |line: u32, character: u32| json!({ "textDocument": doc, "position": { "line": line, "character": character } });
+    let include = c.request("textDocument/definition", at(1, 8));
+    assert_eq!(include["uri"], uri(&root.join("base.ini")));
+    let placeholder = c.request("textDocument/definition", at(2, 11));
+    assert_eq!(placeholder["uri"], uri(&root.join("base.ini")));
+    assert_eq!(placeholder["range"]["start"]["line"], 1);
+    let hover = c.request("textDocument/hover", at(2, 11));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(
+        text.contains("`/srv/app`") && text.contains("/srv/app/src"),
+        "{text}"
+    );
+    // The key's hover says a later line overrides this one.
+    let hover = c.request("textDocument/hover", at(3, 3));
+    let text = hover["contents"]["value"].as_str().unwrap();
+    assert!(text.contains("line 7 (this line is overridden)"), "{text}");
+    let hints = c.request(
+        "textDocument/inlayHint",
+        json!({ "textDocument": doc, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 9, "character": 0 } } }),
+    );
+    snapshot("lsp_inlay_hints_units", &c.redact(&hints));
+    c.stop();
+}
+
+#[test]
+fn completion_offers_options_aliases_and_placeholders_for_the_target_version() {
+    let root = placeholder_project();
+    let ini = root.join("uwsgi.ini");
+    let labels = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["label"].as_str().unwrap().to_string())
+            .collect()
+    };
+    for (version, has_delta) in [("2.0.30", true), ("2.0.20", false)] {
+        let (mut c, _) = Client::start(&root, json!({ "uwsgiVersion": version }), None);
+        c.open(&ini, "uwsgi");
+        c.diagnostics(&ini, 1);
+        c.change(
+            &ini,
+            2,
+            json!([{ "range": { "start": { "line": 7, "character": 0 }, "end": { "line": 7, "character": 0 } }, "text": "max-req\n" }]),
+        );
+        let items = c.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri(&ini) }, "position": { "line": 7, "character": 7 } }),
+        );
+        let got = labels(&items);
+        assert!(got.contains(&"max-requests".to_string()), "{got:?}");
+        assert_eq!(
+            got.contains(&"max-requests-delta".to_string()),
+            has_delta,
+            "{version}: {got:?}"
+        );
+        if version == "2.0.30" {
+            snapshot("lsp_completion_max_req", &c.redact(&items));
+        }
+        // Placeholders after `%(`.
+        c.change(
+            &ini,
+            3,
+            json!([{ "range": { "start": { "line": 7, "character": 0 }, "end": { "line": 7, "character": 7 } }, "text": "pythonpath = %(" }]),
+        );
+        let items = c.request(
+            "textDocument/completion",
+            json!({ "textDocument": { "uri": uri(&ini) }, "position": { "line": 7, "character": 15 } }),
+        );
+        assert!(labels(&items).contains(&"base".to_string()));
+        c.stop();
+    }
+}
+
+/// Apply a WorkspaceEdit's edits for `u` to `text` (ASCII text: columns are bytes).
+fn apply(text: &str, edit: &Value, u: &str) -> String {
+    let mut edits: Vec<&Value> = edit["changes"][u].as_array().unwrap().iter().collect();
+    let offset = |p: &Value| {
+        let line = p["line"].as_u64().unwrap() as usize;
+        let col = p["character"].as_u64().unwrap() as usize;
+        text.split_inclusive('\n')
+            .take(line)
+            .map(str::len)
+            .sum::<usize>()
+            + col
+    };
+    edits.sort_by_key(|e| std::cmp::Reverse(offset(&e["range"]["start"])));
+    let mut out = text.to_string();
+    for e in edits {
+        out.replace_range(
+            offset(&e["range"]["start"])..offset(&e["range"]["end"]),
+            e["newText"].as_str().unwrap(),
+        );
+    }
+    out
+}
+
+#[test]
+fn the_uw101_code_action_applied_removes_the_finding_and_suppression_is_offered() {
+    let root = project("actions", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    let text = c.open(&ini, "uwsgi");
+    let diags = c.diagnostics(&ini, 1);
+    let uw101 = diags.iter().find(|d| d["code"] == "UW101").unwrap().clone();
+    let actions = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri(&ini) }, "range": uw101["range"], "context": { "diagnostics": [uw101] } }),
+    );
+    snapshot("lsp_code_actions_uw101", &c.redact(&actions));
+    let actions = actions.as_array().unwrap();
+    let fix = actions
+        .iter()
+        .find(|a| a["title"].as_str().unwrap().starts_with("Fix UW101"))
+        .unwrap();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a["title"] == "Suppress UW101 on this line, with a reason")
+    );
+    let fixed = apply(&text, &fix["edit"], &uri(&ini));
+    c.change(&ini, 2, json!([{ "text": fixed }]));
+    let after = c.diagnostics(&ini, 2);
+    assert!(!codes(&after).contains(&"UW101".to_string()), "{after:?}");
+    // Every fix of the file is offered, marked safe or unsafe.
+    let all = c.request(
+        "textDocument/codeAction",
+        json!({ "textDocument": { "uri": uri(&ini) }, "range": { "start": { "line": 0, "character": 0 }, "end": { "line": 99, "character": 0 } }, "context": { "diagnostics": [] } }),
+    );
+    let fixes = after
+        .iter()
+        .filter(|d| d["data"]["fix"].is_string())
+        .count();
+    let offered = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["title"].as_str().unwrap().starts_with("Fix "))
+        .count();
+    assert_eq!(offered, fixes);
+    c.stop();
+}
+
+#[test]
+fn settings_come_from_the_config_file_and_init_options_and_reload() {
+    let root = project("settings", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    std::fs::write(root.join("uwsgi-lint.toml"), "ignore = [\"UW101\"]\n").unwrap();
+    let (mut c, _) = Client::start(&root, json!({ "ignore": ["UW601"] }), None);
+    c.open(&ini, "uwsgi");
+    let d = codes(&c.diagnostics(&ini, 1));
+    assert!(!d.contains(&"UW101".into()) && !d.contains(&"UW601".into()));
+    assert!(d.contains(&"UW102".into()), "{d:?}");
+    assert_eq!(
+        lsp_findings(&c.republish(&ini, 5)),
+        check_findings(
+            &check_json(&root, &["--ignore", "UW601"]),
+            "deploy/uwsgi.ini"
+        )
+    );
+    // The configuration file changes on disk: the watcher's event reloads it.
+    std::fs::write(root.join("uwsgi-lint.toml"), "ignore = [\"UW102\"]\n").unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({ "changes": [{ "uri": uri(&root.join("uwsgi-lint.toml")), "type": 2 }] }),
+    );
+    let d = codes(&c.diagnostics(&ini, 5));
+    assert!(
+        d.contains(&"UW101".into()) && !d.contains(&"UW102".into()),
+        "{d:?}"
+    );
+    // A broken configuration is reported, and the server keeps serving.
+    std::fs::write(root.join("uwsgi-lint.toml"), "ignore = [\"UW999\"]\n").unwrap();
+    c.notify("workspace/didChangeWatchedFiles", json!({ "changes": [] }));
+    let shown = loop {
+        let m = c.next();
+        if m["method"] == "window/showMessage" {
+            break m;
+        }
+    };
+    assert!(
+        shown["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("UW999")
+    );
+    c.stop();
+}
+
+impl Client {
+    /// Publish the document's diagnostics again, under a new version (an
+    /// empty change), and return them.
+    fn republish(&mut self, path: &Path, version: i64) -> Vec<Value> {
+        self.change(path, version, json!([]));
+        self.diagnostics(path, version)
+    }
+
+    /// Wait until every change sent so far is analysed (a request makes the
+    /// server analyse first; what it published before answering is
+    /// dropped), so the next publication reflects the next change.
+    fn settle(&mut self) {
+        self.request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": "file:///nonexistent.ini" }, "position": { "line": 0, "character": 0 } }),
+        );
+        self.queue.clear();
+    }
+}
+
+#[test]
+fn positions_follow_the_negotiated_encoding() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-lsp-enc-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    let ini = d.join("uwsgi.ini");
+    // `😀` is 4 bytes in UTF-8 and 2 units in UTF-16.
+    std::fs::write(&ini, "[uwsgi]\nprocname = 😀x\nbuffer-size = 😀32k\n").unwrap();
+    let d = common::canonical(&d);
+    let ini = d.join("uwsgi.ini");
+    let mut starts = Vec::new();
+    for enc in [Some(&["utf-8"][..]), None] {
+        let (mut c, _) = Client::start(&d, json!({ "select": ["UW103"] }), enc);
+        c.open(&ini, "uwsgi");
+        let diags = c.diagnostics(&ini, 1);
+        let uw103 = diags.iter().find(|x| x["code"] == "UW103").unwrap();
+        starts.push(uw103["range"]["end"]["character"].as_u64().unwrap());
+        c.stop();
+    }
+    // `😀32k` ends 7 bytes / 5 UTF-16 units after the value's start (col 14).
+    assert_eq!(starts, vec![14 + 7, 14 + 5]);
+}
+
+#[test]
+fn malformed_messages_unknown_methods_other_files_and_failures_keep_it_serving() {
+    let root = project("robust", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.send_raw(b"{ this is not json");
+    c.send_raw(b"[1, 2, 3]");
+    c.notify("$/somethingUnknown", json!({}));
+    c.notify("textDocument/didChange", json!({ "bogus": true }));
+    let r = c.request_full("textDocument/unknownFeature", json!({}));
+    assert_eq!(r["error"]["code"], -32601, "{r}");
+    let r = c.request_full("textDocument/hover", json!({ "wrong": 1 }));
+    assert_eq!(r["error"]["code"], -32602, "{r}");
+    let r = c.request_full("uwsgi-lint/debugPanic", json!({}));
+    assert_eq!(r["error"]["code"], -32603, "{r}");
+    // Files that are no uWSGI config: no findings, no failure.
+    let readme = root.join("README.md");
+    c.open(&readme, "markdown");
+    let settings = root.join("myproject/settings.py");
+    c.open(&settings, "python");
+    c.open(&ini, "uwsgi");
+    assert!(!c.diagnostics(&ini, 1).is_empty());
+    let h = c.request(
+        "textDocument/hover",
+        json!({ "textDocument": { "uri": uri(&settings) }, "position": { "line": 0, "character": 0 } }),
+    );
+    assert!(h.is_null());
+    let err = c.stop();
+    assert!(err.contains("malformed message ignored"), "{err}");
+    assert!(
+        err.contains("internal error answering uwsgi-lint/debugPanic"),
+        "{err}"
+    );
+}
