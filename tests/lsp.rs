@@ -443,6 +443,21 @@ fn hover_inlay_hints_symbols_and_effective_config() {
         json!({ "command": "uwsgi-lint.showEffectiveConfig", "arguments": [uri(&ini)] }),
     );
     snapshot("lsp_effective_config", shown.as_str().unwrap());
+    // From Nginx's `uwsgi_pass` to the socket it reaches.
+    let nginx = root.join("deploy/nginx.conf");
+    let conf = c.open(&nginx, "nginx");
+    let line = conf.lines().position(|l| l.contains("uwsgi_pass")).unwrap();
+    let col = conf.lines().nth(line).unwrap().find("uwsgi_pass").unwrap();
+    let socket = c.request(
+        "textDocument/definition",
+        json!({ "textDocument": { "uri": uri(&nginx) }, "position": { "line": line, "character": col + 2 } }),
+    );
+    let socket_line = text
+        .lines()
+        .position(|l| l.starts_with("socket ="))
+        .unwrap();
+    assert_eq!(socket[0]["uri"], uri(&ini), "{socket}");
+    assert_eq!(socket[0]["range"]["start"]["line"], socket_line, "{socket}");
     c.stop();
 }
 
@@ -736,4 +751,59 @@ fn malformed_messages_unknown_methods_other_files_and_failures_keep_it_serving()
         err.contains("internal error answering uwsgi-lint/debugPanic"),
         "{err}"
     );
+}
+
+#[test]
+fn hover_names_the_container_layer_that_wins_and_unsaved_new_configs_are_linted() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-lsp-layers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("docker-compose.yml"),
+        "services:\n  web:\n    image: app\n    command: [\"uwsgi\", \"--ini\", \"uwsgi.ini\", \"--processes\", \"8\"]\n    environment:\n      UWSGI_HARAKIRI: \"60\"\n    mem_limit: 1g\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("uwsgi.ini"),
+        "[uwsgi]\nmaster = true\nprocesses = 4\nharakiri = 30\n",
+    )
+    .unwrap();
+    let d = common::canonical(&d);
+    let ini = d.join("uwsgi.ini");
+    let (mut c, _) = Client::start(&d, json!({}), None);
+    c.open(&ini, "uwsgi");
+    c.diagnostics(&ini, 1);
+    let hover = |c: &mut Client, line: u32| {
+        let h = c.request(
+            "textDocument/hover",
+            json!({ "textDocument": { "uri": uri(&ini) }, "position": { "line": line, "character": 2 } }),
+        );
+        h["contents"]["value"].as_str().unwrap().to_string()
+    };
+    let processes = hover(&mut c, 2);
+    let harakiri = hover(&mut c, 3);
+    snapshot(
+        "lsp_hover_layers",
+        &c.redact_text(&format!("{processes}\n\n{harakiri}")),
+    );
+    assert!(
+        processes.contains(
+            "`8`, from the container's command line (`--processes`, argument 3) (this line is overridden)"
+        ),
+        "{processes}"
+    );
+    assert!(
+        harakiri.contains("`30` = 30 seconds, from this line"),
+        "{harakiri}"
+    );
+    // A config that exists only in the editor (never saved) is linted too.
+    let new = d.join("staging-uwsgi.ini");
+    c.notify(
+        "textDocument/didOpen",
+        json!({ "textDocument": { "uri": uri(&new), "languageId": "uwsgi", "version": 1, "text": "[uwsgi]\nbuffer-size = 64k\n" } }),
+    );
+    let diags = c.diagnostics(&new, 1);
+    assert!(codes(&diags).contains(&"UW102".to_string()), "{diags:?}");
+    assert!(!new.exists());
+    c.stop();
 }

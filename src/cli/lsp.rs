@@ -7,7 +7,8 @@ pub struct Args {
     pub stdio: bool,
 }
 
+/// Exit 0 after `shutdown` + `exit`, 1 when the client went away without
+/// asking for a shutdown (as the protocol specifies).
 pub fn run(_args: &Args) -> Result<u8, String> {
-    crate::lsp::run_stdio()?;
-    Ok(0)
+    Ok(if crate::lsp::run_stdio() { 0 } else { 1 })
 }

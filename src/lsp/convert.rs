@@ -135,6 +135,21 @@ fn severity(s: Severity) -> lsp::DiagnosticSeverity {
 /// one, else the page in the source tree this binary was built from, when
 /// it is still there.
 pub fn rule_href(code: &str) -> Option<lsp::Uri> {
+    // Looked up once per rule (a stat per diagnostic would cost on every edit).
+    static CACHE: std::sync::Mutex<Vec<(String, Option<lsp::Uri>)>> =
+        std::sync::Mutex::new(Vec::new());
+    let mut cache = CACHE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, href)) = cache.iter().find(|(c, _)| c == code) {
+        return href.clone();
+    }
+    let href = rule_href_uncached(code);
+    cache.push((code.to_string(), href.clone()));
+    href
+}
+
+fn rule_href_uncached(code: &str) -> Option<lsp::Uri> {
     let url = crate::output::rule_url(code);
     if url.starts_with("https://") || url.starts_with("http://") {
         return lsp::Uri::from_str(&url).ok();

@@ -12,7 +12,7 @@ use crate::diagnostic::Applicability;
 use crate::lint::Run;
 use crate::source::{FileId, SourceFile, Span};
 use crate::uwsgi::options::{NEWEST_2_0, OptionDef, Unit, ValueKind, catalogue};
-use crate::uwsgi::resolve::{Entry, Layer, Resolved};
+use crate::uwsgi::resolve::{Entry, Layer};
 use crate::uwsgi::values::{self, NumericRead};
 
 /// What the server offers.
@@ -162,6 +162,21 @@ impl<'a> At<'a> {
         }
     }
 
+    /// Where an entry comes from, in words; `run` names command-line arguments.
+    fn origin_in(&self, e: &Entry, run: &Run) -> String {
+        if let (Layer::Cli { index }, Some(d)) = (&e.origin.layer, run.deployment) {
+            let args = &self.project.analysis.report.deployments[d].args;
+            if let Some(a) = args.get(*index) {
+                return format!(
+                    "the container's command line (`{}`, argument {})",
+                    a.value,
+                    index + 1
+                );
+            }
+        }
+        self.origin(e)
+    }
+
     fn origin(&self, e: &Entry) -> String {
         let sources = &self.project.analysis.report.sources;
         match &e.origin.layer {
@@ -226,7 +241,7 @@ fn hover(server: &Server, params: lsp::HoverParams) -> Option<lsp::Hover> {
             if *k2 != *key {
                 continue;
             }
-            let text = effective(&at, &run.resolved, e2, at.who(run));
+            let text = effective(&at, run, e2, at.who(run));
             if !shown.contains(&text) {
                 shown.push(text);
             }
@@ -356,7 +371,8 @@ fn option_doc(
 }
 
 /// The value uWSGI uses for the option of `e`, and where it comes from.
-fn effective(at: &At, resolved: &Resolved, e: &Entry, who: String) -> String {
+fn effective(at: &At, run: &Run, e: &Entry, who: String) -> String {
+    let resolved = &run.resolved;
     let Some(def) = e.def() else {
         return format!("{who}: not applied (no such option)");
     };
@@ -365,14 +381,16 @@ fn effective(at: &At, resolved: &Resolved, e: &Entry, who: String) -> String {
     if def.is_multi_valued() {
         let values: Vec<String> = all
             .iter()
-            .map(|a| format!("`{}` ({})", a.value_str(), at.origin(a)))
+            .map(|a| format!("`{}` ({})", a.value_str(), at.origin_in(a, run)))
             .collect();
         return format!("{who}, every value applies: {}", values.join(", "));
     }
     let Some(last) = all.last() else {
         return format!("{who}: not applied");
     };
+    // How uWSGI reads it, where that says more than the text.
     let read = reading(def, last.value.as_deref())
+        .filter(|r| *r != last.value_str())
         .map(|r| format!(" = {r}"))
         .unwrap_or_default();
     if same(last) {
@@ -381,7 +399,7 @@ fn effective(at: &At, resolved: &Resolved, e: &Entry, who: String) -> String {
         format!(
             "{who}: `{}`{read}, from {} (this line is overridden)",
             last.value_str(),
-            at.origin(last)
+            at.origin_in(last, run)
         )
     }
 }
@@ -626,6 +644,9 @@ fn definition(
     let tp = params.text_document_position_params;
     let at = At::new(server, &tp.text_document.uri)?;
     let off = at.offset(tp.position);
+    if let Some(sockets) = nginx_pass_targets(&at, off) {
+        return Some(lsp::GotoDefinitionResponse::Array(sockets));
+    }
     let src = at.source();
     let sources = &at.project.analysis.report.sources;
     let (_, e, _, value) = at
@@ -662,6 +683,45 @@ fn definition(
         convert::path_to_uri(&path)?,
         range,
     )))
+}
+
+/// On an Nginx `uwsgi_pass`/`proxy_pass`: the socket lines of the uWSGI
+/// configs it passes to (as linked for `check`).
+fn nginx_pass_targets(at: &At, off: usize) -> Option<Vec<lsp::Location>> {
+    let path = at.doc.path.as_deref()?;
+    let report = &at.project.analysis.report;
+    let sources = &report.sources;
+    let mut out = Vec::new();
+    for (ci, conf) in report.nginx.iter().enumerate() {
+        let on_pass = conf.model.locations.iter().any(|l| {
+            l.pass.as_ref().is_some_and(|p| {
+                conf.parts.get(p.file).is_some_and(|part| part.path == path)
+                    && p.span.start <= off
+                    && off <= p.span.end
+            })
+        });
+        if !on_pass {
+            continue;
+        }
+        for run in at.runs().filter(|r| r.nginx.contains(&ci)) {
+            for e in &run.resolved.entries {
+                let is_socket = e.def().is_some_and(|d| {
+                    matches!(d.name, "socket" | "uwsgi-socket" | "http-socket" | "http")
+                });
+                if let (true, Layer::File { file, line, .. }) = (is_socket, &e.origin.layer) {
+                    let f = sources.get(*file);
+                    let Some(uri) = f.path.as_deref().and_then(convert::path_to_uri) else {
+                        continue;
+                    };
+                    let loc = lsp::Location::new(uri, convert::range(f, *line, at.enc()));
+                    if !out.contains(&loc) {
+                        out.push(loc);
+                    }
+                }
+            }
+        }
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 /// The file a value names (`base.ini`, `base.ini:section`), from the project

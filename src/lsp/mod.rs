@@ -9,7 +9,7 @@
 //! Changes are debounced: analysis waits until no message arrived for
 //! `debounceMs`, or until a request needs it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -58,20 +58,24 @@ pub struct Server {
     debounce: Duration,
     dirty: bool,
     projects: Vec<Project>,
-    /// URIs holding diagnostics we published (to clear them).
-    published: BTreeSet<String>,
+    /// What was last published per URI (version, diagnostics): unchanged
+    /// diagnostics are not sent again.
+    published: BTreeMap<String, (Option<i32>, Vec<lsp::Diagnostic>)>,
+    /// The configuration errors last shown to the user.
+    config_errors_shown: Vec<String>,
     initialized: bool,
     shutting_down: bool,
     next_request: i32,
     watch_dynamically: bool,
 }
 
-/// Run the server on stdin/stdout until `exit` or the end of input.
-pub fn run_stdio() -> Result<(), String> {
+/// Run the server on stdin/stdout until `exit` or the end of input. `true`
+/// when the client asked for `shutdown` first (the protocol's exit code 0).
+pub fn run_stdio() -> bool {
     let (conn, incoming) = transport::stdio();
     let mut server = Server::new(conn.sender);
     server.serve(&incoming);
-    Ok(())
+    server.shutting_down
 }
 
 fn log_stderr(text: &str) {
@@ -89,7 +93,8 @@ impl Server {
             debounce: Duration::from_millis(50),
             dirty: false,
             projects: Vec::new(),
-            published: BTreeSet::new(),
+            published: BTreeMap::new(),
+            config_errors_shown: Vec::new(),
             initialized: false,
             shutting_down: false,
             next_request: 0,
@@ -401,7 +406,11 @@ impl Server {
                 DidCloseTextDocument::METHOD => {
                     let p: lsp::DidCloseTextDocumentParams = parse(n.params)?;
                     self.docs.remove(p.text_document.uri.as_str());
-                    if self.published.remove(p.text_document.uri.as_str()) {
+                    if self
+                        .published
+                        .remove(p.text_document.uri.as_str())
+                        .is_some_and(|(_, d)| !d.is_empty())
+                    {
                         self.publish(p.text_document.uri, Vec::new(), None);
                     }
                     // Its saved text replaces the unsaved one in other analyses.
@@ -577,7 +586,7 @@ impl Server {
     }
 
     fn publish_all(&mut self, config_errors: &[crate::settings::ConfigError]) {
-        let mut now = BTreeSet::new();
+        let mut published = BTreeMap::new();
         for doc in self.docs.values() {
             let Some(path) = &doc.path else { continue };
             let mut out = Vec::new();
@@ -604,22 +613,30 @@ impl Server {
                     });
                 }
             }
-            if out.is_empty() && !self.published.contains(doc.uri.as_str()) {
+            let key = doc.uri.as_str().to_string();
+            let now = (Some(doc.version), out);
+            if self.published.get(&key) == Some(&now) {
                 continue;
             }
-            if !out.is_empty() {
-                now.insert(doc.uri.as_str().to_string());
-            }
-            self.publish(doc.uri.clone(), out, Some(doc.version));
+            self.publish(doc.uri.clone(), now.1.clone(), now.0);
+            published.insert(key, now);
         }
-        if !config_errors.is_empty() {
-            let shown: Vec<String> = config_errors.iter().map(|e| e.to_string()).collect();
+        // Shown once per distinct problem, not at every keystroke.
+        let shown: Vec<String> = config_errors.iter().map(|e| e.to_string()).collect();
+        if !shown.is_empty() && shown != self.config_errors_shown {
             self.notify::<lsp::notification::ShowMessage>(lsp::ShowMessageParams {
                 typ: lsp::MessageType::ERROR,
                 message: format!("uwsgi-lint configuration: {}", shown.join("; ")),
             });
         }
-        self.published = now;
+        self.config_errors_shown = shown;
+        // Documents whose diagnostics did not change keep their entry.
+        for (k, v) in std::mem::take(&mut self.published) {
+            if self.docs.contains_key(&k) {
+                published.entry(k).or_insert(v);
+            }
+        }
+        self.published = published;
     }
 
     pub fn encoding(&self) -> Encoding {
@@ -657,4 +674,44 @@ pub fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEve
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(
+        l1: u32,
+        c1: u32,
+        l2: u32,
+        c2: u32,
+        text: &str,
+    ) -> lsp::TextDocumentContentChangeEvent {
+        lsp::TextDocumentContentChangeEvent {
+            range: Some(lsp::Range::new(
+                lsp::Position::new(l1, c1),
+                lsp::Position::new(l2, c2),
+            )),
+            range_length: None,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn incremental_changes_in_both_encodings() {
+        // `é` is 2 bytes, 1 UTF-16 unit; `😀` is 4 bytes, 2 units.
+        let mut t = String::from("[uwsgi]\nname = é😀x\nmaster = true\n");
+        apply_change(&mut t, change(1, 10, 1, 11, "y"), Encoding::Utf16);
+        assert_eq!(t, "[uwsgi]\nname = é😀y\nmaster = true\n");
+        apply_change(&mut t, change(1, 14, 2, 6, ""), Encoding::Utf8);
+        assert_eq!(t, "[uwsgi]\nname = é😀y = true\n");
+        // A whole-document change replaces everything.
+        let full = lsp::TextDocumentContentChangeEvent {
+            range: None,
+            range_length: None,
+            text: "[uwsgi]\n".into(),
+        };
+        apply_change(&mut t, full, Encoding::Utf16);
+        assert_eq!(t, "[uwsgi]\n");
+    }
 }
