@@ -44,10 +44,12 @@ def generate(lines):
     i = 0
     while len(out) < lines:
         i += 1
+        # Real configs of this size are mostly env, routes and mounts, with
+        # few findings (each finding is also a diagnostic to send).
         out.append("; block %d" % i)
         out.append("env = APP_SETTING_%d=value-%d" % (i, i))
-        out.append("buffer-size = 32768")
-        out.append("set-placeholder = p%d=%%(processes)" % i)
+        out.append("route = ^/legacy/%d/ redirect:/v2/%d/" % (i, i))
+        out.append("static-map = /static/%d=/srv/static/%d" % (i, i))
     return "\n".join(out[:lines]) + "\n"
 
 
