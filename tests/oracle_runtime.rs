@@ -167,6 +167,25 @@ impl Server {
         !self.reaped && matches!(self.child.try_wait(), Ok(None))
     }
 
+    /// `n` workers have entered the accepting phase (the `hook-accepting`
+    /// line). Only then are their signal handlers installed: a worker still
+    /// starting up runs the master's inherited handlers, so a stop signal
+    /// that reaches it then is lost and the master waits for it forever
+    /// (seen in 3 of 9 runs before this wait).
+    fn wait_accepting(&mut self, n: usize) {
+        self.wait_for(&format!("{n} accepting worker(s)"), START, |log| {
+            (log.lines().filter(|l| *l == ACCEPTING).count() >= n).then_some(())
+        });
+    }
+
+    /// The master has entered its loop: its signal handlers and the
+    /// `hook-master-start` hooks before this line are in place.
+    fn wait_master_loop(&mut self) {
+        self.wait_for("the master loop", START, |log| {
+            log.lines().any(|l| l == MASTER_LOOP).then_some(())
+        });
+    }
+
     /// The app's marker file has at least `n` lines: `n` requests are inside it.
     fn wait_started(&mut self, n: usize) {
         let marker = self.dir.join("started");
@@ -258,8 +277,16 @@ fn free_port(host: &str) -> u16 {
 
 // ---------------------------------------------------------------- stopping
 
-const SLOW_SERVER: &str =
-    "[uwsgi]\nmaster = true\nprocesses = 2\nhttp-socket = 127.0.0.1:0\nwsgi-file = slow.py\n";
+/// The master logs this line as its last `hook-master-start`.
+const MASTER_LOOP: &str = "master-loop";
+
+/// Append after any other `hook-master-start`.
+const MASTER_LOOP_HOOK: &str = "hook-master-start = log:master-loop\n";
+
+/// Every worker logs this line once its signal handlers are in place.
+const ACCEPTING: &str = "worker-accepting";
+
+const SLOW_SERVER: &str = "[uwsgi]\nmaster = true\nprocesses = 2\nhttp-socket = 127.0.0.1:0\nwsgi-file = slow.py\nhook-accepting = log:worker-accepting\n";
 
 #[test]
 fn die_on_term_cuts_the_request_in_flight() {
@@ -268,10 +295,11 @@ fn die_on_term_cuts_the_request_in_flight() {
         return;
     };
     let dir = workdir(name);
-    let ini = format!("{SLOW_SERVER}die-on-term = true\n");
+    let ini = format!("{SLOW_SERVER}die-on-term = true\n{MASTER_LOOP_HOOK}");
     let mut srv = Server::start(&uwsgi, name, &dir, &ini);
     let port = srv.tcp_port(0);
-    srv.wait_log("spawned uWSGI worker 2");
+    srv.wait_master_loop();
+    srv.wait_accepting(2);
     let client = in_flight(port, "/?3");
     srv.wait_started(1);
     srv.signal("TERM");
@@ -301,10 +329,11 @@ fn graceful_hook_drains_the_request_in_flight() {
         return;
     };
     let dir = workdir(name);
-    let ini = format!("{SLOW_SERVER}{GRACEFUL_HOOK}");
+    let ini = format!("{SLOW_SERVER}{GRACEFUL_HOOK}{MASTER_LOOP_HOOK}");
     let mut srv = Server::start(&uwsgi, name, &dir, &ini);
     let port = srv.tcp_port(0);
-    srv.wait_log("spawned uWSGI worker 2");
+    srv.wait_master_loop();
+    srv.wait_accepting(2);
     let client = in_flight(port, "/?2");
     srv.wait_started(1);
     srv.signal("TERM");
@@ -330,11 +359,12 @@ fn worker_reload_mercy_does_not_bound_the_graceful_drain() {
         return;
     };
     let dir = workdir(name);
-    let ini = format!("{SLOW_SERVER}{GRACEFUL_HOOK}worker-reload-mercy = 1\n");
+    let ini = format!("{SLOW_SERVER}{GRACEFUL_HOOK}worker-reload-mercy = 1\n{MASTER_LOOP_HOOK}");
     let mut srv = Server::start(&uwsgi, name, &dir, &ini);
     let port = srv.tcp_port(0);
     srv.wait_log("your mercy for graceful operations on workers is 1 seconds");
-    srv.wait_log("spawned uWSGI worker 2");
+    srv.wait_master_loop();
+    srv.wait_accepting(2);
     // Four times the mercy: a mercy that bounded the drain would cut it.
     let client = in_flight(port, "/?4");
     srv.wait_started(1);
@@ -363,12 +393,15 @@ fn harakiri_does_not_bound_the_graceful_drain() {
         return;
     };
     let dir = workdir(name);
-    let ini = format!("{SLOW_SERVER}{GRACEFUL_HOOK}harakiri = 1\n");
+    let ini = format!("{SLOW_SERVER}{GRACEFUL_HOOK}harakiri = 1\n{MASTER_LOOP_HOOK}");
     let mut srv = Server::start(&uwsgi, name, &dir, &ini);
     let port = srv.tcp_port(0);
-    srv.wait_log("spawned uWSGI worker 2");
+    srv.wait_master_loop();
+    srv.wait_accepting(2);
     let control = get_tcp(port, "/?4");
     srv.wait_log("HARAKIRI triggered by worker");
+    // The replacement worker must be ready for the stop signal too.
+    srv.wait_accepting(3);
     assert!(
         !control.contains("slept"),
         "harakiri = 1 did not cut a 4 s request: {control:?}\n{}",
@@ -397,14 +430,15 @@ fn plain_sigterm_reloads_and_keeps_serving() {
     // bound again to a new port).
     let sock = dir.join("http.sock");
     let mut ini = format!(
-        "[uwsgi]\nmaster = true\nprocesses = 2\nhttp-socket = {}\nwsgi-file = pid.py\n",
+        "[uwsgi]\nmaster = true\nprocesses = 2\nhttp-socket = {}\nwsgi-file = pid.py\nhook-accepting = log:{ACCEPTING}\n{MASTER_LOOP_HOOK}",
         sock.display()
     );
     if let Some(python) = reload_binary(&uwsgi) {
         ini += &format!("binary-path = {}\n", python.display());
     }
     let mut srv = Server::start(&uwsgi, name, &dir, &ini);
-    srv.wait_log("spawned uWSGI worker 2");
+    srv.wait_master_loop();
+    srv.wait_accepting(2);
     let get = |sock: &Path| {
         let s = UnixStream::connect(sock).expect("connect");
         s.set_read_timeout(Some(CLIENT)).unwrap();
