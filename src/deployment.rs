@@ -41,24 +41,37 @@ pub struct Socket {
     pub raw: String,
 }
 
-/// uWSGI's address syntax: `host:port`/`:port` is TCP, anything else a unix
-/// path (`@name` abstract).
+/// A socket address as uWSGI binds it (`uwsgi_bind_sockets`, `core/socket.c`):
+/// with a `:` anywhere it is TCP, the port being `atoi` of what follows the
+/// *last* `:` (so `:8000 #Port` binds 8000) truncated to 16 bits by `htons`,
+/// the host what precedes it (`[…]` for IPv6); without one, a unix path
+/// (`@name` abstract). Every reading of a socket value goes through here.
 pub fn parse_addr(raw: &str) -> Option<Addr> {
     let raw = raw.trim();
     if raw.is_empty() || raw.starts_with('=') {
         return None;
     }
-    if let Some((host, port)) = raw.rsplit_once(':')
-        && !host.contains('/')
-        && let Ok(port) = port.parse()
-    {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        return Some(Addr::Tcp {
-            host: host.to_string(),
-            port,
-        });
+    match raw.rsplit_once(':') {
+        Some((host, port)) => {
+            let port = crate::uwsgi::values::atoi(port.as_bytes()).0 as u16;
+            let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(v6) => v6,
+                None => host,
+            };
+            Some(Addr::Tcp {
+                host: host.to_string(),
+                port,
+            })
+        }
+        None => Some(Addr::Unix(raw.to_string())),
     }
-    Some(Addr::Unix(raw.to_string()))
+}
+
+impl Addr {
+    /// Does this TCP address listen on every interface (empty host, `0.0.0.0`, `::`)?
+    pub fn binds_all(&self) -> bool {
+        matches!(self, Addr::Tcp { host, .. } if host.is_empty() || host == "0.0.0.0" || host == "::" || host == "*")
+    }
 }
 
 /// The sockets of a resolved config. `socket`/`uwsgi-socket` speak uwsgi
@@ -850,6 +863,24 @@ mod tests {
         assert_eq!(
             parse_addr("/run/u.sock"),
             Some(Addr::Unix("/run/u.sock".into()))
+        );
+        // uWSGI reads the port with `atoi` after the last `:`: an inline
+        // comment after it still binds the port (checked on the real server
+        // in tests/oracle_runtime.rs).
+        assert_eq!(
+            parse_addr(":8000 #Port number"),
+            Some(Addr::Tcp {
+                host: String::new(),
+                port: 8000
+            })
+        );
+        // ... and a `:` inside the comment moves the split: port `atoi(" x")` = 0.
+        assert_eq!(
+            parse_addr(":8000 ; see: x"),
+            Some(Addr::Tcp {
+                host: ":8000 ; see".into(),
+                port: 0
+            })
         );
         assert_eq!(
             parse_addr("[::]:8000"),

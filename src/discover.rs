@@ -142,7 +142,14 @@ pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
         || name.ends_with(".nginx")
         || name.contains("nginx")
         || (in_nginx_dir && !name.contains('.'));
-    if !by_name || name.ends_with(".ini") || name.ends_with(".py") {
+    // Scripts and other formats that mention Nginx directives (a shell
+    // script writing a config) are not Nginx configurations.
+    let other_format = [
+        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml",
+    ]
+    .iter()
+    .any(|e| name.ends_with(e));
+    if !by_name || other_format || text.starts_with(b"#!") {
         return false;
     }
     let t = String::from_utf8_lossy(text);

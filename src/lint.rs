@@ -216,7 +216,14 @@ fn load_project(
         let docs = match yaml::parse(&text) {
             Ok(d) => d,
             Err(e) => {
-                if text.contains("services:") || text.contains("apiVersion:") {
+                if crate::container::is_template(&text) {
+                    loader.problem(
+                        "UW004",
+                        id,
+                        e.span,
+                        "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),
+                    );
+                } else if text.contains("services:") || text.contains("apiVersion:") {
                     loader.problem(
                         "UW001",
                         id,
@@ -302,9 +309,35 @@ fn load_project(
                 None => ids.push(*ids.first().unwrap_or(&FileId(0))),
             }
         }
+        // A template (`${VAR}` for envsubst, Jinja) is Nginx only once
+        // rendered: a syntax error there is the template's, not a bug.
+        let template = l.parts.iter().any(|p| {
+            loader
+                .sources
+                .find_path(&p.path)
+                .map(|id| {
+                    crate::container::is_template(&String::from_utf8_lossy(
+                        &loader.sources.get(id).bytes,
+                    ))
+                })
+                .unwrap_or(false)
+        });
+        let mut told = false;
         for p in &l.problems {
             let id = ids[p.file];
             let span = Span::new(p.span.start, p.span.end);
+            if template && !p.missing_include {
+                if !told {
+                    loader.problem(
+                        "UW004",
+                        id,
+                        span,
+                        format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
+                    );
+                    told = true;
+                }
+                continue;
+            }
             let code = if p.missing_include { "UW002" } else { "UW001" };
             loader.problem(code, id, span, format!("Nginx: {}", p.message));
         }
@@ -446,6 +479,7 @@ fn prepare_inis(
         .filter_map(|r| std::fs::canonicalize(r).ok())
         .collect();
     let opts = ResolveOptions {
+        foreign_host: true,
         fallback_to_including_dir: true,
         stdin,
         confine,

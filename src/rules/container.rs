@@ -2,7 +2,7 @@
 //! that are missing, environment that is dead, configs nothing runs.
 
 use crate::container::Orchestrator;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::rules::{IniContext, Rule};
 use crate::uwsgi::resolve::Layer;
 
@@ -37,14 +37,8 @@ pub fn listen_exceeds_somaxconn(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
                 format!("`listen = {listen}` is above 4096, the default `net.core.somaxconn` of current kernels: uWSGI exits at startup unless the container raises the sysctl"),
             )
             .with_help("set the sysctl `net.core.somaxconn` in the container (Compose `sysctls`, Kubernetes `securityContext.sysctls`) or lower `listen`"),
-        None if listen > 128 => {
-            let mut d = rule.at(
-                ctx.anchor("listen"),
-                format!("`listen = {listen}` is above 128, the `net.core.somaxconn` of kernels before 5.4: there uWSGI exits at startup"),
-            ).with_help("set the sysctl `net.core.somaxconn` where it runs, or keep `listen` ≤ 128 for old hosts");
-            d.severity = Severity::Warning;
-            d
-        }
+        // Kernels before 5.4 defaulted to 128, but those are end of life:
+        // `listen = 1024` starts on every current host, so no finding.
         None => return,
     };
     out.push(d);
@@ -157,6 +151,15 @@ pub fn env_overridden_by_ini(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
             continue;
         };
         if !matches!(last.origin.layer, Layer::File { .. }) {
+            continue;
+        }
+        // `processes = $(UWSGI_WORKERS)` reads the variable itself, and an
+        // equal value changes nothing: the environment is not dead then.
+        let reads_it = last
+            .raw_value
+            .as_deref()
+            .is_some_and(|v| String::from_utf8_lossy(v).contains(&format!("$({var})")));
+        if reads_it || last.value == e.value {
             continue;
         }
         let Some((file, key, _)) = ctx.spans(last) else {
