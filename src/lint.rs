@@ -209,7 +209,7 @@ fn load_project(
                 "UW004",
                 id,
                 Span::new(0, text.find('\n').unwrap_or(text.len())),
-                "a Helm template is YAML only once rendered: its containers and limits are not read (lint `helm template` output instead)".into(),
+                "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
             );
             continue;
         }

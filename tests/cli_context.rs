@@ -222,7 +222,8 @@ fn explicit_deployment_memory_limit_flag_and_no_context() {
             ),
         ],
     );
-    let v = check(&d2, &["--no-config", "."]);
+    // UW503 is not in the default rule set.
+    let v = check(&d2, &["--no-config", "--extend-select", "UW503", "."]);
     assert!(find(&v, "UW503").is_some(), "no limit: {v}");
     assert!(find(&v, "UW202").is_none());
     let v = check(&d2, &["--no-config", "--memory-limit", "1GiB", "."]);

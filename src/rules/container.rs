@@ -114,7 +114,11 @@ pub fn workers_exceed_cpu(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
 /// UW503: a container with no hard memory limit (reservations are UW208's).
 pub fn no_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
-    if dep.limit().is_some() || !dep.container.reservations.is_empty() {
+    // A Dockerfile cannot set a limit (`docker run -m` does): nothing to fix here.
+    if dep.limit().is_some()
+        || !dep.container.reservations.is_empty()
+        || dep.container.orchestrator == Orchestrator::Docker
+    {
         return;
     }
     let c = &dep.container;

@@ -95,7 +95,7 @@ pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
 pub fn stats_server_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(e) = ctx.last("stats") else { return };
     let message = format!(
-        "the stats server `{}` listens on every interface and the container publishes its port: anyone who reaches it reads every worker's state, request counts and memory",
+        "the stats server `{}` listens on every interface and the container publishes its port: anyone who reaches it reads, without authentication, every worker's pid, state and request counts, the app's directory and its sockets",
         e.value_str().trim()
     );
     if let Some(mut d) = public_socket_finding(ctx, rule, e, message) {
@@ -107,7 +107,20 @@ pub fn stats_server_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
     }
 }
 
+/// UW603: a world-writable unix socket on a shared host. In a container the
+/// socket lives in the container's (or a shared volume's) filesystem, where
+/// 666 is how a sibling Nginx container's user reaches it: no finding.
 pub fn socket_world_writable(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.deployment.is_some() || ctx.project.has_containers {
+        return;
+    }
+    let unix = ctx
+        .sockets()
+        .iter()
+        .any(|s| matches!(s.addr, Addr::Unix(_)));
+    if !unix {
+        return;
+    }
     let Some(e) = ctx.last("chmod-socket") else {
         return;
     };

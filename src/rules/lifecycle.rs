@@ -6,7 +6,16 @@ use crate::uwsgi::version::Version;
 
 pub fn no_harakiri(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     // A harakiri that reads as 0 is UW103's finding.
-    if ctx.last("harakiri").is_some() {
+    if ctx.last("harakiri").is_some() || ctx.is_fragment() {
+        return;
+    }
+    // With an async loop engine one worker serves many requests at once
+    // (long streams, websockets): harakiri would kill them all, so leaving
+    // it out is a deliberate choice there.
+    if ["gevent", "async", "asyncio", "greenlet", "ugreen"]
+        .iter()
+        .any(|n| ctx.last(n).is_some())
+    {
         return;
     }
     out.push(rule.at(ctx.anchor("processes"), "no `harakiri`: a request stuck on a slow query or an external call holds its worker forever").with_help("set `harakiri` a little below the proxy's read timeout (Nginx default 60 s), e.g. `harakiri = 55`"));
@@ -47,18 +56,22 @@ pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let help = format!(
         "add `hook-master-start = {GRACEFUL_STOP_HOOK}`: SIGTERM then stops uWSGI and lets in-flight requests finish; `die-on-term = true` also stops it, but cuts in-flight requests"
     );
-    let mut d = rule.at(ctx.anchor("master"), "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `docker stop` and rollouts wait the whole grace period, then SIGKILL in-flight requests").with_help(help);
-    // A container runs it: every stop and rollout hits this.
-    if let Some(dep) = ctx.deployment {
-        d.severity = crate::diagnostic::Severity::Error;
-        d.message = format!(
-            "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {} waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
-            dep.container.who(),
-            dep.container.grace_seconds()
-        );
-        if let Some(p) = &dep.args_place {
-            d.related.extend(ctx.project.related(p));
-        }
+    // Only where something known stops it with SIGTERM: a container. A
+    // config run by an Emperor (which stops vassals through a pipe) or a
+    // host service manager set up with another signal is not affected.
+    let Some(dep) = ctx.deployment else { return };
+    let mut d = rule
+        .at(
+            ctx.anchor("master"),
+            format!(
+                "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {} waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
+                dep.container.who(),
+                dep.container.grace_seconds()
+            ),
+        )
+        .with_help(help);
+    if let Some(p) = &dep.args_place {
+        d.related.extend(ctx.project.related(p));
     }
     out.push(d);
 }
@@ -129,7 +142,7 @@ pub fn harakiri_without_post_buffering(ctx: &IniContext, rule: &Rule, out: &mut 
 }
 
 pub fn need_app_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
-    if !is_2_0(ctx.target) || ctx.flag("need-app") {
+    if !is_2_0(ctx.target) || ctx.flag("need-app") || ctx.is_fragment() {
         return;
     }
     out.push(rule.at(ctx.anchor("module"), "`need-app` is off (uWSGI 2.0 default): if the app fails to import, uWSGI keeps running and answers every request with an error while port health checks pass").with_help("add `need-app = true` so a broken deploy fails fast"));
@@ -192,14 +205,15 @@ pub fn harakiri_exceeds_proxy_timeout(ctx: &IniContext, rule: &Rule, out: &mut V
     }
     let Some((timeout, what, at)) = fronts
         .into_iter()
-        .filter(|f| harakiri >= f.0)
+        // Equal timeouts fire in the same second: nothing outlives the other.
+        .filter(|f| harakiri > f.0)
         .min_by_key(|f| f.0)
     else {
         return;
     };
     let mut d = rule.at(
         ctx.anchor("harakiri"),
-        format!("`harakiri = {harakiri}` is not below {what}: the proxy answers 504 after {timeout} s while the worker keeps running the request until harakiri kills it"),
+        format!("`harakiri = {harakiri}` is above {what}: the proxy gives up on the request after {timeout} s (the client gets an error) while the worker keeps running it until harakiri kills it"),
     );
     if let Some((file, span)) = at {
         d.related.push(crate::diagnostic::Related {

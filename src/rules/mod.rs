@@ -142,6 +142,34 @@ impl IniContext<'_> {
         }
     }
 
+    /// A fragment: the config binds no socket of any kind, and uWSGI refuses
+    /// to start without one ("The -s/--socket option is missing"), so
+    /// another file, the command line or the environment completes it.
+    /// Rules about what is *absent* stay silent on a fragment.
+    pub fn is_fragment(&self) -> bool {
+        const BINDS: &[&str] = &[
+            "socket",
+            "uwsgi-socket",
+            "http-socket",
+            "https-socket",
+            "http",
+            "https",
+            "fastcgi-socket",
+            "scgi-socket",
+            "raw-socket",
+            "suwsgi-socket",
+            "ssl-socket",
+            "shared-socket",
+            "zerg",
+            "emperor",
+        ];
+        !self
+            .resolved
+            .entries
+            .iter()
+            .any(|e| e.def().is_some_and(|d| BINDS.contains(&d.name)))
+    }
+
     /// Master is on when `master` reads true or any MASTER-flagged option is
     /// present (facts §4).
     pub fn master_on(&self) -> bool {
@@ -398,6 +426,7 @@ registry! {
     UW116 "invalid-cheaper" Error on Some(values::invalid_cheaper) => "`cheaper` not below `processes`, non-numeric, or rss limits given in MB";
     UW117 "strict-rejects-input" Error on Some(values::strict_rejects_input) => "`strict = true` with a key that is no option: startup fails";
     UW118 "placeholder-math-misread" Warning on Some(values::placeholder_math_misread) => "a `%()` expression uWSGI evaluates differently from arithmetic (no parentheses, no precedence)";
+    UW119 "router-option-without-router" Warning on Some(values::router_option_without_router) => "an option of the `http` router where no router runs (`http-socket` ignores it)";
     UW201 "recycling-without-master" Error on Some(memory::recycling_without_master) => "recycling or harakiri without the master: the first recycle ends the server";
     UW202 "memory-budget-exceeded" Error on Some(memory::memory_budget_exceeded) => "worst-case memory of the workers exceeds the container's hard limit";
     UW203 "unbounded-worker-memory" Warning on Some(memory::unbounded_worker_memory) => "nothing bounds a worker's memory";
@@ -409,9 +438,9 @@ registry! {
     UW209 "lazy-apps-memory" Info off Some(memory::lazy_apps_memory) => "`lazy-apps` with several workers multiplies app memory";
     UW210 "suspicious-memory-limit" Warning on Some(memory::suspicious_memory_limit) => "a memory limit that is almost surely a unit mistake (`mem_limit: 512`, `400m` in Kubernetes)";
     UW211 "limits-disagree" Warning on Some(memory::limits_disagree) => "two sources give one container different hard memory limits";
-    UW301 "harakiri-exceeds-proxy-timeout" Warning on Some(lifecycle::harakiri_exceeds_proxy_timeout) => "`harakiri` not below the proxy's read timeout: the client gets 504 while the worker keeps running";
+    UW301 "harakiri-exceeds-proxy-timeout" Warning on Some(lifecycle::harakiri_exceeds_proxy_timeout) => "`harakiri` above the proxy's read timeout: the client gets an error while the worker keeps running";
     UW302 "no-harakiri" Warning on Some(lifecycle::no_harakiri) => "no request timeout: a stuck request holds a worker forever";
-    UW303 "sigterm-reloads" Warning on Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with master and no `die-on-term` reloads on SIGTERM (an error when a container runs it)";
+    UW303 "sigterm-reloads" Error on Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with a master in a container, and nothing makes SIGTERM stop it: every stop waits the grace period, then SIGKILL";
     UW304 "mercy-exceeds-grace-period" Warning on Some(lifecycle::mercy_exceeds_grace_period) => "the graceful stop's `worker-reload-mercy` is longer than the container's stop grace period";
     UW305 "harakiri-without-post-buffering" Info on Some(lifecycle::harakiri_without_post_buffering) => "slow uploads count against harakiri";
     UW306 "daemonize-in-container" Error on Some(lifecycle::daemonize_in_container) => "`daemonize` in a container: the main process exits and the container stops";
@@ -426,12 +455,12 @@ registry! {
     UW407 "proxy-directive-on-uwsgi-pass" Warning on Some(proxy::proxy_directive_on_uwsgi_pass) => "`proxy_*` directives in a location that passes with `uwsgi_pass`: they have no effect";
     UW501 "listen-exceeds-somaxconn" Error on Some(container::listen_exceeds_somaxconn) => "`listen` above the container's `net.core.somaxconn`: startup fails";
     UW502 "workers-exceed-cpu" Warning on Some(container::workers_exceed_cpu) => "`%k` in a container (host CPUs), or workers far above the CPU limit";
-    UW503 "no-memory-limit" Info on Some(container::no_memory_limit) => "uWSGI runs in a container with no hard memory limit";
+    UW503 "no-memory-limit" Info off Some(container::no_memory_limit) => "uWSGI runs in a container with no hard memory limit";
     UW504 "env-overridden-by-ini" Warning on Some(container::env_overridden_by_ini) => "a `UWSGI_*` variable of the container whose option the ini sets again: the env value is dead";
     UW505 "config-not-used" Info on Some(container::config_not_used) => "containers run uWSGI, but none runs this config";
     UW601 "strict-off" Info off Some(hardening::strict_off) => "`strict` is off: typos are silently ignored";
     UW602 "uwsgi-socket-public" Warning on Some(hardening::uwsgi_socket_public) => "a uwsgi-protocol socket on all interfaces, published by its container";
-    UW603 "socket-world-writable" Warning on Some(hardening::socket_world_writable) => "`chmod-socket` 666/777";
+    UW603 "socket-world-writable" Warning off Some(hardening::socket_world_writable) => "`chmod-socket` 666/777";
     UW604 "runs-as-root" Info on Some(hardening::runs_as_root) => "no `uid`/`gid`";
     UW605 "autoreload-in-production" Warning on Some(hardening::autoreload_in_production) => "`py-autoreload`/`fs-reload` with several workers";
     UW606 "single-interpreter-off" Info on Some(hardening::single_interpreter_off) => "`single-interpreter` is off";

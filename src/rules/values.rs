@@ -987,6 +987,49 @@ pub fn strict_rejects_input(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
     }
 }
 
+/// Options that start uWSGI's HTTP router (the `http` plugin's gateway).
+const HTTP_ROUTER: &[&str] = &["http", "httprouter", "https", "https2", "http-zerg", "http-to-https"];
+
+/// UW119: options of the HTTP router set where no router runs: the workers
+/// serve `http-socket` themselves and never read them.
+pub fn router_option_without_router(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let router = ctx.resolved.entries.iter().any(|e| {
+        e.def()
+            .is_some_and(|d| d.plugin == "http" && HTTP_ROUTER.contains(&d.name))
+    });
+    // A fragment gets its sockets (maybe `--http`) from elsewhere.
+    if router || ctx.is_fragment() {
+        return;
+    }
+    for (e, file, key_span, _) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        if def.plugin != "http" || HTTP_ROUTER.contains(&def.name) {
+            continue;
+        }
+        let core = match def.name {
+            "http-enable-proxy-protocol" => Some("enable-proxy-protocol"),
+            "http-timeout" => Some("socket-timeout"),
+            "http-keepalive" => Some("http-keepalive` has no worker equivalent; use `add-header = Connection: Keep-Alive"),
+            "http-auto-chunked" => Some("http-auto-chunked` has no worker equivalent"),
+            _ => None,
+        };
+        let mut d = rule.diag(
+            file,
+            key_span,
+            format!(
+                "`{}` configures uWSGI's HTTP router (`http =`), which this config does not start: nothing reads it",
+                def.name
+            ),
+        );
+        d.help = Some(match core {
+            Some(c) if !c.contains('`') => format!("for `http-socket`, served by the workers, write `{c}`"),
+            Some(c) => format!("`{c}"),
+            None => "remove it, or start the router with `http =`".into(),
+        });
+        out.push(d);
+    }
+}
+
 /// Conventional arithmetic (`*` and `/` before `+` and `-`) over the tokens
 /// of a `%()` expression; `None` when a token is not a number or operator.
 fn conventional(tokens: &[i64], ops: &[u8]) -> Option<i64> {
