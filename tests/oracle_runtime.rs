@@ -1,7 +1,9 @@
 //! Runtime behaviour of the real uWSGI (pyuwsgi 2.0.30) that rules rely on:
 //! how it stops, which interpreter app 0 runs in, what `%()` arithmetic,
 //! commented socket values, decimal sizes, `cheaper = true` and a doubled
-//! app option really do. Each test starts the server on a tiny WSGI app from
+//! app option really do; what a real Nginx does with `proxy_*` directives
+//! next to `uwsgi_pass`; which option really reads a PROXY protocol line;
+//! what the stats server gives away. Each test starts the server on a tiny WSGI app from
 //! tests/fixtures/runtime, waits for evidence (a log line, a marker file, an
 //! answer) with a bound, and kills every process it started on every path.
 
