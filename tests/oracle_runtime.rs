@@ -1,7 +1,9 @@
 //! Runtime behaviour of the real uWSGI (pyuwsgi 2.0.30) that rules rely on:
 //! how it stops, which interpreter app 0 runs in, what `%()` arithmetic,
 //! commented socket values, decimal sizes, `cheaper = true` and a doubled
-//! app option really do. Each test starts the server on a tiny WSGI app from
+//! app option really do; what a real Nginx does with `proxy_*` directives
+//! next to `uwsgi_pass`; which option really reads a PROXY protocol line;
+//! what the stats server gives away. Each test starts the server on a tiny WSGI app from
 //! tests/fixtures/runtime, waits for evidence (a log line, a marker file, an
 //! answer) with a bound, and kills every process it started on every path.
 
@@ -896,4 +898,383 @@ fn module_wins_over_wsgi_file() {
         );
         assert_eq!(log.matches("WSGI app ").count(), 1, "{log}");
     }
+}
+
+// ------------------------------------------------- Nginx in front of uWSGI
+
+/// A running Nginx with its prefix, config, pid file, logs and temp paths in
+/// its own directory. It leads its own process group, so dropping the guard
+/// kills the master and its workers.
+struct Nginx {
+    name: String,
+    child: Child,
+    dir: PathBuf,
+    port: u16,
+}
+
+impl Nginx {
+    /// Start Nginx with `locations` in a server on 127.0.0.1. Nginx cannot
+    /// listen on port 0 and say where, so it gets a port the OS just chose,
+    /// and is started again on another one if something took it meanwhile.
+    fn start(nginx: &Path, name: &str, dir: &Path, locations: &str) -> Nginx {
+        for _ in 0..5 {
+            let _ = fs::remove_dir_all(dir);
+            fs::create_dir_all(dir).unwrap();
+            let port = free_port("127.0.0.1");
+            let d = dir.display();
+            // As root, workers would otherwise run as `nobody`, which cannot
+            // write the temp paths; elsewhere `user` only earns a warning.
+            let user = if running_as_root() {
+                "user root;\n"
+            } else {
+                ""
+            };
+            let conf = format!(
+                "{user}worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+                 events {{ worker_connections 64; }}\n\
+                 http {{\n  access_log off;\n  client_body_temp_path {d}/body;\n  proxy_temp_path {d}/proxy;\n  \
+                 fastcgi_temp_path {d}/fastcgi;\n  uwsgi_temp_path {d}/uwsgi;\n  scgi_temp_path {d}/scgi;\n  \
+                 server {{\n    listen 127.0.0.1:{port};\n{locations}  }}\n}}\n"
+            );
+            fs::write(dir.join("nginx.conf"), conf).unwrap();
+            let out = fs::File::create(dir.join("stderr.log")).unwrap();
+            let err = out.try_clone().unwrap();
+            let child = Command::new(nginx)
+                .arg("-p")
+                .arg(dir)
+                .args(["-c", "nginx.conf", "-g", "daemon off;", "-e"])
+                .arg(dir.join("error.log"))
+                .env_clear()
+                .stdin(Stdio::null())
+                .stdout(out)
+                .stderr(err)
+                .process_group(0)
+                .spawn()
+                .expect("spawn nginx");
+            let mut ng = Nginx {
+                name: name.to_string(),
+                child,
+                dir: dir.to_path_buf(),
+                port,
+            };
+            // Nginx writes its pid file once its sockets are listening.
+            let start = Instant::now();
+            loop {
+                if fs::read_to_string(dir.join("nginx.pid")).is_ok_and(|p| p.ends_with('\n')) {
+                    return ng;
+                }
+                if let Ok(Some(status)) = ng.child.try_wait() {
+                    if ng.log().contains("Address already in use") {
+                        break;
+                    }
+                    ng.fail(&format!("nginx exited ({status}) while starting"));
+                }
+                if start.elapsed() > START {
+                    ng.fail(&format!("nginx not listening within {START:?}"));
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("{name}: nginx found its port taken five times in a row");
+    }
+
+    fn log(&self) -> String {
+        let read = |f: &str| {
+            String::from_utf8_lossy(&fs::read(self.dir.join(f)).unwrap_or_default()).into_owned()
+        };
+        read("error.log") + &read("stderr.log")
+    }
+
+    fn fail(&self, what: &str) -> ! {
+        panic!(
+            "{}: {what}\n--- nginx log ---\n{}--- end of log ---",
+            self.name,
+            self.log()
+        );
+    }
+
+    fn get(&self, target: &str) -> String {
+        get_tcp(self.port, target)
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", "--", &format!("-{}", self.child.id())])
+                .status();
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        for pid in group_members(self.child.id()) {
+            let _ = Command::new("kill")
+                .args(["-s", "KILL", &pid.to_string()])
+                .status();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn running_as_root() -> bool {
+    fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1).map(|e| e == "0"))
+        .unwrap_or(false)
+}
+
+/// The CGI variables a uwsgi_pass location needs (Nginx's own uwsgi_params
+/// file, trimmed to what the app reads).
+const UWSGI_PARAMS: &str = "uwsgi_param REQUEST_METHOD $request_method;\nuwsgi_param QUERY_STRING $query_string;\n\
+uwsgi_param PATH_INFO $document_uri;\nuwsgi_param SERVER_PROTOCOL $server_protocol;\n\
+uwsgi_param SERVER_NAME $server_name;\nuwsgi_param SERVER_PORT $server_port;\nuwsgi_param REMOTE_ADDR $remote_addr;\n";
+
+/// UW407: the `proxy_*` directives belong to `proxy_pass`; next to
+/// `uwsgi_pass` Nginx accepts them without a word and ignores them. The same
+/// directives under `proxy_pass` to the same uWSGI are the contrast.
+#[test]
+fn proxy_directives_do_nothing_next_to_uwsgi_pass() {
+    let name = "nginx_proxy_on_uwsgi";
+    let Some(uwsgi) = common::uwsgi_oracle(name) else {
+        return;
+    };
+    let Some(nginx) = common::nginx_oracle(name) else {
+        return;
+    };
+    let dir = workdir(name);
+    // Socket 0 speaks uwsgi (for uwsgi_pass), socket 1 HTTP (for proxy_pass).
+    let ini = "[uwsgi]\nmaster = true\nprocesses = 2\nsocket = 127.0.0.1:0\nhttp-socket = 127.0.0.1:0\nwsgi-file = echo.py\n";
+    let mut srv = Server::start(&uwsgi, name, &dir, ini);
+    let (up, hp) = (srv.tcp_port(0), srv.tcp_port(1));
+    srv.wait_log("WSGI app 0 (mountpoint='') ready");
+    let params = dir.join("uwsgi_params");
+    fs::write(&params, UWSGI_PARAMS).unwrap();
+    let uw = |directive: &str| {
+        format!(
+            "{directive} uwsgi_pass 127.0.0.1:{up}; include {};",
+            params.display()
+        )
+    };
+    let http = |directive: &str| format!("{directive} proxy_pass http://127.0.0.1:{hp};");
+    let locations = [
+        ("/uwsgi/proxy_read_timeout", uw("proxy_read_timeout 1s;")),
+        ("/uwsgi/uwsgi_read_timeout", uw("uwsgi_read_timeout 1s;")),
+        ("/http/proxy_read_timeout", http("proxy_read_timeout 1s;")),
+        (
+            "/uwsgi/proxy_set_header",
+            uw("proxy_set_header X-Test abc;"),
+        ),
+        ("/uwsgi/uwsgi_param", uw("uwsgi_param HTTP_X_TEST abc;")),
+        (
+            "/http/proxy_set_header",
+            http("proxy_set_header X-Test abc;"),
+        ),
+    ]
+    .iter()
+    .map(|(path, body)| format!("    location {path} {{ {body} }}\n"))
+    .collect::<String>();
+    let ng = Nginx::start(&nginx, name, &dir.join("nginx"), &locations);
+    let logs = |ng: &Nginx, srv: &Server| format!("{}\n--- uWSGI ---\n{}", ng.log(), srv.log());
+
+    // The app sleeps 2 s before it answers, so a 200 means Nginx waited past
+    // the 1 s that proxy_read_timeout asked for.
+    let r = ng.get("/uwsgi/proxy_read_timeout?2");
+    let quiet = "remote_addr=127.0.0.1 x_test=<absent>";
+    assert!(complete_200(&r, quiet), "{r:?}\n{}", logs(&ng, &srv));
+    let r = ng.get("/uwsgi/uwsgi_read_timeout?2");
+    assert!(
+        r.starts_with("HTTP/1.1 504 Gateway Time-out\r\n"),
+        "{r:?}\n{}",
+        logs(&ng, &srv)
+    );
+    let r = ng.get("/http/proxy_read_timeout?2");
+    assert!(
+        r.starts_with("HTTP/1.1 504 Gateway Time-out\r\n"),
+        "{r:?}\n{}",
+        logs(&ng, &srv)
+    );
+    let log = ng.log();
+    for upstream in [
+        format!("upstream: \"uwsgi://127.0.0.1:{up}\""),
+        format!("upstream: \"http://127.0.0.1:{hp}/"),
+    ] {
+        assert!(
+            log.lines().any(|l| l.contains("upstream timed out (110: Connection timed out) while reading response header from upstream") && l.contains(&upstream)),
+            "no time-out logged for {upstream}\n{log}"
+        );
+    }
+
+    // Headers: proxy_set_header never reaches the app behind uwsgi_pass.
+    let r = ng.get("/uwsgi/proxy_set_header");
+    assert!(complete_200(&r, quiet), "{r:?}\n{}", logs(&ng, &srv));
+    let r = ng.get("/uwsgi/uwsgi_param");
+    assert!(
+        complete_200(&r, "remote_addr=127.0.0.1 x_test=abc"),
+        "{r:?}\n{}",
+        logs(&ng, &srv)
+    );
+    let r = ng.get("/http/proxy_set_header");
+    assert!(
+        complete_200(&r, "remote_addr=127.0.0.1 x_test=abc"),
+        "{r:?}\n{}",
+        logs(&ng, &srv)
+    );
+    // Nginx said nothing about the misplaced directives.
+    assert!(!log.contains("[warn]") && !log.contains("[emerg]"), "{log}");
+}
+
+// ------------------------------------------------------- PROXY protocol
+
+/// An HTTP/1.0 GET preceded by a PROXY protocol v1 line claiming 1.2.3.4.
+fn proxied_get(port: u16) -> String {
+    let mut s = tcp(port);
+    let req = "PROXY TCP4 1.2.3.4 127.0.0.1 1111 2222\r\nGET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    let mut buf = Vec::new();
+    if s.write_all(req.as_bytes()).is_ok() {
+        let _ = s.read_to_end(&mut buf);
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// UW119: `http-enable-proxy-protocol` belongs to the HTTP router (`http =`);
+/// on a server with only `http-socket` it is accepted and does nothing, so a
+/// PROXY line is read as a broken request. `enable-proxy-protocol` is the
+/// option for the socket itself.
+#[test]
+fn router_proxy_protocol_option_does_nothing_on_an_http_socket() {
+    let name = "router_proxy_protocol";
+    let Some(uwsgi) = common::uwsgi_oracle(name) else {
+        return;
+    };
+    let base = "[uwsgi]\nmaster = true\nhttp-socket = 127.0.0.1:0\nwsgi-file = echo.py\n";
+    let plain_ok = "remote_addr=127.0.0.1 x_test=<absent>";
+
+    let dir = workdir(name);
+    let ini = format!("{base}http-enable-proxy-protocol = true\n");
+    let mut srv = Server::start(&uwsgi, name, &dir, &ini);
+    let port = srv.tcp_port(0);
+    srv.wait_log("WSGI app 0 (mountpoint='') ready");
+    let r = proxied_get(port);
+    // The answer is nothing at all: uWSGI closes the connection.
+    assert_eq!(r, "", "{}", srv.log());
+    srv.wait_log("invalid HTTP request");
+    let r = get_tcp(port, "/");
+    let log = srv.log();
+    assert!(complete_200(&r, plain_ok), "{r:?}\n{log}");
+    assert!(!log.contains("1.2.3.4"), "{log}");
+    drop(srv);
+
+    let dir = workdir(&format!("{name}-socket"));
+    let ini = format!("{base}enable-proxy-protocol = true\n");
+    let mut srv = Server::start(&uwsgi, name, &dir, &ini);
+    let port = srv.tcp_port(0);
+    srv.wait_log("WSGI app 0 (mountpoint='') ready");
+    let r = proxied_get(port);
+    assert!(
+        complete_200(&r, "remote_addr=1.2.3.4 x_test=<absent>"),
+        "{r:?}\n{}",
+        srv.log()
+    );
+    // The PROXY line is optional there: a plain request still works.
+    let r = get_tcp(port, "/");
+    let log = srv.log();
+    assert!(complete_200(&r, plain_ok), "{r:?}\n{log}");
+    assert!(log.contains("] 1.2.3.4 () {"), "{log}");
+    assert!(!log.contains("invalid HTTP request"), "{log}");
+}
+
+// ------------------------------------------------------------ stats server
+
+/// The local TCP port of the socket `pid` holds as descriptor `fd`.
+fn port_of_fd(pid: u32, fd: u32) -> Option<u16> {
+    let link = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+    let inode = link
+        .to_str()?
+        .strip_prefix("socket:[")?
+        .strip_suffix(']')?
+        .to_string();
+    let table = fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.get(9) != Some(&inode.as_str()) {
+            return None;
+        }
+        u16::from_str_radix(f.get(1)?.split_once(':')?.1, 16).ok()
+    })
+}
+
+/// UW610: the stats server writes its JSON to whoever connects, at once,
+/// without reading a byte or asking for any credential.
+#[test]
+fn stats_server_answers_any_client_without_authentication() {
+    let name = "stats_public";
+    let Some(uwsgi) = common::uwsgi_oracle(name) else {
+        return;
+    };
+    let dir = workdir(name);
+    let ini = "[uwsgi]\nmaster = true\nprocesses = 2\nhttp-socket = 127.0.0.1:0\nwsgi-file = echo.py\nstats = 127.0.0.1:0\n";
+    let mut srv = Server::start(&uwsgi, name, &dir, ini);
+    let http = srv.tcp_port(0);
+    // The log repeats `:0`; the real port comes from the master's descriptor.
+    let prefix = "*** Stats server enabled on 127.0.0.1:0 fd: ";
+    let fd: u32 = srv.wait_for("the stats server", START, |log| {
+        let rest = &log[log.find(prefix)? + prefix.len()..];
+        rest.split_whitespace().next()?.parse().ok()
+    });
+    let pid = srv.pid();
+    let stats = port_of_fd(pid, fd).unwrap_or_else(|| srv.fail("no port for the stats socket"));
+    let r = get_tcp(http, "/");
+    assert!(
+        complete_200(&r, "remote_addr=127.0.0.1 x_test=<absent>"),
+        "{r:?}\n{}",
+        srv.log()
+    );
+
+    let read_stats = || {
+        // Connect, send nothing, read until the server closes.
+        let mut s = tcp(stats);
+        let mut json = String::new();
+        s.read_to_string(&mut json).ok()?;
+        serde_json::from_str::<serde_json::Value>(&json).ok()
+    };
+    // The worker counts the request after the client has its answer.
+    let v = srv.wait_for("the request in the stats", START, |_| {
+        let v = read_stats()?;
+        let total: u64 = v["workers"]
+            .as_array()?
+            .iter()
+            .filter_map(|w| w["requests"].as_u64())
+            .sum();
+        (total == 1).then_some(v)
+    });
+    let log = srv.log();
+    let workers = v["workers"].as_array().unwrap();
+    assert_eq!(workers.len(), 2, "{v}\n{log}");
+    let members = group_members(pid);
+    for w in workers {
+        let wpid = w["pid"].as_u64().unwrap_or_else(|| panic!("{w}"));
+        assert!(
+            members.contains(&(wpid as u32)),
+            "worker pid {wpid} is not a live worker\n{v}"
+        );
+        assert!(w["requests"].is_u64() && w["rss"].is_u64(), "{w}");
+    }
+    // It also tells the master's pid, the version, the directory and the sockets.
+    assert_eq!(v["pid"].as_u64(), Some(u64::from(pid)), "{v}");
+    assert!(
+        v["version"].as_str().is_some_and(|s| s.starts_with("2.0.")),
+        "{v}"
+    );
+    assert_eq!(
+        v["cwd"].as_str().map(|c| common::canonical(Path::new(c))),
+        Some(common::canonical(&dir)),
+        "{v}"
+    );
+    assert_eq!(
+        v["sockets"][0]["name"].as_str(),
+        Some(&*format!("127.0.0.1:{http}")),
+        "{v}"
+    );
 }
