@@ -559,7 +559,8 @@ fn prepare_inis(
         .filter_map(|p| cache.for_file(p).ok().map(|s| s.deployments.clone()))
         .flatten()
         .collect();
-    let mut links = crate::deployment::link(&facts, &project, &explicit);
+    let index = crate::deployment::Index::new(&facts, &project, &explicit);
+    let mut links = crate::deployment::link_indexed(&index, &facts, &project, &explicit);
     if overrides.detect {
         // Inside the container, every config checked runs in this cgroup.
         let cg = project
@@ -644,13 +645,11 @@ fn prepare_inis(
             };
             let nginx = match d {
                 Some(d) => d.nginx.clone(),
-                None => crate::deployment::related_nginx(
+                None => index.related_nginx(
                     &pctx.project,
-                    &facts,
                     &canonical,
                     &crate::deployment::sockets(&resolved),
                     &[],
-                    &explicit,
                 ),
             };
             // The target version, and where it is written when a file says it.
