@@ -156,7 +156,7 @@ pub struct Project {
     pub pins: Vec<(Version, Place)>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
-    pub dirs: std::collections::BTreeSet<PathBuf>,
+    pub dirs: std::collections::HashSet<PathBuf>,
     /// The roots walked.
     pub roots: Vec<PathBuf>,
 }
@@ -223,8 +223,40 @@ impl Project {
     }
 }
 
-/// Items sorted by path, so that those below a directory are one range.
-type ByPath = Vec<(PathBuf, usize)>;
+/// A path as a sort key: its components joined by NUL (which no component
+/// holds), so that the paths below a directory are one range of keys and
+/// the keys of its ancestors are prefixes of its own (comparing bytes is
+/// much cheaper than comparing `Path`s component by component).
+pub fn path_key(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    for (i, c) in p.components().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(c.as_os_str().as_bytes());
+    }
+    out
+}
+
+/// The keys of the ancestors of the path with key `key`, deepest first
+/// (the path itself first), ending with the empty key, below which
+/// everything lies.
+fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let cuts = key
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, b)| **b == 0)
+        .map(|(i, _)| i);
+    std::iter::once(key.len())
+        .chain(cuts)
+        .chain((!key.is_empty()).then_some(0))
+        .map(move |end| &key[..end])
+}
+
+/// Items sorted by path key, so that those below a directory are one range.
+type ByPath = Vec<(Vec<u8>, usize)>;
 
 fn sorted(mut v: ByPath) -> ByPath {
     v.sort();
@@ -232,48 +264,52 @@ fn sorted(mut v: ByPath) -> ByPath {
     v
 }
 
-/// The items of a path-sorted slice below `dir` (or equal to it).
-fn under<'s>(items: &'s [(PathBuf, usize)], dir: &Path) -> &'s [(PathBuf, usize)] {
-    let lo = items.partition_point(|(p, _)| p.as_path() < dir);
-    let len = items[lo..].partition_point(|(p, _)| p.starts_with(dir));
+/// The items of a key-sorted slice below the directory with key `dir`
+/// (or equal to it).
+fn under<'s>(items: &'s [(Vec<u8>, usize)], dir: &[u8]) -> &'s [(Vec<u8>, usize)] {
+    if dir.is_empty() {
+        return items;
+    }
+    let lo = items.partition_point(|(k, _)| k.as_slice() < dir);
+    let len = items[lo..].partition_point(|(k, _)| {
+        k.starts_with(dir) && (k.len() == dir.len() || k[dir.len()] == 0)
+    });
     &items[lo..lo + len]
 }
 
-fn within<'s>(items: &'s [(PathBuf, usize)], scope: &Scope) -> &'s [(PathBuf, usize)] {
+fn within<'s>(items: &'s [(Vec<u8>, usize)], scope: &Scope) -> &'s [(Vec<u8>, usize)] {
     match scope {
         Scope::All => items,
-        Scope::Under(d) => under(items, d),
+        Scope::Under(d) => under(items, &path_key(d)),
         Scope::Nothing => &[],
     }
 }
 
-/// Of the items of `lists` (each sorted by path), the one sharing the most
+/// Of the items of `lists` (each sorted by key), the one sharing the most
 /// leading components with `near`, if exactly one does. The deepest
 /// ancestor of `near` with an item below it decides, so no list is scanned.
-fn nearest_unique(lists: &[&[(PathBuf, usize)]], near: &Path) -> Option<usize> {
-    let pick = |ranges: &mut dyn Iterator<Item = &[(PathBuf, usize)]>| {
+fn nearest_unique(lists: &[&[(Vec<u8>, usize)]], near: &Path) -> Option<usize> {
+    if lists.iter().all(|l| l.is_empty()) {
+        return None;
+    }
+    let near = path_key(near);
+    for a in ancestor_keys(&near) {
         let mut found = None;
-        for r in ranges {
+        for l in lists {
             // Each list holds an item once: two from one list are distinct.
-            for (_, i) in r.iter().take(2) {
+            for (_, i) in under(l, a).iter().take(2) {
                 match found {
                     None => found = Some(*i),
-                    Some(f) if f != *i => return Err(()),
+                    Some(f) if f != *i => return None,
                     _ => {}
                 }
             }
         }
-        Ok(found)
-    };
-    for a in near.ancestors() {
-        match pick(&mut lists.iter().map(|l| under(l, a))) {
-            Err(()) => return None,
-            Ok(Some(i)) => return Some(i),
-            Ok(None) => {}
+        if found.is_some() {
+            return found;
         }
     }
-    // Nothing shares a component with `near`: all tie.
-    pick(&mut lists.iter().copied()).ok().flatten()
+    None
 }
 
 /// A path as the file system names it, or lexically normalised when it
@@ -328,7 +364,8 @@ impl Index {
         let mut by_suffix: HashMap<String, ByPath> = HashMap::new();
         let mut by_port: HashMap<u16, ByPath> = HashMap::new();
         for (i, c) in configs.iter().enumerate() {
-            ix.configs.push((c.path.clone(), i));
+            let key = path_key(&c.path);
+            ix.configs.push((key.clone(), i));
             ix.by_path.entry(c.path.clone()).or_insert(i);
             let parts: Vec<String> = c
                 .path
@@ -339,11 +376,11 @@ impl Index {
                 by_suffix
                     .entry(suffix_key(parts.iter().map(String::as_str), k))
                     .or_default()
-                    .push((c.path.clone(), i));
+                    .push((key.clone(), i));
             }
             for s in &c.sockets {
                 if let Addr::Tcp { port, .. } = s.addr {
-                    by_port.entry(port).or_default().push((c.path.clone(), i));
+                    by_port.entry(port).or_default().push((key.clone(), i));
                 }
             }
         }
@@ -355,7 +392,7 @@ impl Index {
         let mut port: HashMap<u16, ByPath> = HashMap::new();
         let mut host: HashMap<(u16, String), ByPath> = HashMap::new();
         for (i, n) in project.nginx.iter().enumerate() {
-            let entry = (n.main.clone(), i);
+            let entry = (path_key(&n.main), i);
             // The project's only config is behind any of its Nginx files.
             if within(&ix.configs, &project.scope(&n.main, false)).len() == 1 {
                 ix.nginx_solo.push(entry.clone());
@@ -450,7 +487,7 @@ impl Index {
                 }
             }
         }
-        let lists: Vec<&[(PathBuf, usize)]> = [Some(&self.nginx_solo)]
+        let lists: Vec<&[(Vec<u8>, usize)]> = [Some(&self.nginx_solo)]
             .into_iter()
             .chain(found)
             .flatten()
@@ -458,17 +495,14 @@ impl Index {
             .collect();
         let mut out: Vec<usize> = Vec::new();
         if lists.iter().any(|l| !l.is_empty()) {
-            for a in uwsgi.ancestors() {
+            let me = path_key(uwsgi);
+            for a in ancestor_keys(&me) {
                 for l in &lists {
                     out.extend(under(l, a).iter().map(|(_, i)| *i));
                 }
                 if !out.is_empty() {
                     break;
                 }
-            }
-            if out.is_empty() {
-                // None shares a component with the config: all tie.
-                out.extend(lists.iter().flat_map(|l| l.iter().map(|(_, i)| *i)));
             }
         }
         if !self.named_nginx.is_empty() {
@@ -887,7 +921,7 @@ pub fn link_indexed(
             let mut ports: Vec<u16> = r.container.ports.iter().map(|p| p.value).collect();
             ports.sort();
             ports.dedup();
-            let lists: Vec<&[(PathBuf, usize)]> = ports
+            let lists: Vec<&[(Vec<u8>, usize)]> = ports
                 .iter()
                 .filter_map(|p| index.by_port.get(p))
                 .map(|l| within(l, &scope))
@@ -900,9 +934,10 @@ pub fn link_indexed(
             })
         })
         .or_else(|| {
-            let [(only, _)] = local else {
+            let [(_, only)] = local else {
                 return None;
             };
+            let only = &configs[*only].path;
             let runners_here = seen_all
                 + only
                     .ancestors()
