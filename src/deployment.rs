@@ -315,7 +315,7 @@ fn nearest_unique(lists: &[&[(Vec<u8>, usize)]], near: &Path) -> Option<usize> {
 /// A path as the file system names it, or lexically normalised when it
 /// does not exist (repository paths that are not on this machine).
 fn canon(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| crate::uwsgi::resolve::normalize_lexically(p))
+    crate::source::canonicalize(p).unwrap_or_else(|_| crate::uwsgi::resolve::normalize_lexically(p))
 }
 
 /// The last `k` components of a path, as a key.

@@ -69,7 +69,7 @@ pub fn uwsgi_inis_in(paths: &[PathBuf], context: &ContextFiles) -> std::io::Resu
     for p in paths {
         let meta = std::fs::metadata(p)?;
         let walked = (!meta.is_file())
-            .then(|| std::fs::canonicalize(p).ok())
+            .then(|| crate::source::canonicalize(p).ok())
             .flatten()
             .and_then(|real| context.roots.iter().find(|r| **r == real));
         match walked {
@@ -119,7 +119,7 @@ fn is_ini(p: &Path) -> bool {
 /// The repository root: the nearest directory above `start` holding `.git`,
 /// else `start` itself.
 pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
-    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    let start = crate::source::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
     start
         .ancestors()
         .find(|d| d.join(".git").exists())
@@ -203,7 +203,7 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
                 repo_root(dir.unwrap_or(Path::new(".")))
             } else {
-                std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())
+                crate::source::canonicalize(p).unwrap_or_else(|_| p.clone())
             }
         })
         .collect();
@@ -225,14 +225,14 @@ pub fn context(roots: &[PathBuf]) -> ContextFiles {
         // Entries below a canonical root are canonical unless they are
         // links: only those are resolved (a `canonicalize` per file is a
         // `readlink` per path component).
-        let real_root = std::fs::canonicalize(root).ok();
+        let real_root = crate::source::canonicalize(root).ok();
         for e in entries_under(root) {
             let walked = e.path().to_path_buf();
             let p = match &real_root {
                 Some(r) if !e.path_is_symlink() => {
                     r.join(walked.strip_prefix(root).unwrap_or(&walked))
                 }
-                _ => std::fs::canonicalize(&walked).unwrap_or_else(|_| walked.clone()),
+                _ => crate::source::canonicalize(&walked).unwrap_or_else(|_| walked.clone()),
             };
             // A uWSGI config is found by content, whatever else it is.
             let mut bytes = None;

@@ -58,7 +58,7 @@ struct SettingsCache<'a> {
 
 impl SettingsCache<'_> {
     fn for_file(&mut self, file: &Path) -> Result<&Settings, ConfigError> {
-        let real = std::fs::canonicalize(file).ok();
+        let real = crate::source::canonicalize(file).ok();
         self.for_real(file, real.as_deref())
     }
 
@@ -127,7 +127,7 @@ pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintErro
     // finding inside an included file outside `paths` belongs to that file.
     let asked: Vec<PathBuf> = paths
         .iter()
-        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter_map(|p| crate::source::canonicalize(p).ok())
         .collect();
     let sources = &report.sources;
     report.diagnostics.retain(|d| {
@@ -157,7 +157,7 @@ pub fn lint_stdin(
     };
     let context = crate::discover::context(&roots);
     let mut all = context.configs.clone();
-    all.retain(|p| std::fs::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
+    all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
     lint_inis(
         &[name.to_path_buf()],
@@ -478,7 +478,7 @@ fn prepare_inis(
     }
     let confine = confine
         .into_iter()
-        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .filter_map(|r| crate::source::canonicalize(r).ok())
         .collect();
     let opts = ResolveOptions {
         fallback_to_including_dir: true,
@@ -510,7 +510,8 @@ fn prepare_inis(
     let all: Vec<PathBuf> = all_configs
         .iter()
         .map(|p| {
-            std::fs::canonicalize(p).unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
+            crate::source::canonicalize(p)
+                .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
         })
         .collect();
     // Each directory looked at once: its ancestors were looked at with it.
@@ -590,7 +591,7 @@ fn prepare_inis(
                     .skip(1)
                     .filter_map(|(f, _)| {
                         let path = scratch.get(*f).path.clone()?;
-                        Some(std::fs::canonicalize(&path).unwrap_or(path))
+                        Some(crate::source::canonicalize(&path).unwrap_or(path))
                     })
                     .collect();
                 (
@@ -609,8 +610,10 @@ fn prepare_inis(
         facts.push(f);
         included.extend(inc);
     }
-    let inis_real: Vec<Option<PathBuf>> =
-        inis.iter().map(|p| std::fs::canonicalize(p).ok()).collect();
+    let inis_real: Vec<Option<PathBuf>> = inis
+        .iter()
+        .map(|p| crate::source::canonicalize(p).ok())
+        .collect();
     // Each `[[deployment]]` once, in order: the configs of one settings
     // file all carry its list, and a repeat links nothing more.
     let mut explicit: Vec<crate::settings::Deployment> = Vec::new();

@@ -190,7 +190,7 @@ pub fn config_not_used(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let Some(path) = ctx.sources.get(ctx.file).path.clone() else {
         return;
     };
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    let path = crate::source::canonicalize(&path).unwrap_or(path);
     if ctx.project.included.contains(&path) {
         return;
     }
