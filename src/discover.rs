@@ -61,9 +61,40 @@ pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// [`uwsgi_inis`] of `paths`, taking the configs of a directory that is
+/// itself a root of `context` from that walk instead of walking it again
+/// (the same tree and ignore files give the same files, named from `p`).
+pub fn uwsgi_inis_in(paths: &[PathBuf], context: &ContextFiles) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p)?;
+        let walked = (!meta.is_file())
+            .then(|| crate::source::canonicalize(p).ok())
+            .flatten()
+            .and_then(|real| context.roots.iter().find(|r| **r == real));
+        match walked {
+            Some(root) => out.extend(
+                context
+                    .configs
+                    .iter()
+                    .filter_map(|c| c.strip_prefix(root).ok())
+                    .map(|rel| p.join(rel)),
+            ),
+            None => out.extend(uwsgi_inis(std::slice::from_ref(p))?),
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Files below `root`, honouring `.gitignore`, `.ignore` and hidden files,
 /// and skipping dependency and build directories.
 fn files_under(root: &Path) -> impl Iterator<Item = PathBuf> {
+    entries_under(root).map(|e| e.into_path())
+}
+
+fn entries_under(root: &Path) -> impl Iterator<Item = ignore::DirEntry> {
     ignore::WalkBuilder::new(root)
         .require_git(false)
         .filter_entry(|e| {
@@ -73,7 +104,6 @@ fn files_under(root: &Path) -> impl Iterator<Item = PathBuf> {
         .build()
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
 }
 
 fn is_ini(p: &Path) -> bool {
@@ -89,7 +119,7 @@ fn is_ini(p: &Path) -> bool {
 /// The repository root: the nearest directory above `start` holding `.git`,
 /// else `start` itself.
 pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
-    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    let start = crate::source::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
     start
         .ancestors()
         .find(|d| d.join(".git").exists())
@@ -109,6 +139,9 @@ pub struct ContextFiles {
     pub nginx: Vec<PathBuf>,
     /// `requirements*.txt` and `pyproject.toml`, for the uWSGI version pin.
     pub pins: Vec<PathBuf>,
+    /// uWSGI configs, as the walk names them (below a root, not resolved),
+    /// so that the walk that finds the context finds them too.
+    pub configs: Vec<PathBuf>,
 }
 
 /// A Dockerfile by name: `Dockerfile`, `Dockerfile.prod`, `web.Dockerfile`,
@@ -177,7 +210,7 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
                 repo_root(dir.unwrap_or(Path::new(".")))
             } else {
-                std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())
+                crate::source::canonicalize(p).unwrap_or_else(|_| p.clone())
             }
         })
         .collect();
@@ -196,8 +229,31 @@ pub fn context(roots: &[PathBuf]) -> ContextFiles {
         ..ContextFiles::default()
     };
     for root in roots {
-        for p in files_under(root) {
-            let p = std::fs::canonicalize(&p).unwrap_or(p);
+        // Entries below a canonical root are canonical unless they are
+        // links: only those are resolved (a `canonicalize` per file is a
+        // `readlink` per path component).
+        let real_root = crate::source::canonicalize(root).ok();
+        for e in entries_under(root) {
+            let walked = e.path().to_path_buf();
+            let p = match &real_root {
+                Some(r) if !e.path_is_symlink() => {
+                    r.join(walked.strip_prefix(root).unwrap_or(&walked))
+                }
+                _ => crate::source::canonicalize(&walked).unwrap_or_else(|_| walked.clone()),
+            };
+            // A uWSGI config is found by content, whatever else it is.
+            let mut bytes = None;
+            if let Some(format) = format_of(&walked)
+                && let Ok(b) = crate::uwsgi::resolve::read_local(&walked)
+            {
+                if match format {
+                    ConfigFormat::Ini => is_uwsgi_ini(&b),
+                    ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+                } {
+                    out.configs.push(walked.clone());
+                }
+                bytes = Some(b);
+            }
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -214,8 +270,12 @@ pub fn context(roots: &[PathBuf]) -> ContextFiles {
                 out.pins.push(p);
                 continue;
             }
-            let Ok(bytes) = crate::uwsgi::resolve::read_local(&p) else {
-                continue;
+            let bytes = match bytes {
+                Some(b) => b,
+                None => match crate::uwsgi::resolve::read_local(&p) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                },
             };
             match ext.as_str() {
                 "json" => {
@@ -246,6 +306,7 @@ pub fn context(roots: &[PathBuf]) -> ContextFiles {
         &mut out.dockerfiles,
         &mut out.nginx,
         &mut out.pins,
+        &mut out.configs,
     ] {
         v.sort();
         v.dedup();

@@ -172,7 +172,7 @@ impl Default for Memory {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Deployment {
     pub uwsgi: PathBuf,
     pub container: Option<String>,

@@ -197,16 +197,13 @@ pub fn config_not_used(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let Some(path) = ctx.sources.get(ctx.file).path.clone() else {
         return;
     };
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    let path = crate::source::canonicalize(&path).unwrap_or(path);
     if ctx.project.included.contains(&path) {
         return;
     }
     // Only containers defined at or above this config's directory count:
     // a sibling project's compose file says nothing about this one.
-    let runs_here = ctx.project.runner_files.iter().any(|f| {
-        f.parent().is_some_and(|d| path.starts_with(d)) && ctx.project.project.related(f, &path)
-    });
-    if !runs_here {
+    if !ctx.project.runs_at_or_above(&path) {
         return;
     }
     out.push(rule.at(

@@ -37,12 +37,25 @@ pub struct ProjectContext {
     /// Configs some container runs.
     pub linked: Vec<std::path::PathBuf>,
     /// Files other configs include (not deployed on their own).
-    pub included: Vec<std::path::PathBuf>,
-    /// Files that define a container linked to some config.
-    pub runner_files: Vec<std::path::PathBuf>,
+    pub included: std::collections::HashSet<std::path::PathBuf>,
+    /// Files that define a container linked to some config, by directory.
+    pub runner_files: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>>,
 }
 
 impl ProjectContext {
+    /// A file defining a container linked to some config lies in a
+    /// directory `path` is below, and relates to `path`: looked up by the
+    /// ancestors of `path`, not by scanning every such file.
+    pub fn runs_at_or_above(&self, path: &std::path::Path) -> bool {
+        // (`starts_with("")` holds for every path.)
+        let empty = path.is_absolute().then_some(std::path::Path::new(""));
+        path.ancestors().chain(empty).any(|d| {
+            self.runner_files
+                .get(d)
+                .is_some_and(|fs| fs.iter().any(|f| self.project.related(f, path)))
+        })
+    }
+
     /// A place in a context file as `(file, span)`.
     pub fn place(&self, p: &crate::container::Place) -> Option<(FileId, Span)> {
         self.ids.get(&p.file).map(|id| (*id, p.span))

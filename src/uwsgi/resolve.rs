@@ -338,7 +338,7 @@ impl ResolveOptions {
     /// Does `path` exist outside the directories files may be read from?
     pub fn is_outside(&self, path: &Path) -> bool {
         !self.confine.is_empty()
-            && std::fs::canonicalize(path)
+            && crate::source::canonicalize(path)
                 .is_ok_and(|real| !self.confine.iter().any(|r| real.starts_with(r)))
     }
 }
@@ -1076,7 +1076,7 @@ impl Resolver<'_> {
                 PathBuf::from(format!("{}/{}", self.host.cwd.display(), file_s))
             })
         } else {
-            std::fs::canonicalize(&path).ok()
+            crate::source::canonicalize(&path).ok()
         };
         let Some(full) = full else {
             let msg = format!(
@@ -1103,7 +1103,7 @@ impl Resolver<'_> {
         };
         let canon = match &from_stdin {
             Some((p, _)) => p.clone(),
-            None => std::fs::canonicalize(&path).unwrap_or(full.clone()),
+            None => crate::source::canonicalize(&path).unwrap_or(full.clone()),
         };
         if self.stack.iter().any(|(p, s)| *p == canon && *s == section) {
             let msg = format!(
@@ -1523,7 +1523,8 @@ pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let mut buf = Vec::new();
+    // Sized from the metadata: one read for the content, one for the end.
+    let mut buf = Vec::with_capacity(meta.len().min(MAX_READ) as usize + 1);
     file.take(MAX_READ + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > MAX_READ {
         return Err(std::io::Error::other("file larger than 16 MiB"));
