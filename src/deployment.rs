@@ -41,24 +41,37 @@ pub struct Socket {
     pub raw: String,
 }
 
-/// uWSGI's address syntax: `host:port`/`:port` is TCP, anything else a unix
-/// path (`@name` abstract).
+/// A socket address as uWSGI binds it (`uwsgi_bind_sockets`, `core/socket.c`):
+/// with a `:` anywhere it is TCP, the port being `atoi` of what follows the
+/// *last* `:` (so `:8000 #Port` binds 8000) truncated to 16 bits by `htons`,
+/// the host what precedes it (`[…]` for IPv6); without one, a unix path
+/// (`@name` abstract). Every reading of a socket value goes through here.
 pub fn parse_addr(raw: &str) -> Option<Addr> {
     let raw = raw.trim();
     if raw.is_empty() || raw.starts_with('=') {
         return None;
     }
-    if let Some((host, port)) = raw.rsplit_once(':')
-        && !host.contains('/')
-        && let Ok(port) = port.parse()
-    {
-        let host = host.trim_start_matches('[').trim_end_matches(']');
-        return Some(Addr::Tcp {
-            host: host.to_string(),
-            port,
-        });
+    match raw.rsplit_once(':') {
+        Some((host, port)) => {
+            let port = crate::uwsgi::values::atoi(port.as_bytes()).0 as u16;
+            let host = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+                Some(v6) => v6,
+                None => host,
+            };
+            Some(Addr::Tcp {
+                host: host.to_string(),
+                port,
+            })
+        }
+        None => Some(Addr::Unix(raw.to_string())),
     }
-    Some(Addr::Unix(raw.to_string()))
+}
+
+impl Addr {
+    /// Does this TCP address listen on every interface (empty host, `0.0.0.0`, `::`)?
+    pub fn binds_all(&self) -> bool {
+        matches!(self, Addr::Tcp { host, .. } if host.is_empty() || host == "0.0.0.0" || host == "::" || host == "*")
+    }
 }
 
 /// The sockets of a resolved config. `socket`/`uwsgi-socket` speak uwsgi
@@ -156,7 +169,7 @@ pub struct Project {
     pub pins: Vec<(Version, Place)>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
-    pub dirs: std::collections::BTreeSet<PathBuf>,
+    pub dirs: std::collections::HashSet<PathBuf>,
     /// The roots walked.
     pub roots: Vec<PathBuf>,
 }
@@ -169,25 +182,353 @@ fn common_dir(a: &Path, b: &Path) -> PathBuf {
         .collect()
 }
 
+/// The files a path may relate to: all, those below one directory, or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Under(PathBuf),
+    Nothing,
+}
+
 impl Project {
+    fn is_dir_of(&self, d: &Path, with_roots: bool) -> bool {
+        self.dirs.contains(d) || (with_roots && self.roots.iter().any(|r| r == d))
+    }
+
+    /// Some listed directory is a prefix of `common` (`starts_with`), looked
+    /// up by the ancestors of `common` rather than by scanning the list.
+    fn covers(&self, common: &Path, with_roots: bool) -> bool {
+        self.is_dir_of(Path::new(""), with_roots)
+            || common.ancestors().any(|d| self.is_dir_of(d, with_roots))
+    }
+
     /// May `a` and `b` be linked: their common directory is inside a
     /// project directory or a root walked.
     pub fn related(&self, a: &Path, b: &Path) -> bool {
-        let common = common_dir(a, b);
-        (self.dirs.is_empty() && self.roots.is_empty())
-            || self
-                .dirs
-                .iter()
-                .chain(&self.roots)
-                .any(|d| common.starts_with(d))
+        (self.dirs.is_empty() && self.roots.is_empty()) || self.covers(&common_dir(a, b), true)
     }
 
     /// Are `a` and `b` of one project: their common directory is inside a
     /// directory that holds project files? A folder of unrelated checkouts
     /// does not, even when it is the root walked.
     pub fn same_project(&self, a: &Path, b: &Path) -> bool {
-        let common = common_dir(a, b);
-        self.dirs.iter().any(|d| common.starts_with(d))
+        self.covers(&common_dir(a, b), false)
+    }
+
+    /// Where the files `related` (with roots) or `same_project` (without)
+    /// to `a` lie: below the topmost listed directory above `a`. (If a
+    /// listed `d` is a prefix of the common directory of `a` and `b`, the
+    /// topmost listed ancestor of `a` is a prefix of it too, and of `b`.)
+    pub fn scope(&self, a: &Path, with_roots: bool) -> Scope {
+        if (with_roots && self.dirs.is_empty() && self.roots.is_empty())
+            || self.is_dir_of(Path::new(""), with_roots)
+        {
+            return Scope::All;
+        }
+        match a
+            .ancestors()
+            .filter(|d| self.is_dir_of(d, with_roots))
+            .last()
+        {
+            Some(top) => Scope::Under(top.to_path_buf()),
+            None => Scope::Nothing,
+        }
+    }
+}
+
+/// A path as a sort key: its components joined by NUL (which no component
+/// holds), so that the paths below a directory are one range of keys and
+/// the keys of its ancestors are prefixes of its own (comparing bytes is
+/// much cheaper than comparing `Path`s component by component).
+pub fn path_key(p: &Path) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    for (i, c) in p.components().enumerate() {
+        if i > 0 {
+            out.push(0);
+        }
+        out.extend_from_slice(c.as_os_str().as_bytes());
+    }
+    out
+}
+
+/// The keys of the ancestors of the path with key `key`, deepest first
+/// (the path itself first), ending with the empty key, below which
+/// everything lies.
+fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let cuts = key
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, b)| **b == 0)
+        .map(|(i, _)| i);
+    std::iter::once(key.len())
+        .chain(cuts)
+        .chain((!key.is_empty()).then_some(0))
+        .map(move |end| &key[..end])
+}
+
+/// Items sorted by path key, so that those below a directory are one range.
+type ByPath = Vec<(Vec<u8>, usize)>;
+
+fn sorted(mut v: ByPath) -> ByPath {
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// The items of a key-sorted slice below the directory with key `dir`
+/// (or equal to it).
+fn under<'s>(items: &'s [(Vec<u8>, usize)], dir: &[u8]) -> &'s [(Vec<u8>, usize)] {
+    if dir.is_empty() {
+        return items;
+    }
+    let lo = items.partition_point(|(k, _)| k.as_slice() < dir);
+    let len = items[lo..].partition_point(|(k, _)| {
+        k.starts_with(dir) && (k.len() == dir.len() || k[dir.len()] == 0)
+    });
+    &items[lo..lo + len]
+}
+
+fn within<'s>(items: &'s [(Vec<u8>, usize)], scope: &Scope) -> &'s [(Vec<u8>, usize)] {
+    match scope {
+        Scope::All => items,
+        Scope::Under(d) => under(items, &path_key(d)),
+        Scope::Nothing => &[],
+    }
+}
+
+/// Of the items of `lists` (each sorted by key), the one sharing the most
+/// leading components with `near`, if exactly one does. The deepest
+/// ancestor of `near` with an item below it decides, so no list is scanned.
+fn nearest_unique(lists: &[&[(Vec<u8>, usize)]], near: &Path) -> Option<usize> {
+    if lists.iter().all(|l| l.is_empty()) {
+        return None;
+    }
+    let near = path_key(near);
+    for a in ancestor_keys(&near) {
+        let mut found = None;
+        for l in lists {
+            // Each list holds an item once: two from one list are distinct.
+            for (_, i) in under(l, a).iter().take(2) {
+                match found {
+                    None => found = Some(*i),
+                    Some(f) if f != *i => return None,
+                    _ => {}
+                }
+            }
+        }
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+/// A path as the file system names it, or lexically normalised when it
+/// does not exist (repository paths that are not on this machine).
+fn canon(p: &Path) -> PathBuf {
+    crate::source::canonicalize(p).unwrap_or_else(|_| crate::uwsgi::resolve::normalize_lexically(p))
+}
+
+/// The last `k` components of a path, as a key.
+fn suffix_key<'s>(parts: impl DoubleEndedIterator<Item = &'s str>, k: usize) -> String {
+    let mut v: Vec<&str> = parts.rev().take(k).collect();
+    v.reverse();
+    v.join("\0")
+}
+
+/// What linking looks up, built once: configs by path, by file-name suffix
+/// and by port; Nginx configurations by what their passes reach. Every
+/// lookup is a hash probe or a binary search, so linking N containers to N
+/// configs is not N × N.
+#[derive(Debug, Default)]
+pub struct Index {
+    /// Every config, sorted by path.
+    configs: ByPath,
+    /// A config by its (canonical) path: the first in `configs` order.
+    by_path: std::collections::HashMap<PathBuf, usize>,
+    /// Configs by their last k path components (k = 1, 2, …).
+    by_suffix: std::collections::HashMap<String, ByPath>,
+    /// Configs by the port of a TCP socket they bind.
+    by_port: std::collections::HashMap<u16, ByPath>,
+    /// Nginx configurations whose project has a single config (in front of it).
+    nginx_solo: ByPath,
+    /// Nginx configurations by a unix socket a pass reaches (normalised).
+    nginx_unix: std::collections::HashMap<PathBuf, ByPath>,
+    /// … by the port of a host a pass reaches, any host.
+    nginx_port: std::collections::HashMap<u16, ByPath>,
+    /// … by port and host.
+    nginx_host: std::collections::HashMap<(u16, String), ByPath>,
+    /// `[[deployment]]` entries: canonical config, Nginx configurations named.
+    named_nginx: Vec<(PathBuf, Vec<usize>)>,
+}
+
+const LOOPBACK: [&str; 4] = ["localhost", "127.0.0.1", "::1", "0.0.0.0"];
+
+impl Index {
+    pub fn new(
+        configs: &[ConfigFacts],
+        project: &Project,
+        explicit: &[crate::settings::Deployment],
+    ) -> Index {
+        use std::collections::HashMap;
+        let mut ix = Index::default();
+        let mut by_suffix: HashMap<String, ByPath> = HashMap::new();
+        let mut by_port: HashMap<u16, ByPath> = HashMap::new();
+        for (i, c) in configs.iter().enumerate() {
+            let key = path_key(&c.path);
+            ix.configs.push((key.clone(), i));
+            ix.by_path.entry(c.path.clone()).or_insert(i);
+            let parts: Vec<String> = c
+                .path
+                .components()
+                .map(|p| p.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            for k in 1..=parts.len() {
+                by_suffix
+                    .entry(suffix_key(parts.iter().map(String::as_str), k))
+                    .or_default()
+                    .push((key.clone(), i));
+            }
+            for s in &c.sockets {
+                if let Addr::Tcp { port, .. } = s.addr {
+                    by_port.entry(port).or_default().push((key.clone(), i));
+                }
+            }
+        }
+        ix.configs = sorted(std::mem::take(&mut ix.configs));
+        ix.by_suffix = by_suffix.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+        ix.by_port = by_port.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+
+        let mut unix: HashMap<PathBuf, ByPath> = HashMap::new();
+        let mut port: HashMap<u16, ByPath> = HashMap::new();
+        let mut host: HashMap<(u16, String), ByPath> = HashMap::new();
+        for (i, n) in project.nginx.iter().enumerate() {
+            let entry = (path_key(&n.main), i);
+            // The project's only config is behind any of its Nginx files.
+            if within(&ix.configs, &project.scope(&n.main, false)).len() == 1 {
+                ix.nginx_solo.push(entry.clone());
+            }
+            for l in &n.model.locations {
+                let Some(p) = &l.pass else { continue };
+                for t in pass_targets(&n.model, &p.target) {
+                    match t {
+                        Target::Unix(u) => unix
+                            .entry(crate::uwsgi::resolve::normalize_lexically(Path::new(u)))
+                            .or_default()
+                            .push(entry.clone()),
+                        Target::Host {
+                            host: h,
+                            port: Some(p),
+                        } => {
+                            port.entry(*p).or_default().push(entry.clone());
+                            host.entry((*p, h.clone())).or_default().push(entry.clone());
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        ix.nginx_solo = sorted(std::mem::take(&mut ix.nginx_solo));
+        ix.nginx_unix = unix.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+        ix.nginx_port = port.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+        ix.nginx_host = host.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+
+        if !explicit.is_empty() {
+            let mut mains: HashMap<PathBuf, Vec<usize>> = HashMap::new();
+            for (i, n) in project.nginx.iter().enumerate() {
+                mains.entry(canon(&n.main)).or_default().push(i);
+            }
+            for e in explicit {
+                let named = e
+                    .nginx
+                    .iter()
+                    .filter_map(|p| mains.get(&canon(p)))
+                    .flatten()
+                    .copied()
+                    .collect();
+                ix.named_nginx.push((canon(&e.uwsgi), named));
+            }
+        }
+        ix
+    }
+
+    /// The config at `path` (canonical), if it is within `scope`.
+    fn config_at(&self, path: &Path, configs: &[ConfigFacts], scope: &Scope) -> Option<usize> {
+        let i = *self.by_path.get(path)?;
+        let p = &configs[i].path;
+        match scope {
+            Scope::All => Some(i),
+            Scope::Under(d) => p.starts_with(d).then_some(i),
+            Scope::Nothing => None,
+        }
+    }
+
+    /// The Nginx configurations in front of a config: those of its project
+    /// that pass to one of its sockets (or its project's only config), the
+    /// closest of them (a port like 8000 is everywhere in a tree of several
+    /// projects); and those `[[deployment]]` names.
+    pub fn related_nginx(
+        &self,
+        project: &Project,
+        uwsgi: &Path,
+        sockets: &[Socket],
+        hostnames: &[String],
+    ) -> Vec<usize> {
+        let scope = project.scope(uwsgi, false);
+        let mut found: Vec<Option<&ByPath>> = Vec::new();
+        for s in sockets {
+            match &s.addr {
+                Addr::Unix(q) => found.push(
+                    self.nginx_unix
+                        .get(&crate::uwsgi::resolve::normalize_lexically(Path::new(q))),
+                ),
+                Addr::Tcp { host: h, port } => {
+                    if h.is_empty() || h == "0.0.0.0" || h == "::" {
+                        found.push(self.nginx_port.get(port));
+                    } else {
+                        for name in LOOPBACK
+                            .iter()
+                            .copied()
+                            .chain([h.as_str()])
+                            .chain(hostnames.iter().map(String::as_str))
+                        {
+                            found.push(self.nginx_host.get(&(*port, name.to_string())));
+                        }
+                    }
+                }
+            }
+        }
+        let lists: Vec<&[(Vec<u8>, usize)]> = [Some(&self.nginx_solo)]
+            .into_iter()
+            .chain(found)
+            .flatten()
+            .map(|l| within(l, &scope))
+            .collect();
+        let mut out: Vec<usize> = Vec::new();
+        if lists.iter().any(|l| !l.is_empty()) {
+            let me = path_key(uwsgi);
+            for a in ancestor_keys(&me) {
+                for l in &lists {
+                    out.extend(under(l, a).iter().map(|(_, i)| *i));
+                }
+                if !out.is_empty() {
+                    break;
+                }
+            }
+        }
+        if !self.named_nginx.is_empty() {
+            let me = canon(uwsgi);
+            for (c, named) in &self.named_nginx {
+                if *c == me {
+                    out.extend(named);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
     }
 }
 
@@ -234,30 +575,24 @@ pub fn is_config_name(a: &str) -> bool {
 /// The repository config whose path shares the longest suffix with `named`
 /// (at least the file name); among equals, the one nearest the container's
 /// file (a tree of several projects has many `deploy/uwsgi.ini`); a
-/// remaining tie links nothing.
-fn match_config<'a>(named: &str, configs: &'a [ConfigFacts], near: &Path) -> Option<&'a PathBuf> {
+/// remaining tie links nothing. Only configs within `scope` count.
+fn match_config(named: &str, index: &Index, scope: &Scope, near: &Path) -> Option<usize> {
     let named = named.split(':').next().unwrap_or(named);
     let want: Vec<&str> = named
         .split('/')
         .filter(|c| !c.is_empty() && *c != ".")
         .collect();
-    let score = |p: &Path| {
-        let have: Vec<String> = p
-            .components()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect();
-        let suffix = want
-            .iter()
-            .rev()
-            .zip(have.iter().rev())
-            .take_while(|(a, b)| **a == b.as_str())
-            .count();
-        (suffix, common_depth(p, near))
-    };
-    let best = configs.iter().map(|c| score(&c.path)).max()?;
-    let mut winners = configs.iter().filter(|c| score(&c.path) == best);
-    let first = winners.next()?;
-    (best.0 >= 1 && winners.next().is_none()).then_some(&first.path)
+    // The longest suffix any config shares, then the nearest among those.
+    for k in (1..=want.len()).rev() {
+        let Some(group) = index.by_suffix.get(&suffix_key(want.iter().copied(), k)) else {
+            continue;
+        };
+        let group = within(group, scope);
+        if !group.is_empty() {
+            return nearest_unique(&[group], near);
+        }
+    }
+    None
 }
 
 /// Does an Nginx target reach this socket? Hosts: loopback, a wildcard bind,
@@ -364,19 +699,21 @@ struct Runner<'a> {
     image_reason: Option<&'static str>,
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
-    let c = |p: &Path| {
-        std::fs::canonicalize(p).unwrap_or_else(|_| crate::uwsgi::resolve::normalize_lexically(p))
-    };
-    c(a) == c(b)
-}
-
 fn runners(project: &Project) -> Vec<Runner<'_>> {
+    use std::collections::{HashMap, HashSet};
     let mut out = Vec::new();
+    // Each Dockerfile path canonicalised once (the first of equals wins, as
+    // a scan in order would find it).
+    let mut dockerfile_at: HashMap<PathBuf, usize> = HashMap::new();
+    for (i, d) in project.dockerfiles.iter().enumerate() {
+        dockerfile_at.entry(canon(&d.path)).or_insert(i);
+    }
     let used_image = |c: &Container| -> (Option<&Dockerfile>, Option<&'static str>) {
         if let Some(df) = &c.dockerfile {
             return (
-                project.dockerfiles.iter().find(|d| same_file(&d.path, df)),
+                dockerfile_at
+                    .get(&canon(df))
+                    .map(|i| &project.dockerfiles[*i]),
                 None,
             );
         }
@@ -430,21 +767,33 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
     }
     // Dockerfiles no container builds: `docker run` of the image (only
     // when no orchestrator file runs uWSGI: those describe the deployment).
-    let orchestrated: Vec<PathBuf> = out.iter().map(|r| r.container.file.clone()).collect();
-    for d in project.dockerfiles.iter().filter(|d| {
-        !orchestrated
-            .iter()
-            .any(|f| project.same_project(f, &d.path))
-    }) {
-        let built = project.containers.iter().any(|c| {
-            c.dockerfile
-                .as_deref()
-                .is_some_and(|p| same_file(p, &d.path))
-        });
-        let guessed = out
-            .iter()
-            .any(|r| r.image.is_some_and(|i| i.path == d.path));
-        if built || guessed {
+    // Same project as an orchestrator file `f` = below `f`'s scope.
+    let mut orchestrated_all = false;
+    let mut orchestrated: HashSet<PathBuf> = HashSet::new();
+    for r in &out {
+        match project.scope(&r.container.file, false) {
+            Scope::All => orchestrated_all = true,
+            Scope::Under(d) => {
+                orchestrated.insert(d);
+            }
+            Scope::Nothing => {}
+        }
+    }
+    let built: HashSet<PathBuf> = project
+        .containers
+        .iter()
+        .filter_map(|c| c.dockerfile.as_deref().map(canon))
+        .collect();
+    let guessed: HashSet<PathBuf> = out
+        .iter()
+        .filter_map(|r| r.image.map(|i| i.path.clone()))
+        .collect();
+    for d in project
+        .dockerfiles
+        .iter()
+        .filter(|d| !(orchestrated_all || d.path.ancestors().any(|a| orchestrated.contains(a))))
+    {
+        if built.contains(&canon(&d.path)) || guessed.contains(&d.path) {
             continue;
         }
         let name = d
@@ -478,29 +827,34 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
 }
 
 /// The config a runner's command names, through the image's `COPY`s first.
-fn named_config(r: &Runner, configs: &[ConfigFacts]) -> Option<(PathBuf, String)> {
+fn named_config(
+    r: &Runner,
+    configs: &[ConfigFacts],
+    index: &Index,
+    scope: &Scope,
+) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
         if let Some(src) = r.image.and_then(|d| d.source_of(file))
-            && let Some(c) = configs.iter().find(|c| same_file(&c.path, &src))
+            && let Some(c) = index.config_at(&canon(&src), configs, scope)
         {
             return Some((
-                c.path.clone(),
+                configs[c].path.clone(),
                 format!("its command names `{n}`, copied from the build context"),
             ));
         }
         if let Some(src) = crate::container::mounted_source(&r.container.mounts, file)
-            && let Some(c) = configs.iter().find(|c| same_file(&c.path, &src))
+            && let Some(c) = index.config_at(&canon(&src), configs, scope)
         {
             let base = r.container.file.parent().unwrap_or(Path::new(""));
             let shown = src.strip_prefix(base).unwrap_or(&src).display().to_string();
             return Some((
-                c.path.clone(),
+                configs[c].path.clone(),
                 format!("its command names `{n}`, a bind mount of `{shown}`"),
             ));
         }
-        if let Some(p) = match_config(&n, configs, &r.container.file) {
-            return Some((p.clone(), format!("its command names `{n}`")));
+        if let Some(c) = match_config(&n, index, scope, &r.container.file) {
+            return Some((configs[c].path.clone(), format!("its command names `{n}`")));
         }
     }
     None
@@ -512,23 +866,45 @@ pub fn link(
     project: &Project,
     explicit: &[crate::settings::Deployment],
 ) -> Vec<Deployment> {
+    link_indexed(
+        &Index::new(configs, project, explicit),
+        configs,
+        project,
+        explicit,
+    )
+}
+
+/// [`link`] with the lookups built once by the caller. `configs` are
+/// canonical paths (or lexically normal ones that do not exist).
+pub fn link_indexed(
+    index: &Index,
+    configs: &[ConfigFacts],
+    project: &Project,
+    explicit: &[crate::settings::Deployment],
+) -> Vec<Deployment> {
+    use std::collections::HashMap;
     let runners = runners(project);
     let mut out: Vec<Deployment> = Vec::new();
-    // Runners whose command is visible (for the only-one rule).
-    let seen_files: Vec<PathBuf> = runners
+    // Runners whose command is visible (for the only-one rule), counted by
+    // the directory below which they relate to configs.
+    let mut seen_all = 0usize;
+    let mut seen_under: HashMap<PathBuf, usize> = HashMap::new();
+    for r in runners
         .iter()
         .filter(|r| r.args_place.is_some() || !r.args.is_empty())
-        .map(|r| r.container.file.clone())
-        .collect();
+    {
+        match project.scope(&r.container.file, true) {
+            Scope::All => seen_all += 1,
+            Scope::Under(d) => *seen_under.entry(d).or_default() += 1,
+            Scope::Nothing => {}
+        }
+    }
+    let explicit_canon: Vec<PathBuf> = explicit.iter().map(|e| canon(&e.uwsgi)).collect();
     for r in runners {
         // Only configs of the container's own project are candidates.
-        let local: Vec<ConfigFacts> = configs
-            .iter()
-            .filter(|c| project.related(&r.container.file, &c.path))
-            .cloned()
-            .collect();
-        let configs = local.as_slice();
-        let explicit_hit = explicit.iter().find(|e| {
+        let scope = project.scope(&r.container.file, true);
+        let local = within(&index.configs, &scope);
+        let explicit_hit = explicit.iter().position(|e| {
             e.container.as_deref().is_some_and(|want| {
                 let (file, name) = want.rsplit_once('#').unwrap_or((want, ""));
                 r.container.name == name
@@ -542,43 +918,47 @@ pub fn link(
                 .iter()
                 .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML");
         let found = if let Some(e) = explicit_hit {
-            configs
-                .iter()
-                .find(|c| same_file(&c.path, &e.uwsgi))
-                .map(|c| (c.path.clone(), "`[[deployment]]` in the configuration".to_string()))
+            index
+                .config_at(&explicit_canon[e], configs, &scope)
+                .map(|c| {
+                    (
+                        configs[c].path.clone(),
+                        "`[[deployment]]` in the configuration".to_string(),
+                    )
+                })
         } else {
-            named_config(&r, configs)
+            named_config(&r, configs, index, &scope)
         }
         .or_else(|| {
             // A port the container exposes that is a socket of one config.
-            let by_port: Vec<&ConfigFacts> = configs
+            let mut ports: Vec<u16> = r.container.ports.iter().map(|p| p.value).collect();
+            ports.sort();
+            ports.dedup();
+            let lists: Vec<&[(Vec<u8>, usize)]> = ports
                 .iter()
-                .filter(|c| {
-                    c.sockets.iter().any(|s| {
-                        matches!(s.addr, Addr::Tcp { port, .. } if r.container.ports.iter().any(|p| p.value == port))
-                    })
-                })
+                .filter_map(|p| index.by_port.get(p))
+                .map(|l| within(l, &scope))
                 .collect();
-            let nearest = by_port
-                .iter()
-                .map(|c| common_depth(&c.path, &r.container.file))
-                .max()
-                .unwrap_or(0);
-            let by_port: Vec<&&ConfigFacts> = by_port
-                .iter()
-                .filter(|c| common_depth(&c.path, &r.container.file) == nearest)
-                .collect();
-            (by_port.len() == 1).then(|| {
-                (by_port[0].path.clone(), "a port it exposes is the config's socket port".to_string())
+            nearest_unique(&lists, &r.container.file).map(|c| {
+                (
+                    configs[c].path.clone(),
+                    "a port it exposes is the config's socket port".to_string(),
+                )
             })
         })
         .or_else(|| {
-            let runners_here = configs.first().map_or(0, |c| {
-                seen_files.iter().filter(|f| project.related(f, &c.path)).count()
-            });
-            (configs.len() == 1 && runners_here == 1 && !unseen).then(|| {
+            let [(_, only)] = local else {
+                return None;
+            };
+            let only = &configs[*only].path;
+            let runners_here = seen_all
+                + only
+                    .ancestors()
+                    .filter_map(|a| seen_under.get(a))
+                    .sum::<usize>();
+            (runners_here == 1 && !unseen).then(|| {
                 (
-                    configs[0].path.clone(),
+                    only.clone(),
                     "the only uWSGI config and the only container running uWSGI".to_string(),
                 )
             })
@@ -590,8 +970,9 @@ pub fn link(
             reason.push_str(&format!("; its image taken to be {why}"));
         }
         let mut container = r.container;
-        if let Some(e) =
-            explicit_hit.or_else(|| explicit.iter().find(|e| same_file(&e.uwsgi, &uwsgi)))
+        if let Some(e) = explicit_hit
+            .or_else(|| explicit_canon.iter().position(|e| *e == canon(&uwsgi)))
+            .map(|i| &explicit[i])
             && let Some(bytes) = e.memory_limit_bytes
         {
             container.limit = Some(Limit {
@@ -639,11 +1020,15 @@ pub fn link(
         });
     }
     // Explicit links that name no container: the config with a given limit.
-    for e in explicit.iter().filter(|e| e.container.is_none()) {
-        if out.iter().any(|d| same_file(&d.uwsgi, &e.uwsgi)) {
+    for (e, want) in explicit
+        .iter()
+        .zip(&explicit_canon)
+        .filter(|(e, _)| e.container.is_none())
+    {
+        if out.iter().any(|d| d.uwsgi == *want) {
             continue;
         }
-        let Some(c) = configs.iter().find(|c| same_file(&c.path, &e.uwsgi)) else {
+        let Some(c) = index.by_path.get(want).map(|i| &configs[*i]) else {
             continue;
         };
         let mut container = Container::new(
@@ -676,68 +1061,13 @@ pub fn link(
         });
     }
     for d in &mut out {
-        let sockets = configs
-            .iter()
-            .find(|c| c.path == d.uwsgi)
-            .map(|c| c.sockets.as_slice())
+        let sockets = index
+            .by_path
+            .get(&d.uwsgi)
+            .map(|i| configs[*i].sockets.as_slice())
             .unwrap_or_default();
-        d.nginx = related_nginx(
-            project,
-            configs,
-            &d.uwsgi,
-            sockets,
-            &d.container.hostnames,
-            explicit,
-        );
+        d.nginx = index.related_nginx(project, &d.uwsgi, sockets, &d.container.hostnames);
     }
-    out
-}
-
-/// The Nginx configurations in front of a config: those that pass to one of
-/// its sockets, those `[[deployment]]` names, or all when the project has a
-/// single config.
-pub fn related_nginx(
-    project: &Project,
-    configs: &[ConfigFacts],
-    uwsgi: &Path,
-    sockets: &[Socket],
-    hostnames: &[String],
-    explicit: &[crate::settings::Deployment],
-) -> Vec<usize> {
-    let named = |n: &NginxConf| {
-        explicit
-            .iter()
-            .any(|e| same_file(&e.uwsgi, uwsgi) && e.nginx.iter().any(|p| same_file(p, &n.main)))
-    };
-    let serving: Vec<usize> = project
-        .nginx
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| project.same_project(&n.main, uwsgi))
-        .filter(|(_, n)| {
-            // The project's only config is behind any of its Nginx files.
-            let configs_here = configs
-                .iter()
-                .filter(|c| project.same_project(&c.path, &n.main))
-                .count();
-            configs_here == 1 || serves(n, sockets, hostnames)
-        })
-        .map(|(i, _)| i)
-        .collect();
-    // In a tree of several projects, the closest configurations are the
-    // ones in front of this config (a port like 8000 is everywhere).
-    let closeness = |i: &usize| common_depth(&project.nginx[*i].main, uwsgi);
-    let best = serving.iter().map(closeness).max().unwrap_or(0);
-    let mut out: Vec<usize> = serving
-        .into_iter()
-        .filter(|i| closeness(i) == best)
-        .collect();
-    for (i, n) in project.nginx.iter().enumerate() {
-        if named(n) && !out.contains(&i) {
-            out.push(i);
-        }
-    }
-    out.sort();
     out
 }
 
@@ -850,6 +1180,24 @@ mod tests {
         assert_eq!(
             parse_addr("/run/u.sock"),
             Some(Addr::Unix("/run/u.sock".into()))
+        );
+        // uWSGI reads the port with `atoi` after the last `:`: an inline
+        // comment after it still binds the port (checked on the real server
+        // in tests/oracle_runtime.rs).
+        assert_eq!(
+            parse_addr(":8000 #Port number"),
+            Some(Addr::Tcp {
+                host: String::new(),
+                port: 8000
+            })
+        );
+        // ... and a `:` inside the comment moves the split: port `atoi(" x")` = 0.
+        assert_eq!(
+            parse_addr(":8000 ; see: x"),
+            Some(Addr::Tcp {
+                host: ":8000 ; see".into(),
+                port: 0
+            })
         );
         assert_eq!(
             parse_addr("[::]:8000"),

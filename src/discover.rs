@@ -62,16 +62,50 @@ pub fn uwsgi_inis(paths: &[PathBuf], overlay: &Overlay) -> std::io::Result<Vec<P
     Ok(out)
 }
 
+/// [`uwsgi_inis`] of `paths`, taking the configs of a directory that is
+/// itself a root of `context` from that walk instead of walking it again
+/// (the same tree and ignore files give the same files, named from `p`).
+pub fn uwsgi_inis_in(
+    paths: &[PathBuf],
+    context: &ContextFiles,
+    overlay: &Overlay,
+) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        // A text of the overlay is a file, saved or not.
+        let is_dir = !overlay.contains(p) && !std::fs::metadata(p)?.is_file();
+        let walked = is_dir
+            .then(|| crate::source::canonicalize(p).ok())
+            .flatten()
+            .and_then(|real| context.roots.iter().find(|r| **r == real));
+        match walked {
+            Some(root) => out.extend(
+                context
+                    .configs
+                    .iter()
+                    .filter_map(|c| c.strip_prefix(root).ok())
+                    .map(|rel| p.join(rel)),
+            ),
+            None => out.extend(uwsgi_inis(std::slice::from_ref(p), overlay)?),
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
 /// Files below `root`, honouring `.gitignore`, `.ignore` and hidden files,
 /// and skipping dependency and build directories; then the overlay's texts
 /// below `root` that are not on disk.
 fn files_under(root: &Path, overlay: &Overlay) -> impl Iterator<Item = PathBuf> {
-    let real = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
-    let unsaved: Vec<PathBuf> = overlay
-        .paths_under(&real)
-        .filter(|p| std::fs::symlink_metadata(p).is_err())
-        .cloned()
-        .collect();
+    let real = crate::source::canonicalize(root).ok();
+    let unsaved = unsaved_under(root, real.as_deref(), overlay);
+    entries_under(root)
+        .map(|e| e.into_path())
+        .chain(unsaved.into_iter().map(|(walked, _)| walked))
+}
+
+fn entries_under(root: &Path) -> impl Iterator<Item = ignore::DirEntry> {
     ignore::WalkBuilder::new(root)
         .require_git(false)
         .filter_entry(|e| {
@@ -81,8 +115,32 @@ fn files_under(root: &Path, overlay: &Overlay) -> impl Iterator<Item = PathBuf> 
         .build()
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
-        .map(|e| e.into_path())
-        .chain(unsaved)
+}
+
+/// The overlay's texts below `root` (whose real path is `real_root`) that
+/// are not on disk, each named as the walk would name it (below `root`) and
+/// by its own path: an editor's new, unsaved file.
+fn unsaved_under(
+    root: &Path,
+    real_root: Option<&Path>,
+    overlay: &Overlay,
+) -> Vec<(PathBuf, PathBuf)> {
+    if overlay.is_empty() {
+        return Vec::new();
+    }
+    let real = real_root.unwrap_or(root);
+    let mut v: Vec<(PathBuf, PathBuf)> = overlay
+        .paths_under(real)
+        .filter(|p| std::fs::symlink_metadata(p).is_err())
+        .map(|p| {
+            let walked = p
+                .strip_prefix(real)
+                .map_or_else(|_| p.clone(), |r| root.join(r));
+            (walked, p.clone())
+        })
+        .collect();
+    v.sort();
+    v
 }
 
 fn is_ini(p: &Path, overlay: &Overlay) -> bool {
@@ -98,7 +156,7 @@ fn is_ini(p: &Path, overlay: &Overlay) -> bool {
 /// The repository root: the nearest directory above `start` holding `.git`,
 /// else `start` itself.
 pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
-    let start = std::fs::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
+    let start = crate::source::canonicalize(start).unwrap_or_else(|_| start.to_path_buf());
     start
         .ancestors()
         .find(|d| d.join(".git").exists())
@@ -118,6 +176,9 @@ pub struct ContextFiles {
     pub nginx: Vec<PathBuf>,
     /// `requirements*.txt` and `pyproject.toml`, for the uWSGI version pin.
     pub pins: Vec<PathBuf>,
+    /// uWSGI configs, as the walk names them (below a root, not resolved),
+    /// so that the walk that finds the context finds them too.
+    pub configs: Vec<PathBuf>,
 }
 
 /// A Dockerfile by name: `Dockerfile`, `Dockerfile.prod`, `web.Dockerfile`,
@@ -151,7 +212,14 @@ pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
         || name.ends_with(".nginx")
         || name.contains("nginx")
         || (in_nginx_dir && !name.contains('.'));
-    if !by_name || name.ends_with(".ini") || name.ends_with(".py") {
+    // Scripts and other formats that mention Nginx directives (a shell
+    // script writing a config) are not Nginx configurations.
+    let other_format = [
+        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml",
+    ]
+    .iter()
+    .any(|e| name.ends_with(e));
+    if !by_name || other_format || text.starts_with(b"#!") {
         return false;
     }
     let t = String::from_utf8_lossy(text);
@@ -179,7 +247,7 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
                 repo_root(dir.unwrap_or(Path::new(".")))
             } else {
-                std::fs::canonicalize(p).unwrap_or_else(|_| p.clone())
+                crate::source::canonicalize(p).unwrap_or_else(|_| p.clone())
             }
         })
         .collect();
@@ -199,8 +267,35 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         ..ContextFiles::default()
     };
     for root in roots {
-        for p in files_under(root, overlay) {
-            let p = std::fs::canonicalize(&p).unwrap_or(p);
+        // Entries below a canonical root are canonical unless they are
+        // links: only those are resolved (a `canonicalize` per file is a
+        // `readlink` per path component).
+        let real_root = crate::source::canonicalize(root).ok();
+        let on_disk = entries_under(root).map(|e| {
+            let walked = e.path().to_path_buf();
+            let p = match &real_root {
+                Some(r) if !e.path_is_symlink() => {
+                    r.join(walked.strip_prefix(root).unwrap_or(&walked))
+                }
+                _ => crate::source::canonicalize(&walked).unwrap_or_else(|_| walked.clone()),
+            };
+            (walked, p)
+        });
+        let unsaved = unsaved_under(root, real_root.as_deref(), overlay);
+        for (walked, p) in on_disk.chain(unsaved) {
+            // A uWSGI config is found by content, whatever else it is.
+            let mut bytes = None;
+            if let Some(format) = format_of(&walked)
+                && let Ok(b) = overlay.read(&walked)
+            {
+                if match format {
+                    ConfigFormat::Ini => is_uwsgi_ini(&b),
+                    ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+                } {
+                    out.configs.push(walked.clone());
+                }
+                bytes = Some(b);
+            }
             let name = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -217,8 +312,12 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
                 out.pins.push(p);
                 continue;
             }
-            let Ok(bytes) = overlay.read(&p) else {
-                continue;
+            let bytes = match bytes {
+                Some(b) => b,
+                None => match overlay.read(&p) {
+                    Ok(b) => b,
+                    Err(_) => continue,
+                },
             };
             match ext.as_str() {
                 "json" => {
@@ -249,6 +348,7 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         &mut out.dockerfiles,
         &mut out.nginx,
         &mut out.pins,
+        &mut out.configs,
     ] {
         v.sort();
         v.dedup();

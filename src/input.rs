@@ -22,7 +22,8 @@ pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
     if !meta.is_file() {
         return Err(std::io::Error::other("not a regular file"));
     }
-    let mut buf = Vec::new();
+    // Sized from the metadata: one read for the content, one for the end.
+    let mut buf = Vec::with_capacity(meta.len().min(MAX_READ) as usize + 1);
     file.take(MAX_READ + 1).read_to_end(&mut buf)?;
     if buf.len() as u64 > MAX_READ {
         return Err(std::io::Error::other("file larger than 16 MiB"));
@@ -102,7 +103,9 @@ impl Overlay {
         if let Some(t) = self.files.get(&abs) {
             return Some(t);
         }
-        let real = std::fs::canonicalize(&abs).ok()?;
+        // Through links (the process-wide cached realpath: one `lstat` for a
+        // path that is no link, as for every other file the pipeline reads).
+        let real = crate::source::canonicalize(&abs).ok()?;
         self.files.get(&real).map(|t| &t[..])
     }
 

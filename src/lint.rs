@@ -59,8 +59,13 @@ struct SettingsCache<'a> {
 
 impl SettingsCache<'_> {
     fn for_file(&mut self, file: &Path) -> Result<&Settings, ConfigError> {
-        let dir = std::fs::canonicalize(file)
-            .ok()
+        let real = crate::source::canonicalize(file).ok();
+        self.for_real(file, real.as_deref())
+    }
+
+    /// [`Self::for_file`] when the file's canonical path (if it exists) is known.
+    fn for_real(&mut self, file: &Path, real: Option<&Path>) -> Result<&Settings, ConfigError> {
+        let dir = real
             .and_then(|p| p.parent().map(Path::to_path_buf))
             .unwrap_or_else(|| file.parent().map(Path::to_path_buf).unwrap_or_default());
         if !self.by_dir.contains_key(&dir) {
@@ -69,6 +74,35 @@ impl SettingsCache<'_> {
         }
         Ok(&self.by_dir[&dir])
     }
+}
+
+/// Files whose presence makes a directory a project's (or a repository's).
+const PROJECT_MARKERS: &[&str] = &[
+    ".git",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "manage.py",
+    ".gitignore",
+    "README.md",
+    "README.rst",
+    "README",
+    "Makefile",
+    "Pipfile",
+    "package.json",
+];
+
+/// Does `d` hold a project marker (that exists, links followed)? One
+/// listing of the directory rather than a lookup per marker.
+fn has_project_marker(d: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(d) else {
+        return PROJECT_MARKERS.iter().any(|m| d.join(m).exists());
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        PROJECT_MARKERS.iter().any(|m| name == *m)
+            && (!e.file_type().is_ok_and(|t| t.is_symlink()) || e.path().exists())
+    })
 }
 
 /// Discover, read, link and resolve everything under `paths`.
@@ -82,17 +116,18 @@ pub fn prepare_with(
     overrides: &Overrides,
     overlay: &Overlay,
 ) -> Result<Prepared, LintError> {
-    let inis = crate::discover::uwsgi_inis(paths, overlay)?;
     let roots = if overrides.no_context {
         Vec::new()
     } else {
         crate::discover::context_roots(paths)
     };
+    // One walk finds the context and the configs.
+    let context = crate::discover::context(&roots, overlay);
+    let inis = crate::discover::uwsgi_inis_in(paths, &context, overlay)?;
     // Every config of the project takes part in linking; only those under
     // `paths` are checked.
-    let mut all = crate::discover::uwsgi_inis(&roots, overlay)?;
+    let mut all = context.configs.clone();
     all.extend(inis.iter().cloned());
-    let context = crate::discover::context(&roots, overlay);
     prepare_inis(&inis, &all, &context, overlay, overrides)
 }
 
@@ -119,7 +154,7 @@ pub fn lint_with(
     // finding inside an included file outside `paths` belongs to that file.
     let asked: Vec<PathBuf> = paths
         .iter()
-        .filter_map(|p| std::fs::canonicalize(p).ok())
+        .filter_map(|p| crate::source::canonicalize(p).ok())
         .collect();
     let sources = &report.sources;
     report.diagnostics.retain(|d| {
@@ -149,8 +184,8 @@ pub fn lint_stdin(
     };
     let overlay = Overlay::single(&abs, content);
     let context = crate::discover::context(&roots, &overlay);
-    let mut all = crate::discover::uwsgi_inis(&roots, &overlay).unwrap_or_default();
-    all.retain(|p| std::fs::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
+    let mut all = context.configs.clone();
+    all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
     let prepared = prepare_inis(&[name.to_path_buf()], &all, &context, &overlay, overrides)?;
     Ok(check(prepared).0)
@@ -233,14 +268,21 @@ fn load_project(
                 "UW004",
                 id,
                 Span::new(0, text.find('\n').unwrap_or(text.len())),
-                "a Helm template is YAML only once rendered: its containers and limits are not read (lint `helm template` output instead)".into(),
+                "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
             );
             continue;
         }
         let docs = match yaml::parse(&text) {
             Ok(d) => d,
             Err(e) => {
-                if text.contains("services:") || text.contains("apiVersion:") {
+                if crate::container::is_template(&text) {
+                    loader.problem(
+                        "UW004",
+                        id,
+                        e.span,
+                        "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),
+                    );
+                } else if text.contains("services:") || text.contains("apiVersion:") {
                     loader.problem(
                         "UW001",
                         id,
@@ -293,7 +335,7 @@ fn load_project(
     }
     let mut nginx_ids = Vec::new();
     // A file another configuration includes is read as part of that one.
-    let mut seen: Vec<PathBuf> = Vec::new();
+    let mut seen: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     let mut loaded = Vec::new();
     for f in &context.nginx {
         let Some((_, text)) = loader.read(f) else {
@@ -327,9 +369,35 @@ fn load_project(
                 None => ids.push(*ids.first().unwrap_or(&FileId(0))),
             }
         }
+        // A template (`${VAR}` for envsubst, Jinja) is Nginx only once
+        // rendered: a syntax error there is the template's, not a bug.
+        let template = l.parts.iter().any(|p| {
+            loader
+                .sources
+                .find_path(&p.path)
+                .map(|id| {
+                    crate::container::is_template(&String::from_utf8_lossy(
+                        &loader.sources.get(id).bytes,
+                    ))
+                })
+                .unwrap_or(false)
+        });
+        let mut told = false;
         for p in &l.problems {
             let id = ids[p.file];
             let span = Span::new(p.span.start, p.span.end);
+            if template && !p.missing_include {
+                if !told {
+                    loader.problem(
+                        "UW004",
+                        id,
+                        span,
+                        format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
+                    );
+                    told = true;
+                }
+                continue;
+            }
             let code = if p.missing_include { "UW002" } else { "UW001" };
             loader.problem(code, id, span, format!("Nginx: {}", p.message));
         }
@@ -460,9 +528,10 @@ fn prepare_inis(
     }
     let confine = confine
         .into_iter()
-        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .filter_map(|r| crate::source::canonicalize(r).ok())
         .collect();
     let opts = ResolveOptions {
+        foreign_host: true,
         fallback_to_including_dir: true,
         overlay: overlay.clone(),
         confine,
@@ -489,6 +558,16 @@ fn prepare_inis(
     // Project directories: where files of a project lie, or a repository
     // root (a README, `.git`, ...); and the roots walked.
     project.roots = context.roots.clone();
+    // Each config canonicalised once (the context files are already).
+    let all: Vec<PathBuf> = all_configs
+        .iter()
+        .map(|p| {
+            crate::source::canonicalize(p)
+                .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
+        })
+        .collect();
+    // Each directory looked at once: its ancestors were looked at with it.
+    let mut visited: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
     for f in context
         .ecs
         .iter()
@@ -496,33 +575,20 @@ fn prepare_inis(
         .chain(&context.dockerfiles)
         .chain(&context.nginx)
         .chain(&context.pins)
-        .chain(all_configs)
+        .chain(&all)
     {
-        let f =
-            std::fs::canonicalize(f).unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(f)));
         let mut dir = f.parent();
-        if let Some(d) = dir {
+        if let Some(d) = dir
+            && !project.dirs.contains(d)
+        {
             project.dirs.insert(d.to_path_buf());
         }
         // Up to the roots walked: what lies above is not this project's.
         while let Some(d) = dir.filter(|d| context.roots.iter().any(|r| d.starts_with(r))) {
-            if [
-                ".git",
-                "pyproject.toml",
-                "setup.py",
-                "setup.cfg",
-                "manage.py",
-                ".gitignore",
-                "README.md",
-                "README.rst",
-                "README",
-                "Makefile",
-                "Pipfile",
-                "package.json",
-            ]
-            .iter()
-            .any(|m| d.join(m).exists())
-            {
+            if !visited.insert(d.to_path_buf()) {
+                break;
+            }
+            if has_project_marker(d) {
                 project.dirs.insert(d.to_path_buf());
             }
             dir = d.parent();
@@ -543,41 +609,78 @@ fn prepare_inis(
     }
 
     // Each config resolved alone, for the sockets linking matches on.
-    let mut all: Vec<PathBuf> = all_configs
-        .iter()
-        .map(|p| {
-            std::fs::canonicalize(p).unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
-        })
-        .collect();
+    let mut all = all;
     all.sort();
     all.dedup();
-    let mut facts = Vec::new();
-    let mut included: Vec<PathBuf> = Vec::new();
-    let mut scratch = SourceMap::new();
+    // Settings first (they are cached and may fail), then every config
+    // resolved on its own, in parallel: each into its own scratch map.
+    let mut all_settings = Vec::with_capacity(all.len());
     for p in &all {
-        let settings = cache.for_file(p)?.clone();
-        let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
-        let r = resolve::resolve(
-            &invocation(&display_name(&cwd, p), yaml, &settings.env),
-            &host,
-            &opts,
-            &mut scratch,
+        // `all` is canonical: a path that exists is its own real path.
+        all_settings.push(
+            cache
+                .for_real(p, p.exists().then_some(p.as_path()))?
+                .env
+                .clone(),
         );
-        facts.push(ConfigFacts {
-            path: p.clone(),
-            sockets: crate::deployment::sockets(&r),
-        });
-        included.extend(r.files.iter().skip(1).filter_map(|(f, _)| {
-            let path = scratch.get(*f).path.clone()?;
-            Some(std::fs::canonicalize(&path).unwrap_or(path))
-        }));
     }
-    let explicit: Vec<crate::settings::Deployment> = inis
+    let resolved_alone: Vec<(ConfigFacts, Vec<PathBuf>)> = {
+        use rayon::prelude::*;
+        all.par_iter()
+            .zip(all_settings.par_iter())
+            .map(|(p, env)| {
+                let mut scratch = SourceMap::new();
+                let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
+                let r = resolve::resolve(
+                    &invocation(&display_name(&cwd, p), yaml, env),
+                    &host,
+                    &opts,
+                    &mut scratch,
+                );
+                let included: Vec<PathBuf> = r
+                    .files
+                    .iter()
+                    .skip(1)
+                    .filter_map(|(f, _)| {
+                        let path = scratch.get(*f).path.clone()?;
+                        Some(crate::source::canonicalize(&path).unwrap_or(path))
+                    })
+                    .collect();
+                (
+                    ConfigFacts {
+                        path: p.clone(),
+                        sockets: crate::deployment::sockets(&r),
+                    },
+                    included,
+                )
+            })
+            .collect()
+    };
+    let mut facts = Vec::with_capacity(resolved_alone.len());
+    let mut included = std::collections::HashSet::new();
+    for (f, inc) in resolved_alone {
+        facts.push(f);
+        included.extend(inc);
+    }
+    let inis_real: Vec<Option<PathBuf>> = inis
         .iter()
-        .filter_map(|p| cache.for_file(p).ok().map(|s| s.deployments.clone()))
-        .flatten()
+        .map(|p| crate::source::canonicalize(p).ok())
         .collect();
-    let mut links = crate::deployment::link(&facts, &project, &explicit);
+    // Each `[[deployment]]` once, in order: the configs of one settings
+    // file all carry its list, and a repeat links nothing more.
+    let mut explicit: Vec<crate::settings::Deployment> = Vec::new();
+    let mut seen_explicit = std::collections::HashSet::new();
+    for (p, real) in inis.iter().zip(&inis_real) {
+        if let Ok(s) = cache.for_real(p, real.as_deref()) {
+            for d in &s.deployments {
+                if seen_explicit.insert(d.clone()) {
+                    explicit.push(d.clone());
+                }
+            }
+        }
+    }
+    let index = crate::deployment::Index::new(&facts, &project, &explicit);
+    let mut links = crate::deployment::link_indexed(&index, &facts, &project, &explicit);
     if overrides.detect {
         // Inside the container, every config checked runs in this cgroup.
         let cg = project
@@ -620,7 +723,18 @@ fn prepare_inis(
     let pctx = ProjectContext {
         has_containers: !project.containers.is_empty() || !project.dockerfiles.is_empty(),
         linked: links.iter().map(|d| d.uwsgi.clone()).collect(),
-        runner_files: links.iter().map(|d| d.container.file.clone()).collect(),
+        runner_files: {
+            let mut by_dir: HashMap<PathBuf, Vec<PathBuf>> = HashMap::new();
+            for d in &links {
+                if let Some(dir) = d.container.file.parent() {
+                    by_dir
+                        .entry(dir.to_path_buf())
+                        .or_default()
+                        .push(d.container.file.clone());
+                }
+            }
+            by_dir
+        },
         included,
         all_sockets: facts
             .iter()
@@ -633,15 +747,21 @@ fn prepare_inis(
     };
 
     let mut runs = Vec::new();
-    for ini in inis {
-        let settings = cache.for_file(ini)?.clone();
+    let mut links_of: HashMap<&Path, Vec<usize>> = HashMap::new();
+    for (i, d) in links.iter().enumerate() {
+        links_of.entry(d.uwsgi.as_path()).or_default().push(i);
+    }
+    for (ini, real) in inis.iter().zip(&inis_real) {
+        let settings = cache.for_real(ini, real.as_deref())?.clone();
         let spec = display_name(&cwd, ini);
         let yaml = crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml);
-        let canonical = std::fs::canonicalize(ini)
-            .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(ini)));
-        let mine: Vec<usize> = (0..links.len())
-            .filter(|i| links[*i].uwsgi == canonical)
-            .collect();
+        let canonical = real
+            .clone()
+            .unwrap_or_else(|| resolve::normalize_lexically(&cwd.join(ini)));
+        let mine: Vec<usize> = links_of
+            .get(canonical.as_path())
+            .cloned()
+            .unwrap_or_default();
         // Checked once per container that runs it, or once on its own.
         let deps: Vec<Option<usize>> = if mine.is_empty() {
             vec![None]
@@ -662,13 +782,11 @@ fn prepare_inis(
             };
             let nginx = match d {
                 Some(d) => d.nginx.clone(),
-                None => crate::deployment::related_nginx(
+                None => index.related_nginx(
                     &pctx.project,
-                    &facts,
                     &canonical,
                     &crate::deployment::sockets(&resolved),
                     &[],
-                    &explicit,
                 ),
             };
             // The target version, and where it is written when a file says it.
@@ -714,23 +832,34 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
         mut diagnostics,
         files,
     } = prepared;
-    for run in &runs {
-        let settings = &run.settings;
-        let ctx = run.context(&sources, &pctx, &links);
-        let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
-        let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
-        checked.sort();
-        checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
-        let found = crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
-        for mut d in found {
-            let path = sources.get(d.file).path.clone().unwrap_or_default();
-            if settings.ignored_in(&path, d.code) {
-                continue;
-            }
-            d.severity = settings.severity_of(d.code, d.severity);
-            diagnostics.push(d);
-        }
-    }
+    // Rules are pure functions of the prepared data: each run is checked on
+    // its own, in parallel, and the findings kept in run order.
+    let found: Vec<Vec<Diagnostic>> = {
+        use rayon::prelude::*;
+        runs.par_iter()
+            .map(|run| {
+                let settings = &run.settings;
+                let ctx = run.context(&sources, &pctx, &links);
+                let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+                let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
+                checked.sort();
+                checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
+                let found =
+                    crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
+                let mut out = Vec::new();
+                for mut d in found {
+                    let path = sources.get(d.file).path.clone().unwrap_or_default();
+                    if settings.ignored_in(&path, d.code) {
+                        continue;
+                    }
+                    d.severity = settings.severity_of(d.code, d.severity);
+                    out.push(d);
+                }
+                out
+            })
+            .collect()
+    };
+    diagnostics.extend(found.into_iter().flatten());
     crate::output::normalize(&sources, &mut diagnostics);
     let report = Report {
         sources,

@@ -20,7 +20,7 @@ pub const KEYS: &[(&str, &str, &str)] = &[
     (
         "select",
         "list of rule selectors",
-        "Rules to run: codes (`UW102`), families (`UW1`), names, or `ALL`. Default: all rules.",
+        "Rules to run: codes (`UW102`), families (`UW1`), names, or `ALL`. Default: the default rule set (`uwsgi-lint rules` marks it); a selector turns on every rule it names, default or not.",
     ),
     (
         "extend-select",
@@ -172,7 +172,7 @@ impl Default for Memory {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct Deployment {
     pub uwsgi: PathBuf,
     pub container: Option<String>,
@@ -231,7 +231,13 @@ pub fn selector_known(sel: &str) -> bool {
 
 impl Settings {
     pub fn is_selected(&self, rule: &Rule) -> bool {
-        let base = self.select.is_empty() || self.select.iter().any(|s| selector_matches(rule, s));
+        // Without `select`, the default rule set; a selector picks every rule
+        // it names, default or not (as ruff does).
+        let base = if self.select.is_empty() {
+            rule.default
+        } else {
+            self.select.iter().any(|s| selector_matches(rule, s))
+        };
         let extra = self.extend_select.iter().any(|s| selector_matches(rule, s));
         (base || extra) && !self.ignore.iter().any(|s| selector_matches(rule, s))
     }

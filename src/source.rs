@@ -190,10 +190,65 @@ impl LineIndex {
     }
 }
 
+/// `std::fs::canonicalize` (realpath), each directory resolved once per
+/// process: a path is its resolved parent joined with its name unless it is
+/// a link, which one `lstat` tells. realpath itself reads every component
+/// again (a failing `readlink` each), which for a tree of 50k files was the
+/// larger part of the run. Paths with `.`/`..` components, links and
+/// anything unusual go to realpath itself. Reads only; a tree that changes
+/// during a run may be seen as it was.
+pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
+    use std::collections::HashMap;
+    use std::path::Component;
+    use std::sync::{Mutex, OnceLock};
+    static DIRS: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
+    let p = p.as_ref();
+    // `./a` is `a`; a relative path is below the working directory.
+    let joined;
+    let p = if p.is_absolute() {
+        p
+    } else {
+        let Ok(cwd) = std::env::current_dir() else {
+            return std::fs::canonicalize(p);
+        };
+        joined = cwd.join(
+            p.components()
+                .filter(|c| *c != Component::CurDir)
+                .collect::<PathBuf>(),
+        );
+        &joined
+    };
+    let plain = p
+        .components()
+        .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
+    let (Some(parent), Some(name), true) = (p.parent(), p.file_name(), plain) else {
+        return std::fs::canonicalize(p);
+    };
+    let meta = std::fs::symlink_metadata(p)?;
+    if meta.file_type().is_symlink() {
+        return std::fs::canonicalize(p);
+    }
+    let dirs = DIRS.get_or_init(Default::default);
+    let known = dirs.lock().ok().and_then(|m| m.get(parent).cloned());
+    let real_parent = match known {
+        Some(d) => d,
+        None => {
+            let d = canonicalize(parent)?;
+            if let Ok(mut m) = dirs.lock() {
+                m.insert(parent.to_path_buf(), d.clone());
+            }
+            d
+        }
+    };
+    Ok(real_parent.join(name))
+}
+
 /// All files read during one run, addressed by [`FileId`].
 #[derive(Debug, Default, Clone)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
+    /// The first file read from each path (looked up for every include).
+    by_path: std::collections::HashMap<PathBuf, FileId>,
 }
 
 impl SourceMap {
@@ -202,8 +257,12 @@ impl SourceMap {
     }
 
     pub fn add(&mut self, file: SourceFile) -> FileId {
+        let id = FileId(self.files.len() as u32);
+        if let Some(p) = &file.path {
+            self.by_path.entry(p.clone()).or_insert(id);
+        }
         self.files.push(file);
-        FileId((self.files.len() - 1) as u32)
+        id
     }
 
     pub fn get(&self, id: FileId) -> &SourceFile {
@@ -212,10 +271,7 @@ impl SourceMap {
 
     /// The id of a file already read from `path`, if any.
     pub fn find_path(&self, path: &Path) -> Option<FileId> {
-        self.files
-            .iter()
-            .position(|f| f.path.as_deref() == Some(path))
-            .map(|i| FileId(i as u32))
+        self.by_path.get(path).copied()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {

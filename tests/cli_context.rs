@@ -101,7 +101,7 @@ fn kubernetes_deployment_with_args_and_a_soft_limit_only() {
             ("uwsgi.ini", INI),
             (
                 "k8s/app.yaml",
-                "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app:1\n          command: [uwsgi]\n          args: [--ini, /srv/uwsgi.ini, --listen, \"1024\"]\n          resources:\n            requests: {memory: 512Mi}\n",
+                "apiVersion: v1\nkind: Service\nmetadata: {name: web}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n    spec:\n      containers:\n        - name: app\n          image: registry.example.com/app:1\n          command: [uwsgi]\n          args: [--ini, /srv/uwsgi.ini, --listen, \"5000\"]\n          resources:\n            requests: {memory: 512Mi}\n",
             ),
         ],
     );
@@ -109,12 +109,14 @@ fn kubernetes_deployment_with_args_and_a_soft_limit_only() {
     assert_eq!(v["deployments"][0]["container"], "k8s/app.yaml#app");
     let soft = find(&v, "UW208").expect("UW208");
     assert_eq!(soft["file"], "k8s/app.yaml");
-    // `--listen 1024` from the container's args reaches the rules.
+    // `--listen 5000` from the container's args reaches the rules.
     let listen = find(&v, "UW501").expect("UW501");
-    assert_eq!(listen["severity"], "warning");
-    assert!(listen["message"].as_str().unwrap().contains("1024"));
-    // Kubernetes' default grace is 30 s, uWSGI's mercy 60 s.
-    assert!(codes(&v).contains(&"UW304".to_string()));
+    assert_eq!(listen["severity"], "error");
+    assert!(listen["message"].as_str().unwrap().contains("5000"));
+    // `die-on-term` without the graceful hook, in a container: every stop
+    // cuts requests; the mercy plays no part in a 2.0 stop (no UW304).
+    assert!(codes(&v).contains(&"UW308".to_string()));
+    assert!(!codes(&v).contains(&"UW304".to_string()));
 }
 
 #[test]
@@ -220,7 +222,8 @@ fn explicit_deployment_memory_limit_flag_and_no_context() {
             ),
         ],
     );
-    let v = check(&d2, &["--no-config", "."]);
+    // UW503 is not in the default rule set.
+    let v = check(&d2, &["--no-config", "--extend-select", "UW503", "."]);
     assert!(find(&v, "UW503").is_some(), "no limit: {v}");
     assert!(find(&v, "UW202").is_none());
     let v = check(&d2, &["--no-config", "--memory-limit", "1GiB", "."]);

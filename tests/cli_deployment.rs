@@ -81,16 +81,16 @@ fn container_command_line_overrides_the_ini() {
 fn container_environment_is_the_lowest_layer_and_headroom_warns() {
     let task = |rss: u32| {
         format!(
-            r#"{{"memory": "512", "containerDefinitions": [{{"name": "app", "command": ["uwsgi", "--ini", "uwsgi.ini"],
+            r#"{{"memory": "1024", "containerDefinitions": [{{"name": "app", "command": ["uwsgi", "--ini", "uwsgi.ini"],
                "environment": [{{"name": "UWSGI_RELOAD_ON_RSS", "value": "{rss}"}}, {{"name": "UWSGI_PROCESSES", "value": "99"}}]}}]}}"#
         )
     };
     let ini = "[uwsgi]\nmaster = true\nprocesses = 8\n";
-    // 8 × 50 + 16 = 416 MiB ≤ 512 × 0.9: fits.
-    let (_, v) = check(&project("env-fit", ini, &task(50)), &["."]);
+    // 8 × 100 + 16 = 816 MiB ≤ 1024 × 0.9: fits.
+    let (_, v) = check(&project("env-fit", ini, &task(100)), &["."]);
     assert!(uw202(&v).is_none(), "{v}");
-    // 8 × 60 + 16 = 496 MiB: under 512, inside the 10 % headroom → warning.
-    let (_, v) = check(&project("env-headroom", ini, &task(60)), &["."]);
+    // 8 × 120 + 16 = 976 MiB: under 1024, inside the 10 % headroom → warning.
+    let (_, v) = check(&project("env-headroom", ini, &task(120)), &["."]);
     let d = uw202(&v).expect("UW202");
     assert_eq!(d["severity"], "warning");
     assert!(
@@ -132,4 +132,22 @@ fn verbose_shows_links_soft_limits_and_grace() {
         "{out}"
     );
     assert!(out.contains("stop grace: 20 s"), "{out}");
+}
+
+#[test]
+fn a_cap_below_the_baseline_does_not_shrink_the_worst_case() {
+    // `reload-on-rss = 60` with 8 workers: each worker still holds its
+    // baseline (100 MiB assumed) and is recycled after every request.
+    let (_, v) = check(
+        &project(
+            "below-baseline",
+            "[uwsgi]\nmaster = true\nprocesses = 8\nreload-on-rss = 60\n",
+            r#"{"memory": "512", "containerDefinitions": [{"name": "app", "command": ["uwsgi", "--ini", "uwsgi.ini"]}]}"#,
+        ),
+        &["."],
+    );
+    let d = uw202(&v).expect("UW202");
+    assert_eq!(d["severity"], "error");
+    let m = d["message"].as_str().unwrap();
+    assert!(m.contains("below a worker's baseline"), "{m}");
 }

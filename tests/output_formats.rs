@@ -14,7 +14,7 @@ fn repo(name: &str) -> PathBuf {
     std::fs::create_dir_all(d.join("deploy dir")).unwrap();
     std::fs::write(
         d.join("deploy dir/uwsgi.ini"),
-        "[uwsgi]\nprocesses = 2\nmaster = true\nworkers = 4\nharakiri = \"30\"\nreload_on_rss = 512\n",
+        "[uwsgi]\nprocesses = 2\nmaster = true\nworkers = 4\nharakiri = \"30\"\nreload_on_rss = 512\nmaster = true\n",
     )
     .unwrap();
     d

@@ -11,7 +11,7 @@ use uwsgi_lint::output;
 use uwsgi_lint::rules::RULES;
 use uwsgi_lint::settings::Overrides;
 
-/// All rules run (UW008 needs to know which did); a rule's fixtures may pin
+/// All rules run, default set or not (UW008 needs to know which did); a rule's fixtures may pin
 /// the target uWSGI version in `rules/UWxxx/uwsgi-version.txt`.
 fn settings(code: &str) -> Overrides {
     let pinned = std::fs::read_to_string(
@@ -21,6 +21,7 @@ fn settings(code: &str) -> Overrides {
     .map(|v| v.trim().parse().expect("uwsgi-version.txt"));
     Overrides {
         uwsgi_version: pinned,
+        select: Some(vec!["ALL".into()]),
         no_config: true,
         ..Overrides::default()
     }
@@ -59,6 +60,8 @@ fn every_rule_has_page_fixtures_and_fires_on_bad_only() {
                 for needle in [
                     format!("code: {}", rule.code),
                     format!("name: {}", rule.name),
+                    format!("severity: {}", rule.severity.as_str()),
+                    format!("default: {}", if rule.default { "yes" } else { "no" }),
                 ] {
                     if !text.contains(&needle) {
                         problems.push(format!("{}: page lacks `{needle}`", rule.code));

@@ -596,12 +596,19 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         );
     }
     let is_2_0 = ctx.target.major == 2 && ctx.target.minor == 0;
-    if is_2_0 && dep.is_some() && !ctx.flag("die-on-term") {
+    // The stop that loses nothing: the graceful hook (die-on-term cuts the
+    // requests in flight). Only where no other master-start hook would be
+    // replaced by the edit.
+    if is_2_0
+        && dep.is_some()
+        && !crate::rules::lifecycle::graceful_stop_hooked(ctx)
+        && ctx.resolved.all("hook-master-start").next().is_none()
+    {
         b.recommend(
-            "die-on-term",
-            "true",
+            "hook-master-start",
+            crate::rules::lifecycle::GRACEFUL_STOP_HOOK,
             Source::Default,
-            "uWSGI 2.0 reloads on SIGTERM; a container must stop",
+            "uWSGI 2.0 reloads on SIGTERM; this hook makes it stop and lets in-flight requests finish (die-on-term would cut them)",
         );
     }
     if is_2_0 && !ctx.flag("need-app") {

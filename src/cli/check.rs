@@ -213,7 +213,10 @@ pub fn run(args: &Args) -> Result<u8, String> {
         args.paths.clone()
     };
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
-    let first_dir = match paths.first().and_then(|p| std::fs::canonicalize(p).ok()) {
+    let first_dir = match paths
+        .first()
+        .and_then(|p| crate::source::canonicalize(p).ok())
+    {
         Some(p) if p.is_dir() => p,
         Some(p) => p.parent().map(Path::to_path_buf).unwrap_or(cwd.clone()),
         None => cwd.clone(),

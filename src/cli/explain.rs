@@ -34,7 +34,12 @@ pub fn explain(args: &ExplainArgs) -> Result<u8, String> {
         .strip_prefix("---\n")
         .and_then(|rest| rest.split_once("\n---\n"))
         .map_or(rule.page, |(_, body)| body);
-    super::emit(&format!("{}\n", page.trim()));
+    let selection = if rule.default {
+        "In the default rule set."
+    } else {
+        "Not in the default rule set: turn it on with `--extend-select` or `--select ALL`."
+    };
+    super::emit(&format!("{}\n\n{selection}\n", page.trim()));
     Ok(0)
 }
 
@@ -44,13 +49,15 @@ pub fn list(args: &RulesArgs) -> Result<u8, String> {
             let mut s = String::new();
             for r in RULES {
                 s.push_str(&format!(
-                    "{}  {:<32} {:<8} {}\n",
+                    "{}  {:<32} {:<8} {:<3} {}\n",
                     r.code,
                     r.name,
                     r.severity.as_str(),
+                    if r.default { "on" } else { "off" },
                     r.summary
                 ));
             }
+            s.push_str("\n\"off\": not in the default rule set; turn on with `--select ALL` or `--extend-select CODE`.\n");
             super::emit(&s);
         }
         RulesFormat::Json => {
@@ -59,7 +66,8 @@ pub fn list(args: &RulesArgs) -> Result<u8, String> {
                 .map(|r| {
                     serde_json::json!({
                         "code": r.code, "name": r.name,
-                        "severity": r.severity.as_str(), "summary": r.summary,
+                        "severity": r.severity.as_str(), "default": r.default,
+                        "summary": r.summary,
                     })
                 })
                 .collect();

@@ -74,6 +74,7 @@ pub fn resolve_spec(args: &Args, sources: &mut SourceMap) -> Resolved {
     inv.env = args.env.clone();
     let host = HostFacts::local(CATALOGUE_VERSION);
     let opts = ResolveOptions {
+        foreign_host: false,
         fallback_to_including_dir: true,
         ..ResolveOptions::default()
     };

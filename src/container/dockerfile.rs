@@ -167,20 +167,38 @@ pub fn parse(path: &Path, text: &str) -> Dockerfile {
         ..Dockerfile::default()
     };
     let mut apt_uwsgi: Option<Span> = None;
+    // Named stages (`FROM x AS builder`): a later `FROM builder` starts from
+    // that stage's state (its USER, ENV, CMD …), as Docker builds it.
+    let mut stages: std::collections::HashMap<String, Dockerfile> = Default::default();
+    let mut stage_name: Option<String> = None;
     for ins in instructions(text) {
         let span = Span::new(ins.args_start, ins.span.end);
         match ins.keyword.as_str() {
             "FROM" => {
-                // A new stage starts over.
-                let image = ins.args.split_whitespace().next().unwrap_or("").to_string();
+                if let Some(name) = stage_name.take() {
+                    stages.insert(name, d.clone());
+                }
+                let words: Vec<&str> = ins
+                    .args
+                    .split_whitespace()
+                    .filter(|w| !w.starts_with("--"))
+                    .collect();
+                let image = words.first().copied().unwrap_or("").to_string();
+                if words.len() >= 3 && words[1].eq_ignore_ascii_case("as") {
+                    stage_name = Some(words[2].to_ascii_lowercase());
+                }
                 let keep_pin = d.uwsgi_version.take();
-                d = Dockerfile {
-                    path: path.to_path_buf(),
-                    from: Some(At::new(image.clone(), span)),
-                    ..Dockerfile::default()
+                d = match stages.get(&image.to_ascii_lowercase()) {
+                    Some(parent) => parent.clone(),
+                    // A new stage starts over.
+                    None => Dockerfile {
+                        path: path.to_path_buf(),
+                        from: Some(At::new(image.clone(), span)),
+                        ..Dockerfile::default()
+                    },
                 };
                 // A pin in a builder stage still describes the wheel copied over.
-                d.uwsgi_version = keep_pin;
+                d.uwsgi_version = keep_pin.or(d.uwsgi_version.take());
                 apt_uwsgi = None;
                 if image.to_ascii_lowercase().contains("nginx") {
                     d.nginx = Some(At::new(image, span));
@@ -298,6 +316,17 @@ mod tests {
     use super::*;
 
     const FILE: &str = "FROM python:3.12 AS build\nRUN pip wheel uwsgi==2.0.23\n\nFROM python:3.12-slim-bookworm\n# comment\nRUN apt-get update && \\\n    apt-get install -y --no-install-recommends nginx-light\nENV UWSGI_PROCESSES=4 DJANGO_SETTINGS_MODULE=\"app.settings\"\nENV LEGACY some value\nWORKDIR /app\nCOPY . /app\nCOPY deploy/uwsgi.ini /etc/uwsgi/uwsgi.ini\nUSER app\nEXPOSE 3031/tcp\nCMD [\"uwsgi\", \"--ini\", \"/etc/uwsgi/uwsgi.ini\"]\n";
+
+    #[test]
+    fn a_stage_built_from_a_named_stage_inherits_it() {
+        let d = parse(
+            Path::new("Dockerfile"),
+            "FROM python:3.12 AS base\nUSER app\nENV A=1\nFROM base AS production\nCMD [\"uwsgi\"]\n",
+        );
+        assert_eq!(d.user.map(|u| u.value), Some("app".to_string()));
+        assert_eq!(d.from.map(|f| f.value), Some("python:3.12".to_string()));
+        assert_eq!(d.env.len(), 1);
+    }
 
     #[test]
     fn reads_the_final_stage() {

@@ -337,6 +337,12 @@ pub fn mounted_source(mounts: &[(PathBuf, String)], in_container: &str) -> Optio
     })
 }
 
+/// Is this text a template rather than the format itself: Jinja/Go
+/// (`{{ … }}`, `{% … %}`) or envsubst (`${VAR}`) placeholders?
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("${")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -83,7 +83,7 @@ impl Files<'_> {
     fn read(&self, name: &Path) -> Option<(Part, Vec<u8>)> {
         match self {
             Files::Disk(roots, overlay) => {
-                let real = std::fs::canonicalize(name)
+                let real = crate::source::canonicalize(name)
                     .ok()
                     .or_else(|| overlay.contains(name).then(|| name.to_path_buf()))?;
                 if !roots.iter().any(|r| real.starts_with(r)) {
@@ -295,13 +295,13 @@ pub fn load_with(
         .unwrap_or_else(|| path.parent().map(Path::to_path_buf).unwrap_or_default());
     let roots: Vec<PathBuf> = if within.is_empty() {
         path.parent()
-            .and_then(|p| std::fs::canonicalize(p).ok())
+            .and_then(|p| crate::source::canonicalize(p).ok())
             .into_iter()
             .collect()
     } else {
         within
             .iter()
-            .filter_map(|r| std::fs::canonicalize(r).ok())
+            .filter_map(|r| crate::source::canonicalize(r).ok())
             .collect()
     };
     let mut l = Loader {

@@ -136,6 +136,25 @@ pub struct Location {
     pub uwsgi_read_timeout: Setting<Duration>,
     pub proxy_read_timeout: Setting<Duration>,
     pub client_max_body_size: Setting<Bytes>,
+    /// `uwsgi_request_buffering` (on by default): the body is read whole
+    /// before the request is passed.
+    pub uwsgi_request_buffering: Setting<bool>,
+    /// `proxy_request_buffering` (on by default).
+    pub proxy_request_buffering: Setting<bool>,
+    /// `proxy_*` directives written in this location's own block (name,
+    /// file, span): the proxy module's, which `uwsgi_pass` never reads.
+    pub proxy_directives: Vec<(String, usize, Span)>,
+}
+
+impl Location {
+    /// Does Nginx read the whole request body before passing it on?
+    pub fn buffers_request_body(&self) -> Option<bool> {
+        let s = match self.pass.as_ref()?.kind {
+            PassKind::Uwsgi => &self.uwsgi_request_buffering,
+            PassKind::Proxy => &self.proxy_request_buffering,
+        };
+        (!s.unknown).then_some(s.value)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -170,6 +189,8 @@ struct Scope {
     proxy_read_timeout: Setting<Duration>,
     client_max_body_size: Setting<Bytes>,
     large_client_header_buffers: Setting<(u32, Bytes)>,
+    uwsgi_request_buffering: Setting<bool>,
+    proxy_request_buffering: Setting<bool>,
     server: Option<usize>,
 }
 
@@ -191,6 +212,8 @@ pub fn build(config: &Config) -> Model {
         proxy_read_timeout: Setting::default_value(Duration::from_secs(60)),
         client_max_body_size: Setting::default_value(Bytes(1 << 20)),
         large_client_header_buffers: Setting::default_value((4, Bytes(8 << 10))),
+        uwsgi_request_buffering: Setting::default_value(true),
+        proxy_request_buffering: Setting::default_value(true),
         server: None,
     };
     let mut scope = scope;
@@ -235,6 +258,30 @@ fn own_settings(ds: &[Directive], scope: &mut Scope, m: &mut Model) {
                 }
                 None => bad = true,
             },
+            "uwsgi_request_buffering" | "proxy_request_buffering" => {
+                let on = match arg {
+                    "on" => Some(true),
+                    "off" => Some(false),
+                    _ => None,
+                };
+                let slot = if d.name.value == "uwsgi_request_buffering" {
+                    &mut scope.uwsgi_request_buffering
+                } else {
+                    &mut scope.proxy_request_buffering
+                };
+                match on {
+                    Some(v) => {
+                        *slot = Setting {
+                            value: v,
+                            from: span,
+                            file,
+                            unknown: false,
+                        }
+                    }
+                    // A template placeholder or a typo: known to be set, not to what.
+                    None => slot.mark_unknown(span, file),
+                }
+            }
             "large_client_header_buffers" => {
                 let n = arg.parse::<u32>().ok();
                 let size = d.args.get(1).and_then(|a| units::size(&a.value));
@@ -361,6 +408,16 @@ fn walk(ds: &[Directive], scope: Scope, m: &mut Model) {
                     uwsgi_read_timeout: inner.uwsgi_read_timeout.clone(),
                     proxy_read_timeout: inner.proxy_read_timeout.clone(),
                     client_max_body_size: inner.client_max_body_size.clone(),
+                    uwsgi_request_buffering: inner.uwsgi_request_buffering.clone(),
+                    proxy_request_buffering: inner.proxy_request_buffering.clone(),
+                    proxy_directives: block
+                        .iter()
+                        .filter(|x| x.block.is_none())
+                        .filter(|x| {
+                            x.name.value.starts_with("proxy_") && x.name.value != "proxy_pass"
+                        })
+                        .map(|x| (x.name.value.clone(), x.file, x.span))
+                        .collect(),
                 });
                 // Nested locations inherit from this one.
                 walk(block, inner, m);

@@ -2,7 +2,7 @@
 //! that are missing, environment that is dead, configs nothing runs.
 
 use crate::container::Orchestrator;
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::Diagnostic;
 use crate::rules::{IniContext, Rule};
 use crate::uwsgi::resolve::Layer;
 
@@ -37,14 +37,8 @@ pub fn listen_exceeds_somaxconn(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
                 format!("`listen = {listen}` is above 4096, the default `net.core.somaxconn` of current kernels: uWSGI exits at startup unless the container raises the sysctl"),
             )
             .with_help("set the sysctl `net.core.somaxconn` in the container (Compose `sysctls`, Kubernetes `securityContext.sysctls`) or lower `listen`"),
-        None if listen > 128 => {
-            let mut d = rule.at(
-                ctx.anchor("listen"),
-                format!("`listen = {listen}` is above 128, the `net.core.somaxconn` of kernels before 5.4: there uWSGI exits at startup"),
-            ).with_help("set the sysctl `net.core.somaxconn` where it runs, or keep `listen` ≤ 128 for old hosts");
-            d.severity = Severity::Warning;
-            d
-        }
+        // Kernels before 5.4 defaulted to 128, but those are end of life:
+        // `listen = 1024` starts on every current host, so no finding.
         None => return,
     };
     out.push(d);
@@ -120,7 +114,11 @@ pub fn workers_exceed_cpu(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
 /// UW503: a container with no hard memory limit (reservations are UW208's).
 pub fn no_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
-    if dep.limit().is_some() || !dep.container.reservations.is_empty() {
+    // A Dockerfile cannot set a limit (`docker run -m` does): nothing to fix here.
+    if dep.limit().is_some()
+        || !dep.container.reservations.is_empty()
+        || dep.container.orchestrator == Orchestrator::Docker
+    {
         return;
     }
     let c = &dep.container;
@@ -159,6 +157,15 @@ pub fn env_overridden_by_ini(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
         if !matches!(last.origin.layer, Layer::File { .. }) {
             continue;
         }
+        // `processes = $(UWSGI_WORKERS)` reads the variable itself, and an
+        // equal value changes nothing: the environment is not dead then.
+        let reads_it = last
+            .raw_value
+            .as_deref()
+            .is_some_and(|v| String::from_utf8_lossy(v).contains(&format!("$({var})")));
+        if reads_it || last.value == e.value {
+            continue;
+        }
         let Some((file, key, _)) = ctx.spans(last) else {
             continue;
         };
@@ -190,16 +197,13 @@ pub fn config_not_used(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let Some(path) = ctx.sources.get(ctx.file).path.clone() else {
         return;
     };
-    let path = std::fs::canonicalize(&path).unwrap_or(path);
+    let path = crate::source::canonicalize(&path).unwrap_or(path);
     if ctx.project.included.contains(&path) {
         return;
     }
     // Only containers defined at or above this config's directory count:
     // a sibling project's compose file says nothing about this one.
-    let runs_here = ctx.project.runner_files.iter().any(|f| {
-        f.parent().is_some_and(|d| path.starts_with(d)) && ctx.project.project.related(f, &path)
-    });
-    if !runs_here {
+    if !ctx.project.runs_at_or_above(&path) {
         return;
     }
     out.push(rule.at(

@@ -1,8 +1,9 @@
 //! UW6xx: production hardening.
 
-use crate::container::Orchestrator;
+use crate::deployment::{Addr, parse_addr};
 use crate::diagnostic::Diagnostic;
 use crate::rules::{IniContext, Rule};
+use crate::source::{FileId, Span};
 use crate::uwsgi::version::Version;
 
 pub fn strict_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -18,10 +19,52 @@ pub fn strict_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     );
 }
 
-/// Does a socket address bind every interface (`:3031`, `0.0.0.0:3031`, `[::]:3031`)?
-fn binds_all(addr: &str) -> bool {
-    let a = addr.trim();
-    a.starts_with(':') || a.starts_with("0.0.0.0:") || a.starts_with("[::]:") || a.starts_with("*:")
+/// Where the linked container publishes `port` on the host: whether only on
+/// a private address, and the place that publishes it. `None` without that
+/// evidence (a bare file, or a port only other containers reach).
+fn published(ctx: &IniContext, port: u16) -> Option<(bool, Option<(FileId, Span)>)> {
+    let dep = ctx.deployment?;
+    let (p, private) = dep
+        .container
+        .published
+        .iter()
+        .find(|(p, _)| p.value == port)?;
+    Some((*private, ctx.project.at(&dep.container.file, p.span)))
+}
+
+/// A socket bound on every interface and published by the container: a
+/// warning, or info when published only on a private address.
+fn public_socket_finding(
+    ctx: &IniContext,
+    rule: &Rule,
+    e: &crate::uwsgi::resolve::Entry,
+    message: String,
+) -> Option<Diagnostic> {
+    let v = e.value_str();
+    let addr = parse_addr(v.split(',').next().unwrap_or(&v))?;
+    let Addr::Tcp { port, .. } = addr else {
+        return None;
+    };
+    if !addr.binds_all() {
+        return None;
+    }
+    let (private, at) = published(ctx, port)?;
+    let (file, _, value_span) = ctx.spans(e)?;
+    let mut d = rule.diag(file, value_span, message);
+    if private {
+        d.severity = crate::diagnostic::Severity::Info;
+    }
+    if let Some((f, span)) = at {
+        d.related.push(crate::diagnostic::Related {
+            file: f,
+            span,
+            message: format!(
+                "port {port} published on the host{}",
+                if private { " (private address)" } else { "" }
+            ),
+        });
+    }
+    Some(d)
 }
 
 pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -37,64 +80,47 @@ pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
         .all("socket")
         .chain(ctx.resolved.all("uwsgi-socket"))
     {
-        let v = e.value_str();
-        if !binds_all(&v) {
-            continue;
-        }
-        let Some((file, _, value_span)) = ctx.spans(e) else {
-            continue;
-        };
-        // In a container, binding every interface is how a sibling Nginx
-        // reaches it; it is exposed only where the port is published.
-        let mut severity = rule.severity;
-        let mut published_at = None;
-        if let Some(dep) = ctx.deployment
-            && !matches!(
-                dep.container.orchestrator,
-                Orchestrator::Docker | Orchestrator::Cgroup
-            )
-        {
-            let port = v
-                .trim()
-                .rsplit(':')
-                .next()
-                .and_then(|p| p.parse::<u16>().ok());
-            match dep
-                .container
-                .published
-                .iter()
-                .find(|(p, _)| Some(p.value) == port)
-            {
-                None => continue,
-                Some((_, true)) => severity = crate::diagnostic::Severity::Info,
-                Some(_) => {}
-            }
-            published_at = dep
-                .container
-                .published
-                .iter()
-                .find(|(p, _)| Some(p.value) == port)
-                .and_then(|(p, _)| ctx.project.at(&dep.container.file, p.span));
-        }
-        let mut d = rule.diag(
-            file,
-            value_span,
-            format!("the uwsgi-protocol socket `{}` listens on every interface: anyone who reaches it can set UWSGI_FILE and similar variables to load code", v.trim()),
+        let message = format!(
+            "the uwsgi-protocol socket `{}` listens on every interface and the container publishes its port: anyone who reaches it can set UWSGI_FILE and similar variables to load code",
+            e.value_str().trim()
         );
-        d.severity = severity;
-        if let Some((f, span)) = published_at {
-            d.related.push(crate::diagnostic::Related {
-                file: f,
-                span,
-                message: "published on the host here".into(),
-            });
+        if let Some(mut d) = public_socket_finding(ctx, rule, e, message) {
+            d.help = Some("bind to 127.0.0.1 or a unix socket, or stop publishing the port (a sibling Nginx container reaches it without)".into());
+            out.push(d);
         }
-        d.help = Some("bind to 127.0.0.1 or a unix socket, or make sure only the proxy can reach the port (in a container: don't publish it)".into());
+    }
+}
+
+/// UW610: the stats server on every interface, published by the container.
+pub fn stats_server_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(e) = ctx.last("stats") else { return };
+    let message = format!(
+        "the stats server `{}` listens on every interface and the container publishes its port: anyone who reaches it reads, without authentication, every worker's pid, state and request counts, the app's directory and its sockets",
+        e.value_str().trim()
+    );
+    if let Some(mut d) = public_socket_finding(ctx, rule, e, message) {
+        d.help = Some(
+            "bind it to 127.0.0.1 (`stats = 127.0.0.1:9191`) or a unix socket, or stop publishing the port"
+                .into(),
+        );
         out.push(d);
     }
 }
 
+/// UW603: a world-writable unix socket on a shared host. In a container the
+/// socket lives in the container's (or a shared volume's) filesystem, where
+/// 666 is how a sibling Nginx container's user reaches it: no finding.
 pub fn socket_world_writable(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if ctx.deployment.is_some() || ctx.project.has_containers {
+        return;
+    }
+    let unix = ctx
+        .sockets()
+        .iter()
+        .any(|s| matches!(s.addr, Addr::Unix(_)));
+    if !unix {
+        return;
+    }
     let Some(e) = ctx.last("chmod-socket") else {
         return;
     };
@@ -115,26 +141,50 @@ pub fn socket_world_writable(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
     out.push(d);
 }
 
+/// UW604: uWSGI runs as root. An explicit `uid = root`/`0` says so by
+/// itself; no `uid` at all only where the image is known (a Dockerfile the
+/// container is built from) and it does not switch to another `USER`.
 pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let is_root = |v: &str| matches!(v.trim(), "root" | "0");
+    for name in ["uid", "gid"] {
+        if let Some(e) = ctx.last(name)
+            && e.unknown.is_empty()
+            && is_root(&e.value_str())
+            && let Some((file, _, value_span)) = ctx.spans(e)
+        {
+            let mut d = rule.diag(
+                file,
+                value_span,
+                format!("`{name} = {}` runs uWSGI and the app as root: a bug in the app is a root shell", e.value_str().trim()),
+            );
+            d.help = Some("use an unprivileged user, e.g. `uid = app` and `gid = app`".into());
+            out.push(d);
+            return;
+        }
+    }
     if ctx.last("uid").is_some() || ctx.last("gid").is_some() {
         return;
     }
-    // The image already drops root (`USER app`, not `USER root`/`0`).
-    let image_user = ctx
-        .deployment
-        .and_then(|d| d.dockerfile.as_ref())
-        .and_then(|df| df.user.as_ref())
-        .is_some_and(|u| !matches!(u.value.split(':').next(), Some("root" | "0")));
-    if image_user {
+    let Some(dep) = ctx.deployment else { return };
+    let Some(df) = dep.dockerfile.as_ref() else {
+        return;
+    };
+    if df
+        .user
+        .as_ref()
+        .is_some_and(|u| !u.value.split(':').next().is_some_and(is_root))
+    {
         return;
     }
-    out.push(
-        rule.at(
-            ctx.header(),
-            "no `uid`/`gid`: unless the container sets a `USER`, uWSGI and the app run as root",
-        )
-        .with_help("add `uid = app` and `gid = app` (or a `USER` in the Dockerfile)"),
+    let mut d = rule.at(
+        ctx.header(),
+        format!(
+            "no `uid`/`gid`, and the image of {} does not switch to another `USER`: uWSGI and the app run as root",
+            dep.container.who()
+        ),
     );
+    d.help = Some("add `USER app` to the Dockerfile, or `uid = app` and `gid = app` here".into());
+    out.push(d);
 }
 
 pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -154,11 +204,30 @@ pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     }
 }
 
+/// UW606: only where a second app can be loaded. Apps from `module`,
+/// `wsgi-file`, `paste`, `eval` … always run in the main interpreter
+/// (`uwsgi_python_init_apps` passes it); each `mount` after the first app
+/// gets a sub-interpreter unless `single-interpreter` is on.
 pub fn single_interpreter_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.flag("single-interpreter") {
         return;
     }
-    out.push(rule.at(ctx.anchor("module"), "`single-interpreter` is off: the app runs in a sub-interpreter, which some C extensions (numpy, grpc, ...) handle badly").with_help("add `single-interpreter = true` (one app per instance)"));
+    let mounts: Vec<_> = ctx.resolved.all("mount").collect();
+    let entry = crate::rules::values::APP_ENTRIES
+        .iter()
+        .any(|n| *n != "mount" && ctx.last(n).is_some());
+    let apps = mounts.len() + usize::from(entry);
+    if apps < 2 {
+        return;
+    }
+    // The first mount that gets a sub-interpreter.
+    let sub = if entry { mounts[0] } else { mounts[1] };
+    let Some((file, key, _)) = ctx.spans(sub) else {
+        return;
+    };
+    let mut d = rule.diag(file, key, format!("this config loads {apps} apps and `single-interpreter` is off: this `mount` runs in a Python sub-interpreter, which some C extensions (numpy, grpc, psycopg …) do not support"));
+    d.help = Some("add `single-interpreter = true` if the apps can share one interpreter".into());
+    out.push(d);
 }
 
 pub fn vacuum_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -206,15 +275,36 @@ pub fn threads_disabled(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
     out.push(rule.at(ctx.header(), format!("uWSGI {} runs Python without threads unless `enable-threads` is set: APM agents, Sentry and other background threads never run between requests", ctx.target)).with_help("add `enable-threads = true`"));
 }
 
+/// UW609: the `http` router behind a linked proxy that reaches it.
 pub fn http_router_behind_proxy(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(e) = ctx.last("http") else { return };
     let Some((file, key_span, _)) = ctx.spans(e) else {
         return;
     };
+    let router: Vec<_> = ctx
+        .sockets()
+        .into_iter()
+        .filter(|s| s.option == "http")
+        .collect();
+    let Some(front) = ctx
+        .fronts()
+        .into_iter()
+        .find(|f| ctx.reached_socket(f, &router).is_some())
+    else {
+        return;
+    };
     let mut d = rule.diag(
         file,
         key_span,
-        "`http =` starts an extra router process in front of the workers; behind Nginx or a load balancer that is a second proxy hop",
+        "`http =` starts an extra router process in front of the workers, and Nginx already proxies to it: every request takes a second proxy hop",
+    );
+    d.related.extend(
+        ctx.nginx_at(front.conf, front.pass.file, front.pass.span)
+            .map(|(file, span)| crate::diagnostic::Related {
+                file,
+                span,
+                message: "Nginx passes requests to the router here".into(),
+            }),
     );
     d.help = Some("behind a proxy use `http-socket =` (workers speak HTTP directly) or `socket =` with `uwsgi_pass`".into());
     out.push(d);

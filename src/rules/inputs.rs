@@ -31,7 +31,72 @@ pub fn include_cycle(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
 }
 
 pub fn runtime_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let before = out.len();
     report(ctx, rule, EventKind::RuntimeValue, out);
+    // One finding per message and place (a loop repeats the same reference).
+    let mut seen = std::collections::HashSet::new();
+    let mut i = before;
+    while i < out.len() {
+        if seen.insert((out[i].file, out[i].span, out[i].message.clone())) {
+            i += 1;
+        } else {
+            out.remove(i);
+        }
+    }
+    unset_env_vars(ctx, rule, out);
+}
+
+/// `$(VAR)` that the environment here does not set: uWSGI keeps the text,
+/// which only matters where an option reads a number or a flag from it.
+/// One finding per variable and file, at the first such option.
+fn unset_env_vars(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    use crate::uwsgi::options::ValueKind;
+    let mut done: std::collections::HashSet<(FileId, String)> = std::collections::HashSet::new();
+    for (e, file, _, _) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        let numeric = def.kind.is_numeric();
+        let flag = matches!(def.kind, ValueKind::Flag | ValueKind::FlagFalse);
+        if !numeric && !flag {
+            continue;
+        }
+        for u in e.unknown.iter().filter(|u| u.reference.starts_with("$(")) {
+            if !done.insert((file, u.reference.clone())) {
+                continue;
+            }
+            let var = &u.reference[2..u.reference.len().saturating_sub(1)];
+            let value = e.value_str();
+            let reads = if numeric {
+                match crate::uwsgi::values::read_numeric(def.kind, e.value.as_deref()) {
+                    Some(n) => format!(
+                        "{}{}",
+                        crate::rules::values::shown(def, n.value),
+                        crate::rules::values::effect_suffix(def, n.value)
+                    ),
+                    None => continue,
+                }
+            } else if crate::uwsgi::values::read_flag(e.value.as_deref()) {
+                "on (any text but `false`, `off`, `no` or `0` turns a flag on)".to_string()
+            } else {
+                "off".to_string()
+            };
+            let Some((file, _, value_span)) = ctx.spans(e) else {
+                continue;
+            };
+            let mut d = rule.diag(
+                file,
+                value_span,
+                format!(
+                    "`{} = {value}`: where `{var}` is not set, uWSGI keeps `{}` as text and reads it as {reads}; checks that need this value are skipped",
+                    e.key_str(),
+                    u.reference
+                ),
+            );
+            d.help = Some(format!(
+                "make sure `{var}` is set where uWSGI runs (pass `--env {var}=…` to check a value), or give a default with `if-not-env`"
+            ));
+            out.push(d);
+        }
+    }
 }
 
 pub fn unclosed_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {

@@ -6,7 +6,16 @@ use crate::uwsgi::version::Version;
 
 pub fn no_harakiri(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     // A harakiri that reads as 0 is UW103's finding.
-    if ctx.last("harakiri").is_some() {
+    if ctx.last("harakiri").is_some() || ctx.is_fragment() {
+        return;
+    }
+    // With an async loop engine one worker serves many requests at once
+    // (long streams, websockets): harakiri would kill them all, so leaving
+    // it out is a deliberate choice there.
+    if ["gevent", "async", "asyncio", "greenlet", "ugreen"]
+        .iter()
+        .any(|n| ctx.last(n).is_some())
+    {
         return;
     }
     out.push(rule.at(ctx.anchor("processes"), "no `harakiri`: a request stuck on a slow query or an external call holds its worker forever").with_help("set `harakiri` a little below the proxy's read timeout (Nginx default 60 s), e.g. `harakiri = 55`"));
@@ -16,42 +25,124 @@ fn is_2_0(v: Version) -> bool {
     v.major == 2 && v.minor == 0
 }
 
-pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
-    if !is_2_0(ctx.target) || !ctx.master_on() || ctx.flag("die-on-term") {
-        return;
-    }
-    let hooked = ctx.resolved.all("hook-master-start").any(|e| {
+/// The hook that makes SIGTERM a graceful stop (drain, bounded by
+/// `worker-reload-mercy`): `hook-master-start = unix_signal:15 gracefully_kill_them_all`.
+pub const GRACEFUL_STOP_HOOK: &str = "unix_signal:15 gracefully_kill_them_all";
+
+/// Is SIGTERM a graceful stop here: the hook, or uWSGI ≥ 2.1 (where
+/// SIGTERM always stops)?
+pub fn graceful_stop_hooked(ctx: &IniContext) -> bool {
+    // As `uwsgi_hook_unix_signal` reads it: `atoi` up to the first space,
+    // then the rest is the symbol name, exactly.
+    ctx.resolved.all("hook-master-start").any(|e| {
         let v = e.value_str();
-        v.contains("unix_signal:15") && v.contains("gracefully_kill_them_all")
-    });
-    if hooked {
+        v.strip_prefix("unix_signal:")
+            .and_then(|arg| arg.split_once(' '))
+            .is_some_and(|(num, func)| {
+                crate::uwsgi::values::atoi(num.as_bytes()).0 == 15
+                    && func == "gracefully_kill_them_all"
+            })
+    })
+}
+
+pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    if !is_2_0(ctx.target)
+        || !ctx.master_on()
+        || ctx.flag("die-on-term")
+        || graceful_stop_hooked(ctx)
+    {
         return;
     }
-    let mut d = rule.at(ctx.anchor("master"), "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: `docker stop` and rollouts wait the whole grace period, then SIGKILL in-flight requests").with_help("add `die-on-term = true`");
-    // A container runs it: every stop and rollout hits this.
-    if let Some(dep) = ctx.deployment {
-        d.severity = crate::diagnostic::Severity::Error;
-        d.message = format!(
-            "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {} waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
-            dep.container.who(),
-            dep.container.grace_seconds()
-        );
-        if let Some(p) = &dep.args_place {
-            d.related.extend(ctx.project.related(p));
-        }
+    let help = format!(
+        "add `hook-master-start = {GRACEFUL_STOP_HOOK}`: SIGTERM then stops uWSGI and lets in-flight requests finish; `die-on-term = true` also stops it, but cuts in-flight requests"
+    );
+    // Only where something known stops it with SIGTERM: a container. A
+    // config run by an Emperor (which stops vassals through a pipe) or a
+    // host service manager set up with another signal is not affected.
+    let Some(dep) = ctx.deployment else { return };
+    let mut d = rule
+        .at(
+            ctx.anchor("master"),
+            format!(
+                "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {} waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
+                dep.container.who(),
+                dep.container.grace_seconds()
+            ),
+        )
+        .with_help(help);
+    if let Some(p) = &dep.args_place {
+        d.related.extend(ctx.project.related(p));
     }
     out.push(d);
 }
 
+/// UW305: only where clients are known to reach uWSGI with unbuffered
+/// bodies: a linked Nginx location that turns request buffering off, or a
+/// container that publishes an HTTP port of uWSGI with no Nginx in front. A
+/// buffering proxy (Nginx's default) reads the whole body first.
 pub fn harakiri_without_post_buffering(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !ctx.is_set("harakiri") || ctx.is_set("post-buffering") {
         return;
     }
-    out.push(rule.at(ctx.anchor("harakiri"), "`harakiri` without `post-buffering`: a slow client upload counts against the request timeout").with_help("add `post-buffering = 65536` (or buffer bodies in the proxy)"));
+    let mine = ctx.sockets();
+    let fronts: Vec<_> = ctx
+        .fronts()
+        .into_iter()
+        .filter(|f| ctx.reached_socket(f, &mine).is_some())
+        .collect();
+    let unbuffered = fronts
+        .iter()
+        .find(|f| f.location.buffers_request_body() == Some(false));
+    let evidence = match (unbuffered, ctx.deployment) {
+        (Some(f), _) => {
+            let s = match f.pass.kind {
+                crate::nginx::model::PassKind::Uwsgi => &f.location.uwsgi_request_buffering,
+                crate::nginx::model::PassKind::Proxy => &f.location.proxy_request_buffering,
+            };
+            s.from
+                .and_then(|span| ctx.nginx_at(f.conf, s.file, span))
+                .map(|(file, span)| (file, span, "request buffering is off here".to_string()))
+        }
+        (None, Some(dep)) if fronts.is_empty() && ctx.nginx.is_empty() => {
+            let http_port = mine.iter().find_map(|s| match s.addr {
+                crate::deployment::Addr::Tcp { port, .. }
+                    if s.protocol == crate::deployment::Protocol::Http =>
+                {
+                    dep.container
+                        .published
+                        .iter()
+                        .find(|(p, _)| p.value == port)
+                }
+                _ => None,
+            });
+            let Some((p, _)) = http_port else { return };
+            ctx.project
+                .at(&dep.container.file, p.span)
+                .map(|(file, span)| {
+                    (
+                        file,
+                        span,
+                        format!("clients reach uWSGI here (port {})", p.value),
+                    )
+                })
+        }
+        _ => return,
+    };
+    let Some((file, span, message)) = evidence else {
+        return;
+    };
+    let mut d = rule.at(ctx.anchor("harakiri"), "`harakiri` without `post-buffering`, and clients reach uWSGI with unbuffered request bodies: a slow upload counts against the request timeout and is killed");
+    d.related.push(crate::diagnostic::Related {
+        file,
+        span,
+        message,
+    });
+    d.help = Some("add `post-buffering = 65536` (uWSGI then reads the body before the app runs), or let the proxy buffer bodies".into());
+    out.push(d);
 }
 
 pub fn need_app_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
-    if !is_2_0(ctx.target) || ctx.flag("need-app") {
+    if !is_2_0(ctx.target) || ctx.flag("need-app") || ctx.is_fragment() {
         return;
     }
     out.push(rule.at(ctx.anchor("module"), "`need-app` is off (uWSGI 2.0 default): if the app fails to import, uWSGI keeps running and answers every request with an error while port health checks pass").with_help("add `need-app = true` so a broken deploy fails fast"));
@@ -114,14 +205,15 @@ pub fn harakiri_exceeds_proxy_timeout(ctx: &IniContext, rule: &Rule, out: &mut V
     }
     let Some((timeout, what, at)) = fronts
         .into_iter()
-        .filter(|f| harakiri >= f.0)
+        // Equal timeouts fire in the same second: nothing outlives the other.
+        .filter(|f| harakiri > f.0)
         .min_by_key(|f| f.0)
     else {
         return;
     };
     let mut d = rule.at(
         ctx.anchor("harakiri"),
-        format!("`harakiri = {harakiri}` is not below {what}: the proxy answers 504 after {timeout} s while the worker keeps running the request until harakiri kills it"),
+        format!("`harakiri = {harakiri}` is above {what}: the proxy gives up on the request after {timeout} s (the client gets an error) while the worker keeps running it until harakiri kills it"),
     );
     if let Some((file, span)) = at {
         d.related.push(crate::diagnostic::Related {
@@ -137,9 +229,17 @@ pub fn harakiri_exceeds_proxy_timeout(ctx: &IniContext, rule: &Rule, out: &mut V
     out.push(d);
 }
 
-/// UW304: workers may take longer to stop than the container's grace period.
+/// UW304: the stop's wait for busy workers may outlast the container's
+/// grace period. Only for uWSGI ≥ 2.1, where SIGTERM stops gracefully: on
+/// 2.0.x the mercy plays no part in a stop — without a hook SIGTERM
+/// reloads, `die-on-term` cuts at once, and the graceful hook waits for
+/// each worker in a blocking `waitpid` that the mercy check cannot
+/// interrupt (all shown on the real server in tests/oracle_runtime.rs).
 pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
+    if is_2_0(ctx.target) {
+        return;
+    }
     let Some(mercy) = ctx.number("worker-reload-mercy") else {
         return;
     };
@@ -152,7 +252,7 @@ pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<D
     let mut d = rule.at(
         ctx.anchor("worker-reload-mercy"),
         format!(
-            "`worker-reload-mercy` is {mercy} s{} but {} is SIGKILLed {grace} s after SIGTERM{}: a slow worker is killed mid-request instead of finishing",
+            "the graceful stop waits up to `worker-reload-mercy` = {mercy} s{} for busy workers, but {} is SIGKILLed {grace} s after SIGTERM{}: a slow request is killed mid-way instead of finishing",
             if explicit { "" } else { " (default)" },
             c.who(),
             if c.stop_grace.is_some() { "" } else { " (the orchestrator's default)" }
@@ -167,6 +267,31 @@ pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<D
     d.help = Some(format!(
         "set `worker-reload-mercy = {}` or raise the grace period above {mercy} s",
         grace.saturating_sub(5).max(1)
+    ));
+    out.push(d);
+}
+
+/// UW308: in a container, `die-on-term` without the graceful hook: every
+/// stop and rollout cuts in-flight requests (SIGINT to the workers).
+pub fn stop_drops_requests(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    if !is_2_0(ctx.target)
+        || !ctx.master_on()
+        || !ctx.flag("die-on-term")
+        || graceful_stop_hooked(ctx)
+    {
+        return;
+    }
+    let grace = dep.container.grace_seconds();
+    let mut d = rule.at(
+        ctx.anchor("die-on-term"),
+        format!(
+            "`die-on-term` makes SIGTERM stop uWSGI at once: the workers are interrupted mid-request, so every stop and rollout of {} cuts the requests in flight (clients get an empty reply or a 502)",
+            dep.container.who()
+        ),
+    );
+    d.help = Some(format!(
+        "to drain instead, add `hook-master-start = {GRACEFUL_STOP_HOOK}`: each worker finishes its request first (requests longer than the {grace} s stop grace period are still cut by SIGKILL)"
     ));
     out.push(d);
 }

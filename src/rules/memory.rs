@@ -45,6 +45,12 @@ pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
     {
         return;
     }
+    // Only where a hard limit is known: there unbounded growth ends in an
+    // OOM kill. Elsewhere it is advice (UW503 covers a container without a
+    // limit; `advise` sizes the caps).
+    if ctx.deployment.is_none_or(|d| d.limit().is_none()) {
+        return;
+    }
     let (file, span) = ctx.anchor("processes");
     let mut d = rule.diag(
         file,
@@ -267,7 +273,11 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     } else {
         ("baseline", Some(ctx.memory.baseline_rss_bytes), true)
     };
-    let Some(per_worker) = per_worker else { return };
+    let Some(cap) = per_worker else { return };
+    // A worker never uses less than the app's baseline: a cap below it
+    // recycles after every request (UW206) but does not shrink the worker.
+    let below_baseline = !assumed && cap < ctx.memory.baseline_rss_bytes;
+    let per_worker = cap.max(ctx.memory.baseline_rss_bytes);
     // The model `advise` uses (memory-model.md): master, router, mules and
     // spooler, and an Nginx in the same container.
     let overhead = crate::advise::model::overhead(ctx);
@@ -278,7 +288,10 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
         return;
     }
     let mib = |b: u64| b >> 20;
-    let severity = if total > l {
+    // Built on an assumed baseline (no cap written), the total is an
+    // estimate: a warning. With explicit caps it is the configuration's own
+    // worst case.
+    let severity = if total > l && !assumed {
         Severity::Error
     } else {
         Severity::Warning
@@ -286,6 +299,13 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     let what = if assumed {
         format!(
             "{processes} workers × an assumed {} MiB each (no per-worker cap; `[memory] baseline-rss`)",
+            mib(per_worker)
+        )
+    } else if below_baseline {
+        format!(
+            "{processes} workers × {} MiB each (`{cap_name}` is {} MiB, below a worker's baseline of {} MiB (`[memory] baseline-rss`): every worker is recycled after each request and still uses its baseline)",
+            mib(per_worker),
+            mib(cap),
             mib(per_worker)
         )
     } else {

@@ -37,12 +37,25 @@ pub struct ProjectContext {
     /// Configs some container runs.
     pub linked: Vec<std::path::PathBuf>,
     /// Files other configs include (not deployed on their own).
-    pub included: Vec<std::path::PathBuf>,
-    /// Files that define a container linked to some config.
-    pub runner_files: Vec<std::path::PathBuf>,
+    pub included: std::collections::HashSet<std::path::PathBuf>,
+    /// Files that define a container linked to some config, by directory.
+    pub runner_files: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>>,
 }
 
 impl ProjectContext {
+    /// A file defining a container linked to some config lies in a
+    /// directory `path` is below, and relates to `path`: looked up by the
+    /// ancestors of `path`, not by scanning every such file.
+    pub fn runs_at_or_above(&self, path: &std::path::Path) -> bool {
+        // (`starts_with("")` holds for every path.)
+        let empty = path.is_absolute().then_some(std::path::Path::new(""));
+        path.ancestors().chain(empty).any(|d| {
+            self.runner_files
+                .get(d)
+                .is_some_and(|fs| fs.iter().any(|f| self.project.related(f, path)))
+        })
+    }
+
     /// A place in a context file as `(file, span)`.
     pub fn place(&self, p: &crate::container::Place) -> Option<(FileId, Span)> {
         self.ids.get(&p.file).map(|id| (*id, p.span))
@@ -140,6 +153,34 @@ impl IniContext<'_> {
             Some(d) if matches!(d.kind, ValueKind::Flag) => self.flag(name),
             _ => self.last(name).is_some(),
         }
+    }
+
+    /// A fragment: the config binds no socket of any kind, and uWSGI refuses
+    /// to start without one ("The -s/--socket option is missing"), so
+    /// another file, the command line or the environment completes it.
+    /// Rules about what is *absent* stay silent on a fragment.
+    pub fn is_fragment(&self) -> bool {
+        const BINDS: &[&str] = &[
+            "socket",
+            "uwsgi-socket",
+            "http-socket",
+            "https-socket",
+            "http",
+            "https",
+            "fastcgi-socket",
+            "scgi-socket",
+            "raw-socket",
+            "suwsgi-socket",
+            "ssl-socket",
+            "shared-socket",
+            "zerg",
+            "emperor",
+        ];
+        !self
+            .resolved
+            .entries
+            .iter()
+            .any(|e| e.def().is_some_and(|d| BINDS.contains(&d.name)))
     }
 
     /// Master is on when `master` reads true or any MASTER-flagged option is
@@ -320,6 +361,9 @@ pub struct Rule {
     pub code: &'static str,
     pub name: &'static str,
     pub severity: Severity,
+    /// In the default rule set (opinions and rules that are often noise are
+    /// not; `--select ALL` or `extend-select` turns them on).
+    pub default: bool,
     pub summary: &'static str,
     /// `None` for rules the pipeline itself produces (suppressions).
     pub check: Option<CheckFn>,
@@ -350,98 +394,107 @@ impl Rule {
 }
 
 macro_rules! registry {
-    ($($code:ident $name:literal $sev:ident $check:expr => $summary:literal;)*) => {
+    ($($code:ident $name:literal $sev:ident $default:ident $check:expr => $summary:literal;)*) => {
         pub static RULES: &[Rule] = &[
             $(Rule {
                 code: stringify!($code),
                 name: $name,
                 severity: Severity::$sev,
+                default: registry!(@default $default),
                 summary: $summary,
                 check: $check,
                 page: include_str!(concat!("../../rules/", stringify!($code), ".md")),
             },)*
         ];
     };
+    (@default on) => { true };
+    (@default off) => { false };
 }
 
 registry! {
-    UW001 "parse-error" Error Some(inputs::parse_error) => "a file cannot be read as uWSGI reads it (NUL bytes, UTF-16)";
-    UW002 "include-not-found" Error Some(inputs::include_not_found) => "an included file (`ini`, `include`, `inherit`, `@(path)`) does not exist";
-    UW003 "include-cycle" Error Some(inputs::include_cycle) => "an ini includes or inherits itself: uWSGI crashes or loops";
-    UW004 "runtime-value" Info Some(inputs::runtime_value) => "a value needs execution, network or an unset env var; it is never run here";
-    UW005 "unclosed-logic-block" Error Some(inputs::unclosed_logic_block) => "an `if-*`/`for*` block is never closed and swallows every later option";
-    UW006 "nested-logic-block" Error Some(inputs::nested_logic_block) => "a logic block inside another: uWSGI exits at startup";
-    UW007 "invalid-suppression" Warning None => "a `uwsgi-lint: ignore[...]` comment names an unknown rule or gives no reason";
-    UW008 "unused-suppression" Warning None => "a suppression comment that suppressed nothing";
-    UW009 "section-not-found" Error Some(inputs::section_not_found) => "the requested section (default `uwsgi`) is absent: the file contributes nothing";
-    UW101 "unknown-option" Error Some(values::unknown_option) => "a key is no uWSGI option and is silently ignored";
-    UW102 "unit-suffix-ignored" Error Some(values::unit_suffix_ignored) => "a size or number carries a suffix or decimal that uWSGI ignores";
-    UW103 "non-numeric-value" Error Some(values::non_numeric_value) => "a numeric option's value reads as 0 or a prefix (quotes, hex, words, bare key)";
-    UW104 "inline-comment" Error Some(values::inline_comment_rule) => "a value contains `;`/`#` comment text, which uWSGI keeps in the value";
-    UW105 "quoted-value" Error Some(values::quoted_value) => "a string option keeps its quotes";
-    UW106 "duplicate-option" Warning Some(values::duplicate_option) => "a single-valued option is set more than once";
-    UW107 "stray-percent" Error Some(values::stray_percent) => "`%` before a character that is no magic variable is deleted, with it";
-    UW108 "value-out-of-range" Error Some(values::value_out_of_range) => "zero workers, negative counts, clamped buffer-size, zero backlog";
-    UW109 "immediate-option-placeholder" Error Some(values::immediate_option_placeholder) => "`$()`/`%()`/`@()` in an immediate option is never expanded";
-    UW110 "option-needs-newer-uwsgi" Warning Some(values::option_needs_newer_uwsgi) => "an option newer than the target uWSGI is silently ignored";
-    UW111 "inherit-overrides" Warning Some(values::inherit_overrides) => "`inherit =` is applied last and overrides later keys and the command line";
-    UW112 "include-with-section" Error Some(inputs::include_with_section) => "`include = f.ini:section` fails at startup; use `ini =`";
-    UW113 "conflicting-app-entry" Warning Some(values::conflicting_app_entry) => "more than one application entry point (`module`, `wsgi-file` ...)";
-    UW114 "reload-mercy-ineffective" Warning Some(values::reload_mercy_ineffective) => "`reload-mercy` without `worker-reload-mercy` does not bound worker shutdown";
-    UW115 "lifetime-not-above-min" Error Some(values::lifetime_not_above_min) => "`max-worker-lifetime` ≤ `min-worker-lifetime`: startup fails";
-    UW116 "invalid-cheaper" Error Some(values::invalid_cheaper) => "`cheaper` not below `processes`, non-numeric, or rss limits given in MB";
-    UW117 "strict-rejects-input" Error Some(values::strict_rejects_input) => "`strict = true` with a key that is no option: startup fails";
-    UW201 "recycling-without-master" Error Some(memory::recycling_without_master) => "recycling or harakiri without the master: the first recycle ends the server";
-    UW202 "memory-budget-exceeded" Error Some(memory::memory_budget_exceeded) => "worst-case memory of the workers exceeds the container's hard limit";
-    UW203 "unbounded-worker-memory" Warning Some(memory::unbounded_worker_memory) => "nothing bounds a worker's memory";
-    UW204 "no-request-recycling" Info Some(memory::no_request_recycling) => "neither `max-requests` nor `max-worker-lifetime`: slow leaks never reset";
-    UW205 "synchronized-recycling" Info Some(memory::synchronized_recycling) => "all workers recycle at the same count or age";
-    UW206 "recycle-storm" Warning Some(memory::recycle_storm) => "recycling thresholds so low that workers respawn constantly";
-    UW207 "address-space-limit-misuse" Warning Some(memory::address_space_limit_misuse) => "`reload-on-as`/`limit-as` small or not above `reload-on-rss`";
-    UW208 "soft-limit-only" Warning Some(memory::soft_limit_only) => "only a memory reservation and no hard limit: workers can grow into the whole host";
-    UW209 "lazy-apps-memory" Info Some(memory::lazy_apps_memory) => "`lazy-apps` with several workers multiplies app memory";
-    UW210 "suspicious-memory-limit" Warning Some(memory::suspicious_memory_limit) => "a memory limit that is almost surely a unit mistake (`mem_limit: 512`, `400m` in Kubernetes)";
-    UW211 "limits-disagree" Warning Some(memory::limits_disagree) => "two sources give one container different hard memory limits";
-    UW301 "harakiri-exceeds-proxy-timeout" Warning Some(lifecycle::harakiri_exceeds_proxy_timeout) => "`harakiri` not below the proxy's read timeout: the client gets 504 while the worker keeps running";
-    UW302 "no-harakiri" Warning Some(lifecycle::no_harakiri) => "no request timeout: a stuck request holds a worker forever";
-    UW303 "sigterm-reloads" Warning Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with master and no `die-on-term` reloads on SIGTERM (an error when a container runs it)";
-    UW304 "mercy-exceeds-grace-period" Warning Some(lifecycle::mercy_exceeds_grace_period) => "`worker-reload-mercy` longer than the container's stop grace period";
-    UW305 "harakiri-without-post-buffering" Info Some(lifecycle::harakiri_without_post_buffering) => "slow uploads count against harakiri";
-    UW306 "daemonize-in-container" Error Some(lifecycle::daemonize_in_container) => "`daemonize` in a container: the main process exits and the container stops";
-    UW307 "need-app-off" Warning Some(lifecycle::need_app_off) => "an import error leaves a server that answers every request with an error";
-    UW401 "upstream-not-served" Error Some(proxy::upstream_not_served) => "an Nginx `uwsgi_pass`/`proxy_pass` target matches no socket of the uWSGI config";
-    UW402 "protocol-mismatch" Error Some(proxy::protocol_mismatch) => "`uwsgi_pass` to an HTTP socket or `proxy_pass` to a uwsgi-protocol socket: every request is a 502";
-    UW403 "buffer-size-below-proxy-headers" Warning Some(proxy::buffer_size_below_proxy_headers) => "uWSGI `buffer-size` below the request headers Nginx lets through";
-    UW404 "body-size-mismatch" Warning Some(proxy::body_size_mismatch) => "Nginx `client_max_body_size` above uWSGI `limit-post`";
-    UW405 "unix-socket-permissions" Warning Some(proxy::unix_socket_permissions) => "a unix socket Nginx connects to with no `chmod-socket`/`chown-socket`";
-    UW406 "nginx-workers-auto-in-container" Warning Some(proxy::nginx_workers_auto_in_container) => "co-located Nginx with `worker_processes auto` under a CPU limit counts host CPUs";
-    UW501 "listen-exceeds-somaxconn" Error Some(container::listen_exceeds_somaxconn) => "`listen` above the container's `net.core.somaxconn`: startup fails";
-    UW502 "workers-exceed-cpu" Warning Some(container::workers_exceed_cpu) => "`%k` in a container (host CPUs), or workers far above the CPU limit";
-    UW503 "no-memory-limit" Info Some(container::no_memory_limit) => "uWSGI runs in a container with no hard memory limit";
-    UW504 "env-overridden-by-ini" Warning Some(container::env_overridden_by_ini) => "a `UWSGI_*` variable of the container whose option the ini sets again: the env value is dead";
-    UW505 "config-not-used" Info Some(container::config_not_used) => "containers run uWSGI, but none runs this config";
-    UW601 "strict-off" Info Some(hardening::strict_off) => "`strict` is off: typos are silently ignored";
-    UW602 "uwsgi-socket-public" Warning Some(hardening::uwsgi_socket_public) => "a uwsgi-protocol socket bound to all interfaces";
-    UW603 "socket-world-writable" Warning Some(hardening::socket_world_writable) => "`chmod-socket` 666/777";
-    UW604 "runs-as-root" Info Some(hardening::runs_as_root) => "no `uid`/`gid`";
-    UW605 "autoreload-in-production" Warning Some(hardening::autoreload_in_production) => "`py-autoreload`/`fs-reload` with several workers";
-    UW606 "single-interpreter-off" Info Some(hardening::single_interpreter_off) => "`single-interpreter` is off";
-    UW607 "vacuum-off" Info Some(hardening::vacuum_off) => "`vacuum` off with unix sockets or pid files";
-    UW608 "threads-disabled" Warning Some(hardening::threads_disabled) => "uWSGI < 2.0.27 without `enable-threads`: background threads never run";
-    UW609 "http-router-behind-proxy" Info Some(hardening::http_router_behind_proxy) => "`http =` adds a router process; behind a proxy use `http-socket`";
+    UW001 "parse-error" Error on Some(inputs::parse_error) => "a file cannot be read as uWSGI reads it (NUL bytes, UTF-16)";
+    UW002 "include-not-found" Error on Some(inputs::include_not_found) => "an included file (`ini`, `include`, `inherit`, `@(path)`) does not exist";
+    UW003 "include-cycle" Error on Some(inputs::include_cycle) => "an ini includes or inherits itself: uWSGI crashes or loops";
+    UW004 "runtime-value" Info on Some(inputs::runtime_value) => "a value needs execution, network or an unset env var; it is never run here";
+    UW005 "unclosed-logic-block" Error on Some(inputs::unclosed_logic_block) => "an `if-*`/`for*` block is never closed and swallows every later option";
+    UW006 "nested-logic-block" Error on Some(inputs::nested_logic_block) => "a logic block inside another: uWSGI exits at startup";
+    UW007 "invalid-suppression" Warning on None => "a `uwsgi-lint: ignore[...]` comment names an unknown rule or gives no reason";
+    UW008 "unused-suppression" Warning on None => "a suppression comment that suppressed nothing";
+    UW009 "section-not-found" Error on Some(inputs::section_not_found) => "the requested section (default `uwsgi`) is absent: the file contributes nothing";
+    UW101 "unknown-option" Error on Some(values::unknown_option) => "a key is no uWSGI option and is silently ignored";
+    UW102 "unit-suffix-ignored" Error on Some(values::unit_suffix_ignored) => "a size or number carries a suffix or decimal that uWSGI ignores";
+    UW103 "non-numeric-value" Error on Some(values::non_numeric_value) => "a numeric option's value reads as 0 or a prefix (quotes, hex, words, bare key)";
+    UW104 "inline-comment" Error on Some(values::inline_comment_rule) => "a value contains `;`/`#` comment text, which uWSGI keeps in the value";
+    UW105 "quoted-value" Error on Some(values::quoted_value) => "a string option keeps its quotes";
+    UW106 "duplicate-option" Warning on Some(values::duplicate_option) => "a single-valued option is set more than once";
+    UW107 "stray-percent" Error on Some(values::stray_percent) => "`%` before a character that is no magic variable is deleted, with it";
+    UW108 "value-out-of-range" Error on Some(values::value_out_of_range) => "zero workers, negative counts, clamped buffer-size, zero backlog";
+    UW109 "immediate-option-placeholder" Error on Some(values::immediate_option_placeholder) => "`$()`/`%()`/`@()` in an immediate option is never expanded";
+    UW110 "option-needs-newer-uwsgi" Warning on Some(values::option_needs_newer_uwsgi) => "an option newer than the target uWSGI is silently ignored";
+    UW111 "inherit-overrides" Warning on Some(values::inherit_overrides) => "`inherit =` is applied last and overrides later keys and the command line";
+    UW112 "include-with-section" Error on Some(inputs::include_with_section) => "`include = f.ini:section` fails at startup; use `ini =`";
+    UW113 "conflicting-app-entry" Warning on Some(values::conflicting_app_entry) => "more than one application entry point (`module`, `wsgi-file` ...)";
+    UW114 "reload-mercy-ineffective" Warning on Some(values::reload_mercy_ineffective) => "`reload-mercy` without `worker-reload-mercy` does not bound worker shutdown";
+    UW115 "lifetime-not-above-min" Error on Some(values::lifetime_not_above_min) => "`max-worker-lifetime` ≤ `min-worker-lifetime`: startup fails";
+    UW116 "invalid-cheaper" Error on Some(values::invalid_cheaper) => "`cheaper` not below `processes`, non-numeric, or rss limits given in MB";
+    UW117 "strict-rejects-input" Error on Some(values::strict_rejects_input) => "`strict = true` with a key that is no option: startup fails";
+    UW118 "placeholder-math-misread" Warning on Some(values::placeholder_math_misread) => "a `%()` expression uWSGI evaluates differently from arithmetic (no parentheses, no precedence)";
+    UW119 "router-option-without-router" Warning on Some(values::router_option_without_router) => "an option of the `http` router where no router runs (`http-socket` ignores it)";
+    UW201 "recycling-without-master" Error on Some(memory::recycling_without_master) => "recycling or harakiri without the master: the first recycle ends the server";
+    UW202 "memory-budget-exceeded" Error on Some(memory::memory_budget_exceeded) => "worst-case memory of the workers exceeds the container's hard limit";
+    UW203 "unbounded-worker-memory" Warning on Some(memory::unbounded_worker_memory) => "nothing bounds a worker's memory";
+    UW204 "no-request-recycling" Info off Some(memory::no_request_recycling) => "neither `max-requests` nor `max-worker-lifetime`: slow leaks never reset";
+    UW205 "synchronized-recycling" Info off Some(memory::synchronized_recycling) => "all workers recycle at the same count or age";
+    UW206 "recycle-storm" Warning on Some(memory::recycle_storm) => "recycling thresholds so low that workers respawn constantly";
+    UW207 "address-space-limit-misuse" Warning on Some(memory::address_space_limit_misuse) => "`reload-on-as`/`limit-as` small or not above `reload-on-rss`";
+    UW208 "soft-limit-only" Warning on Some(memory::soft_limit_only) => "only a memory reservation and no hard limit: workers can grow into the whole host";
+    UW209 "lazy-apps-memory" Info off Some(memory::lazy_apps_memory) => "`lazy-apps` with several workers multiplies app memory";
+    UW210 "suspicious-memory-limit" Warning on Some(memory::suspicious_memory_limit) => "a memory limit that is almost surely a unit mistake (`mem_limit: 512`, `400m` in Kubernetes)";
+    UW211 "limits-disagree" Warning on Some(memory::limits_disagree) => "two sources give one container different hard memory limits";
+    UW301 "harakiri-exceeds-proxy-timeout" Warning on Some(lifecycle::harakiri_exceeds_proxy_timeout) => "`harakiri` above the proxy's read timeout: the client gets an error while the worker keeps running";
+    UW302 "no-harakiri" Warning on Some(lifecycle::no_harakiri) => "no request timeout: a stuck request holds a worker forever";
+    UW303 "sigterm-reloads" Error on Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with a master in a container, and nothing makes SIGTERM stop it: every stop waits the grace period, then SIGKILL";
+    UW304 "mercy-exceeds-grace-period" Warning on Some(lifecycle::mercy_exceeds_grace_period) => "the graceful stop's `worker-reload-mercy` is longer than the container's stop grace period";
+    UW305 "harakiri-without-post-buffering" Info on Some(lifecycle::harakiri_without_post_buffering) => "slow uploads count against harakiri";
+    UW306 "daemonize-in-container" Error on Some(lifecycle::daemonize_in_container) => "`daemonize` in a container: the main process exits and the container stops";
+    UW307 "need-app-off" Warning on Some(lifecycle::need_app_off) => "an import error leaves a server that answers every request with an error";
+    UW308 "stop-drops-requests" Info on Some(lifecycle::stop_drops_requests) => "in a container, `die-on-term` without the graceful hook: every stop cuts in-flight requests";
+    UW401 "upstream-not-served" Error on Some(proxy::upstream_not_served) => "an Nginx `uwsgi_pass`/`proxy_pass` target matches no socket of the uWSGI config";
+    UW402 "protocol-mismatch" Error on Some(proxy::protocol_mismatch) => "`uwsgi_pass` to an HTTP socket or `proxy_pass` to a uwsgi-protocol socket: every request is a 502";
+    UW403 "buffer-size-below-proxy-headers" Warning on Some(proxy::buffer_size_below_proxy_headers) => "uWSGI `buffer-size` below the request headers Nginx lets through";
+    UW404 "body-size-mismatch" Warning on Some(proxy::body_size_mismatch) => "Nginx `client_max_body_size` above uWSGI `limit-post`";
+    UW405 "unix-socket-permissions" Warning on Some(proxy::unix_socket_permissions) => "a unix socket Nginx connects to with no `chmod-socket`/`chown-socket`";
+    UW406 "nginx-workers-auto-in-container" Warning on Some(proxy::nginx_workers_auto_in_container) => "co-located Nginx with `worker_processes auto` under a CPU limit counts host CPUs";
+    UW407 "proxy-directive-on-uwsgi-pass" Warning on Some(proxy::proxy_directive_on_uwsgi_pass) => "`proxy_*` directives in a location that passes with `uwsgi_pass`: they have no effect";
+    UW501 "listen-exceeds-somaxconn" Error on Some(container::listen_exceeds_somaxconn) => "`listen` above the container's `net.core.somaxconn`: startup fails";
+    UW502 "workers-exceed-cpu" Warning on Some(container::workers_exceed_cpu) => "`%k` in a container (host CPUs), or workers far above the CPU limit";
+    UW503 "no-memory-limit" Info off Some(container::no_memory_limit) => "uWSGI runs in a container with no hard memory limit";
+    UW504 "env-overridden-by-ini" Warning on Some(container::env_overridden_by_ini) => "a `UWSGI_*` variable of the container whose option the ini sets again: the env value is dead";
+    UW505 "config-not-used" Info on Some(container::config_not_used) => "containers run uWSGI, but none runs this config";
+    UW601 "strict-off" Info off Some(hardening::strict_off) => "`strict` is off: typos are silently ignored";
+    UW602 "uwsgi-socket-public" Warning on Some(hardening::uwsgi_socket_public) => "a uwsgi-protocol socket on all interfaces, published by its container";
+    UW603 "socket-world-writable" Warning off Some(hardening::socket_world_writable) => "`chmod-socket` 666/777";
+    UW604 "runs-as-root" Info on Some(hardening::runs_as_root) => "no `uid`/`gid`";
+    UW605 "autoreload-in-production" Warning on Some(hardening::autoreload_in_production) => "`py-autoreload`/`fs-reload` with several workers";
+    UW606 "single-interpreter-off" Info on Some(hardening::single_interpreter_off) => "`single-interpreter` is off";
+    UW607 "vacuum-off" Info off Some(hardening::vacuum_off) => "`vacuum` off with unix sockets or pid files";
+    UW608 "threads-disabled" Warning on Some(hardening::threads_disabled) => "uWSGI < 2.0.27 without `enable-threads`: background threads never run";
+    UW609 "http-router-behind-proxy" Info on Some(hardening::http_router_behind_proxy) => "`http =` adds a router process; behind a proxy use `http-socket`";
+    UW610 "stats-server-public" Warning on Some(hardening::stats_server_public) => "the stats server on all interfaces, published by its container";
 }
 
 /// The rule index as Markdown (docs/rules.md is this, kept current by a test).
 pub fn index_markdown() -> String {
     let mut s = String::from(
-        "# Rules\n\nGenerated from the rule registry (`uwsgi-lint rules`); each code links to its page.\n\n| code | name | default severity | what it finds |\n|---|---|---|---|\n",
+        "# Rules\n\nGenerated from the rule registry (`uwsgi-lint rules`); each code links to its page.\nRules marked \"no\" under *default* are opinions or depend on taste: they run only when\nselected (`--select ALL`, `--extend-select UW601`, or `extend-select` in the configuration).\n\n| code | name | default severity | default | what it finds |\n|---|---|---|---|---|\n",
     );
     for r in RULES {
         s.push_str(&format!(
-            "| [{code}](../rules/{code}.md) | {name} | {sev} | {summary} |\n",
+            "| [{code}](../rules/{code}.md) | {name} | {sev} | {on} | {summary} |\n",
             code = r.code,
             name = r.name,
             sev = r.severity.as_str(),
+            on = if r.default { "yes" } else { "no" },
             summary = r.summary.replace('|', "\\|")
         ));
     }
@@ -528,6 +581,7 @@ mod tests {
             code,
             name: "test",
             severity: Severity::Warning,
+            default: true,
             summary: "",
             check: Some(check),
             page: "",

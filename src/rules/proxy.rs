@@ -365,3 +365,61 @@ pub fn nginx_workers_auto_in_container(ctx: &IniContext, rule: &Rule, out: &mut 
         out.push(d);
     }
 }
+
+/// The `uwsgi_*` directive that does what a `proxy_*` one does, where the
+/// uwsgi module has one (same suffix); `None` for HTTP-only directives.
+fn uwsgi_equivalent(proxy: &str) -> Option<String> {
+    let rest = proxy.strip_prefix("proxy_")?;
+    const HTTP_ONLY: &[&str] = &[
+        "set_header",
+        "http_version",
+        "redirect",
+        "cookie_domain",
+        "cookie_path",
+        "cookie_flags",
+        "set_body",
+        "method",
+        "headers_hash_max_size",
+        "headers_hash_bucket_size",
+    ];
+    (!HTTP_ONLY.contains(&rest)).then(|| format!("uwsgi_{rest}"))
+}
+
+/// UW407: `proxy_*` directives in a location that passes with `uwsgi_pass`.
+pub fn proxy_directive_on_uwsgi_pass(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let mine = ctx.sockets();
+    for f in ctx.fronts() {
+        if f.pass.kind != PassKind::Uwsgi || ctx.reached_socket(&f, &mine).is_none() {
+            continue;
+        }
+        for (name, file, span) in &f.location.proxy_directives {
+            let Some(at) = ctx.nginx_at(f.conf, *file, *span) else {
+                continue;
+            };
+            let (what, help) = match uwsgi_equivalent(name) {
+                Some(u) => (
+                    format!("`{name}` belongs to `proxy_pass`: this location passes with `uwsgi_pass`, which reads `{u}` instead, so this line has no effect"),
+                    format!("write `{u}` instead"),
+                ),
+                None if name == "proxy_set_header" => (
+                    format!("`{name}` belongs to `proxy_pass`: this location passes with `uwsgi_pass`, so the header is never sent"),
+                    "pass it with `uwsgi_param HTTP_X_NAME value;` (the app sees it as the request header `X-Name`)".to_string(),
+                ),
+                None => (
+                    format!("`{name}` belongs to `proxy_pass`: this location passes with `uwsgi_pass`, so this line has no effect"),
+                    "remove it".to_string(),
+                ),
+            };
+            let mut d = rule.at(at, what);
+            d.related.extend(related(
+                ctx,
+                f.conf,
+                f.pass.file,
+                f.pass.span,
+                "requests here go through `uwsgi_pass`".into(),
+            ));
+            d.help = Some(help);
+            out.push(d);
+        }
+    }
+}

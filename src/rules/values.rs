@@ -40,21 +40,40 @@ fn suggestion(key: &str) -> Option<(&'static str, bool)> {
         .map(|(_, n)| (n, false))
 }
 
-/// Is `key` referenced as `%(key)` (or inside a `%(... key ...)` expression)?
+/// Is `key` referenced as `%(key)` (or inside a `%(... key ...)` expression),
+/// or tested by `if-opt`/`if-not-opt` (which read collected keys)?
 fn used_as_placeholder(ctx: &IniContext, key: &str) -> bool {
-    ctx.resolved.entries.iter().any(|e| {
-        e.raw_value.as_deref().is_some_and(|v| {
-            let v = String::from_utf8_lossy(v);
-            v.match_indices("%(").any(|(i, _)| {
-                let inner = &v[i + 2..];
-                let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
-                inner.split(' ').any(|t| t == key)
+    let tested = ctx.resolved.entries.iter().any(|e| {
+        matches!(e.key.as_slice(), b"if-opt" | b"if-not-opt")
+            && e.raw_value.as_deref().is_some_and(|v| {
+                let v = String::from_utf8_lossy(v);
+                v.split('=').next().is_some_and(|k| k.trim() == key)
+            })
+    });
+    tested
+        || ctx.resolved.entries.iter().any(|e| {
+            e.raw_value.as_deref().is_some_and(|v| {
+                let v = String::from_utf8_lossy(v);
+                v.match_indices("%(").any(|(i, _)| {
+                    let inner = &v[i + 2..];
+                    let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
+                    inner.split(' ').any(|t| t == key)
+                })
             })
         })
-    })
 }
 
 pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    unknown_env_options(ctx, rule, out);
+    // A file this config includes could not be read: it may use any key as
+    // a `%(placeholder)`, so an unused key is not known to be unused.
+    let unread_include = ctx.resolved.events.iter().any(|ev| {
+        ev.kind == crate::uwsgi::resolve::EventKind::IncludeNotFound
+            || (ev.kind == crate::uwsgi::resolve::EventKind::RuntimeValue
+                && ["ini", "include", "inherit", "yaml", "json", "xml"]
+                    .iter()
+                    .any(|k| ev.message.starts_with(&format!("`{k} "))))
+    });
     for e in &ctx.resolved.entries {
         let Some((file, key_span, _)) = ctx.spans(e) else {
             continue;
@@ -72,8 +91,12 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
         {
             continue;
         }
+        let suggested = suggestion(&key);
+        if suggested.is_none() && unread_include {
+            continue;
+        }
         let mut d = rule.diag(file, key_span, "");
-        match suggestion(&key) {
+        match suggested {
             Some((name, exact)) => {
                 d.message = format!(
                     "`{key}` is not a uWSGI option: uWSGI ignores it silently, so `{name}` is not set"
@@ -105,6 +128,43 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
                     "remove it, or enable `strict = true` so uWSGI refuses unknown keys".into(),
                 );
             }
+        }
+        out.push(d);
+    }
+}
+
+/// `UWSGI_*` variables of the container that name no option: uWSGI turns
+/// every one into an option and silently ignores the unknown ones.
+fn unknown_env_options(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    for e in &ctx.resolved.entries {
+        let crate::uwsgi::resolve::Layer::Env { var } = &e.origin.layer else {
+            continue;
+        };
+        if e.def().is_some() || used_as_placeholder(ctx, &e.key_str()) {
+            continue;
+        }
+        let Some(env) = dep.env.iter().find(|v| &v.name == var) else {
+            continue;
+        };
+        let Some((file, span)) = ctx.project.place(&env.place) else {
+            continue;
+        };
+        let key = e.key_str();
+        let mut d = rule.diag(
+            file,
+            span,
+            format!("`{var}` is read by uWSGI as the option `{key}`, which does not exist: uWSGI ignores it silently"),
+        );
+        if let Some((name, _)) = suggestion(&key) {
+            d.help = Some(format!(
+                "did you mean `UWSGI_{}`?",
+                name.replace('-', "_").to_ascii_uppercase()
+            ));
+        } else {
+            d.severity = Severity::Warning;
+            d.help =
+                Some("rename or remove it; under `strict = true` it stops uWSGI at startup".into());
         }
         out.push(d);
     }
@@ -151,7 +211,7 @@ fn unit_word(def: &OptionDef) -> &'static str {
     }
 }
 
-fn shown(def: &OptionDef, value: u64) -> String {
+pub(crate) fn shown(def: &OptionDef, value: u64) -> String {
     match def.kind {
         ValueKind::Megabytes => format!("{} MiB", value >> 20),
         _ => match unit_word(def) {
@@ -177,13 +237,16 @@ fn consequence(def: &OptionDef, value: u64) -> String {
             "workers are SIGKILLed every few seconds".into()
         }
         ("limit-as", v) if v < 64 << 20 => "uWSGI cannot even start (mmap fails)".into(),
+        ("worker-reload-mercy", 0) => {
+            "a worker being reloaded or recycled gets no time to finish its request".into()
+        }
         (_, 0) => "0, which turns it off".into(),
         _ => String::new(),
     }
 }
 
 /// ` — <consequence>` for a message, or nothing when there is none to tell.
-fn effect_suffix(def: &OptionDef, value: u64) -> String {
+pub(crate) fn effect_suffix(def: &OptionDef, value: u64) -> String {
     match consequence(def, value) {
         e if e.is_empty() => e,
         e => format!(" — {e}"),
@@ -200,8 +263,23 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
         }
         let (number, rest) = text.split_at(n.stop);
         let rest_t = rest.trim();
-        let decimal = rest_t.starts_with('.') && rest_t[1..].chars().all(|c| c.is_ascii_digit());
-        let suffix = size_suffix(rest_t);
+        // `1.5G`: a decimal part, then maybe a unit suffix (both ignored).
+        let (fraction, after) = match rest_t.strip_prefix('.') {
+            Some(r) => {
+                let digits = r.len() - r.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                (Some(&r[..digits]), r[digits..].trim())
+            }
+            None => (None, rest_t),
+        };
+        let decimal = fraction.is_some_and(|f| !f.is_empty());
+        let suffix = if after.is_empty() {
+            None
+        } else {
+            match size_suffix(after) {
+                Some(m) => Some(m),
+                None => continue,
+            }
+        };
         if suffix.is_none() && !decimal {
             continue;
         }
@@ -214,17 +292,25 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
                 "`{key} = {text}` is read as {}{}: uWSGI ignores {}",
                 shown(def, n.value),
                 effect_suffix(def, n.value),
-                if decimal {
-                    "the decimal part"
-                } else {
-                    "unit suffixes"
+                match (decimal, suffix.is_some()) {
+                    (true, true) => "the decimal part and unit suffixes",
+                    (true, false) => "the decimal part",
+                    _ => "unit suffixes",
                 }
             ),
         );
         // The intended value in the option's own unit, when it is exact.
         let base: u64 = number.trim().parse().unwrap_or(0);
+        let frac = fraction.unwrap_or("");
         let intended = suffix.and_then(|mult| {
-            let bytes = base.checked_mul(mult)?;
+            // `1.5G` = 1536 MiB: the fraction scaled by the suffix, when exact.
+            let scale = 10u64.checked_pow(u32::try_from(frac.len()).ok()?)?;
+            let whole: u64 = format!("{base}{frac}").parse().ok()?;
+            let scaled = whole.checked_mul(mult)?;
+            if scaled % scale != 0 {
+                return None;
+            }
+            let bytes = scaled / scale;
             match (def.kind, def.unit()) {
                 (ValueKind::Megabytes, _) if bytes % (1 << 20) == 0 => Some(bytes >> 20),
                 (ValueKind::U16, _) => Some(bytes.min(65535)),
@@ -232,6 +318,19 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
                 _ => None,
             }
         });
+        // `reload-on-rss = 512M` reads 512 MiB: what was meant, only fragile.
+        let same = intended.is_some_and(|v| match def.kind {
+            ValueKind::Megabytes => n.value >> 20 == v,
+            _ => n.value == v,
+        });
+        if same {
+            d.severity = Severity::Warning;
+            d.message = format!(
+                "`{key} = {text}` is read as {} only because uWSGI ignores the suffix: the option is in {} already",
+                shown(def, n.value),
+                unit_word(def)
+            );
+        }
         match intended {
             Some(v) => {
                 d.help = Some(format!(
@@ -265,6 +364,9 @@ pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
     for (e, def, text) in numeric_entries(ctx) {
         if def.name == "cheaper" {
             continue; // UW116 explains what a non-numeric `cheaper` does
+        }
+        if def.is_immediate() && ["$(", "%(", "@("].iter().any(|p| text.contains(p)) {
+            continue; // UW109 explains the root cause
         }
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
             continue;
@@ -382,7 +484,13 @@ pub fn inline_comment_rule(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
             ),
         );
         // What the parser makes of the value with and without the comment.
+        // The loop-engine shortcuts read their value with `atoi`.
+        let atoi_custom = matches!(def.name, "gevent" | "async");
         let same_meaning = match def.kind {
+            _ if atoi_custom => {
+                crate::uwsgi::values::atoi(value.as_bytes()).0
+                    == crate::uwsgi::values::atoi(kept.as_bytes()).0
+            }
             k if k.is_numeric() => {
                 read_numeric(k, Some(value.as_bytes())).map(|n| n.value)
                     == read_numeric(k, Some(kept.as_bytes())).map(|n| n.value)
@@ -511,6 +619,7 @@ pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
         });
         match first {
             Some((_, prev, pfile, pspan)) => {
+                let identical = prev.value == e.value;
                 let mut d = rule.diag(
                     file,
                     key_span,
@@ -526,6 +635,15 @@ pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
                     span: pspan,
                     message: "first set here".into(),
                 });
+                if identical {
+                    // The same value twice changes nothing: tidiness, not a bug.
+                    d.severity = Severity::Info;
+                    d.message = format!(
+                        "`{}` is set again to the same value (`{}`): the repeat has no effect",
+                        e.key_str(),
+                        e.value_str()
+                    );
+                }
                 d.help = Some("keep one of them".into());
                 out.push(d);
             }
@@ -586,7 +704,12 @@ pub fn value_out_of_range(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
             )
         } else if n.clamped {
             (
-                Severity::Warning,
+                // 65536 → 65535 is one byte off what was meant: a note.
+                if text[..n.stop].trim() == "65536" {
+                    Severity::Info
+                } else {
+                    Severity::Warning
+                },
                 format!(
                     "`{key} = {}` is above 65535 and silently clamped to 65535 (the uwsgi packet size is 16-bit)",
                     text[..n.stop].trim()
@@ -716,23 +839,34 @@ pub fn inherit_overrides(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
     }
 }
 
-const APP_ENTRIES: &[&str] = &[
+/// Options that load an application, in the order the Python plugin loads
+/// them (`uwsgi_python_init_apps`); `mount`s come after.
+pub const APP_ENTRIES: &[&str] = &[
     "module",
     "wsgi",
     "wsgi-file",
     "file",
-    "eval",
-    "pymodule-alias",
+    "pecan",
     "paste",
+    "eval",
     "mount",
 ];
 
+/// UW113: two entry points for the default app. The Python plugin loads
+/// them in a fixed order and skips the later ones ("mountpoint already
+/// configured. skip."), so only the first ever serves.
 pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mut found: Vec<(&str, FileId, Span)> = Vec::new();
-    for (e, file, key_span, _) in ctx.file_entries() {
-        if let Some(def) = e.def()
-            && let Some(name) = APP_ENTRIES.iter().find(|n| def.aliases().contains(n))
-            && !found.iter().any(|(n, ..)| n == name)
+    for name in APP_ENTRIES.iter().filter(|n| **n != "mount") {
+        if found.iter().any(|(n, ..)| {
+            catalogue()
+                .get(n)
+                .is_some_and(|d| d.aliases().contains(name))
+        }) {
+            continue;
+        }
+        if let Some(e) = ctx.last(name)
+            && let Some((file, key_span, _)) = ctx.spans(e)
         {
             found.push((name, file, key_span));
         }
@@ -740,22 +874,23 @@ pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
     if found.len() < 2 {
         return;
     }
-    let (name, file, span) = found[1];
-    let mut d = rule.diag(
-        file,
-        span,
-        format!(
-            "`{name}` and `{}` both load an application: uWSGI mounts more than one app and which one serves a request is not obvious",
-            found[0].0
-        ),
-    );
-    d.related.push(crate::diagnostic::Related {
-        file: found[0].1,
-        span: found[0].2,
-        message: "the other entry point".into(),
-    });
-    d.help = Some("keep one entry point (usually `module = project.wsgi:application`)".into());
-    out.push(d);
+    let (winner, wfile, wspan) = found[0];
+    for &(name, file, span) in &found[1..] {
+        let mut d = rule.diag(
+            file,
+            span,
+            format!(
+                "`{name}` is never loaded: `{winner}` loads the app first and uWSGI skips a second app on the same mount point (\"mountpoint already configured. skip.\")"
+            ),
+        );
+        d.related.push(crate::diagnostic::Related {
+            file: wfile,
+            span: wspan,
+            message: "this app is the one served".into(),
+        });
+        d.help = Some(format!("remove `{name}`: keep one entry point"));
+        out.push(d);
+    }
 }
 
 pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
@@ -795,7 +930,9 @@ pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
         let processes = ctx.number("processes").unwrap_or(1);
         let text = e.value_str();
         if cheaper == 0 && !text.trim().starts_with('0') {
-            let mut d = rule.diag(file, value_span, format!("`cheaper = {text}` reads as 0: the cheaper subsystem is on (the option turns it on) with no minimum"));
+            let mut d = rule.diag(file, value_span, format!("`cheaper = {text}` reads as 0, which leaves the cheaper subsystem off: all workers run all the time"));
+            // Nothing fails: the intent is lost, quietly.
+            d.severity = Severity::Warning;
             d.help = Some("give the minimum number of workers to keep, e.g. `cheaper = 2`".into());
             out.push(d);
         } else if cheaper >= processes {
@@ -848,6 +985,188 @@ pub fn strict_rejects_input(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
         );
         out.push(d);
     }
+}
+
+/// Options that start uWSGI's HTTP router (the `http` plugin's gateway).
+const HTTP_ROUTER: &[&str] = &[
+    "http",
+    "httprouter",
+    "https",
+    "https2",
+    "http-zerg",
+    "http-to-https",
+];
+
+/// UW119: options of the HTTP router set where no router runs: the workers
+/// serve `http-socket` themselves and never read them.
+pub fn router_option_without_router(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let router = ctx.resolved.entries.iter().any(|e| {
+        e.def()
+            .is_some_and(|d| d.plugin == "http" && HTTP_ROUTER.contains(&d.name))
+    });
+    // A fragment gets its sockets (maybe `--http`) from elsewhere.
+    if router || ctx.is_fragment() {
+        return;
+    }
+    for (e, file, key_span, _) in ctx.file_entries() {
+        let Some(def) = e.def() else { continue };
+        if def.plugin != "http" || HTTP_ROUTER.contains(&def.name) {
+            continue;
+        }
+        let core = match def.name {
+            "http-enable-proxy-protocol" => Some("enable-proxy-protocol"),
+            "http-timeout" => Some("socket-timeout"),
+            "http-keepalive" => Some(
+                "http-keepalive` has no worker equivalent; use `add-header = Connection: Keep-Alive",
+            ),
+            "http-auto-chunked" => Some("http-auto-chunked` has no worker equivalent"),
+            _ => None,
+        };
+        let mut d = rule.diag(
+            file,
+            key_span,
+            format!(
+                "`{}` configures uWSGI's HTTP router (`http =`), which this config does not start: nothing reads it",
+                def.name
+            ),
+        );
+        d.help = Some(match core {
+            Some(c) if !c.contains('`') => {
+                format!("for `http-socket`, served by the workers, write `{c}`")
+            }
+            Some(c) => format!("`{c}"),
+            None => "remove it, or start the router with `http =`".into(),
+        });
+        out.push(d);
+    }
+}
+
+/// Conventional arithmetic (`*` and `/` before `+` and `-`) over the tokens
+/// of a `%()` expression; `None` when a token is not a number or operator.
+fn conventional(tokens: &[i64], ops: &[u8]) -> Option<i64> {
+    // Fold `*`/`/` first, then `+`/`-` left to right.
+    let mut terms = vec![*tokens.first()?];
+    let mut signs = Vec::new();
+    for (op, &b) in ops.iter().zip(&tokens[1..]) {
+        match op {
+            b'*' => *terms.last_mut()? = terms.last()?.wrapping_mul(b),
+            b'/' => {
+                let a = *terms.last()?;
+                *terms.last_mut()? = if b == 0 { 0 } else { a.wrapping_div(b) };
+            }
+            _ => {
+                signs.push(*op);
+                terms.push(b);
+            }
+        }
+    }
+    let mut v = terms[0];
+    for (op, t) in signs.iter().zip(&terms[1..]) {
+        v = if *op == b'+' {
+            v.wrapping_add(*t)
+        } else {
+            v.wrapping_sub(*t)
+        };
+    }
+    Some(v)
+}
+
+/// UW118: a `%()` expression uWSGI evaluates differently from arithmetic:
+/// parentheses end the expression at the first `)`, and operators apply
+/// strictly left to right.
+pub fn placeholder_math_misread(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    for (e, file, _, value_span) in ctx.file_entries() {
+        let Some(raw) = e.raw_value.as_deref() else {
+            continue;
+        };
+        let raw = String::from_utf8_lossy(raw);
+        let mut rest = raw.as_ref();
+        while let Some(i) = rest.find("%(") {
+            let after = &rest[i + 2..];
+            // Like uWSGI, the placeholder ends at the *matching* `)`.
+            let mut depth = 1usize;
+            let Some(close) = after.char_indices().find_map(|(j, c)| {
+                match c {
+                    '(' => depth += 1,
+                    ')' => depth -= 1,
+                    _ => {}
+                }
+                (depth == 0).then_some(j)
+            }) else {
+                break;
+            };
+            let expr = &after[..close];
+            rest = &after[close + 1..];
+            let shown_value = if e.unknown.is_empty() {
+                format!(" (here: `{}`)", e.value_str())
+            } else {
+                String::new()
+            };
+            if expr.contains('(') {
+                let mut d = rule.diag(
+                    file,
+                    value_span,
+                    format!(
+                        "parentheses do not group in `%({expr})`: uWSGI splits it at spaces and reads words such as `(x` or `2)` as option names (empty, so 0), then applies the operators left to right{shown_value}"
+                    ),
+                );
+                d.help = Some("uWSGI evaluates strictly left to right: order the operands so no grouping is needed (`%(x * 2 + 1)`), or compute the number yourself".into());
+                out.push(d);
+                continue;
+            }
+            if !expr.contains(' ') {
+                continue;
+            }
+            // Operands: numbers or placeholders (their first value, as uWSGI reads them).
+            let mut nums = Vec::new();
+            let mut ops = Vec::new();
+            let mut ok = true;
+            for t in expr.split(' ').filter(|t| !t.is_empty()) {
+                match t {
+                    "+" | "-" | "*" | "/" => ops.push(t.as_bytes()[0]),
+                    t if t.chars().all(|c| c.is_ascii_digit()) => {
+                        nums.push(crate::uwsgi::values::strtoll(t.as_bytes()))
+                    }
+                    t => match ctx
+                        .resolved
+                        .first_exact(t.as_bytes())
+                        .and_then(|x| x.value.clone())
+                    {
+                        Some(v) if x_is_number(&v) => nums.push(crate::uwsgi::values::strtoll(&v)),
+                        _ => ok = false,
+                    },
+                }
+            }
+            if !ok || ops.len() < 2 || nums.len() != ops.len() + 1 {
+                continue;
+            }
+            let left_to_right = crate::uwsgi::resolve::placeholder_value(expr.as_bytes(), |k| {
+                ctx.resolved.first_exact(k).and_then(|x| x.value.clone())
+            })
+            .map(|v| crate::uwsgi::values::strtoll(&v));
+            let (Some(ltr), Some(conv)) = (left_to_right, conventional(&nums, &ops)) else {
+                continue;
+            };
+            if ltr == conv {
+                continue;
+            }
+            let mut d = rule.diag(
+                file,
+                value_span,
+                format!(
+                    "`%({expr})` is {ltr} in uWSGI, not {conv}: it applies the operators strictly left to right, without precedence"
+                ),
+            );
+            d.help = Some(
+                "reorder the expression so left to right gives the intended value, or write the number".into(),
+            );
+            out.push(d);
+        }
+    }
+}
+
+fn x_is_number(v: &[u8]) -> bool {
+    !v.is_empty() && v.iter().all(u8::is_ascii_digit)
 }
 
 #[cfg(test)]

@@ -316,13 +316,31 @@ pub struct ResolveOptions {
     /// run on an untrusted change must not copy `/home/runner/.ssh/…` into
     /// its report through `ini = /…`; such files become unknown values.
     pub confine: Vec<PathBuf>,
+    /// The machine that will run uWSGI is not this one (`check`, `advise`):
+    /// values built from host magic variables (`%k` CPUs, `%h` host name,
+    /// `%u` user …) are unknown rather than this machine's.
+    pub foreign_host: bool,
 }
+
+/// Magic variables whose value depends on the machine (and moment) uWSGI
+/// starts on, and what each is.
+pub const HOST_MAGIC: &[(u8, &str)] = &[
+    (b'k', "the CPU count of the machine that runs uWSGI"),
+    (b'h', "the host name of the machine that runs uWSGI"),
+    (b'u', "the uid uWSGI runs as"),
+    (b'U', "the user uWSGI runs as"),
+    (b'g', "the gid uWSGI runs as"),
+    (b'G', "the group uWSGI runs as"),
+    (b't', "the time uWSGI starts"),
+    (b'T', "the time uWSGI starts"),
+    (b'v', "the directory uWSGI starts in"),
+];
 
 impl ResolveOptions {
     /// Does `path` exist outside the directories files may be read from?
     pub fn is_outside(&self, path: &Path) -> bool {
         !self.confine.is_empty()
-            && std::fs::canonicalize(path)
+            && crate::source::canonicalize(path)
                 .is_ok_and(|real| !self.confine.iter().any(|r| real.starts_with(r)))
     }
 }
@@ -1009,6 +1027,15 @@ impl Resolver<'_> {
             );
             return self.event(EventKind::RuntimeValue, origin, msg, false);
         }
+        // A project template (cookiecutter, Jinja, Helm): the name is known
+        // only once rendered, so a missing file says nothing yet.
+        if self.opts.foreign_host && (contains(&file, b"{{") || contains(&file, b"{%")) {
+            let msg = format!(
+                "`{directive} = {}` names a template placeholder; the file is known only once the template is rendered, so its options are unknown",
+                lossy(spec)
+            );
+            return self.event(EventKind::RuntimeValue, origin, msg, false);
+        }
         let file_s = lossy(&file);
         let path = self.resolve_path(&file_s);
         // How the file is named in messages: relative to the working directory
@@ -1036,7 +1063,7 @@ impl Resolver<'_> {
                 PathBuf::from(format!("{}/{}", self.host.cwd.display(), file_s))
             })
         } else {
-            std::fs::canonicalize(&path).ok()
+            crate::source::canonicalize(&path).ok()
         };
         let Some(full) = full else {
             let msg = format!(
@@ -1064,7 +1091,7 @@ impl Resolver<'_> {
         let canon = if is_virtual {
             abs
         } else {
-            std::fs::canonicalize(&path).unwrap_or(full.clone())
+            crate::source::canonicalize(&path).unwrap_or(full.clone())
         };
         if self.stack.iter().any(|(p, s)| *p == canon && *s == section) {
             let msg = format!(
@@ -1173,12 +1200,28 @@ impl Resolver<'_> {
                 },
                 via: self.via.clone(),
             };
+            let raw_value = sub.map_span(value.start, value.end);
+            let before = self.out.entries.len();
             self.add(
                 text[key.range()].to_vec(),
                 Some(text[value.range()].to_vec()),
                 origin,
                 false,
             );
+            if self.opts.foreign_host && self.out.entries.len() > before {
+                // The entry of this line (an `ini =` may have added more after it).
+                let host_vars: Vec<Unknown> = sub
+                    .uses
+                    .iter()
+                    .filter(|u| u.at >= raw_value.start && u.at < raw_value.end)
+                    .filter_map(|u| HOST_MAGIC.iter().find(|(v, _)| *v == u.var))
+                    .map(|(v, what)| Unknown {
+                        reference: format!("%{}", *v as char),
+                        reason: format!("is {what}, not known here"),
+                    })
+                    .collect();
+                self.out.entries[before].unknown.extend(host_vars);
+            }
         }
         self.via.pop();
         self.dir_stack.pop();
@@ -1285,7 +1328,9 @@ impl Resolver<'_> {
             for (kind, msg) in fatal {
                 self.event(kind, origin.clone(), msg, true);
             }
-            for u in &unknown {
+            // An unset environment variable is a property of the entry, not
+            // an event: UW004 reports it once per variable where it matters.
+            for u in unknown.iter().filter(|u| !u.reference.starts_with("$(")) {
                 let msg = format!(
                     "`{}`: `{}` {}",
                     lossy(&self.out.entries[i].key),
@@ -1393,72 +1438,9 @@ impl Resolver<'_> {
 
     /// `uwsgi_manage_placeholder`: a lookup, or left-to-right arithmetic.
     fn placeholder(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let first = |k: &[u8]| self.out.first_exact(k).and_then(|e| e.value.clone());
-        if !key.contains(&b' ') {
-            return first(key);
-        }
-        #[derive(Clone, Copy)]
-        enum Op {
-            Concat,
-            Add,
-            Sub,
-            Mul,
-            Div,
-        }
-        let num = |v: &[u8]| strtoll(v);
-        let mut op = Op::Concat;
-        let mut cur: Option<Vec<u8>> = None;
-        for tok in key.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
-            let value: Vec<u8> = match tok {
-                b"+" => {
-                    op = Op::Add;
-                    continue;
-                }
-                b"-" => {
-                    op = Op::Sub;
-                    continue;
-                }
-                b"*" => {
-                    op = Op::Mul;
-                    continue;
-                }
-                b"/" => {
-                    op = Op::Div;
-                    continue;
-                }
-                b"++" | b"--" => {
-                    if let Some(c) = &cur {
-                        let d = if tok == b"++" { 1 } else { -1 };
-                        cur = Some(num(c).wrapping_add(d).to_string().into_bytes());
-                    }
-                    op = Op::Concat;
-                    continue;
-                }
-                t if t.iter().all(u8::is_ascii_digit) => t.to_vec(),
-                t => first(t).unwrap_or_default(),
-            };
-            let a = cur.as_deref().map(num).unwrap_or(0);
-            let b = num(&value);
-            cur = Some(match op {
-                Op::Concat => {
-                    let mut c = cur.take().unwrap_or_default();
-                    c.extend_from_slice(cstr(&value));
-                    c
-                }
-                Op::Add => a.wrapping_add(b).to_string().into_bytes(),
-                Op::Sub => a.wrapping_sub(b).to_string().into_bytes(),
-                Op::Mul => a.wrapping_mul(b).to_string().into_bytes(),
-                Op::Div => {
-                    if b == 0 {
-                        b"0".to_vec()
-                    } else {
-                        a.wrapping_div(b).to_string().into_bytes()
-                    }
-                }
-            });
-            op = Op::Concat;
-        }
-        cur
+        placeholder_value(key, |k| {
+            self.out.first_exact(k).and_then(|e| e.value.clone())
+        })
     }
 
     /// With `strict`, uWSGI re-checks every key in configure and exits on the
@@ -1595,6 +1577,82 @@ pub fn display_name(cwd: &Path, path: &Path) -> String {
         Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().into_owned(),
         _ => clean.to_string_lossy().into_owned(),
     }
+}
+
+/// Does `hay` contain `needle`?
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `uwsgi_manage_placeholder` (`core/config.c`): a lookup of the first value
+/// of `key`, or — with spaces — its tokens evaluated strictly left to right
+/// (`+ - * /`, `++`/`--`, adjacent operands concatenated), no precedence.
+pub fn placeholder_value(key: &[u8], first: impl Fn(&[u8]) -> Option<Vec<u8>>) -> Option<Vec<u8>> {
+    if !key.contains(&b' ') {
+        return first(key);
+    }
+    #[derive(Clone, Copy)]
+    enum Op {
+        Concat,
+        Add,
+        Sub,
+        Mul,
+        Div,
+    }
+    let num = |v: &[u8]| strtoll(v);
+    let mut op = Op::Concat;
+    let mut cur: Option<Vec<u8>> = None;
+    for tok in key.split(|&b| b == b' ').filter(|t| !t.is_empty()) {
+        let value: Vec<u8> = match tok {
+            b"+" => {
+                op = Op::Add;
+                continue;
+            }
+            b"-" => {
+                op = Op::Sub;
+                continue;
+            }
+            b"*" => {
+                op = Op::Mul;
+                continue;
+            }
+            b"/" => {
+                op = Op::Div;
+                continue;
+            }
+            b"++" | b"--" => {
+                if let Some(c) = &cur {
+                    let d = if tok == b"++" { 1 } else { -1 };
+                    cur = Some(num(c).wrapping_add(d).to_string().into_bytes());
+                }
+                op = Op::Concat;
+                continue;
+            }
+            t if t.iter().all(u8::is_ascii_digit) => t.to_vec(),
+            t => first(t).unwrap_or_default(),
+        };
+        let a = cur.as_deref().map(num).unwrap_or(0);
+        let b = num(&value);
+        cur = Some(match op {
+            Op::Concat => {
+                let mut c = cur.take().unwrap_or_default();
+                c.extend_from_slice(cstr(&value));
+                c
+            }
+            Op::Add => a.wrapping_add(b).to_string().into_bytes(),
+            Op::Sub => a.wrapping_sub(b).to_string().into_bytes(),
+            Op::Mul => a.wrapping_mul(b).to_string().into_bytes(),
+            Op::Div => {
+                if b == 0 {
+                    b"0".to_vec()
+                } else {
+                    a.wrapping_div(b).to_string().into_bytes()
+                }
+            }
+        });
+        op = Op::Concat;
+    }
+    cur
 }
 
 #[cfg(test)]
@@ -1741,6 +1799,7 @@ mod tests {
         let exact = resolve(&inv, &host(&dir), &ResolveOptions::default(), &mut sources);
         assert!(exact.fatal().is_some());
         let opts = ResolveOptions {
+            foreign_host: false,
             fallback_to_including_dir: true,
             ..ResolveOptions::default()
         };

@@ -42,6 +42,24 @@ pub fn uwsgi_oracle(test: &str) -> Option<PathBuf> {
     None
 }
 
+/// The real Nginx: on PATH, else Debian's /usr/sbin/nginx. In CI a missing
+/// one fails the test; locally the test says loudly that it skipped.
+pub fn nginx_oracle(test: &str) -> Option<PathBuf> {
+    let found = which("nginx").or_else(|| {
+        let p = PathBuf::from("/usr/sbin/nginx");
+        p.is_file().then_some(p)
+    });
+    if found.is_none() {
+        if in_ci() {
+            panic!(
+                "{test}: a real nginx is required in CI (CI=true); .ci/run installs nginx-light"
+            );
+        }
+        eprintln!("\n*** {test}: SKIPPED the real-Nginx comparison: nginx is not installed ***\n");
+    }
+    found
+}
+
 pub fn which(name: &str) -> Option<PathBuf> {
     std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)

@@ -1,0 +1,116 @@
+//! The precision gate: every finding of the default rule set on the shared
+//! real-world corpus must be labelled, and labelled true, in
+//! `tests/precision/labels.toml`. Prints the precision per rule.
+
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+
+#[derive(serde::Deserialize)]
+struct Labels {
+    finding: Vec<Label>,
+}
+
+#[derive(serde::Deserialize)]
+struct Label {
+    case: String,
+    at: String,
+    code: String,
+    verdict: bool,
+    reason: String,
+}
+
+#[test]
+fn every_default_finding_on_the_corpus_is_labelled_true() {
+    let Some(shared) = common::shared_dir("precision") else {
+        return;
+    };
+    let text = std::fs::read_to_string(common::manifest_dir().join("tests/precision/labels.toml"))
+        .expect("labels file");
+    let labels: Labels = toml::from_str(&text).expect("labels.toml parses");
+    let mut by_key: HashMap<(String, String, String), &Label> = HashMap::new();
+    for l in &labels.finding {
+        assert!(
+            !l.reason.trim().is_empty(),
+            "label without a reason: {}",
+            l.at
+        );
+        let dup = by_key.insert((l.case.clone(), l.at.clone(), l.code.clone()), l);
+        assert!(
+            dup.is_none(),
+            "{} {} {} labelled twice",
+            l.case,
+            l.at,
+            l.code
+        );
+    }
+    let corpus = shared.join("corpus/realworld");
+    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
+        .expect("corpus")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
+    cases.sort();
+    // (findings, true) per rule.
+    let mut per_rule: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let mut seen = 0;
+    for dir in &cases {
+        let case = dir.file_name().unwrap().to_string_lossy().into_owned();
+        let (_, out, err) =
+            common::uwsgi_lint(dir, &["check", "--no-config", "--format", "json", "."]);
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) else {
+            // A case with no uWSGI config at all says so and exits 2.
+            assert!(err.contains("no uWSGI config"), "{case}: {err}");
+            continue;
+        };
+        for d in v["diagnostics"].as_array().into_iter().flatten() {
+            let code = d["code"].as_str().unwrap_or_default().to_string();
+            let at = format!("{}:{}", d["file"].as_str().unwrap_or_default(), d["line"]);
+            let entry = per_rule.entry(code.clone()).or_default();
+            entry.0 += 1;
+            seen += 1;
+            match by_key.get(&(case.clone(), at.clone(), code.clone())) {
+                None => problems.push(format!(
+                    "unlabelled: {case} {at} {code} {}",
+                    d["message"].as_str().unwrap_or_default()
+                )),
+                Some(l) if !l.verdict => {
+                    problems.push(format!("false finding: {case} {at} {code}: {}", l.reason))
+                }
+                Some(_) => entry.1 += 1,
+            }
+        }
+    }
+    let (all, good) = per_rule
+        .values()
+        .fold((0, 0), |(a, g), (n, t)| (a + n, g + t));
+    eprintln!(
+        "precision of the default rule set on {} cases:",
+        cases.len()
+    );
+    eprintln!(
+        "{:<7} {:>8} {:>5} {:>9}",
+        "rule", "findings", "true", "precision"
+    );
+    for (code, (n, t)) in &per_rule {
+        eprintln!(
+            "{code:<7} {n:>8} {t:>5} {:>8.1}%",
+            100.0 * *t as f64 / *n as f64
+        );
+    }
+    if all > 0 {
+        eprintln!(
+            "{:<7} {all:>8} {good:>5} {:>8.1}%",
+            "all",
+            100.0 * good as f64 / all as f64
+        );
+    }
+    let stale = labels.finding.len().saturating_sub(seen);
+    if stale > 0 {
+        eprintln!("{stale} label(s) name findings no longer reported");
+    }
+    assert!(seen > 0, "the corpus produced no finding at all");
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
