@@ -988,7 +988,14 @@ pub fn strict_rejects_input(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
 }
 
 /// Options that start uWSGI's HTTP router (the `http` plugin's gateway).
-const HTTP_ROUTER: &[&str] = &["http", "httprouter", "https", "https2", "http-zerg", "http-to-https"];
+const HTTP_ROUTER: &[&str] = &[
+    "http",
+    "httprouter",
+    "https",
+    "https2",
+    "http-zerg",
+    "http-to-https",
+];
 
 /// UW119: options of the HTTP router set where no router runs: the workers
 /// serve `http-socket` themselves and never read them.
@@ -1009,7 +1016,9 @@ pub fn router_option_without_router(ctx: &IniContext, rule: &Rule, out: &mut Vec
         let core = match def.name {
             "http-enable-proxy-protocol" => Some("enable-proxy-protocol"),
             "http-timeout" => Some("socket-timeout"),
-            "http-keepalive" => Some("http-keepalive` has no worker equivalent; use `add-header = Connection: Keep-Alive"),
+            "http-keepalive" => Some(
+                "http-keepalive` has no worker equivalent; use `add-header = Connection: Keep-Alive",
+            ),
             "http-auto-chunked" => Some("http-auto-chunked` has no worker equivalent"),
             _ => None,
         };
@@ -1022,7 +1031,9 @@ pub fn router_option_without_router(ctx: &IniContext, rule: &Rule, out: &mut Vec
             ),
         );
         d.help = Some(match core {
-            Some(c) if !c.contains('`') => format!("for `http-socket`, served by the workers, write `{c}`"),
+            Some(c) if !c.contains('`') => {
+                format!("for `http-socket`, served by the workers, write `{c}`")
+            }
             Some(c) => format!("`{c}"),
             None => "remove it, or start the router with `http =`".into(),
         });
