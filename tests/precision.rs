@@ -1,5 +1,6 @@
 //! The precision gate: every finding of the default rule set on the shared
-//! real-world corpus must be labelled, and labelled true, in
+//! real-world corpus, on our own cases (`tests/precision/cases/`) and on the
+//! bundled example must be labelled, and labelled true, in
 //! `tests/precision/labels.toml`. Prints the precision per rule.
 
 mod common;
@@ -22,9 +23,6 @@ struct Label {
 
 #[test]
 fn every_default_finding_on_the_corpus_is_labelled_true() {
-    let Some(shared) = common::shared_dir("precision") else {
-        return;
-    };
     let text = std::fs::read_to_string(common::manifest_dir().join("tests/precision/labels.toml"))
         .expect("labels file");
     let labels: Labels = toml::from_str(&text).expect("labels.toml parses");
@@ -44,20 +42,34 @@ fn every_default_finding_on_the_corpus_is_labelled_true() {
             l.code
         );
     }
-    let corpus = shared.join("corpus/realworld");
-    let mut cases: Vec<_> = std::fs::read_dir(&corpus)
-        .expect("corpus")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_dir())
-        .collect();
-    cases.sort();
+    // The shared corpus (when beside this checkout), then our own
+    // multi-file cases for what it lacks, and the bundled example.
+    let root = common::manifest_dir();
+    let mut cases: Vec<(String, std::path::PathBuf)> = Vec::new();
+    let mut add = |prefix: &str, dir: &std::path::Path| {
+        let mut found: Vec<_> = std::fs::read_dir(dir)
+            .expect("case directory")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        found.sort();
+        for p in found {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            cases.push((format!("{prefix}{name}"), p));
+        }
+    };
+    if let Some(shared) = common::shared_dir("precision (corpus part)") {
+        add("", &shared.join("corpus/realworld"));
+    }
+    add("cases/", &root.join("tests/precision/cases"));
+    add("examples/", &root.join("examples"));
     // (findings, true) per rule.
     let mut per_rule: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut problems = Vec::new();
     let mut seen = 0;
-    for dir in &cases {
-        let case = dir.file_name().unwrap().to_string_lossy().into_owned();
+    for (case, dir) in &cases {
+        let case = case.clone();
         let (_, out, err) =
             common::uwsgi_lint(dir, &["check", "--no-config", "--format", "json", "."]);
         let Ok(v) = serde_json::from_str::<serde_json::Value>(&out) else {
