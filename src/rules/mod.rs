@@ -454,7 +454,7 @@ registry! {
     UW301 "harakiri-exceeds-proxy-timeout" Warning on Some(lifecycle::harakiri_exceeds_proxy_timeout) => "`harakiri` above the proxy's read timeout: the client gets an error while the worker keeps running";
     UW302 "no-harakiri" Warning on Some(lifecycle::no_harakiri) => "no request timeout: a stuck request holds a worker forever";
     UW303 "sigterm-reloads" Error on Some(lifecycle::sigterm_reloads) => "uWSGI 2.0 with a master in a container, and nothing makes SIGTERM stop it: every stop waits the grace period, then SIGKILL";
-    UW304 "mercy-exceeds-grace-period" Warning on Some(lifecycle::mercy_exceeds_grace_period) => "the graceful stop's `worker-reload-mercy` is longer than the container's stop grace period";
+    UW304 "mercy-exceeds-grace-period" Warning on Some(lifecycle::mercy_exceeds_grace_period) => "uWSGI ≥ 2.1: `worker-reload-mercy` longer than the container's stop grace period";
     UW305 "harakiri-without-post-buffering" Info on Some(lifecycle::harakiri_without_post_buffering) => "slow uploads count against harakiri";
     UW306 "daemonize-in-container" Error on Some(lifecycle::daemonize_in_container) => "`daemonize` in a container: the main process exits and the container stops";
     UW307 "need-app-off" Warning on Some(lifecycle::need_app_off) => "an import error leaves a server that answers every request with an error";
