@@ -11,7 +11,7 @@ use super::{Doc, Project, Server};
 use crate::diagnostic::Applicability;
 use crate::lint::Run;
 use crate::source::{FileId, SourceFile, Span};
-use crate::uwsgi::options::{NEWEST_2_0, OptionDef, Unit, ValueKind, catalogue};
+use crate::uwsgi::options::{NEWEST_2_0, OptionDef, ValueKind, catalogue};
 use crate::uwsgi::resolve::{Entry, Layer};
 use crate::uwsgi::values::{self, NumericRead};
 
@@ -195,16 +195,6 @@ impl<'a> At<'a> {
     }
 }
 
-fn unit_word(def: &OptionDef) -> &'static str {
-    match def.unit() {
-        Some(Unit::MiB) => "MiB",
-        Some(Unit::Bytes) => "bytes",
-        Some(Unit::Seconds) => "seconds",
-        Some(Unit::Requests) => "requests",
-        _ => "",
-    }
-}
-
 /// A value as uWSGI reads it, in the option's unit.
 fn reading(def: &OptionDef, value: Option<&[u8]>) -> Option<String> {
     match def.kind {
@@ -212,14 +202,7 @@ fn reading(def: &OptionDef, value: Option<&[u8]>) -> Option<String> {
             let on = values::read_flag(value) == (def.kind == ValueKind::Flag);
             Some(if on { "on" } else { "off" }.into())
         }
-        k if k.is_numeric() => {
-            let n = values::read_numeric(k, value)?;
-            Some(match (k, unit_word(def)) {
-                (ValueKind::Megabytes, _) => format!("{} MiB", n.value >> 20),
-                (_, "") => n.value.to_string(),
-                (_, u) => format!("{} {u}", n.value),
-            })
-        }
+        k if k.is_numeric() => Some(def.shown(values::read_numeric(k, value)?.value)),
         _ => None,
     }
 }
@@ -339,7 +322,7 @@ fn option_doc(
     if !aliases.is_empty() {
         md.push_str(&format!("\n- also written {}", aliases.join(", ")));
     }
-    let unit = match (def.kind, unit_word(def)) {
+    let unit = match (def.kind, def.unit_word()) {
         (ValueKind::Megabytes, _) => {
             "a whole number of MiB (suffixes such as `G` are ignored)".to_string()
         }

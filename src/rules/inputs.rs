@@ -69,7 +69,7 @@ fn unset_env_vars(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
                 match crate::uwsgi::values::read_numeric(def.kind, e.value.as_deref()) {
                     Some(n) => format!(
                         "{}{}",
-                        crate::rules::values::shown(def, n.value),
+                        def.shown(n.value),
                         crate::rules::values::effect_suffix(def, n.value)
                     ),
                     None => continue,

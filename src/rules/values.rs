@@ -201,26 +201,6 @@ fn size_suffix(s: &str) -> Option<u64> {
     }
 }
 
-fn unit_word(def: &OptionDef) -> &'static str {
-    match def.unit() {
-        Some(Unit::MiB) => "MiB",
-        Some(Unit::Bytes) => "bytes",
-        Some(Unit::Seconds) => "seconds",
-        Some(Unit::Requests) => "requests",
-        _ => "",
-    }
-}
-
-pub(crate) fn shown(def: &OptionDef, value: u64) -> String {
-    match def.kind {
-        ValueKind::Megabytes => format!("{} MiB", value >> 20),
-        _ => match unit_word(def) {
-            "" => value.to_string(),
-            u => format!("{value} {u}"),
-        },
-    }
-}
-
 /// What a bad reading does in production, for the common options.
 fn consequence(def: &OptionDef, value: u64) -> String {
     match (def.name, value) {
@@ -290,7 +270,7 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
             value_span,
             format!(
                 "`{key} = {text}` is read as {}{}: uWSGI ignores {}",
-                shown(def, n.value),
+                def.shown(n.value),
                 effect_suffix(def, n.value),
                 match (decimal, suffix.is_some()) {
                     (true, true) => "the decimal part and unit suffixes",
@@ -327,15 +307,15 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
             d.severity = Severity::Warning;
             d.message = format!(
                 "`{key} = {text}` is read as {} only because uWSGI ignores the suffix: the option is in {} already",
-                shown(def, n.value),
-                unit_word(def)
+                def.shown(n.value),
+                def.unit_word()
             );
         }
         match intended {
             Some(v) => {
                 d.help = Some(format!(
                     "`{key}` takes {}: write `{key} = {v}`",
-                    unit_word(def)
+                    def.unit_word()
                 ));
                 d.fix = Some(Fix {
                     applicability: Applicability::Safe,
@@ -349,7 +329,7 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
             None => {
                 d.help = Some(format!(
                     "`{key}` takes a whole number of {}",
-                    match unit_word(def) {
+                    match def.unit_word() {
                         "" => "units",
                         u => u,
                     }
@@ -399,7 +379,7 @@ pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
             value_span,
             format!(
                 "{shown_text} is read as {}{}",
-                shown(def, n.value),
+                def.shown(n.value),
                 effect_suffix(def, n.value)
             ),
         );

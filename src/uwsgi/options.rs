@@ -171,6 +171,26 @@ impl OptionDef {
         })
     }
 
+    /// The unit as a word for messages (`MiB`, `bytes` …), or `""`.
+    pub fn unit_word(&self) -> &'static str {
+        match self.unit() {
+            Some(Unit::MiB) => "MiB",
+            Some(Unit::Bytes) => "bytes",
+            Some(Unit::Seconds) => "seconds",
+            Some(Unit::Requests) => "requests",
+            _ => "",
+        }
+    }
+
+    /// A number uWSGI read for this option, in its unit (`512 MiB`, `30 seconds`).
+    pub fn shown(&self, value: u64) -> String {
+        match (self.kind, self.unit_word()) {
+            (ValueKind::Megabytes, _) => format!("{} MiB", value >> 20),
+            (_, "") => value.to_string(),
+            (_, u) => format!("{value} {u}"),
+        }
+    }
+
     /// The first release that has this option, when newer than 2.0.0.
     pub fn since(&self) -> Option<Version> {
         curated(self.name).and_then(|c| c.since)
