@@ -393,6 +393,36 @@ fn an_unsaved_change_to_the_ecs_limit_rediagnoses_the_config() {
 }
 
 #[test]
+fn an_unsaved_change_to_the_compose_limit_rediagnoses_the_config() {
+    let root = project("unsaved-compose", "rules/UW202/bad/variant-compose");
+    let ini = root.join("uwsgi.ini");
+    let compose = root.join("docker-compose.yml");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.open(&ini, "uwsgi");
+    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
+    let text = c.open(&compose, "yaml");
+    c.settle();
+    // `mem_limit: 1g` → `8g` in the buffer only.
+    let (line, col) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("mem_limit: 1g").map(|c| (i, c + 11)))
+        .unwrap();
+    let range = json!({ "start": { "line": line, "character": col }, "end": { "line": line, "character": col + 2 } });
+    c.change(&compose, 2, json!([{ "range": range, "text": "8g" }]));
+    let after = c.diagnostics(&ini, 1);
+    assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
+    assert_eq!(
+        std::fs::read_to_string(&compose).unwrap(),
+        text,
+        "nothing saved"
+    );
+    c.change(&compose, 3, json!([{ "range": range, "text": "1g" }]));
+    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
+    c.stop();
+}
+
+#[test]
 fn hover_inlay_hints_symbols_and_effective_config() {
     let root = project("hover", "examples/django-ecs");
     let ini = root.join("deploy/uwsgi.ini");
