@@ -212,6 +212,13 @@ pub fn run(args: &Args) -> Result<u8, String> {
     } else {
         args.paths.clone()
     };
+    // Name the path, not only the system's message.
+    if let Some(p) = paths
+        .iter()
+        .find(|p| p.as_os_str() != "-" && std::fs::symlink_metadata(p).is_err())
+    {
+        return Err(format!("{}: no such file or directory", p.display()));
+    }
     let cwd = std::env::current_dir().map_err(|e| e.to_string())?;
     let first_dir = match paths
         .first()

@@ -12,8 +12,9 @@ use crate::uwsgi::version::Version;
 
 /// The uWSGI release the catalogue was generated from.
 pub const CATALOGUE_VERSION: &str = "2.0.30";
-/// The newest 2.0.x release known (the default target, facts header).
-pub const NEWEST_2_0: Version = Version::new(2, 0, 31);
+/// The default target: the release the catalogue and the test oracle
+/// (pyuwsgi) are from. 2.0.31 changed no option, only shutdown details.
+pub const NEWEST_2_0: Version = Version::new(2, 0, 30);
 
 const DATA: &str = include_str!("../../data/uwsgi-options.tsv");
 
@@ -187,6 +188,8 @@ impl OptionDef {
         match (self.kind, self.unit_word()) {
             (ValueKind::Megabytes, _) => format!("{} MiB", value >> 20),
             (_, "") => value.to_string(),
+            // "1 second", "1 request", "1 byte".
+            (_, u) if value == 1 => format!("1 {}", u.strip_suffix('s').unwrap_or(u)),
             (_, u) => format!("{value} {u}"),
         }
     }
