@@ -699,6 +699,41 @@ struct Runner<'a> {
     image_reason: Option<&'static str>,
 }
 
+/// An image no project builds for its uWSGI app: an official library image
+/// (`nginx:1.27`, `redis`, `docker.io/library/postgres`) or one whose name
+/// says it is a proxy, a database or a broker (`nginxinc/nginx-unprivileged`,
+/// `bitnami/redis`).
+fn plainly_other_image(image: &str) -> bool {
+    let no_tag = image.split('@').next().unwrap_or(image);
+    let name = match no_tag.rsplit_once('/') {
+        Some((_, last)) => last,
+        None => no_tag,
+    };
+    let name = name.split(':').next().unwrap_or(name).to_ascii_lowercase();
+    let official = !no_tag.contains('/') || no_tag.contains("/library/");
+    const OTHERS: &[&str] = &[
+        "nginx",
+        "redis",
+        "postgres",
+        "postgis",
+        "mysql",
+        "mariadb",
+        "memcached",
+        "rabbitmq",
+        "traefik",
+        "envoy",
+        "haproxy",
+        "caddy",
+        "mongo",
+        "elasticsearch",
+        "varnish",
+    ];
+    official
+        || OTHERS
+            .iter()
+            .any(|o| name.starts_with(o) || name.contains(&format!("-{o}")))
+}
+
 fn runners(project: &Project) -> Vec<Runner<'_>> {
     use std::collections::{HashMap, HashSet};
     let mut out = Vec::new();
@@ -720,7 +755,10 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         // A Kubernetes/ECS image is built somewhere: with one Dockerfile in
         // the project, that one, unless it is an official library image
         // (`nginx:1.27`, `redis`), which no project builds.
-        let library = c.image.as_ref().is_some_and(|i| !i.value.contains('/'));
+        let library = c
+            .image
+            .as_ref()
+            .is_some_and(|i| plainly_other_image(&i.value));
         if project.dockerfiles.len() == 1 && !library {
             return (
                 project.dockerfiles.first(),
@@ -1166,6 +1204,26 @@ mod tests {
         assert!(d[0].reason.contains("only"));
         assert!(d[0].limit().is_none());
         assert_eq!(d[0].container.reservations.len(), 1);
+    }
+
+    #[test]
+    fn images_that_are_plainly_something_else() {
+        for i in [
+            "nginx:1.27",
+            "redis",
+            "docker.io/library/postgres:16",
+            "nginxinc/nginx-unprivileged:1.27",
+            "bitnami/redis:7",
+            "registry.example.com/team/nginx-proxy:2",
+        ] {
+            assert!(plainly_other_image(i), "{i}");
+        }
+        for i in [
+            "registry.example.com/shop/web:2",
+            "123.dkr.ecr.eu-west-1.amazonaws.com/api:1",
+        ] {
+            assert!(!plainly_other_image(i), "{i}");
+        }
     }
 
     #[test]
