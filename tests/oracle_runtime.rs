@@ -3,9 +3,11 @@
 //! commented socket values, decimal sizes, `cheaper = true` and a doubled
 //! app option really do; what a real Nginx does with `proxy_*` directives
 //! next to `uwsgi_pass`; which option really reads a PROXY protocol line;
-//! what the stats server gives away. Each test starts the server on a tiny WSGI app from
-//! tests/fixtures/runtime, waits for evidence (a log line, a marker file, an
-//! answer) with a bound, and kills every process it started on every path.
+//! what the stats server gives away; how `harakiri` meets a slow upload
+//! with and without Nginx buffering the body. Each test starts the server
+//! on a tiny WSGI app from tests/fixtures/runtime, waits for evidence (a log
+//! line, a marker file, an answer) with a bound, and kills every process it
+//! started on every path.
 
 mod common;
 
@@ -1026,8 +1028,10 @@ fn running_as_root() -> bool {
 }
 
 /// The CGI variables a uwsgi_pass location needs (Nginx's own uwsgi_params
-/// file, trimmed to what the app reads).
+/// file, trimmed to what the apps read).
 const UWSGI_PARAMS: &str = "uwsgi_param REQUEST_METHOD $request_method;\nuwsgi_param QUERY_STRING $query_string;\n\
+uwsgi_param REQUEST_URI $request_uri;\nuwsgi_param CONTENT_TYPE $content_type;\n\
+uwsgi_param CONTENT_LENGTH $content_length;\n\
 uwsgi_param PATH_INFO $document_uri;\nuwsgi_param SERVER_PROTOCOL $server_protocol;\n\
 uwsgi_param SERVER_NAME $server_name;\nuwsgi_param SERVER_PORT $server_port;\nuwsgi_param REMOTE_ADDR $remote_addr;\n";
 
@@ -1123,6 +1127,112 @@ fn proxy_directives_do_nothing_next_to_uwsgi_pass() {
     );
     // Nginx said nothing about the misplaced directives.
     assert!(!log.contains("[warn]") && !log.contains("[emerg]"), "{log}");
+}
+
+/// Bytes a slow client uploads, in `UPLOAD_CHUNKS` equal chunks.
+const UPLOAD_BYTES: usize = 40_000;
+const UPLOAD_CHUNKS: usize = 10;
+/// The client's own pause between chunks: nine pauses make a 4.5 s upload,
+/// well past `harakiri = 2` (which the master enforces within about 3 s).
+const UPLOAD_PAUSE: Duration = Duration::from_millis(500);
+
+/// POST `UPLOAD_BYTES` announced up front by Content-Length, sent in chunks
+/// with a pause before each but the first; `after(i)` runs once chunk `i` is
+/// out. A write the server refuses ends the upload; whatever answer comes
+/// back is returned (empty if the connection was reset).
+fn slow_upload(port: u16, target: &str, mut after: impl FnMut(usize)) -> String {
+    let mut s = tcp(port);
+    let head = format!(
+        "POST {target} HTTP/1.0\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nContent-Length: {UPLOAD_BYTES}\r\n\r\n"
+    );
+    let chunk = vec![b'x'; UPLOAD_BYTES / UPLOAD_CHUNKS];
+    let mut sent = s.write_all(head.as_bytes()).is_ok();
+    for i in 0..UPLOAD_CHUNKS {
+        if !sent {
+            break;
+        }
+        if i > 0 {
+            std::thread::sleep(UPLOAD_PAUSE);
+        }
+        sent = s.write_all(&chunk).is_ok();
+        after(i);
+    }
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// UW305: without `post-buffering` the app reads the body from the socket
+/// while the request runs, so a slow upload counts against `harakiri`. Nginx
+/// buffers request bodies by default and so shields uWSGI from the slow
+/// client; `uwsgi_request_buffering off` takes the shield away.
+#[test]
+fn slow_upload_is_killed_by_harakiri_only_when_nginx_does_not_buffer() {
+    let name = "harakiri_slow_upload";
+    let Some(uwsgi) = common::uwsgi_oracle(name) else {
+        return;
+    };
+    let Some(nginx) = common::nginx_oracle(name) else {
+        return;
+    };
+    let dir = workdir(name);
+    let ini = "[uwsgi]\nmaster = true\nprocesses = 1\nharakiri = 2\nsocket = 127.0.0.1:0\nwsgi-file = upload.py\n";
+    let mut srv = Server::start(&uwsgi, name, &dir, ini);
+    let up = srv.tcp_port(0);
+    srv.wait_log("WSGI app 0 (mountpoint='') ready");
+    let params = dir.join("uwsgi_params");
+    fs::write(&params, UWSGI_PARAMS).unwrap();
+    let pass = format!("include {}; uwsgi_pass 127.0.0.1:{up};", params.display());
+    let locations = format!(
+        "    client_max_body_size 10m;\n    location /buffered {{ {pass} }}\n    \
+         location /unbuffered {{ uwsgi_request_buffering off; {pass} }}\n"
+    );
+    let ng = Nginx::start(&nginx, name, &dir.join("nginx"), &locations);
+    let logs = |ng: &Nginx, srv: &Server| format!("{}\n--- uWSGI ---\n{}", ng.log(), srv.log());
+    let marker = dir.join("started");
+
+    // Buffered: the app sees nothing until the last chunk is in, then reads
+    // the whole body at once, well inside harakiri.
+    let r = slow_upload(ng.port, "/buffered", |i| {
+        if i == UPLOAD_CHUNKS - 2 {
+            assert!(
+                !marker.exists(),
+                "the app got the request before the body was complete\n{}",
+                logs(&ng, &srv)
+            );
+        }
+    });
+    assert!(
+        complete_200(&r, &format!("read {UPLOAD_BYTES}")),
+        "{r:?}\n{}",
+        logs(&ng, &srv)
+    );
+    assert!(!srv.log().contains("HARAKIRI"), "{}", logs(&ng, &srv));
+
+    // Unbuffered: the request reaches the app with the first chunk and the
+    // app waits on the client for the rest, until harakiri kills it.
+    let _ = fs::remove_file(&marker);
+    let r = slow_upload(ng.port, "/unbuffered", |i| {
+        if i == 0 {
+            srv.wait_started(1);
+        }
+    });
+    assert!(
+        r.starts_with("HTTP/1.1 502 Bad Gateway\r\n"),
+        "{r:?}\n{}",
+        logs(&ng, &srv)
+    );
+    srv.wait_log("*** HARAKIRI ON WORKER 1 ");
+    let log = srv.log();
+    assert!(
+        log.contains("HARAKIRI [core 0] 127.0.0.1 - POST /unbuffered since "),
+        "{log}"
+    );
+    // uWSGI itself warns about this combination when it starts.
+    assert!(
+        log.contains("WARNING: you have enabled harakiri without post buffering"),
+        "{log}"
+    );
 }
 
 // ------------------------------------------------------- PROXY protocol
