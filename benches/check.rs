@@ -13,6 +13,14 @@ use uwsgi_lint::uwsgi::resolve::{self, Invocation, ResolveOptions};
 
 fn main() {
     divan::main();
+    // The generated trees are this process's own.
+    for n in [6, 100, 1000] {
+        let _ = std::fs::remove_dir_all(tree(n));
+    }
+}
+
+fn tree(n: usize) -> PathBuf {
+    std::env::temp_dir().join(format!("uwsgi-lint-bench-{n}-{}", std::process::id()))
 }
 
 fn example() -> PathBuf {
@@ -25,7 +33,7 @@ fn read(rel: &str) -> Vec<u8> {
 
 /// A generated tree of `n` deployments, written once per process.
 fn monorepo(n: usize) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("uwsgi-lint-bench-{n}-{}", std::process::id()));
+    let dir = tree(n);
     if !dir.exists() {
         let ok = std::process::Command::new("python3")
             .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/gen-monorepo"))
