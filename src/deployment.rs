@@ -280,6 +280,7 @@ fn sorted(mut v: ByPath) -> ByPath {
 /// The items of a key-sorted slice below the directory with key `dir`
 /// (or equal to it).
 fn under<'s>(items: &'s [(Vec<u8>, usize)], dir: &[u8]) -> &'s [(Vec<u8>, usize)] {
+    crate::stats::link_steps(1);
     if dir.is_empty() {
         return items;
     }
@@ -311,6 +312,7 @@ fn nearest_unique(lists: &[&[(Vec<u8>, usize)]], near: &Path) -> Option<usize> {
         for l in lists {
             // Each list holds an item once: two from one list are distinct.
             for (_, i) in under(l, a).iter().take(2) {
+                crate::stats::link_steps(1);
                 match found {
                     None => found = Some(*i),
                     Some(f) if f != *i => return None,
@@ -511,7 +513,9 @@ impl Index {
             let me = path_key(uwsgi);
             for a in ancestor_keys(&me) {
                 for l in &lists {
-                    out.extend(under(l, a).iter().map(|(_, i)| *i));
+                    let found = under(l, a);
+                    crate::stats::link_steps(found.len());
+                    out.extend(found.iter().map(|(_, i)| *i));
                 }
                 if !out.is_empty() {
                     break;

@@ -17,6 +17,7 @@ const MAX_READ: u64 = 16 << 20;
 /// which must neither hang nor exhaust memory.
 pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    crate::stats::file_read();
     let file = std::fs::File::open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {

@@ -19,6 +19,7 @@ pub mod output;
 pub mod rules;
 pub mod settings;
 pub mod source;
+pub mod stats;
 pub mod suppress;
 pub mod units;
 pub mod uwsgi;

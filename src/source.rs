@@ -209,7 +209,7 @@ pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
         p
     } else {
         let Ok(cwd) = std::env::current_dir() else {
-            return std::fs::canonicalize(p);
+            return realpath(p);
         };
         joined = cwd.join(
             p.components()
@@ -222,11 +222,11 @@ pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
         .components()
         .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
     let (Some(parent), Some(name), true) = (p.parent(), p.file_name(), plain) else {
-        return std::fs::canonicalize(p);
+        return realpath(p);
     };
     let meta = std::fs::symlink_metadata(p)?;
     if meta.file_type().is_symlink() {
-        return std::fs::canonicalize(p);
+        return realpath(p);
     }
     let dirs = DIRS.get_or_init(Default::default);
     let known = dirs.lock().ok().and_then(|m| m.get(parent).cloned());
@@ -241,6 +241,11 @@ pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
         }
     };
     Ok(real_parent.join(name))
+}
+
+fn realpath(p: &Path) -> std::io::Result<PathBuf> {
+    crate::stats::realpath();
+    std::fs::canonicalize(p)
 }
 
 /// All files read during one run, addressed by [`FileId`].
