@@ -345,35 +345,52 @@ fn an_open_config_gets_exactly_checks_findings_with_related_places_and_links() {
     c.stop();
 }
 
+/// Opens `ini` (UW202 expected), then types `new` over `old` in the context
+/// file's buffer without saving: UW202 goes; typed back, it returns.
+fn unsaved_limit_change_clears_uw202(
+    c: &mut Client,
+    ini: &Path,
+    context: &Path,
+    language: &str,
+    (needle, offset, old, new): (&str, usize, &str, &str),
+) {
+    c.open(ini, "uwsgi");
+    assert!(codes(&c.diagnostics(ini, 1)).contains(&"UW202".to_string()));
+    let text = c.open(context, language);
+    c.settle();
+    let (line, col) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find(needle).map(|c| (i, c + offset)))
+        .unwrap();
+    let range = json!({ "start": { "line": line, "character": col }, "end": { "line": line, "character": col + old.len() } });
+    c.change(context, 2, json!([{ "range": range, "text": new }]));
+    // Each publication carries the document's own version: the ini's is 1.
+    let after = c.diagnostics(ini, 1);
+    assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
+    assert_eq!(
+        std::fs::read_to_string(context).unwrap(),
+        text,
+        "nothing saved"
+    );
+    c.change(context, 3, json!([{ "range": range, "text": old }]));
+    assert!(codes(&c.diagnostics(ini, 1)).contains(&"UW202".to_string()));
+}
+
 #[test]
 fn an_unsaved_change_to_the_ecs_limit_rediagnoses_the_config() {
     let root = project("unsaved", "examples/django-ecs");
     let ini = root.join("deploy/uwsgi.ini");
     let task = root.join("ecs/task-definition.json");
     let (mut c, _) = Client::start(&root, json!({}), None);
-    c.open(&ini, "uwsgi");
-    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
-    let text = c.open(&task, "json");
-    c.settle();
-    // `"memory": "1024"` → `"8192"`, typed into the buffer, not saved.
-    let (line, col) = text
-        .lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find("\"memory\": \"1024\"").map(|c| (i, c + 11)))
-        .unwrap();
-    let range = json!({ "start": { "line": line, "character": col }, "end": { "line": line, "character": col + 4 } });
-    c.change(&task, 2, json!([{ "range": range, "text": "8192" }]));
-    // Each publication carries the document's own version: the ini's is 1.
-    let after = c.diagnostics(&ini, 1);
-    assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
-    assert_eq!(
-        std::fs::read_to_string(&task).unwrap(),
-        text,
-        "nothing saved"
+    // `"memory": "1024"` → `"8192"`.
+    unsaved_limit_change_clears_uw202(
+        &mut c,
+        &ini,
+        &task,
+        "json",
+        ("\"memory\": \"1024\"", 11, "1024", "8192"),
     );
-    // And back: the finding returns.
-    c.change(&task, 3, json!([{ "range": range, "text": "1024" }]));
-    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
     // A context file's own problems are published on it, as `check` has them.
     let nginx = root.join("deploy/nginx.conf");
     let conf = c.open(&nginx, "nginx");
@@ -395,30 +412,15 @@ fn an_unsaved_change_to_the_ecs_limit_rediagnoses_the_config() {
 #[test]
 fn an_unsaved_change_to_the_compose_limit_rediagnoses_the_config() {
     let root = project("unsaved-compose", "rules/UW202/bad/variant-compose");
-    let ini = root.join("uwsgi.ini");
-    let compose = root.join("docker-compose.yml");
     let (mut c, _) = Client::start(&root, json!({}), None);
-    c.open(&ini, "uwsgi");
-    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
-    let text = c.open(&compose, "yaml");
-    c.settle();
-    // `mem_limit: 1g` → `8g` in the buffer only.
-    let (line, col) = text
-        .lines()
-        .enumerate()
-        .find_map(|(i, l)| l.find("mem_limit: 1g").map(|c| (i, c + 11)))
-        .unwrap();
-    let range = json!({ "start": { "line": line, "character": col }, "end": { "line": line, "character": col + 2 } });
-    c.change(&compose, 2, json!([{ "range": range, "text": "8g" }]));
-    let after = c.diagnostics(&ini, 1);
-    assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
-    assert_eq!(
-        std::fs::read_to_string(&compose).unwrap(),
-        text,
-        "nothing saved"
+    // `mem_limit: 1g` → `8g`.
+    unsaved_limit_change_clears_uw202(
+        &mut c,
+        &root.join("uwsgi.ini"),
+        &root.join("docker-compose.yml"),
+        "yaml",
+        ("mem_limit: 1g", 11, "1g", "8g"),
     );
-    c.change(&compose, 3, json!([{ "range": range, "text": "1g" }]));
-    assert!(codes(&c.diagnostics(&ini, 1)).contains(&"UW202".to_string()));
     c.stop();
 }
 
