@@ -35,14 +35,12 @@ pub fn runtime_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::RuntimeValue, out);
     // One finding per message and place (a loop repeats the same reference).
     let mut seen = std::collections::HashSet::new();
-    let mut i = before;
-    while i < out.len() {
-        if seen.insert((out[i].file, out[i].span, out[i].message.clone())) {
-            i += 1;
-        } else {
-            out.remove(i);
-        }
-    }
+    let fresh = out.split_off(before);
+    out.extend(
+        fresh
+            .into_iter()
+            .filter(|d| seen.insert((d.file, d.span, d.message.clone()))),
+    );
     unset_env_vars(ctx, rule, out);
 }
 

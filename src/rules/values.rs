@@ -40,31 +40,31 @@ fn suggestion(key: &str) -> Option<(&'static str, bool)> {
         .map(|(_, n)| (n, false))
 }
 
-/// Is `key` referenced as `%(key)` (or inside a `%(... key ...)` expression),
-/// or tested by `if-opt`/`if-not-opt` (which read collected keys)?
-fn used_as_placeholder(ctx: &IniContext, key: &str) -> bool {
-    let tested = ctx.resolved.entries.iter().any(|e| {
-        matches!(e.key.as_slice(), b"if-opt" | b"if-not-opt")
-            && e.raw_value.as_deref().is_some_and(|v| {
-                let v = String::from_utf8_lossy(v);
-                v.split('=').next().is_some_and(|k| k.trim() == key)
-            })
-    });
-    tested
-        || ctx.resolved.entries.iter().any(|e| {
-            e.raw_value.as_deref().is_some_and(|v| {
-                let v = String::from_utf8_lossy(v);
-                v.match_indices("%(").any(|(i, _)| {
-                    let inner = &v[i + 2..];
-                    let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
-                    inner.split(' ').any(|t| t == key)
-                })
-            })
-        })
+/// Every name referenced as `%(key)` (or inside a `%(... key ...)`
+/// expression) or tested by `if-opt`/`if-not-opt` (which read collected
+/// keys), gathered once per config.
+fn used_names(ctx: &IniContext) -> std::collections::HashSet<String> {
+    let mut names = std::collections::HashSet::new();
+    for e in &ctx.resolved.entries {
+        let Some(v) = e.raw_value.as_deref() else {
+            continue;
+        };
+        let v = String::from_utf8_lossy(v);
+        if matches!(e.key.as_slice(), b"if-opt" | b"if-not-opt") {
+            names.extend(v.split('=').next().map(|k| k.trim().to_string()));
+        }
+        for (i, _) in v.match_indices("%(") {
+            let inner = &v[i + 2..];
+            let inner = &inner[..inner.find(')').unwrap_or(inner.len())];
+            names.extend(inner.split(' ').map(str::to_string));
+        }
+    }
+    names
 }
 
 pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
-    unknown_env_options(ctx, rule, out);
+    let used = used_names(ctx);
+    unknown_env_options(ctx, rule, &used, out);
     // A file this config includes could not be read: it may use any key as
     // a `%(placeholder)`, so an unused key is not known to be unused.
     let unread_include = ctx.resolved.events.iter().any(|ev| {
@@ -87,7 +87,7 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
                 .iter()
                 .any(|v| matches!(v.what, ViaKind::Set { .. }))
             || ctx.resolved.declared.contains(&key)
-            || used_as_placeholder(ctx, &key)
+            || used.contains(&key)
         {
             continue;
         }
@@ -135,13 +135,18 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
 
 /// `UWSGI_*` variables of the container that name no option: uWSGI turns
 /// every one into an option and silently ignores the unknown ones.
-fn unknown_env_options(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+fn unknown_env_options(
+    ctx: &IniContext,
+    rule: &Rule,
+    used: &std::collections::HashSet<String>,
+    out: &mut Vec<Diagnostic>,
+) {
     let Some(dep) = ctx.deployment else { return };
     for e in &ctx.resolved.entries {
         let crate::uwsgi::resolve::Layer::Env { var } = &e.origin.layer else {
             continue;
         };
-        if e.def().is_some() || used_as_placeholder(ctx, &e.key_str()) {
+        if e.def().is_some() || used.contains(&e.key_str()) {
             continue;
         }
         let Some(env) = dep.env.iter().find(|v| &v.name == var) else {
