@@ -1529,24 +1529,10 @@ impl Resolver<'_> {
     }
 }
 
-/// Largest file read for a config (`ini`, `@()`, `for-readline`).
-const MAX_READ: u64 = 16 << 20;
-
 /// Read a regular local file, bounded: a config may name `/dev/zero` or a FIFO,
 /// which must neither hang nor exhaust memory.
 pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    let mut buf = Vec::new();
-    file.take(MAX_READ + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_READ {
-        return Err(std::io::Error::other("file larger than 16 MiB"));
-    }
-    Ok(buf)
+    crate::source::read_regular(path, crate::source::MAX_FILE)
 }
 
 /// C `strtoll` base 10 (saturating), as used by the placeholder arithmetic.
