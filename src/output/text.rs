@@ -426,10 +426,12 @@ mod tests {
         s
     }
 
+    type Case<'a> = (&'a [u8], (usize, usize), Vec<(usize, usize)>);
+
     #[test]
     fn windows_render_as_miette_renders_the_whole_file() {
         let many: String = (0..40).map(|i| format!("k{i} = {i}\n")).collect();
-        let cases: Vec<(&[u8], (usize, usize), Vec<(usize, usize)>)> = vec![
+        let cases: Vec<Case> = vec![
             (b"[uwsgi]\nmaster = true\nworkers = 4\n", (8, 14), vec![]),
             (
                 b"[uwsgi]\r\nmaster = true\r\nworkers = 4\r\n",
