@@ -310,7 +310,26 @@ pub fn parse_size(s: &str) -> Option<u64> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return None,
     };
-    (n >= 0.0 && n.is_finite()).then_some((n * mult as f64) as u64)
+    let bytes = n * mult as f64;
+    // Memory sizes: anything past a pebibyte is a typo, and bounded values
+    // keep the budget arithmetic far from overflow.
+    (n >= 0.0 && n.is_finite() && bytes <= MAX_SIZE as f64).then_some(bytes as u64)
+}
+
+/// The largest size accepted anywhere (1 PiB).
+pub const MAX_SIZE: u64 = 1 << 50;
+
+/// A memory limit: a size above zero.
+pub fn parse_limit(s: &str) -> Result<u64, String> {
+    match parse_size(s) {
+        Some(0) => Err(format!(
+            "`{s}`: a memory limit of 0 leaves nothing to run in"
+        )),
+        Some(n) => Ok(n),
+        None => Err(format!(
+            "`{s}` is not a size up to 1 PiB (e.g. 512MiB, 1GiB)"
+        )),
+    }
 }
 
 /// Load and validate one configuration file.
@@ -457,7 +476,10 @@ fn validate(
                 .map(|n| base.join(n.get_ref()))
                 .collect(),
             memory_limit_bytes: match d.memory_limit {
-                Some(m) => Some(size(path, text, Some(m), 0)?),
+                Some(m) => match parse_limit(m.get_ref()) {
+                    Ok(n) => Some(n),
+                    Err(e) => return Err(error_at(path, text, m.span(), e)),
+                },
                 None => None,
             },
         });
@@ -688,5 +710,12 @@ mod tests {
         assert_eq!(parse_size("1.5g"), Some(3 << 29));
         assert_eq!(parse_size("512"), Some(512));
         assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("2000000GiB"), None);
+        assert_eq!(
+            parse_limit("0"),
+            Err("`0`: a memory limit of 0 leaves nothing to run in".into())
+        );
+        assert!(parse_limit("1e300").is_err());
+        assert_eq!(parse_limit("1GiB"), Ok(1 << 30));
     }
 }

@@ -70,7 +70,7 @@ pub struct Args {
     #[arg(long)]
     pub detect: bool,
     /// The memory limit of deployments where none is found (`512MiB`, `1GiB`).
-    #[arg(long, value_name = "SIZE", value_parser = |s: &str| crate::settings::parse_size(s).ok_or_else(|| format!("`{s}` is not a size (e.g. 512MiB, 1GiB)")))]
+    #[arg(long, value_name = "SIZE", value_parser = crate::settings::parse_limit)]
     pub memory_limit: Option<u64>,
     /// Directory relative Nginx `include`s are taken from (default: each main file's directory).
     #[arg(long, value_name = "DIR")]
