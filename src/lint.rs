@@ -686,6 +686,27 @@ fn prepare_inis(
     })
 }
 
+/// Where the resolver stopped at one of its budgets (options collected,
+/// bytes expanded): the analysis of that config is incomplete, so it is a
+/// UW001 error naming what was skipped, never a silent pass.
+fn budget_diagnostics(run: &Run, settings: &Settings) -> Vec<Diagnostic> {
+    let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) else {
+        return Vec::new();
+    };
+    run.resolved
+        .events
+        .iter()
+        .filter(|e| e.kind == resolve::EventKind::ExpansionLimit)
+        .map(|e| {
+            let (file, span) = match e.origin.layer {
+                resolve::Layer::File { file, line, .. } => (file, line),
+                _ => (run.file, Span::default()),
+            };
+            rule.diag(file, span, e.message.clone())
+        })
+        .collect()
+}
+
 /// Run the rules on every prepared config.
 fn check(prepared: Prepared) -> Report {
     let Prepared {
@@ -699,7 +720,8 @@ fn check(prepared: Prepared) -> Report {
     for run in &runs {
         let settings = &run.settings;
         let ctx = run.context(&sources, &pctx, &links);
-        let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+        let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+        found.extend(budget_diagnostics(run, settings));
         let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
         checked.sort();
         checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);

@@ -11,6 +11,7 @@
 //! Nothing a config names is ever executed or fetched: scheme URLs
 //! (`exec://`, `http://` ...) are left as they are and reported.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::source::{FileId, SourceFile, SourceMap, Span};
@@ -30,6 +31,10 @@ const MAX_DEPTH: usize = 64;
 /// Bound on `$()`/`@()`/`%()` replacements in one value (self-references grow forever).
 const MAX_EXPANSIONS: usize = 1000;
 const MAX_VALUE_LEN: usize = 1 << 20;
+/// Bound on the bytes all expansions of one config build together: values
+/// fanned out by `for-times` (an 800-byte file asking for gigabytes) stop
+/// being expanded there, with a diagnostic.
+const MAX_EXPANDED_TOTAL: usize = 64 << 20;
 /// Bound on collected options (`for-times = 100000000` must not exhaust memory).
 const MAX_ENTRIES: usize = 100_000;
 /// How often one file may be inherited before it is taken for a cycle
@@ -360,6 +365,13 @@ struct Resolver<'a> {
     inherit_counts: Vec<((PathBuf, Vec<u8>), usize)>,
     /// The option cap was hit (reported once).
     overflowed: bool,
+    /// The first entry of each key (`uwsgi_get_exported_opt` by index: a
+    /// scan per placeholder would be quadratic in `for-times` output).
+    first_of: HashMap<Vec<u8>, usize>,
+    /// Bytes built by `$()`/`@()`/`%()` expansion so far.
+    expanded: usize,
+    /// The expansion budget ran out (reported once).
+    expansion_exhausted: bool,
 }
 
 /// Resolve `inv` as uWSGI would, reading files relative to `host.cwd`.
@@ -385,6 +397,9 @@ pub fn resolve(
         in_configure: false,
         inherit_counts: Vec::new(),
         overflowed: false,
+        first_of: HashMap::new(),
+        expanded: 0,
+        expansion_exhausted: false,
     };
     r.collect_env();
     r.collect_cli();
@@ -459,6 +474,11 @@ impl Resolver<'_> {
             layer: Layer::Cli { index },
             via: self.via.clone(),
         }
+    }
+
+    /// [`Resolved::first_exact`] through the index.
+    fn first_exact(&self, key: &[u8]) -> Option<&Entry> {
+        self.first_of.get(key).map(|&i| &self.out.entries[i])
     }
 
     fn event(&mut self, kind: EventKind, origin: Origin, message: String, fatal: bool) {
@@ -679,6 +699,7 @@ impl Resolver<'_> {
             }
             return;
         }
+        self.first_of.entry(key.clone()).or_insert(idx);
         self.out.entries.push(Entry {
             key: key.clone(),
             raw_value: value.clone(),
@@ -776,7 +797,7 @@ impl Resolver<'_> {
                     None => (&arg[..], None),
                 };
                 let found: Option<Vec<u8>> = match logic.kind {
-                    IfOpt(_) => self.out.first_exact(name).and_then(|e| e.value.clone()),
+                    IfOpt(_) => self.first_exact(name).and_then(|e| e.value.clone()),
                     _ => self.inv.getenv(name).map(|v| v.as_bytes().to_vec()),
                 };
                 let hit = match (&found, expect) {
@@ -1226,6 +1247,9 @@ impl Resolver<'_> {
             let Some(mut value) = e.value.clone() else {
                 continue;
             };
+            if self.expansion_exhausted {
+                break;
+            }
             let mut unknown = Vec::new();
             let mut fatal = Vec::new();
             let mut expansions = 0;
@@ -1267,9 +1291,23 @@ impl Resolver<'_> {
                         let mut nv = value[..key_start - 2].to_vec();
                         nv.extend_from_slice(cstr(&v));
                         nv.extend_from_slice(&value[key_start + has - 1..]);
+                        self.expanded += nv.len();
                         value = nv;
                         has = 0;
                         expansions += 1;
+                        if self.expanded > MAX_EXPANDED_TOTAL {
+                            self.expansion_exhausted = true;
+                            let origin = self.out.entries[i].origin.clone();
+                            let msg = format!(
+                                "`{}`: `{}(...)` expansions build more than {} in total; this value and every later one are left unexpanded",
+                                lossy(&self.out.entries[i].key),
+                                symbol as char,
+                                crate::source::human_size(MAX_EXPANDED_TOTAL)
+                            );
+                            self.event(EventKind::ExpansionLimit, origin, msg, false);
+                            value = self.out.entries[i].value.clone().unwrap_or_default();
+                            break;
+                        }
                         if expansions > MAX_EXPANSIONS || value.len() > MAX_VALUE_LEN {
                             let origin = self.out.entries[i].origin.clone();
                             let msg = format!(
@@ -1405,7 +1443,7 @@ impl Resolver<'_> {
 
     /// `uwsgi_manage_placeholder`: a lookup, or left-to-right arithmetic.
     fn placeholder(&self, key: &[u8]) -> Option<Vec<u8>> {
-        let first = |k: &[u8]| self.out.first_exact(k).and_then(|e| e.value.clone());
+        let first = |k: &[u8]| self.first_exact(k).and_then(|e| e.value.clone());
         if !key.contains(&b' ') {
             return first(key);
         }
