@@ -14,13 +14,34 @@ const SKIP_DIRS: &[&str] = &["node_modules", "target", "__pycache__", "site-pack
 
 /// Is this ini meant for uWSGI? It has a `[uwsgi]` section, or one that is a
 /// near miss of it (`[ uwsgi ]`, `[uWSGI]`), which UW009 then reports.
+///
+/// A `[uwsgi]` that uWSGI cannot see counts too, so that UW009 says why the
+/// file contributes nothing instead of the file passing unseen: behind a
+/// byte-order mark, or in a file with old Mac line ends (`\r` only; uWSGI
+/// splits lines on `\n` and finds no section in either).
 pub fn is_uwsgi_ini(bytes: &[u8]) -> bool {
-    let doc = syntax::parse(bytes);
-    doc.section_names(bytes).iter().any(|name| {
-        String::from_utf8_lossy(name)
-            .trim()
-            .eq_ignore_ascii_case("uwsgi")
-    })
+    let has = |bytes: &[u8]| {
+        let doc = syntax::parse(bytes);
+        doc.section_names(bytes).iter().any(|name| {
+            String::from_utf8_lossy(name)
+                .trim()
+                .eq_ignore_ascii_case("uwsgi")
+        })
+    };
+    if has(bytes) {
+        return true;
+    }
+    let unmarked = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if unmarked.len() != bytes.len() && has(unmarked) {
+        return true;
+    }
+    !unmarked.contains(&b'\n') && unmarked.contains(&b'\r') && {
+        let lines: Vec<u8> = unmarked
+            .iter()
+            .map(|&b| if b == b'\r' { b'\n' } else { b })
+            .collect();
+        has(&lines)
+    }
 }
 
 /// A YAML file is a uWSGI config when it has a top-level `uwsgi:` key (what
@@ -48,6 +69,14 @@ pub fn uwsgi_inis(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
         let meta = std::fs::metadata(p)?;
+        if !meta.is_file() && !meta.is_dir() {
+            // A FIFO or device named on the command line: reading it says
+            // why it is not read.
+            if format_of(p).is_some() {
+                out.push(p.clone());
+            }
+            continue;
+        }
         if meta.is_file() {
             if is_ini(p) {
                 out.push(p.clone());
@@ -80,10 +109,15 @@ fn is_ini(p: &Path) -> bool {
     let Some(format) = format_of(p) else {
         return false;
     };
-    crate::uwsgi::resolve::read_local(p).is_ok_and(|b| match format {
-        ConfigFormat::Ini => is_uwsgi_ini(&b),
-        ConfigFormat::Yaml => is_uwsgi_yaml(&b),
-    })
+    match crate::uwsgi::resolve::read_local(p) {
+        Ok(b) => match format {
+            ConfigFormat::Ini => is_uwsgi_ini(&b),
+            ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+        },
+        // Too large, unreadable, a FIFO: taken, so that reading it reports
+        // why (UW001) instead of the file passing unseen.
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
 }
 
 /// The repository root: the nearest directory above `start` holding `.git`,

@@ -115,6 +115,18 @@ pub fn lint_stdin(
 ) -> Result<Report, LintError> {
     let cwd = std::env::current_dir()?;
     let abs = resolve::normalize_lexically(&cwd.join(name));
+    // The name places the content in the project; a name outside it
+    // (`../x.ini`, `/x.ini`) would make another directory, up to `/`, the
+    // project whose files are read.
+    let project = crate::discover::repo_root(&cwd);
+    let real_cwd = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+    if !resolve::normalize_lexically(&real_cwd.join(name)).starts_with(&project) {
+        return Err(LintError::Io(std::io::Error::other(format!(
+            "--stdin-filename `{}` lies outside the project ({}); name the file as it is in the project",
+            name.display(),
+            project.display()
+        ))));
+    }
     let roots = if overrides.no_context {
         Vec::new()
     } else {
@@ -216,7 +228,11 @@ fn load_project(
         let docs = match yaml::parse(&text) {
             Ok(d) => d,
             Err(e) => {
-                if text.contains("services:") || text.contains("apiVersion:") {
+                // Over the alias budget: said whatever the file is.
+                if text.contains("services:")
+                    || text.contains("apiVersion:")
+                    || e.message.contains("aliases expand")
+                {
                     loader.problem(
                         "UW001",
                         id,
@@ -640,6 +656,21 @@ fn prepare_inis(
             }
             let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
             let Some((file, _)) = resolved.files.first().cloned() else {
+                // The config itself could not be read (too large, unreadable,
+                // not a regular file): said, never a silent pass.
+                let id = sources.add(SourceFile::new(
+                    spec.clone(),
+                    Some(canonical.clone()),
+                    Vec::new(),
+                ));
+                let why = resolved
+                    .events
+                    .iter()
+                    .find(|e| e.fatal)
+                    .map_or_else(|| format!("cannot read `{spec}`"), |e| e.message.clone());
+                if let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) {
+                    diagnostics.push(rule.diag(id, Span::default(), why));
+                }
                 continue;
             };
             let nginx = match d {

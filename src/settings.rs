@@ -334,12 +334,15 @@ pub fn parse_limit(s: &str) -> Result<u64, String> {
 
 /// Load and validate one configuration file.
 pub fn load(path: &Path) -> Result<Option<Settings>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let cannot = |e: String| ConfigError {
         file: path.to_path_buf(),
         line: 1,
         column: 1,
         message: format!("cannot read the configuration: {e}"),
-    })?;
+    };
+    let bytes = crate::source::read_regular(path, crate::source::MAX_FILE)
+        .map_err(|e| cannot(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8".into()))?;
     let parsed: Result<Option<FileConfig>, toml::de::Error> =
         if path.file_name().is_some_and(|n| n == "pyproject.toml") {
             toml::from_str::<PyProject>(&text).map(|p| p.tool.and_then(|t| t.uwsgi_lint))
@@ -495,9 +498,25 @@ pub fn find_for(dir: &Path) -> Result<Option<Settings>, ConfigError> {
     while let Some(d) = cur {
         for name in ["uwsgi-lint.toml", ".uwsgi-lint.toml", "pyproject.toml"] {
             let p = d.join(name);
-            if p.is_file()
-                && let Some(s) = load(&p)?
-            {
+            if !p.is_file() {
+                continue;
+            }
+            // Found, not named by the user: it must lie in the project. A
+            // symlink out of it (`uwsgi-lint.toml -> /etc/passwd`) would let
+            // a change under review quote another file in the error.
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+                let root = crate::discover::repo_root(d);
+                let inside = std::fs::canonicalize(&p).is_ok_and(|t| t.starts_with(&root));
+                if !inside {
+                    return Err(ConfigError {
+                        file: p,
+                        line: 1,
+                        column: 1,
+                        message: "a symbolic link to a file outside the project; not read".into(),
+                    });
+                }
+            }
+            if let Some(s) = load(&p)? {
                 return Ok(Some(s));
             }
         }

@@ -56,15 +56,30 @@ impl std::fmt::Display for Unusable {
     }
 }
 
-/// Read a file, un-gzipping it when it is gzip (rotated logs).
+/// Most bytes of one log or stats file, as stored and once un-gzipped.
+pub const MAX_MEASUREMENTS: usize = 256 << 20;
+
+/// Read a file, un-gzipping it when it is gzip (rotated logs). Only a
+/// regular file is read (a FIFO would block, `/dev/zero` never ends), and
+/// at most [`MAX_MEASUREMENTS`] bytes of it, before and after un-gzipping
+/// (a small gzip bomb expands a thousandfold).
 pub fn read_maybe_gzip(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
+    let bytes = crate::source::read_regular(path, MAX_MEASUREMENTS)?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = String::new();
+        let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&bytes[..])
-            .take(1 << 30)
-            .read_to_string(&mut out)?;
-        return Ok(out);
+            .take(MAX_MEASUREMENTS as u64 + 1)
+            .read_to_end(&mut out)?;
+        if out.len() > MAX_MEASUREMENTS {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!(
+                    "un-gzips to more than {}; not read (give a shorter excerpt)",
+                    crate::source::human_size(MAX_MEASUREMENTS)
+                ),
+            ));
+        }
+        return Ok(String::from_utf8_lossy(&out).into_owned());
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }

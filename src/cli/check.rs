@@ -266,10 +266,18 @@ pub fn run(args: &Args) -> Result<u8, String> {
     let report = match (&args.stdin_filename, reading_stdin) {
         (Some(name), _) => {
             use std::io::Read;
+            let max = crate::source::MAX_FILE;
             let mut content = Vec::new();
             std::io::stdin()
+                .take(max as u64 + 1)
                 .read_to_end(&mut content)
                 .map_err(|e| format!("reading standard input: {e}"))?;
+            if content.len() > max {
+                return Err(format!(
+                    "standard input is larger than {}; not read",
+                    crate::source::human_size(max)
+                ));
+            }
             lint::lint_stdin(name, content, &overrides)
         }
         (None, true) => {
