@@ -82,3 +82,249 @@ fn user_numbers_are_validated() {
     let (code, out, err) = run(p.path(), &["advise", "--cpus=1.5", "--memory-limit=1GiB"]);
     assert_eq!(code, Some(0), "{out}{err}");
 }
+
+/// Run under a virtual-memory cap (an OOM abort becomes a test failure
+/// instead of a stuck machine).
+fn run_capped(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let mut sh = Command::new("sh");
+    sh.current_dir(dir).arg("-c").arg(format!(
+        "ulimit -v 2000000; exec '{}' {}",
+        env!("CARGO_BIN_EXE_uwsgi-lint"),
+        quoted.join(" ")
+    ));
+    let out = common::run_bounded(sh, Duration::from_secs(300));
+    assert!(!out.timed_out, "uwsgi-lint {args:?} hung");
+    (
+        out.code,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn expansion_fanned_out_by_for_times_is_a_budget_not_an_abort() {
+    // 10 × 10 × 10 × 10 × 100 bytes per value, 100,000 times: > 8 GB asked.
+    let mut ini = format!("[uwsgi]\nmaster = true\na = {}\n", "x".repeat(100));
+    for (name, of) in [("b", "a"), ("c", "b"), ("d", "c")] {
+        ini.push_str(&format!("{name} = {}\n", format!("%({of})").repeat(10)));
+    }
+    ini.push_str("for-times = 100000\ne = %(d)%(d)%(d)%(d)%(d)%(d)%(d)%(d)%(d)%(d)\nendfor =\n");
+    assert!(ini.len() < 1000);
+    let p = project(&[("uwsgi.ini", ini.as_bytes())]);
+    let (code, out, err) = run_capped(
+        p.path(),
+        &["check", "--no-config", "--format", "concise", "uwsgi.ini"],
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("error[UW001]") && out.contains("expansions build more than 64 MiB"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_yaml_alias_bomb_is_a_budget_not_an_abort() {
+    let mut compose = format!(
+        "x-big: &big \"{}\"\nservices:\n  web:\n    image: app\n    command: uwsgi --ini uwsgi.ini\n    labels:\n",
+        "x".repeat(1 << 20)
+    );
+    for i in 0..2000 {
+        compose.push_str(&format!("      l{i}: *big\n"));
+    }
+    let p = project(&[
+        ("uwsgi.ini", INI),
+        ("docker-compose.yml", compose.as_bytes()),
+    ]);
+    let (code, out, err) = run_capped(p.path(), &["check", "--no-config", "--format", "concise"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("docker-compose.yml:1:1: error[UW001] not valid YAML: its aliases expand it to more than 64 MiB"),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+fn fifo(dir: &Path, name: &str) -> PathBuf {
+    let p = dir.join(name);
+    let status = Command::new("mkfifo").arg(&p).status().unwrap();
+    assert!(status.success());
+    p
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_named_anywhere_never_blocks() {
+    for (what, ini) in [
+        ("ini", "[uwsgi]\nmaster = true\nini = pipe.ini\n"),
+        ("include", "[uwsgi]\nmaster = true\ninclude = pipe.ini\n"),
+        ("@()", "[uwsgi]\nmaster = true\nchdir = @(pipe.ini)\n"),
+        (
+            "for-readline",
+            "[uwsgi]\nmaster = true\nfor-readline = pipe.ini\nenv = %(_)\nendfor =\n",
+        ),
+    ] {
+        let p = project(&[("uwsgi.ini", ini.as_bytes())]);
+        fifo(p.path(), "pipe.ini");
+        let (code, out, err) = run(
+            p.path(),
+            &["check", "--no-config", "--format", "concise", "uwsgi.ini"],
+        );
+        assert!(code == Some(1), "{what}: {out}{err}");
+        assert!(out.contains("not a regular file"), "{what}: {out}");
+    }
+    // Nginx including a FIFO.
+    let p = project(&[
+        ("uwsgi.ini", INI),
+        (
+            "nginx/nginx.conf",
+            b"events {}\nhttp {\n  include pipe.conf;\n}\n",
+        ),
+    ]);
+    fifo(&p.path().join("nginx"), "pipe.conf");
+    let (code, out, err) = run(p.path(), &["check", "--no-config", "--format", "concise"]);
+    assert!(code.is_some(), "{out}{err}");
+    // The config itself a FIFO, and `--log` one.
+    let p = project(&[("uwsgi.ini", INI)]);
+    fifo(p.path(), "pipe.ini");
+    let (code, out, err) = run(
+        p.path(),
+        &["check", "--no-config", "--format", "concise", "pipe.ini"],
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("error[UW001]") && out.contains("not a regular file"),
+        "{out}"
+    );
+    fifo(p.path(), "uwsgi.log");
+    let (code, _, err) = run(p.path(), &["advise", "--no-config", "--log", "uwsgi.log"]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
+
+#[test]
+fn unbounded_reads_are_capped() {
+    let p = project(&[("uwsgi.ini", INI)]);
+    for flag in ["--log", "--stats-file"] {
+        let (code, _, err) = run(p.path(), &["advise", "--no-config", flag, "/dev/zero"]);
+        assert_eq!(code, Some(2), "{flag}: {err}");
+        assert!(err.contains("not a regular file"), "{flag}: {err}");
+    }
+    // A gzip bomb: 300 MiB of zeros, compressed to a few hundred KiB.
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    let zeros = vec![0u8; 1 << 20];
+    for _ in 0..300 {
+        std::io::Write::write_all(&mut gz, &zeros).unwrap();
+    }
+    std::fs::write(p.path().join("uwsgi.log.gz"), gz.finish().unwrap()).unwrap();
+    let (code, _, err) = run_capped(
+        p.path(),
+        &["advise", "--no-config", "--log", "uwsgi.log.gz"],
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("un-gzips to more than 256 MiB"), "{err}");
+    // Standard input that never ends.
+    let (code, _, err) = run_with_stdin(
+        p.path(),
+        &["check", "--no-config", "--stdin-filename", "x.ini", "-"],
+        Some(PathBuf::from("/dev/zero")),
+    );
+    assert_eq!(code, Some(2), "{err}");
+    assert!(
+        err.contains("standard input is larger than 16 MiB"),
+        "{err}"
+    );
+}
+
+#[test]
+fn no_silent_pass() {
+    // Over the size cap.
+    let mut big = b"[uwsgi]\nmaster = true\n".to_vec();
+    big.resize(17 << 20, b'\n');
+    let p = project(&[("uwsgi.ini", &big)]);
+    let (code, out, err) = run(
+        p.path(),
+        &["check", "--no-config", "--format", "concise", "uwsgi.ini"],
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("error[UW001]") && out.contains("larger than 16 MiB"),
+        "{out}"
+    );
+    // A byte-order mark, and old Mac line ends: uWSGI finds no section.
+    for (name, text) in [
+        ("bom.ini", &b"\xef\xbb\xbf[uwsgi]\nmaster = true\n"[..]),
+        ("cr.ini", &b"[uwsgi]\rmaster = true\r"[..]),
+    ] {
+        let p = project(&[(name, text)]);
+        let (code, out, err) = run(
+            p.path(),
+            &["check", "--no-config", "--format", "concise", name],
+        );
+        assert_eq!(code, Some(1), "{name}: {out}{err}");
+        assert!(out.contains("error[UW009]"), "{name}: {out}");
+        if let Some(uwsgi) = common::uwsgi_oracle("no_silent_pass") {
+            let mut cmd = Command::new(uwsgi);
+            cmd.current_dir(p.path()).args([
+                "--show-config",
+                "--hook-pre-jail",
+                "exit:",
+                "--ini",
+                name,
+            ]);
+            let o = common::run_bounded(cmd, Duration::from_secs(60));
+            let said = String::from_utf8_lossy(&o.stderr).into_owned()
+                + &String::from_utf8_lossy(&o.stdout);
+            assert!(
+                said.contains("Can't find section \"uwsgi\""),
+                "{name}: {said}"
+            );
+        }
+    }
+}
+
+#[test]
+fn stdin_filename_outside_the_project_is_refused() {
+    let p = project(&[("app/uwsgi.ini", INI)]);
+    let stdin = p.path().join("app/uwsgi.ini");
+    for name in ["../x.ini", "/x.ini"] {
+        let (code, out, err) = run_with_stdin(
+            p.path(),
+            &["check", "--no-config", "--stdin-filename", name, "-"],
+            Some(stdin.clone()),
+        );
+        assert_eq!(code, Some(2), "{name}: {out}{err}");
+        assert!(err.contains("outside the project"), "{name}: {err}");
+    }
+    let (code, out, err) = run_with_stdin(
+        p.path(),
+        &["check", "--no-config", "--stdin-filename", "app/x.ini", "-"],
+        Some(stdin),
+    );
+    assert!(code == Some(0) || code == Some(1), "{out}{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_settings_file_linked_outside_the_project_is_not_read() {
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret.toml");
+    std::fs::write(&secret, "secret-token = \"hunter2\"\n").unwrap();
+    let p = project(&[("uwsgi.ini", INI)]);
+    std::os::unix::fs::symlink(&secret, p.path().join("uwsgi-lint.toml")).unwrap();
+    let (code, out, err) = run(p.path(), &["check", "uwsgi.ini"]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(err.contains("outside the project"), "{err}");
+    assert!(!(out + &err).contains("hunter2"));
+}
+
+#[test]
+fn a_label_past_column_65535_renders() {
+    let mut ini = b"[uwsgi]\nmaster = true\nhome = /x".to_vec();
+    ini.extend(std::iter::repeat_n(b'a', 70_000));
+    ini.extend(b" ; comment\n");
+    let p = project(&[("uwsgi.ini", &ini)]);
+    let (code, out, err) = run(p.path(), &["check", "--no-config", "uwsgi.ini"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(out.contains("[uwsgi.ini:3:70011]"), "{err}");
+}

@@ -789,7 +789,15 @@ impl Resolver<'_> {
                     }
                     true
                 }
-                Err(_) => false,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => {
+                    let msg = format!(
+                        "`for-readline = {}`: cannot read it here: {e}; the lines it gives are unknown",
+                        lossy(&arg)
+                    );
+                    self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+                    false
+                }
             },
             IfOpt(want) | IfEnv(want) => {
                 let (name, expect) = match arg.iter().position(|&b| b == b'=') {
@@ -1402,13 +1410,20 @@ impl Resolver<'_> {
                         }
                         Some(content)
                     }
-                    Err(_) => {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         fatal.push((
                             EventKind::IncludeNotFound,
                             format!(
                                 "`{reference}`: file `{name}` not found (uWSGI exits at startup)"
                             ),
                         ));
+                        None
+                    }
+                    Err(e) => {
+                        unknown.push(Unknown {
+                            reference,
+                            reason: format!("cannot be read here: {e}"),
+                        });
                         None
                     }
                 }
