@@ -449,7 +449,7 @@ fn prepare_inis(
     overrides: &Overrides,
 ) -> Result<Prepared, LintError> {
     let cwd = std::env::current_dir()?;
-    let mut host = HostFacts::local(CATALOGUE_VERSION);
+    let mut host = HostFacts::anonymous(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
     // Files are read only inside the projects linted (their roots).
     let mut confine: Vec<PathBuf> = context.roots.clone();

@@ -328,3 +328,71 @@ fn a_label_past_column_65535_renders() {
     assert_eq!(code, Some(1), "{err}");
     assert!(out.contains("[uwsgi.ini:3:70011]"), "{err}");
 }
+
+/// The findings, without the line that names the file linted.
+fn findings(dir: &Path, file: &str) -> String {
+    let (code, out, err) = run(dir, &["check", "--no-config", "--format", "concise", file]);
+    assert!(code == Some(0) || code == Some(1), "{out}{err}");
+    out
+}
+
+#[test]
+fn nothing_outside_the_project_is_listed_or_tested() {
+    // for-glob over /etc lists nothing of it.
+    let p = project(&[(
+        "uwsgi.ini",
+        b"[uwsgi]\nmaster = true\nfor-glob = /etc/*\nattach-daemon = %(_)\nendfor =\nfor-glob = /**/*\nenv = %(_)\nendfor =\n",
+    )]);
+    let out = findings(p.path(), "uwsgi.ini");
+    assert!(
+        !out.contains("/etc/passwd") && !out.contains("/etc/hostname"),
+        "{out}"
+    );
+    assert!(out.contains("lists files outside the project"), "{out}");
+    // An Nginx include of /etc lists nothing either.
+    let p = project(&[
+        ("uwsgi.ini", INI),
+        ("nginx/nginx.conf", b"events {}\nhttp {\n  include /etc/*;\n  include /**/*.conf;\n  include ../../../../etc/passwd;\n}\n"),
+    ]);
+    let (_, out, err) = run(
+        p.path(),
+        &["check", "--no-config", "--format", "json", "-v"],
+    );
+    assert!(
+        !out.contains("/etc/passwd") || !out.contains("root:"),
+        "{out}{err}"
+    );
+    assert!(
+        !out.contains("/etc/nginx") && !out.contains("/etc/hostname"),
+        "{out}"
+    );
+    // Whether a path exists outside does not change the findings.
+    let with = |path: &str| {
+        let ini = format!(
+            "[uwsgi]\nmaster = true\nif-exists = {path}\nharakiri = 30\nendif =\nif-not-file = {path}\nworkers = 4\nendif =\n"
+        );
+        let p = project(&[("uwsgi.ini", ini.as_bytes())]);
+        findings(p.path(), "uwsgi.ini").replace(path, "PATH")
+    };
+    let present = with("/etc/passwd");
+    assert_eq!(present, with("/no/such/file-here"));
+    assert!(present.contains("outside the project"), "{present}");
+}
+
+#[test]
+fn this_machines_identity_stays_out_of_reports() {
+    let p = project(&[(
+        "uwsgi.ini",
+        b"[uwsgi]\nmaster = true\nprocname-prefix = %h-%U-%u-\nworkers = 4%h\n",
+    )]);
+    let (_, out, err) = run(
+        p.path(),
+        &["check", "--no-config", "--format", "json", "uwsgi.ini"],
+    );
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let host = host.trim();
+    if host.len() > 3 {
+        assert!(!out.contains(host), "{out}{err}");
+    }
+    assert!(out.contains("<host name>"), "{out}");
+}

@@ -324,9 +324,7 @@ pub struct ResolveOptions {
 impl ResolveOptions {
     /// Does `path` exist outside the directories files may be read from?
     pub fn is_outside(&self, path: &Path) -> bool {
-        !self.confine.is_empty()
-            && std::fs::canonicalize(path)
-                .is_ok_and(|real| !self.confine.iter().any(|r| real.starts_with(r)))
+        crate::confine::is_outside(&self.confine, path)
     }
 }
 
@@ -775,8 +773,26 @@ impl Resolver<'_> {
                 }
                 true
             }
+            ForGlob if crate::confine::glob_outside(&self.opts.confine, &path_of(self, &arg)) => {
+                let msg = format!(
+                    "`for-glob = {}` lists files outside the project, which are not listed here; the options it gives are unknown",
+                    lossy(&arg)
+                );
+                self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+                false
+            }
             ForGlob => {
-                for item in glob_mark_nocheck(&self.host.cwd, &lossy(&arg)) {
+                let (items, capped) =
+                    glob_mark_nocheck(&self.host.cwd, &lossy(&arg), &self.opts.confine);
+                if capped {
+                    let msg = format!(
+                        "`for-glob = {}` matches more than {} files; the rest are skipped",
+                        lossy(&arg),
+                        crate::confine::MAX_GLOB_MATCHES
+                    );
+                    self.event(EventKind::ExpansionLimit, origin.clone(), msg, false);
+                }
+                for item in items {
                     add_with(self, Some(item.as_bytes()));
                 }
                 true
@@ -819,6 +835,16 @@ impl Resolver<'_> {
                 } else {
                     false
                 }
+            }
+            IfExists(_) | IfFile(_) | IfDir(_) if self.opts.is_outside(&path_of(self, &arg)) => {
+                // Whether it exists out there must not change the report.
+                let msg = format!(
+                    "`{} = {}` tests a path outside the project, which is not looked at here; the block's options are unknown",
+                    lossy(key),
+                    lossy(&arg)
+                );
+                self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+                false
             }
             IfExists(want) | IfFile(want) | IfDir(want) => {
                 let p = path_of(self, &arg);
@@ -1614,7 +1640,10 @@ fn fgets_lines(content: &[u8]) -> Vec<Vec<u8>> {
 
 /// glob(3) with GLOB_MARK | GLOB_NOCHECK: sorted matches, directories get a
 /// trailing `/`; no match gives the pattern itself.
-fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
+///
+/// Matches outside `confine` are left out, and at most
+/// [`crate::confine::MAX_GLOB_MATCHES`] are listed (`true`: some were cut).
+fn glob_mark_nocheck(cwd: &Path, pattern: &str, confine: &[PathBuf]) -> (Vec<String>, bool) {
     let absolute = pattern.starts_with('/');
     let full = if absolute {
         pattern.to_string()
@@ -1626,9 +1655,12 @@ fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
         require_literal_separator: true,
         require_literal_leading_dot: true,
     };
+    let mut capped = false;
     let mut out: Vec<String> = match glob::glob_with(&full, opts) {
         Ok(paths) => paths
             .filter_map(Result::ok)
+            .filter(|p| !crate::confine::is_outside(confine, p))
+            .take(crate::confine::MAX_GLOB_MATCHES + 1)
             .map(|p| {
                 let shown = if absolute {
                     p.to_string_lossy().into_owned()
@@ -1647,11 +1679,15 @@ fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
             .collect(),
         Err(_) => Vec::new(),
     };
+    if out.len() > crate::confine::MAX_GLOB_MATCHES {
+        out.truncate(crate::confine::MAX_GLOB_MATCHES);
+        capped = true;
+    }
     out.sort();
     if out.is_empty() {
         out.push(pattern.to_string());
     }
-    out
+    (out, capped)
 }
 
 /// A path for display: relative to `cwd` when below it.
