@@ -98,6 +98,6 @@ mod tests {
         assert_eq!(glob_base(Path::new("/**/*")), PathBuf::from("/"));
         assert!(glob_outside(&roots, Path::new("/**/*")));
         assert!(!glob_outside(&roots, &root.join("conf.d/*.conf")));
-        assert!(is_outside(&[], Path::new("/etc")) == false);
+        assert!(!is_outside(&[], Path::new("/etc")));
     }
 }
