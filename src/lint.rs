@@ -482,6 +482,11 @@ fn prepare_inis(
         && let Some(d) =
             crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
     {
+        if let Some(problem) = &d.problem {
+            return Err(LintError::Io(std::io::Error::other(format!(
+                "--detect: {problem}"
+            ))));
+        }
         project.containers.push(d.container());
     }
     // Project directories: where files of a project lie, or a repository

@@ -396,3 +396,37 @@ fn this_machines_identity_stays_out_of_reports() {
     }
     assert!(out.contains("<host name>"), "{out}");
 }
+
+#[test]
+fn a_truncated_ecs_task_definition_is_reported() {
+    let p = project(&[
+        ("uwsgi.ini", INI),
+        (
+            "ecs/task.json",
+            b"{\"family\": \"web\", \"memory\": \"1024\", \"containerDefinitions\": [{\"name\": \"web\", \"command\": [\"uwsgi\", \"--ini\", \"uwsgi.ini\"]",
+        ),
+    ]);
+    let (code, out, err) = run(p.path(), &["check", "--no-config", "--format", "concise"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("task.json") && out.contains("error[UW001] not valid JSON"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_hundred_thousand_env_lines_are_merged_in_linear_time() {
+    // Quadratic merging took over a minute here; the run is bounded.
+    let mut dockerfile = String::from("FROM python:3.12\n");
+    for i in 0..100_000 {
+        dockerfile.push_str(&format!("ENV V{} {i}\n", i % 50_000));
+    }
+    dockerfile.push_str("ENV UWSGI_WORKERS 3\nCMD [\"uwsgi\", \"--ini\", \"uwsgi.ini\"]\n");
+    let p = project(&[("uwsgi.ini", INI), ("Dockerfile", dockerfile.as_bytes())]);
+    let (code, out, err) = run(
+        p.path(),
+        &["check", "--no-config", "--format", "json", "-v"],
+    );
+    assert!(code == Some(0) || code == Some(1), "{out}{err}");
+    assert!(out.contains("UWSGI_WORKERS"), "{out}");
+}
