@@ -241,8 +241,20 @@ pub fn context(roots: &[PathBuf]) -> ContextFiles {
                 out.pins.push(p);
                 continue;
             }
-            let Ok(bytes) = crate::uwsgi::resolve::read_local(&p) else {
-                continue;
+            let bytes = match crate::uwsgi::resolve::read_local(&p) {
+                Ok(b) => b,
+                Err(e) => {
+                    // Too large or unreadable, yet named like context: kept,
+                    // so that reading it reports why (UW001).
+                    if e.kind() != std::io::ErrorKind::NotFound {
+                        match ext.as_str() {
+                            "conf" => out.nginx.push(p),
+                            "yml" | "yaml" if name.contains("compose") => out.yaml.push(p),
+                            _ => {}
+                        }
+                    }
+                    continue;
+                }
             };
             match ext.as_str() {
                 "json" => {

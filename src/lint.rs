@@ -155,7 +155,23 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = resolve::read_local(path).ok()?;
+        let bytes = match resolve::read_local(path) {
+            Ok(b) => b,
+            Err(e) => {
+                // Too large, unreadable, not a regular file: said once, never
+                // skipped silently.
+                if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
+                    let id = self.sources.add(SourceFile::new(
+                        display_name(&self.cwd, path),
+                        Some(path.to_path_buf()),
+                        Vec::new(),
+                    ));
+                    self.ids.insert(path.to_path_buf(), id);
+                    self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
+                }
+                return None;
+            }
+        };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let id = match self.ids.get(path) {
             Some(id) => *id,

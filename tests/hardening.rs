@@ -430,3 +430,16 @@ fn a_hundred_thousand_env_lines_are_merged_in_linear_time() {
     assert!(code == Some(0) || code == Some(1), "{out}{err}");
     assert!(out.contains("UWSGI_WORKERS"), "{out}");
 }
+
+#[test]
+fn an_oversized_context_file_is_reported() {
+    let mut nginx = b"events {}\nhttp {\n".to_vec();
+    nginx.resize(17 << 20, b'#');
+    let p = project(&[("uwsgi.ini", INI), ("nginx.conf", &nginx)]);
+    let (code, out, err) = run(p.path(), &["check", "--no-config", "--format", "concise"]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    assert!(
+        out.contains("nginx.conf:1:1: error[UW001] cannot read it: larger than 16 MiB"),
+        "{out}"
+    );
+}
