@@ -9,6 +9,8 @@ use std::path::{Component, Path, PathBuf};
 
 /// Most files one glob may list (`for-glob = **/*` in a large checkout).
 pub const MAX_GLOB_MATCHES: usize = 10_000;
+/// Most matches looked at, inside or not (a committed `root -> /` link).
+pub const MAX_GLOB_SCANNED: usize = 100_000;
 
 fn inside(roots: &[PathBuf], p: &Path) -> bool {
     roots.iter().any(|r| p.starts_with(r))

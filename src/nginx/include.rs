@@ -134,6 +134,9 @@ impl Files<'_> {
                 let mut v: Vec<PathBuf> = glob::glob(&text)
                     .map(|g| {
                         g.flatten()
+                            // Matches reached through a link out of the project count
+                            // too: they end the walk instead of extending it.
+                            .take(crate::confine::MAX_GLOB_SCANNED)
                             .filter(|p| !crate::confine::is_outside(roots, p))
                             .take(crate::confine::MAX_GLOB_MATCHES)
                             .collect()

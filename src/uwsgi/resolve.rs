@@ -1659,6 +1659,9 @@ fn glob_mark_nocheck(cwd: &Path, pattern: &str, confine: &[PathBuf]) -> (Vec<Str
     let mut out: Vec<String> = match glob::glob_with(&full, opts) {
         Ok(paths) => paths
             .filter_map(Result::ok)
+            // Matches reached through a link out of the project count
+            // too: they end the walk instead of extending it.
+            .take(crate::confine::MAX_GLOB_SCANNED)
             .filter(|p| !crate::confine::is_outside(confine, p))
             .take(crate::confine::MAX_GLOB_MATCHES + 1)
             .map(|p| {
