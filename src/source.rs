@@ -254,19 +254,8 @@ pub fn read_regular(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
 fn too_large(max: usize) -> std::io::Error {
     std::io::Error::new(
         std::io::ErrorKind::FileTooLarge,
-        format!("larger than {}; not read", human_size(max)),
+        format!("larger than {}; not read", crate::units::Bytes(max as u64)),
     )
-}
-
-/// `16 MiB`, `512 KiB`, `100 bytes`.
-pub fn human_size(n: usize) -> String {
-    if n >= 1 << 20 && n.is_multiple_of(1 << 20) {
-        format!("{} MiB", n >> 20)
-    } else if n >= 1 << 10 && n.is_multiple_of(1 << 10) {
-        format!("{} KiB", n >> 10)
-    } else {
-        format!("{n} bytes")
-    }
 }
 
 #[cfg(test)]

@@ -75,7 +75,7 @@ pub fn read_maybe_gzip(path: &Path) -> std::io::Result<String> {
                 std::io::ErrorKind::FileTooLarge,
                 format!(
                     "un-gzips to more than {}; not read (give a shorter excerpt)",
-                    crate::source::human_size(MAX_MEASUREMENTS)
+                    crate::units::Bytes(MAX_MEASUREMENTS as u64)
                 ),
             ));
         }

@@ -275,7 +275,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
             if content.len() > max {
                 return Err(format!(
                     "standard input is larger than {}; not read",
-                    crate::source::human_size(max)
+                    crate::units::Bytes(max as u64)
                 ));
             }
             lint::lint_stdin(name, content, &overrides)

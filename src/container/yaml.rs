@@ -162,7 +162,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
             span: Span::new(0, 0),
             message: format!(
                 "its aliases expand it to more than {}; not read",
-                crate::source::human_size(MAX_EXPANDED)
+                crate::units::Bytes(MAX_EXPANDED as u64)
             ),
         });
     }

@@ -1336,7 +1336,7 @@ impl Resolver<'_> {
                                 "`{}`: `{}(...)` expansions build more than {} in total; this value and every later one are left unexpanded",
                                 lossy(&self.out.entries[i].key),
                                 symbol as char,
-                                crate::source::human_size(MAX_EXPANDED_TOTAL)
+                                crate::units::Bytes(MAX_EXPANDED_TOTAL as u64)
                             );
                             self.event(EventKind::ExpansionLimit, origin, msg, false);
                             value = self.out.entries[i].value.clone().unwrap_or_default();
