@@ -668,10 +668,15 @@ pub fn aims_at_uwsgi(kind: PassKind, target: &Target, uwsgi_hosts: &[String]) ->
 }
 
 fn env_of(c: &Container, image: Option<&Dockerfile>) -> Vec<EnvVar> {
-    let mut out: Vec<EnvVar> = Vec::new();
+    // A later setting replaces an earlier one and moves to the end; by
+    // index, so that 100,000 `ENV` lines stay linear.
+    let mut out: Vec<Option<EnvVar>> = Vec::new();
+    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut push = |file: &Path, k: &At<String>, v: &At<String>| {
-        out.retain(|e| e.name != k.value);
-        out.push(EnvVar {
+        if let Some(i) = at.insert(k.value.clone(), out.len()) {
+            out[i] = None;
+        }
+        out.push(Some(EnvVar {
             name: k.value.clone(),
             value: v.value.clone(),
             place: Place {
@@ -679,7 +684,7 @@ fn env_of(c: &Container, image: Option<&Dockerfile>) -> Vec<EnvVar> {
                 span: Span::new(k.span.start, v.span.end.max(k.span.end)),
                 message: format!("`{}` set here", k.value),
             },
-        });
+        }));
     };
     if let Some(d) = image {
         for (k, v) in &d.env {
@@ -689,7 +694,7 @@ fn env_of(c: &Container, image: Option<&Dockerfile>) -> Vec<EnvVar> {
     for (k, v) in &c.env {
         push(&c.file, k, v);
     }
-    out
+    out.into_iter().flatten().collect()
 }
 
 /// A container about to be linked, with what its image adds.

@@ -15,13 +15,34 @@ const SKIP_DIRS: &[&str] = &["node_modules", "target", "__pycache__", "site-pack
 
 /// Is this ini meant for uWSGI? It has a `[uwsgi]` section, or one that is a
 /// near miss of it (`[ uwsgi ]`, `[uWSGI]`), which UW009 then reports.
+///
+/// A `[uwsgi]` that uWSGI cannot see counts too, so that UW009 says why the
+/// file contributes nothing instead of the file passing unseen: behind a
+/// byte-order mark, or in a file with old Mac line ends (`\r` only; uWSGI
+/// splits lines on `\n` and finds no section in either).
 pub fn is_uwsgi_ini(bytes: &[u8]) -> bool {
-    let doc = syntax::parse(bytes);
-    doc.section_names(bytes).iter().any(|name| {
-        String::from_utf8_lossy(name)
-            .trim()
-            .eq_ignore_ascii_case("uwsgi")
-    })
+    let has = |bytes: &[u8]| {
+        let doc = syntax::parse(bytes);
+        doc.section_names(bytes).iter().any(|name| {
+            String::from_utf8_lossy(name)
+                .trim()
+                .eq_ignore_ascii_case("uwsgi")
+        })
+    };
+    if has(bytes) {
+        return true;
+    }
+    let unmarked = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if unmarked.len() != bytes.len() && has(unmarked) {
+        return true;
+    }
+    !unmarked.contains(&b'\n') && unmarked.contains(&b'\r') && {
+        let lines: Vec<u8> = unmarked
+            .iter()
+            .map(|&b| if b == b'\r' { b'\n' } else { b })
+            .collect();
+        has(&lines)
+    }
 }
 
 /// A YAML file is a uWSGI config when it has a top-level `uwsgi:` key (what
@@ -49,6 +70,17 @@ pub fn format_of(p: &Path) -> Option<ConfigFormat> {
 pub fn uwsgi_inis(paths: &[PathBuf], overlay: &Overlay) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in paths {
+        if !overlay.contains(p) {
+            let meta = std::fs::metadata(p)?;
+            if !meta.is_file() && !meta.is_dir() {
+                // A FIFO or device named on the command line: reading it says
+                // why it is not read.
+                if format_of(p).is_some() {
+                    out.push(p.clone());
+                }
+                continue;
+            }
+        }
         if overlay.contains(p) || std::fs::metadata(p)?.is_file() {
             if is_ini(p, overlay) {
                 out.push(p.clone());
@@ -73,7 +105,7 @@ pub fn uwsgi_inis_in(
     let mut out = Vec::new();
     for p in paths {
         // A text of the overlay is a file, saved or not.
-        let is_dir = !overlay.contains(p) && !std::fs::metadata(p)?.is_file();
+        let is_dir = !overlay.contains(p) && std::fs::metadata(p)?.is_dir();
         let walked = is_dir
             .then(|| crate::source::canonicalize(p).ok())
             .flatten()
@@ -147,10 +179,15 @@ fn is_ini(p: &Path, overlay: &Overlay) -> bool {
     let Some(format) = format_of(p) else {
         return false;
     };
-    overlay.read(p).is_ok_and(|b| match format {
-        ConfigFormat::Ini => is_uwsgi_ini(&b),
-        ConfigFormat::Yaml => is_uwsgi_yaml(&b),
-    })
+    match overlay.read(p) {
+        Ok(b) => match format {
+            ConfigFormat::Ini => is_uwsgi_ini(&b),
+            ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+        },
+        // Too large, unreadable, a FIFO: taken, so that reading it reports
+        // why (UW001) instead of the file passing unseen.
+        Err(e) => e.kind() != std::io::ErrorKind::NotFound,
+    }
 }
 
 /// The repository root: the nearest directory above `start` holding `.git`,
@@ -242,7 +279,7 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     let mut roots: Vec<PathBuf> = paths
         .iter()
         .map(|p| {
-            if p.is_file() {
+            if !p.is_dir() {
                 // `uwsgi.ini` has the parent "", which is the current directory.
                 let dir = p.parent().filter(|d| !d.as_os_str().is_empty());
                 repo_root(dir.unwrap_or(Path::new(".")))
@@ -316,7 +353,18 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
                 Some(b) => b,
                 None => match overlay.read(&p) {
                     Ok(b) => b,
-                    Err(_) => continue,
+                    Err(e) => {
+                        // Too large or unreadable, yet named like context: kept,
+                        // so that reading it reports why (UW001).
+                        if e.kind() != std::io::ErrorKind::NotFound {
+                            match ext.as_str() {
+                                "conf" => out.nginx.push(p),
+                                "yml" | "yaml" if name.contains("compose") => out.yaml.push(p),
+                                _ => {}
+                            }
+                        }
+                        continue;
+                    }
                 },
             };
             match ext.as_str() {

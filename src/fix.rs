@@ -91,33 +91,112 @@ pub fn plan(sources: &SourceMap, diags: &[Diagnostic], unsafe_fixes: bool) -> Ve
     out
 }
 
-/// Write `new` to `path` through a temporary file and a rename, keeping the
-/// permissions, unless the file no longer holds `expected`.
+/// Write `new` to `path` through a temporary file and a rename, unless the
+/// file no longer holds `expected`.
+///
+/// The target is refused when it is a symbolic link, has other hard links or
+/// is read-only: a rename would replace the link, split the hard link or
+/// defeat the read-only mark, each a surprise outside what was asked. The
+/// temporary file gets an unpredictable name created with `O_EXCL` (a
+/// symlink planted in the directory is never followed), the target's owner
+/// and mode before any content is written (so it is never more readable than
+/// the target), and the target is checked again for a concurrent edit right
+/// before the rename.
 pub fn write_atomically(path: &Path, expected: &[u8], new: &[u8]) -> std::io::Result<()> {
-    let current = std::fs::read(path)?;
+    write_atomically_with(path, expected, new, || {})
+}
+
+/// The callers name the file; the message says why it was left alone.
+fn refuse(why: &str) -> std::io::Error {
+    std::io::Error::other(format!("{why}; not written"))
+}
+
+/// What identifies one version of a file on disk.
+#[cfg(unix)]
+fn identity(m: &std::fs::Metadata) -> (u64, u64, u64, i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.dev(), m.ino(), m.size(), m.mtime(), m.mtime_nsec())
+}
+
+#[cfg(not(unix))]
+fn identity(m: &std::fs::Metadata) -> (u64, Option<std::time::SystemTime>) {
+    (m.len(), m.modified().ok())
+}
+
+/// Check the target is a plain, writable, singly linked file and read it.
+fn read_target(path: &Path) -> std::io::Result<(std::fs::Metadata, Vec<u8>)> {
+    let meta = std::fs::symlink_metadata(path)?;
+    if meta.file_type().is_symlink() {
+        return Err(refuse(
+            "is a symbolic link (rewriting would replace the link by a copy); fix the file it points to",
+        ));
+    }
+    if !meta.is_file() {
+        return Err(refuse("is not a regular file"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if meta.nlink() > 1 {
+            return Err(refuse(&format!(
+                "has {} hard links (rewriting would split them)",
+                meta.nlink()
+            )));
+        }
+    }
+    if meta.permissions().readonly() {
+        return Err(refuse("is read-only"));
+    }
+    let bytes = crate::source::read_regular(path, crate::source::MAX_FILE)?;
+    Ok((meta, bytes))
+}
+
+fn write_atomically_with(
+    path: &Path,
+    expected: &[u8],
+    new: &[u8],
+    before_rename: impl FnOnce(),
+) -> std::io::Result<()> {
+    let (meta, current) = read_target(path)?;
     if current != expected {
-        return Err(std::io::Error::other(format!(
-            "{} changed since it was read; not fixed",
-            path.display()
-        )));
+        return Err(refuse("changed since it was read"));
     }
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.uwsgi-lint-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(new)?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, std::fs::metadata(path)?.permissions())?;
-        std::fs::rename(&tmp, path)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".uwsgi-lint-")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let file = tmp.as_file();
+        // Owner first (changing it clears set-id bits), then the mode, both
+        // before the content; the file is created 0600.
+        if std::os::unix::fs::fchown(file, Some(meta.uid()), Some(meta.gid())).is_err() {
+            let mine = file.metadata()?.uid();
+            if mine != meta.uid() {
+                return Err(refuse(&format!(
+                    "is owned by uid {} and its owner cannot be kept",
+                    meta.uid()
+                )));
+            }
+            // Same owner, another group we cannot give: keep our group.
+        }
+        file.set_permissions(meta.permissions())?;
     }
-    result
+    tmp.write_all(new)?;
+    tmp.as_file().sync_all()?;
+    before_rename();
+    // A concurrent edit (or a swap for a link) since the first look.
+    let (again, now) = read_target(path)?;
+    if identity(&again) != identity(&meta) || now != expected {
+        return Err(refuse("changed while it was being fixed"));
+    }
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// A unified diff of one file's fix.
@@ -192,9 +271,8 @@ mod tests {
 
     #[test]
     fn never_overwrites_a_changed_file() {
-        let d = std::env::temp_dir().join(format!("uwsgi-lint-fix-{}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        let p = d.join("u.ini");
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("u.ini");
         std::fs::write(&p, "edited meanwhile\n").unwrap();
         assert!(write_atomically(&p, b"original\n", b"fixed\n").is_err());
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "edited meanwhile\n");
@@ -202,6 +280,133 @@ mod tests {
         write_atomically(&p, b"original\n", b"fixed\n").unwrap();
         assert_eq!(std::fs::read_to_string(&p).unwrap(), "fixed\n");
         // no temporary file left behind
-        assert_eq!(std::fs::read_dir(&d).unwrap().count(), 1);
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn an_edit_up_to_the_rename_is_kept_and_the_fix_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("u.ini");
+        std::fs::write(&p, "original\n").unwrap();
+        let err = write_atomically_with(&p, b"original\n", b"fixed\n", || {
+            std::fs::write(&p, "edited by hand\n").unwrap();
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("changed while"), "{err}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "edited by hand\n");
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    mod unix {
+        use super::super::*;
+        use std::os::unix::fs::PermissionsExt;
+
+        fn mode(p: &Path) -> u32 {
+            std::fs::symlink_metadata(p).unwrap().permissions().mode() & 0o7777
+        }
+
+        #[test]
+        fn a_symlink_at_the_old_temporary_name_is_not_followed() {
+            let project = tempfile::tempdir().unwrap();
+            let outside = tempfile::tempdir().unwrap();
+            let victim = outside.path().join("victim");
+            std::fs::write(&victim, "outside\n").unwrap();
+            std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let p = project.path().join("u.ini");
+            std::fs::write(&p, "original\n").unwrap();
+            // The name the tool used to write through (pid-based, predictable).
+            let planted = project
+                .path()
+                .join(format!(".u.ini.uwsgi-lint-{}.tmp", std::process::id()));
+            std::os::unix::fs::symlink(&victim, &planted).unwrap();
+            write_atomically(&p, b"original\n", b"fixed\n").unwrap();
+            assert_eq!(std::fs::read_to_string(&victim).unwrap(), "outside\n");
+            assert_eq!(mode(&victim), 0o600);
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "fixed\n");
+            assert!(
+                std::fs::symlink_metadata(&planted)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
+
+        #[test]
+        fn a_private_file_is_never_readable_by_others() {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("u.ini");
+            std::fs::write(&p, "secret = 1\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            let mut seen = 0;
+            write_atomically_with(&p, b"secret = 1\n", b"secret = 2\n", || {
+                // Every file in the directory, the temporary one included,
+                // while the new content is already in it.
+                for e in std::fs::read_dir(d.path()).unwrap() {
+                    let path = e.unwrap().path();
+                    assert_eq!(mode(&path), 0o600, "{}", path.display());
+                    seen += 1;
+                }
+            })
+            .unwrap();
+            assert_eq!(seen, 2, "the temporary file exists before the rename");
+            assert_eq!(mode(&p), 0o600);
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "secret = 2\n");
+        }
+
+        #[test]
+        fn the_mode_is_kept() {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("u.ini");
+            std::fs::write(&p, "a = 1\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+            write_atomically(&p, b"a = 1\n", b"a = 2\n").unwrap();
+            assert_eq!(mode(&p), 0o640);
+        }
+
+        #[test]
+        fn a_read_only_file_is_refused() {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("u.ini");
+            std::fs::write(&p, "a = 1\n").unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o444)).unwrap();
+            let err = write_atomically(&p, b"a = 1\n", b"a = 2\n").unwrap_err();
+            assert!(err.to_string().contains("read-only"), "{err}");
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "a = 1\n");
+            assert_eq!(mode(&p), 0o444);
+            assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        }
+
+        #[test]
+        fn a_symlinked_target_is_refused() {
+            let project = tempfile::tempdir().unwrap();
+            let outside = tempfile::tempdir().unwrap();
+            let real = outside.path().join("real.ini");
+            std::fs::write(&real, "a = 1\n").unwrap();
+            let p = project.path().join("u.ini");
+            std::os::unix::fs::symlink(&real, &p).unwrap();
+            let err = write_atomically(&p, b"a = 1\n", b"a = 2\n").unwrap_err();
+            assert!(err.to_string().contains("symbolic link"), "{err}");
+            assert_eq!(std::fs::read_to_string(&real).unwrap(), "a = 1\n");
+            assert!(
+                std::fs::symlink_metadata(&p)
+                    .unwrap()
+                    .file_type()
+                    .is_symlink()
+            );
+        }
+
+        #[test]
+        fn a_hard_linked_target_is_refused() {
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("u.ini");
+            let other = d.path().join("copy.ini");
+            std::fs::write(&p, "a = 1\n").unwrap();
+            std::fs::hard_link(&p, &other).unwrap();
+            let err = write_atomically(&p, b"a = 1\n", b"a = 2\n").unwrap_err();
+            assert!(err.to_string().contains("hard links"), "{err}");
+            assert_eq!(std::fs::read_to_string(&p).unwrap(), "a = 1\n");
+            assert_eq!(std::fs::read_to_string(&other).unwrap(), "a = 1\n");
+        }
     }
 }

@@ -10,26 +10,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// Largest file read for a config (`ini`, `@()`, `for-readline`, context files).
-const MAX_READ: u64 = 16 << 20;
-
 /// Read a regular local file, bounded: a config may name `/dev/zero` or a FIFO,
 /// which must neither hang nor exhaust memory.
 pub fn read_local(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
     crate::stats::file_read();
-    let file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
-    // Sized from the metadata: one read for the content, one for the end.
-    let mut buf = Vec::with_capacity(meta.len().min(MAX_READ) as usize + 1);
-    file.take(MAX_READ + 1).read_to_end(&mut buf)?;
-    if buf.len() as u64 > MAX_READ {
-        return Err(std::io::Error::other("file larger than 16 MiB"));
-    }
-    Ok(buf)
+    crate::source::read_regular(path, crate::source::MAX_FILE)
 }
 
 /// `a/./b/../c` → `a/c`, without touching the filesystem.

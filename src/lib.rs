@@ -6,6 +6,7 @@
 
 pub mod advise;
 pub mod cli;
+pub mod confine;
 pub mod container;
 pub mod deployment;
 pub mod diagnostic;

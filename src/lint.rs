@@ -177,6 +177,18 @@ pub fn lint_stdin(
 ) -> Result<Report, LintError> {
     let cwd = std::env::current_dir()?;
     let abs = resolve::normalize_lexically(&cwd.join(name));
+    // The name places the content in the project; a name outside it
+    // (`../x.ini`, `/x.ini`) would make another directory, up to `/`, the
+    // project whose files are read.
+    let project = crate::discover::repo_root(&cwd);
+    let real_cwd = std::fs::canonicalize(&cwd).unwrap_or_else(|_| cwd.clone());
+    if !resolve::normalize_lexically(&real_cwd.join(name)).starts_with(&project) {
+        return Err(LintError::Io(std::io::Error::other(format!(
+            "--stdin-filename `{}` lies outside the project ({}); name the file as it is in the project",
+            name.display(),
+            project.display()
+        ))));
+    }
     let roots = if overrides.no_context {
         Vec::new()
     } else {
@@ -202,7 +214,23 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = self.overlay.read(path).ok()?;
+        let bytes = match self.overlay.read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                // Too large, unreadable, not a regular file: said once, never
+                // skipped silently.
+                if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
+                    let id = self.sources.add(SourceFile::new(
+                        display_name(&self.cwd, path),
+                        Some(path.to_path_buf()),
+                        Vec::new(),
+                    ));
+                    self.ids.insert(path.to_path_buf(), id);
+                    self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
+                }
+                return None;
+            }
+        };
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let id = match self.ids.get(path) {
             Some(id) => *id,
@@ -275,14 +303,18 @@ fn load_project(
         let docs = match yaml::parse(&text) {
             Ok(d) => d,
             Err(e) => {
-                if crate::container::is_template(&text) {
+                if crate::container::is_template(&text) && !e.message.contains("aliases expand") {
                     loader.problem(
                         "UW004",
                         id,
                         e.span,
                         "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),
                     );
-                } else if text.contains("services:") || text.contains("apiVersion:") {
+                } else if text.contains("services:")
+                    || text.contains("apiVersion:")
+                    // Over the alias budget: said whatever the file is.
+                    || e.message.contains("aliases expand")
+                {
                     loader.problem(
                         "UW001",
                         id,
@@ -516,7 +548,7 @@ fn prepare_inis(
     overrides: &Overrides,
 ) -> Result<Prepared, LintError> {
     let cwd = std::env::current_dir()?;
-    let mut host = HostFacts::local(CATALOGUE_VERSION);
+    let mut host = HostFacts::anonymous(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
     // Files are read only inside the projects linted (their roots).
     let mut confine: Vec<PathBuf> = context.roots.clone();
@@ -553,6 +585,11 @@ fn prepare_inis(
         && let Some(d) =
             crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
     {
+        if let Some(problem) = &d.problem {
+            return Err(LintError::Io(std::io::Error::other(format!(
+                "--detect: {problem}"
+            ))));
+        }
         project.containers.push(d.container());
     }
     // Project directories: where files of a project lie, or a repository
@@ -778,6 +815,21 @@ fn prepare_inis(
             }
             let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
             let Some((file, _)) = resolved.files.first().cloned() else {
+                // The config itself could not be read (too large, unreadable,
+                // not a regular file): said, never a silent pass.
+                let id = sources.add(SourceFile::new(
+                    spec.clone(),
+                    Some(canonical.clone()),
+                    Vec::new(),
+                ));
+                let why = resolved
+                    .events
+                    .iter()
+                    .find(|e| e.fatal)
+                    .map_or_else(|| format!("cannot read `{spec}`"), |e| e.message.clone());
+                if let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) {
+                    diagnostics.push(rule.diag(id, Span::default(), why));
+                }
                 continue;
             };
             let nginx = match d {
@@ -822,6 +874,27 @@ fn prepare_inis(
     })
 }
 
+/// Where the resolver stopped at one of its budgets (options collected,
+/// bytes expanded): the analysis of that config is incomplete, so it is a
+/// UW001 error naming what was skipped, never a silent pass.
+fn budget_diagnostics(run: &Run, settings: &Settings) -> Vec<Diagnostic> {
+    let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) else {
+        return Vec::new();
+    };
+    run.resolved
+        .events
+        .iter()
+        .filter(|e| e.kind == resolve::EventKind::ExpansionLimit)
+        .map(|e| {
+            let (file, span) = match e.origin.layer {
+                resolve::Layer::File { file, line, .. } => (file, line),
+                _ => (run.file, Span::default()),
+            };
+            rule.diag(file, span, e.message.clone())
+        })
+        .collect()
+}
+
 /// Run the rules on every prepared config.
 fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     let Prepared {
@@ -840,7 +913,8 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
             .map(|run| {
                 let settings = &run.settings;
                 let ctx = run.context(&sources, &pctx, &links);
-                let found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+                let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+                found.extend(budget_diagnostics(run, settings));
                 let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
                 checked.sort();
                 checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);

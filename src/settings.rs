@@ -316,17 +316,39 @@ pub fn parse_size(s: &str) -> Option<u64> {
         "g" | "gb" | "gib" => 1 << 30,
         _ => return None,
     };
-    (n >= 0.0 && n.is_finite()).then_some((n * mult as f64) as u64)
+    let bytes = n * mult as f64;
+    // Memory sizes: anything past a pebibyte is a typo, and bounded values
+    // keep the budget arithmetic far from overflow.
+    (n >= 0.0 && n.is_finite() && bytes <= MAX_SIZE as f64).then_some(bytes as u64)
+}
+
+/// The largest size accepted anywhere (1 PiB).
+pub const MAX_SIZE: u64 = 1 << 50;
+
+/// A memory limit: a size above zero.
+pub fn parse_limit(s: &str) -> Result<u64, String> {
+    match parse_size(s) {
+        Some(0) => Err(format!(
+            "`{s}`: a memory limit of 0 leaves nothing to run in"
+        )),
+        Some(n) => Ok(n),
+        None => Err(format!(
+            "`{s}` is not a size up to 1 PiB (e.g. 512MiB, 1GiB)"
+        )),
+    }
 }
 
 /// Load and validate one configuration file.
 pub fn load(path: &Path) -> Result<Option<Settings>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+    let cannot = |e: String| ConfigError {
         file: path.to_path_buf(),
         line: 1,
         column: 1,
         message: format!("cannot read the configuration: {e}"),
-    })?;
+    };
+    let bytes = crate::source::read_regular(path, crate::source::MAX_FILE)
+        .map_err(|e| cannot(e.to_string()))?;
+    let text = String::from_utf8(bytes).map_err(|_| cannot("it is not UTF-8".into()))?;
     let parsed: Result<Option<FileConfig>, toml::de::Error> =
         if path.file_name().is_some_and(|n| n == "pyproject.toml") {
             toml::from_str::<PyProject>(&text).map(|p| p.tool.and_then(|t| t.uwsgi_lint))
@@ -463,7 +485,10 @@ fn validate(
                 .map(|n| base.join(n.get_ref()))
                 .collect(),
             memory_limit_bytes: match d.memory_limit {
-                Some(m) => Some(size(path, text, Some(m), 0)?),
+                Some(m) => match parse_limit(m.get_ref()) {
+                    Ok(n) => Some(n),
+                    Err(e) => return Err(error_at(path, text, m.span(), e)),
+                },
                 None => None,
             },
         });
@@ -479,9 +504,25 @@ pub fn find_for(dir: &Path) -> Result<Option<Settings>, ConfigError> {
     while let Some(d) = cur {
         for name in ["uwsgi-lint.toml", ".uwsgi-lint.toml", "pyproject.toml"] {
             let p = d.join(name);
-            if p.is_file()
-                && let Some(s) = load(&p)?
-            {
+            if !p.is_file() {
+                continue;
+            }
+            // Found, not named by the user: it must lie in the project. A
+            // symlink out of it (`uwsgi-lint.toml -> /etc/passwd`) would let
+            // a change under review quote another file in the error.
+            if std::fs::symlink_metadata(&p).is_ok_and(|m| m.file_type().is_symlink()) {
+                let root = crate::discover::repo_root(d);
+                let inside = std::fs::canonicalize(&p).is_ok_and(|t| t.starts_with(&root));
+                if !inside {
+                    return Err(ConfigError {
+                        file: p,
+                        line: 1,
+                        column: 1,
+                        message: "a symbolic link to a file outside the project; not read".into(),
+                    });
+                }
+            }
+            if let Some(s) = load(&p)? {
                 return Ok(Some(s));
             }
         }
@@ -694,5 +735,12 @@ mod tests {
         assert_eq!(parse_size("1.5g"), Some(3 << 29));
         assert_eq!(parse_size("512"), Some(512));
         assert_eq!(parse_size("lots"), None);
+        assert_eq!(parse_size("2000000GiB"), None);
+        assert_eq!(
+            parse_limit("0"),
+            Err("`0`: a memory limit of 0 leaves nothing to run in".into())
+        );
+        assert!(parse_limit("1e300").is_err());
+        assert_eq!(parse_limit("1GiB"), Ok(1 << 30));
     }
 }

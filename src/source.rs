@@ -295,6 +295,49 @@ impl SourceMap {
     }
 }
 
+/// Largest file read as a config or context file.
+pub const MAX_FILE: usize = 16 << 20;
+
+/// Read a regular file, at most `max` bytes (larger is an error saying so).
+///
+/// The file is opened without blocking and its type checked on the open
+/// handle: opening a FIFO for reading blocks until a writer comes, and a
+/// device such as `/dev/zero` never ends, so a config naming either must not
+/// be able to hang or exhaust the tool.
+pub fn read_regular(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+    let file = opts.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "not a regular file (a FIFO, device or directory is never read)",
+        ));
+    }
+    if meta.len() > max as u64 {
+        return Err(too_large(max));
+    }
+    let mut buf = Vec::with_capacity(meta.len() as usize);
+    file.take(max as u64 + 1).read_to_end(&mut buf)?;
+    if buf.len() > max {
+        return Err(too_large(max));
+    }
+    Ok(buf)
+}
+
+fn too_large(max: usize) -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::FileTooLarge,
+        format!("larger than {}; not read", crate::units::Bytes(max as u64)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

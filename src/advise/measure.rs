@@ -56,15 +56,30 @@ impl std::fmt::Display for Unusable {
     }
 }
 
-/// Read a file, un-gzipping it when it is gzip (rotated logs).
+/// Most bytes of one log or stats file, as stored and once un-gzipped.
+pub const MAX_MEASUREMENTS: usize = 256 << 20;
+
+/// Read a file, un-gzipping it when it is gzip (rotated logs). Only a
+/// regular file is read (a FIFO would block, `/dev/zero` never ends), and
+/// at most [`MAX_MEASUREMENTS`] bytes of it, before and after un-gzipping
+/// (a small gzip bomb expands a thousandfold).
 pub fn read_maybe_gzip(path: &Path) -> std::io::Result<String> {
-    let bytes = std::fs::read(path)?;
+    let bytes = crate::source::read_regular(path, MAX_MEASUREMENTS)?;
     if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = String::new();
+        let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&bytes[..])
-            .take(1 << 30)
-            .read_to_string(&mut out)?;
-        return Ok(out);
+            .take(MAX_MEASUREMENTS as u64 + 1)
+            .read_to_end(&mut out)?;
+        if out.len() > MAX_MEASUREMENTS {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::FileTooLarge,
+                format!(
+                    "un-gzips to more than {}; not read (give a shorter excerpt)",
+                    crate::units::Bytes(MAX_MEASUREMENTS as u64)
+                ),
+            ));
+        }
+        return Ok(String::from_utf8_lossy(&out).into_owned());
     }
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
@@ -272,7 +287,10 @@ pub fn fetch_stats(addr: &str, timeout: std::time::Duration) -> std::io::Result<
     if let Some(rest) = addr.strip_prefix("http://") {
         let hostport = rest.split('/').next().unwrap_or(rest);
         let mut s = connect(hostport, timeout)?;
-        write!(s, "GET / HTTP/1.0\r\nHost: {hostport}\r\n\r\n")?;
+        // One buffer, written whole, then our side closed: the server has
+        // the complete request before it answers.
+        s.write_all(format!("GET / HTTP/1.0\r\nHost: {hostport}\r\n\r\n").as_bytes())?;
+        s.shutdown(std::net::Shutdown::Write)?;
         let text = read_all(s)?;
         return Ok(text
             .split_once("\r\n\r\n")
@@ -369,14 +387,24 @@ mod tests {
         let doc = r#"{"workers": [{"pid": 9, "requests": 3, "rss": 1000}]}"#;
         let serve = move |mut s: std::net::TcpStream, http: bool| {
             if http {
-                let mut buf = [0u8; 512];
-                let _ = s.read(&mut buf);
-                let _ = write!(
-                    s,
-                    "HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{doc}"
-                );
+                // Read the whole request (up to the blank line) before
+                // answering: closing with unread bytes makes the kernel send
+                // a reset, which can destroy the answer in flight.
+                let mut req = Vec::new();
+                let mut buf = [0u8; 64];
+                while !req.ends_with(b"\r\n\r\n") {
+                    let n = s.read(&mut buf).unwrap();
+                    assert!(n > 0, "request ended early: {req:?}");
+                    req.extend_from_slice(&buf[..n]);
+                }
+                assert!(req.starts_with(b"GET / HTTP/1.0\r\n"), "{req:?}");
+                s.write_all(
+                    format!("HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n\r\n{doc}")
+                        .as_bytes(),
+                )
+                .unwrap();
             } else {
-                let _ = s.write_all(doc.as_bytes());
+                s.write_all(doc.as_bytes()).unwrap();
             }
         };
         for http in [false, true] {
@@ -394,20 +422,22 @@ mod tests {
         }
         #[cfg(unix)]
         {
-            let path =
-                std::env::temp_dir().join(format!("uwsgi-lint-stats-{}.sock", std::process::id()));
-            let _ = std::fs::remove_file(&path);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("stats.sock");
             let l = std::os::unix::net::UnixListener::bind(&path).unwrap();
             let t = std::thread::spawn(move || {
-                let _ = l.accept().unwrap().0.write_all(doc.as_bytes());
+                l.accept().unwrap().0.write_all(doc.as_bytes()).unwrap();
             });
             let text =
                 fetch_stats(path.to_str().unwrap(), std::time::Duration::from_secs(5)).unwrap();
             t.join().unwrap();
             assert_eq!(text, doc);
-            let _ = std::fs::remove_file(&path);
+            // Nobody listens there: an error, not a hang.
+            let absent = dir.path().join("absent.sock");
+            assert!(
+                fetch_stats(absent.to_str().unwrap(), std::time::Duration::from_secs(1)).is_err()
+            );
         }
-        assert!(fetch_stats("127.0.0.1:1", std::time::Duration::from_secs(1)).is_err());
     }
 
     #[test]

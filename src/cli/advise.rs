@@ -17,10 +17,10 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
     /// The memory limit, where none is found (or to override it): `1GiB`, `512MiB`.
-    #[arg(long, value_name = "SIZE", value_parser = |s: &str| crate::settings::parse_size(s).ok_or_else(|| format!("`{s}` is not a size (e.g. 512MiB, 1GiB)")))]
+    #[arg(long, value_name = "SIZE", value_parser = crate::settings::parse_limit)]
     pub memory_limit: Option<u64>,
     /// CPUs available to the container.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = super::parse_cpus)]
     pub cpus: Option<f64>,
     /// A uWSGI log with `memory-report` lines (repeatable; gzip welcome).
     #[arg(long = "log", value_name = "FILE")]
@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     pub samples: u32,
     /// Seconds between `--stats` samples.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = 1.0, value_parser = super::parse_interval)]
     pub interval: f64,
     /// Print the advice as a unified diff of the config.
     #[arg(long)]

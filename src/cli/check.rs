@@ -70,7 +70,7 @@ pub struct Args {
     #[arg(long)]
     pub detect: bool,
     /// The memory limit of deployments where none is found (`512MiB`, `1GiB`).
-    #[arg(long, value_name = "SIZE", value_parser = |s: &str| crate::settings::parse_size(s).ok_or_else(|| format!("`{s}` is not a size (e.g. 512MiB, 1GiB)")))]
+    #[arg(long, value_name = "SIZE", value_parser = crate::settings::parse_limit)]
     pub memory_limit: Option<u64>,
     /// Directory relative Nginx `include`s are taken from (default: each main file's directory).
     #[arg(long, value_name = "DIR")]
@@ -276,10 +276,18 @@ pub fn run(args: &Args) -> Result<u8, String> {
     let report = match (&args.stdin_filename, reading_stdin) {
         (Some(name), _) => {
             use std::io::Read;
+            let max = crate::source::MAX_FILE;
             let mut content = Vec::new();
             std::io::stdin()
+                .take(max as u64 + 1)
                 .read_to_end(&mut content)
                 .map_err(|e| format!("reading standard input: {e}"))?;
+            if content.len() > max {
+                return Err(format!(
+                    "standard input is larger than {}; not read",
+                    crate::units::Bytes(max as u64)
+                ));
+            }
             lint::lint_stdin(name, content, &overrides)
         }
         (None, true) => {

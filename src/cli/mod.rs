@@ -74,6 +74,24 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// `--cpus`: a finite count above zero (fractions as in `cpus: 0.5`).
+pub fn parse_cpus(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && n > 0.0 && n <= 4096.0 => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a CPU count (a number above 0, up to 4096)"
+        )),
+    }
+}
+
+/// `--interval`: seconds between samples, 0 to one day.
+pub fn parse_interval(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(n) if n.is_finite() && (0.0..=86_400.0).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not an interval in seconds (0 to 86400)")),
+    }
+}
+
 /// Parse `KEY=VALUE` for `--env`.
 pub fn parse_env_pair(s: &str) -> Result<(String, String), String> {
     match s.split_once('=') {

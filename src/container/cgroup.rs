@@ -16,6 +16,22 @@ pub struct Detected {
     pub memory_file: PathBuf,
     pub memory: Option<Bytes>,
     pub cpus: Option<f64>,
+    /// The memory file could not be read or understood: not "no limit".
+    pub problem: Option<String>,
+}
+
+/// Why a memory file's text is neither "no limit" nor a byte count.
+fn memory_problem(file: &Path, text: Option<&str>) -> Option<String> {
+    let Some(t) = text.map(str::trim) else {
+        return Some(format!("cannot read {}", file.display()));
+    };
+    (t != "max" && t.parse::<u64>().is_err()).then(|| {
+        let shown: String = t.chars().take(40).collect();
+        format!(
+            "{} holds `{shown}`, neither `max` nor a byte count",
+            file.display()
+        )
+    })
 }
 
 /// `memory.max` (v2): `max` or bytes.
@@ -51,12 +67,18 @@ fn host_mem_total(proc_root: &Path) -> Option<u64> {
 
 /// Read the limits of the cgroup mounted at `root` (normally `/sys/fs/cgroup`).
 pub fn detect(root: &Path, proc_root: &Path) -> Option<Detected> {
-    let read = |p: &Path| std::fs::read_to_string(p).ok();
+    let read = |p: &Path| {
+        crate::source::read_regular(p, 4096)
+            .ok()
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+    };
     if root.join("cgroup.controllers").exists() {
         let file = root.join("memory.max");
+        let text = read(&file);
         return Some(Detected {
             version: 2,
-            memory: read(&file).as_deref().and_then(parse_v2_memory),
+            problem: memory_problem(&file, text.as_deref()),
+            memory: text.as_deref().and_then(parse_v2_memory),
             cpus: read(&root.join("cpu.max"))
                 .as_deref()
                 .and_then(parse_v2_cpu),
@@ -70,6 +92,7 @@ pub fn detect(root: &Path, proc_root: &Path) -> Option<Detected> {
         read(&root.join("cpu/cpu.cfs_period_us")).and_then(|q| q.trim().parse::<f64>().ok());
     Some(Detected {
         version: 1,
+        problem: memory_problem(&file, Some(&text)),
         memory: parse_v1_memory(&text, host_mem_total(proc_root)),
         cpus: match (quota, period) {
             (Some(q), Some(p)) if q > 0.0 && p > 0.0 => Some(q / p),
@@ -123,6 +146,14 @@ mod tests {
         );
         std::fs::write(v2.join("memory.max"), "max\n").unwrap();
         assert_eq!(detect(&v2, &dir).unwrap().memory, None);
+        assert_eq!(detect(&v2, &dir).unwrap().problem, None);
+        // Garbage is no "no limit".
+        std::fs::write(v2.join("memory.max"), "lots\n").unwrap();
+        let p = detect(&v2, &dir).unwrap().problem.unwrap();
+        assert!(
+            p.contains("holds `lots`, neither `max` nor a byte count"),
+            "{p}"
+        );
 
         let v1 = dir.join("v1");
         std::fs::create_dir_all(v1.join("memory")).unwrap();

@@ -54,7 +54,9 @@ fn span(r: jsonc_parser::common::Range) -> Span {
 /// Is this JSON text an ECS task definition (a `containerDefinitions` array,
 /// at the top or under `taskDefinition`)? Cheap textual pre-check first.
 pub fn looks_like_task_definition(text: &str) -> bool {
-    text.contains("\"containerDefinitions\"") && matches!(parse(text), Ok(Some(_)))
+    // One that does not parse (truncated, say) is taken too, so that it is
+    // reported (UW001) rather than skipped.
+    text.contains("\"containerDefinitions\"") && !matches!(parse(text), Ok(None))
 }
 
 fn number(v: &Value) -> Option<(f64, Span)> {

@@ -105,9 +105,67 @@ impl Offsets {
     }
 }
 
+/// Most bytes a file may stand for once its aliases are expanded: saphyr
+/// copies an anchored node for every alias, and bounds their number but not
+/// their size (a 1 MiB anchor aliased 2,000 times is 2 GB).
+pub const MAX_EXPANDED: usize = 64 << 20;
+
+/// What one node costs besides its text (a rough per-node overhead).
+const NODE_COST: usize = 32;
+
+/// The size of `text`'s documents with every alias expanded, counted on the
+/// parser's events (linear in the text; nothing is copied), or the error
+/// that stops the parser.
+fn expanded_size(text: &str) -> Result<usize, YamlError> {
+    use saphyr_parser::{Event, Parser};
+    let mut anchors: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    // (anchor id, size so far) of each open collection, then the total.
+    let mut open: Vec<(usize, usize)> = vec![(0, 0)];
+    for ev in Parser::new_from_str(text) {
+        let (ev, _) = ev.map_err(|e| YamlError {
+            span: Span::new(0, 0),
+            message: e.info().to_string(),
+        })?;
+        let done = match ev {
+            Event::Scalar(v, _, anchor, _) => Some((anchor, v.len() + NODE_COST)),
+            Event::Alias(id) => Some((0, anchors.get(&id).copied().unwrap_or(NODE_COST))),
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                open.push((anchor, NODE_COST));
+                None
+            }
+            Event::SequenceEnd | Event::MappingEnd => open.pop(),
+            _ => None,
+        };
+        if let Some((anchor, size)) = done {
+            if anchor > 0 {
+                anchors.insert(anchor, size);
+            }
+            let Some(parent) = open.last_mut() else {
+                break;
+            };
+            parent.1 = parent.1.saturating_add(size);
+            if parent.1 > MAX_EXPANDED {
+                return Ok(parent.1);
+            }
+        }
+    }
+    Ok(open.first().map_or(0, |t| t.1))
+}
+
 /// Every document of `text`.
 pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
     let offsets = Offsets::new(text);
+    // Sizes only grow towards the root, so any open collection over the
+    // budget means the whole is.
+    if expanded_size(text).is_ok_and(|n| n > MAX_EXPANDED) {
+        return Err(YamlError {
+            span: Span::new(0, 0),
+            message: format!(
+                "its aliases expand it to more than {}; not read",
+                crate::units::Bytes(MAX_EXPANDED as u64)
+            ),
+        });
+    }
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         let at = offsets.byte(e.marker().index());
         YamlError {
@@ -207,5 +265,26 @@ mod tests {
         let e = parse("a: [1, 2\n").unwrap_err();
         assert!(e.span.start > 0, "{e:?}");
         assert!(parse("a: 1\na: 2\n").is_err());
+    }
+
+    #[test]
+    fn aliases_are_counted_before_they_are_copied() {
+        // 1 MiB anchored once, aliased 2,000 times: 2 GB once expanded.
+        let mut text = format!("a: &big \"{}\"\nb:\n", "x".repeat(1 << 20));
+        for _ in 0..2000 {
+            text.push_str("  - *big\n");
+        }
+        let e = parse(&text).unwrap_err();
+        assert!(e.message.contains("more than 64 MiB"), "{e:?}");
+        // Nested: each level doubles.
+        let mut text = String::from("l0: &l0 [\"xxxxxxxxxxxxxxxx\", \"y\"]\n");
+        for i in 1..40 {
+            text.push_str(&format!("l{i}: &l{i} [*l{}, *l{}]\n", i - 1, i - 1));
+        }
+        assert!(parse(&text).is_err());
+        // Ordinary anchors are fine.
+        let ok = "x: &base\n  cpus: 2\ny:\n  <<: *base\n";
+        assert!(expanded_size(ok).unwrap() < 1024);
+        assert!(parse(ok).is_ok());
     }
 }

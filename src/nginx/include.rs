@@ -80,6 +80,14 @@ enum Files<'a> {
 }
 
 impl Files<'_> {
+    /// A disk path outside the roots (a dump holds only its own files).
+    fn outside(&self, name: &Path) -> bool {
+        match self {
+            Files::Disk(roots, _) => crate::confine::is_outside(roots, name),
+            Files::Dump(..) => false,
+        }
+    }
+
     fn read(&self, name: &Path) -> Option<(Part, Vec<u8>)> {
         match self {
             Files::Disk(roots, overlay) => {
@@ -120,9 +128,21 @@ impl Files<'_> {
             return vec![pattern.to_path_buf()];
         }
         match self {
-            Files::Disk(..) => {
+            Files::Disk(roots, _) => {
+                // Never walk or list outside (`include /etc/*;`, `/**/*.conf`).
+                if crate::confine::glob_outside(roots, pattern) {
+                    return Vec::new();
+                }
                 let mut v: Vec<PathBuf> = glob::glob(&text)
-                    .map(|g| g.flatten().collect())
+                    .map(|g| {
+                        g.flatten()
+                            // Matches reached through a link out of the project count
+                            // too: they end the walk instead of extending it.
+                            .take(crate::confine::MAX_GLOB_SCANNED)
+                            .filter(|p| !crate::confine::is_outside(roots, p))
+                            .take(crate::confine::MAX_GLOB_MATCHES)
+                            .collect()
+                    })
                     .unwrap_or_default();
                 v.sort();
                 v
@@ -236,7 +256,7 @@ impl Loader<'_> {
                     Some((part, bytes)) => out.extend(self.load(part, &bytes, depth + 1)),
                     // Absolute paths name the server's files, and Nginx
                     // ships `uwsgi_params`, `mime.types` ... in its prefix.
-                    None if literal && arg.is_relative() && !bundled(arg) && !name.exists() => self.out.problems.push(Problem {
+                    None if literal && arg.is_relative() && !bundled(arg) && !self.files.outside(&name) && !name.exists() => self.out.problems.push(Problem {
                         file,
                         span,
                         message: format!(

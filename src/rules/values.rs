@@ -8,7 +8,14 @@ use crate::uwsgi::resolve::{Entry, ViaKind};
 use crate::uwsgi::values::{NumericRead, read_flag, read_numeric};
 
 /// Levenshtein distance, bounded use (option names are short).
+#[cfg(test)]
 fn distance(a: &str, b: &str) -> usize {
+    within(a, b, usize::MAX - 1).unwrap_or(usize::MAX)
+}
+
+/// Levenshtein distance when it is at most `max`: a row whose smallest
+/// cell exceeds `max` ends the search early.
+fn within(a: &str, b: &str, max: usize) -> Option<usize> {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
     for (i, ca) in a.chars().enumerate() {
@@ -17,9 +24,58 @@ fn distance(a: &str, b: &str) -> usize {
             let sub = prev[j] + usize::from(ca != *cb);
             cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
         }
+        if cur.iter().min().is_some_and(|&m| m > max) {
+            return None;
+        }
         prev = cur;
     }
-    prev[b.len()]
+    Some(prev[b.len()]).filter(|&d| d <= max)
+}
+
+/// Every string made by deleting at most two characters of `s`.
+fn deletions(s: &str) -> std::collections::HashSet<String> {
+    let mut out = std::collections::HashSet::from([s.to_string()]);
+    let mut frontier = vec![s.to_string()];
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for w in &frontier {
+            let chars: Vec<char> = w.chars().collect();
+            for i in 0..chars.len() {
+                let v: String = chars[..i].iter().chain(&chars[i + 1..]).collect();
+                if out.insert(v.clone()) {
+                    next.push(v);
+                }
+            }
+        }
+        frontier = next;
+    }
+    out
+}
+
+/// The options of the build by every deletion of up to two characters: two
+/// strings within edit distance 2 share such a deletion, so a key is
+/// compared only with the names it shares one with (no scan of the
+/// catalogue per key), and a key longer than every name + 2 with none.
+struct NameIndex {
+    by_deletion: std::collections::HashMap<String, Vec<&'static str>>,
+    longest: usize,
+}
+
+fn name_index() -> &'static NameIndex {
+    static INDEX: std::sync::OnceLock<NameIndex> = std::sync::OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = NameIndex {
+            by_deletion: std::collections::HashMap::new(),
+            longest: 0,
+        };
+        for d in catalogue().iter().filter(|d| d.in_build) {
+            index.longest = index.longest.max(d.name.chars().count());
+            for v in deletions(d.name) {
+                index.by_deletion.entry(v).or_default().push(d.name);
+            }
+        }
+        index
+    })
 }
 
 /// The closest real option: the dashed spelling first, then edit distance ≤ 2.
@@ -31,11 +87,21 @@ fn suggestion(key: &str) -> Option<(&'static str, bool)> {
     if key.len() < 4 {
         return None;
     }
-    catalogue()
+    let index = name_index();
+    if dashed.chars().count() > index.longest + 2 {
+        return None;
+    }
+    let mut candidates: Vec<&'static str> = deletions(&dashed)
         .iter()
-        .filter(|d| d.in_build)
-        .map(|d| (distance(&dashed, d.name), d.name))
-        .filter(|(dist, _)| *dist <= 2)
+        .filter_map(|v| index.by_deletion.get(v))
+        .flatten()
+        .copied()
+        .collect();
+    candidates.sort_unstable();
+    candidates.dedup();
+    candidates
+        .into_iter()
+        .filter_map(|name| within(&dashed, name, 2).map(|dist| (dist, name)))
         .min()
         .map(|(_, n)| (n, false))
 }
@@ -74,6 +140,8 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
                     .iter()
                     .any(|k| ev.message.starts_with(&format!("`{k} "))))
     });
+    let declared: std::collections::HashSet<&String> = ctx.resolved.declared.iter().collect();
+    let mut suggestions = std::collections::HashMap::new();
     for e in &ctx.resolved.entries {
         let Some((file, key_span, _)) = ctx.spans(e) else {
             continue;
@@ -86,12 +154,14 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
                 .via
                 .iter()
                 .any(|v| matches!(v.what, ViaKind::Set { .. }))
-            || ctx.resolved.declared.contains(&key)
+            || declared.contains(&key)
             || used.contains(&key)
         {
             continue;
         }
-        let suggested = suggestion(&key);
+        let suggested = *suggestions
+            .entry(key.clone())
+            .or_insert_with(|| suggestion(&key));
         if suggested.is_none() && unread_include {
             continue;
         }
@@ -1164,6 +1234,38 @@ mod tests {
         assert_eq!(suggestion("max-request"), Some(("max-requests", false)));
         assert_eq!(suggestion("project_name"), None);
         assert_eq!(distance("kitten", "sitting"), 3);
+        assert_eq!(within("kitten", "sitting", 2), None);
+        assert_eq!(within("max-request", "max-requests", 2), Some(1));
+        // The index finds what a scan of the whole catalogue finds.
+        let scan = |key: &str| {
+            let dashed = key.replace('_', "-").to_ascii_lowercase();
+            catalogue()
+                .iter()
+                .filter(|d| d.in_build)
+                .map(|d| (distance(&dashed, d.name), d.name))
+                .filter(|(dist, _)| *dist <= 2)
+                .min()
+                .map(|(_, n)| n)
+        };
+        for key in [
+            "max-request",
+            "harakri",
+            "procesess",
+            "wokers",
+            "reload-on-rs",
+            "buffersize",
+            "socket-timout",
+            "htpp-socket",
+            "thread",
+            "chdirr",
+            "xxxxxxxx",
+            "vacum",
+            "mastr",
+        ] {
+            assert_eq!(suggestion(key).map(|s| s.0), scan(key), "{key}");
+        }
+        // A key far longer than any option is compared with none.
+        assert_eq!(suggestion(&"reload-on-rss".repeat(8000)), None);
     }
 
     #[test]

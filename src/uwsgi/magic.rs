@@ -83,6 +83,23 @@ impl HostFacts {
     }
 }
 
+impl HostFacts {
+    /// This machine's facts without the ones that identify it (host name,
+    /// user and group, their ids): for `check` and `advise`, whose reports
+    /// leave the machine (CI logs, pull-request annotations) and describe
+    /// the server, not the machine linting.
+    pub fn anonymous(version: &str) -> HostFacts {
+        HostFacts {
+            hostname: "<host name>".into(),
+            uid: "<uid>".into(),
+            user: "<user>".into(),
+            gid: "<gid>".into(),
+            group: "<group>".into(),
+            ..HostFacts::local(version)
+        }
+    }
+}
+
 /// Count CPUs in a kernel list such as `0-3,8,10-11`.
 fn count_cpu_list(s: &str) -> Option<u32> {
     let mut n = 0;

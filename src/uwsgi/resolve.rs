@@ -11,6 +11,7 @@
 //! Nothing a config names is ever executed or fetched: scheme URLs
 //! (`exec://`, `http://` ...) are left as they are and reported.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::input::Overlay;
@@ -32,6 +33,10 @@ const MAX_DEPTH: usize = 64;
 /// Bound on `$()`/`@()`/`%()` replacements in one value (self-references grow forever).
 const MAX_EXPANSIONS: usize = 1000;
 const MAX_VALUE_LEN: usize = 1 << 20;
+/// Bound on the bytes all expansions of one config build together: values
+/// fanned out by `for-times` (an 800-byte file asking for gigabytes) stop
+/// being expanded there, with a diagnostic.
+const MAX_EXPANDED_TOTAL: usize = 64 << 20;
 /// Bound on collected options (`for-times = 100000000` must not exhaust memory).
 const MAX_ENTRIES: usize = 100_000;
 /// How often one file may be inherited before it is taken for a cycle
@@ -339,9 +344,7 @@ pub const HOST_MAGIC: &[(u8, &str)] = &[
 impl ResolveOptions {
     /// Does `path` exist outside the directories files may be read from?
     pub fn is_outside(&self, path: &Path) -> bool {
-        !self.confine.is_empty()
-            && crate::source::canonicalize(path)
-                .is_ok_and(|real| !self.confine.iter().any(|r| real.starts_with(r)))
+        crate::confine::is_outside(&self.confine, path)
     }
 }
 
@@ -365,6 +368,13 @@ struct Resolver<'a> {
     inherit_counts: Vec<((PathBuf, Vec<u8>), usize)>,
     /// The option cap was hit (reported once).
     overflowed: bool,
+    /// The first entry of each key (`uwsgi_get_exported_opt` by index: a
+    /// scan per placeholder would be quadratic in `for-times` output).
+    first_of: HashMap<Vec<u8>, usize>,
+    /// Bytes built by `$()`/`@()`/`%()` expansion so far.
+    expanded: usize,
+    /// The expansion budget ran out (reported once).
+    expansion_exhausted: bool,
 }
 
 /// Resolve `inv` as uWSGI would, reading files relative to `host.cwd`.
@@ -390,6 +400,9 @@ pub fn resolve(
         in_configure: false,
         inherit_counts: Vec::new(),
         overflowed: false,
+        first_of: HashMap::new(),
+        expanded: 0,
+        expansion_exhausted: false,
     };
     r.collect_env();
     r.collect_cli();
@@ -464,6 +477,11 @@ impl Resolver<'_> {
             layer: Layer::Cli { index },
             via: self.via.clone(),
         }
+    }
+
+    /// [`Resolved::first_exact`] through the index.
+    fn first_exact(&self, key: &[u8]) -> Option<&Entry> {
+        self.first_of.get(key).map(|&i| &self.out.entries[i])
     }
 
     fn event(&mut self, kind: EventKind, origin: Origin, message: String, fatal: bool) {
@@ -684,6 +702,7 @@ impl Resolver<'_> {
             }
             return;
         }
+        self.first_of.entry(key.clone()).or_insert(idx);
         self.out.entries.push(Entry {
             key: key.clone(),
             raw_value: value.clone(),
@@ -759,8 +778,26 @@ impl Resolver<'_> {
                 }
                 true
             }
+            ForGlob if crate::confine::glob_outside(&self.opts.confine, &path_of(self, &arg)) => {
+                let msg = format!(
+                    "`for-glob = {}` lists files outside the project, which are not listed here; the options it gives are unknown",
+                    lossy(&arg)
+                );
+                self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+                false
+            }
             ForGlob => {
-                for item in glob_mark_nocheck(&self.host.cwd, &lossy(&arg)) {
+                let (items, capped) =
+                    glob_mark_nocheck(&self.host.cwd, &lossy(&arg), &self.opts.confine);
+                if capped {
+                    let msg = format!(
+                        "`for-glob = {}` matches more than {} files; the rest are skipped",
+                        lossy(&arg),
+                        crate::confine::MAX_GLOB_MATCHES
+                    );
+                    self.event(EventKind::ExpansionLimit, origin.clone(), msg, false);
+                }
+                for item in items {
                     add_with(self, Some(item.as_bytes()));
                 }
                 true
@@ -773,7 +810,15 @@ impl Resolver<'_> {
                     }
                     true
                 }
-                Err(_) => false,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
+                Err(e) => {
+                    let msg = format!(
+                        "`for-readline = {}`: cannot read it here: {e}; the lines it gives are unknown",
+                        lossy(&arg)
+                    );
+                    self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+                    false
+                }
             },
             IfOpt(want) | IfEnv(want) => {
                 let (name, expect) = match arg.iter().position(|&b| b == b'=') {
@@ -781,7 +826,7 @@ impl Resolver<'_> {
                     None => (&arg[..], None),
                 };
                 let found: Option<Vec<u8>> = match logic.kind {
-                    IfOpt(_) => self.out.first_exact(name).and_then(|e| e.value.clone()),
+                    IfOpt(_) => self.first_exact(name).and_then(|e| e.value.clone()),
                     _ => self.inv.getenv(name).map(|v| v.as_bytes().to_vec()),
                 };
                 let hit = match (&found, expect) {
@@ -795,6 +840,16 @@ impl Resolver<'_> {
                 } else {
                     false
                 }
+            }
+            IfExists(_) | IfFile(_) | IfDir(_) if self.opts.is_outside(&path_of(self, &arg)) => {
+                // Whether it exists out there must not change the report.
+                let msg = format!(
+                    "`{} = {}` tests a path outside the project, which is not looked at here; the block's options are unknown",
+                    lossy(key),
+                    lossy(&arg)
+                );
+                self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
+                false
             }
             IfExists(want) | IfFile(want) | IfDir(want) => {
                 let p = path_of(self, &arg);
@@ -1257,6 +1312,9 @@ impl Resolver<'_> {
             let Some(mut value) = e.value.clone() else {
                 continue;
             };
+            if self.expansion_exhausted {
+                break;
+            }
             let mut unknown = Vec::new();
             let mut fatal = Vec::new();
             let mut expansions = 0;
@@ -1298,9 +1356,23 @@ impl Resolver<'_> {
                         let mut nv = value[..key_start - 2].to_vec();
                         nv.extend_from_slice(cstr(&v));
                         nv.extend_from_slice(&value[key_start + has - 1..]);
+                        self.expanded += nv.len();
                         value = nv;
                         has = 0;
                         expansions += 1;
+                        if self.expanded > MAX_EXPANDED_TOTAL {
+                            self.expansion_exhausted = true;
+                            let origin = self.out.entries[i].origin.clone();
+                            let msg = format!(
+                                "`{}`: `{}(...)` expansions build more than {} in total; this value and every later one are left unexpanded",
+                                lossy(&self.out.entries[i].key),
+                                symbol as char,
+                                crate::units::Bytes(MAX_EXPANDED_TOTAL as u64)
+                            );
+                            self.event(EventKind::ExpansionLimit, origin, msg, false);
+                            value = self.out.entries[i].value.clone().unwrap_or_default();
+                            break;
+                        }
                         if expansions > MAX_EXPANSIONS || value.len() > MAX_VALUE_LEN {
                             let origin = self.out.entries[i].origin.clone();
                             let msg = format!(
@@ -1397,13 +1469,20 @@ impl Resolver<'_> {
                         }
                         Some(content)
                     }
-                    Err(_) => {
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                         fatal.push((
                             EventKind::IncludeNotFound,
                             format!(
                                 "`{reference}`: file `{name}` not found (uWSGI exits at startup)"
                             ),
                         ));
+                        None
+                    }
+                    Err(e) => {
+                        unknown.push(Unknown {
+                            reference,
+                            reason: format!("cannot be read here: {e}"),
+                        });
                         None
                     }
                 }
@@ -1438,9 +1517,7 @@ impl Resolver<'_> {
 
     /// `uwsgi_manage_placeholder`: a lookup, or left-to-right arithmetic.
     fn placeholder(&self, key: &[u8]) -> Option<Vec<u8>> {
-        placeholder_value(key, |k| {
-            self.out.first_exact(k).and_then(|e| e.value.clone())
-        })
+        placeholder_value(key, |k| self.first_exact(k).and_then(|e| e.value.clone()))
     }
 
     /// With `strict`, uWSGI re-checks every key in configure and exits on the
@@ -1525,7 +1602,10 @@ fn fgets_lines(content: &[u8]) -> Vec<Vec<u8>> {
 
 /// glob(3) with GLOB_MARK | GLOB_NOCHECK: sorted matches, directories get a
 /// trailing `/`; no match gives the pattern itself.
-fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
+///
+/// Matches outside `confine` are left out, and at most
+/// [`crate::confine::MAX_GLOB_MATCHES`] are listed (`true`: some were cut).
+fn glob_mark_nocheck(cwd: &Path, pattern: &str, confine: &[PathBuf]) -> (Vec<String>, bool) {
     let absolute = pattern.starts_with('/');
     let full = if absolute {
         pattern.to_string()
@@ -1537,9 +1617,15 @@ fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
         require_literal_separator: true,
         require_literal_leading_dot: true,
     };
+    let mut capped = false;
     let mut out: Vec<String> = match glob::glob_with(&full, opts) {
         Ok(paths) => paths
             .filter_map(Result::ok)
+            // Matches reached through a link out of the project count
+            // too: they end the walk instead of extending it.
+            .take(crate::confine::MAX_GLOB_SCANNED)
+            .filter(|p| !crate::confine::is_outside(confine, p))
+            .take(crate::confine::MAX_GLOB_MATCHES + 1)
             .map(|p| {
                 let shown = if absolute {
                     p.to_string_lossy().into_owned()
@@ -1558,11 +1644,15 @@ fn glob_mark_nocheck(cwd: &Path, pattern: &str) -> Vec<String> {
             .collect(),
         Err(_) => Vec::new(),
     };
+    if out.len() > crate::confine::MAX_GLOB_MATCHES {
+        out.truncate(crate::confine::MAX_GLOB_MATCHES);
+        capped = true;
+    }
     out.sort();
     if out.is_empty() {
         out.push(pattern.to_string());
     }
-    out
+    (out, capped)
 }
 
 /// A path for display: relative to `cwd` when below it.
@@ -1738,7 +1828,15 @@ mod tests {
             "[uwsgi]\nx = @(/dev/zero)\nfor-readline = /dev/zero\ny = %(_)\nendfor =\n",
             &[],
         );
-        assert!(r.fatal().is_some());
+        // Neither read (uWSGI would read forever): both are unknowns.
+        let unknown = r
+            .events
+            .iter()
+            .filter(|e| {
+                e.kind == EventKind::RuntimeValue && e.message.contains("not a regular file")
+            })
+            .count();
+        assert_eq!(unknown, 2, "{:?}", r.events);
         assert!(r.entries.iter().all(|e| e.key != b"y"));
     }
 
