@@ -20,6 +20,16 @@ use crate::uwsgi::resolve::Resolved;
 use crate::uwsgi::version::Version;
 
 /// The protocol a uWSGI socket speaks.
+/// A link written down (`[[deployment]]` in the settings): this config runs
+/// in that container, behind those Nginx files, with that memory limit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Explicit {
+    pub uwsgi: PathBuf,
+    pub container: Option<String>,
+    pub nginx: Vec<PathBuf>,
+    pub memory_limit_bytes: Option<u64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     Uwsgi,
@@ -372,7 +382,7 @@ impl Index {
     pub fn new(
         configs: &[ConfigFacts],
         project: &Project,
-        explicit: &[crate::settings::Deployment],
+        explicit: &[Explicit],
     ) -> Index {
         use std::collections::HashMap;
         let mut ix = Index::default();
@@ -911,7 +921,7 @@ fn named_config(
 pub fn link(
     configs: &[ConfigFacts],
     project: &Project,
-    explicit: &[crate::settings::Deployment],
+    explicit: &[Explicit],
 ) -> Vec<Deployment> {
     link_indexed(
         &Index::new(configs, project, explicit),
@@ -927,7 +937,7 @@ pub fn link_indexed(
     index: &Index,
     configs: &[ConfigFacts],
     project: &Project,
-    explicit: &[crate::settings::Deployment],
+    explicit: &[Explicit],
 ) -> Vec<Deployment> {
     use std::collections::HashMap;
     let runners = runners(project);

@@ -15,6 +15,7 @@ pub mod fix;
 pub mod input;
 pub mod lint;
 pub mod lsp;
+pub mod model;
 pub mod nginx;
 pub mod output;
 pub mod rules;

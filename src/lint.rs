@@ -524,7 +524,6 @@ impl Run {
             nginx: self.nginx.clone(),
             memory: &self.settings.memory,
             header_cache: Default::default(),
-            advice_cache: Default::default(),
         }
     }
 }
@@ -705,7 +704,7 @@ fn prepare_inis(
         .collect();
     // Each `[[deployment]]` once, in order: the configs of one settings
     // file all carry its list, and a repeat links nothing more.
-    let mut explicit: Vec<crate::settings::Deployment> = Vec::new();
+    let mut explicit: Vec<crate::deployment::Explicit> = Vec::new();
     let mut seen_explicit = std::collections::HashSet::new();
     for (p, real) in inis.iter().zip(&inis_real) {
         if let Ok(s) = cache.for_real(p, real.as_deref()) {

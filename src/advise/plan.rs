@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::measure::Estimates;
 use super::model::{self, Overhead};
 use crate::nginx::model::PassKind;
-use crate::rules::IniContext;
+use crate::model::IniContext;
 use crate::uwsgi::options::catalogue;
 
 const MIB: u64 = 1 << 20;
@@ -601,12 +601,12 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
     // replaced by the edit.
     if is_2_0
         && dep.is_some()
-        && !crate::rules::lifecycle::graceful_stop_hooked(ctx)
+        && !ctx.graceful_stop_hooked()
         && ctx.resolved.all("hook-master-start").next().is_none()
     {
         b.recommend(
             "hook-master-start",
-            crate::rules::lifecycle::GRACEFUL_STOP_HOOK,
+            crate::model::GRACEFUL_STOP_HOOK,
             Source::Default,
             "uWSGI 2.0 reloads on SIGTERM; this hook makes it stop and lets in-flight requests finish (die-on-term would cut them)",
         );

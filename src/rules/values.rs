@@ -1,7 +1,8 @@
 //! UW1xx: uWSGI option values, judged as uWSGI's own parsers read them.
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
-use crate::rules::{IniContext, Rule};
+use crate::model::IniContext;
+use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 use crate::uwsgi::options::{OptionDef, Unit, ValueKind, catalogue};
 use crate::uwsgi::resolve::{Entry, ViaKind};
@@ -109,7 +110,7 @@ fn suggestion(key: &str) -> Option<(&'static str, bool)> {
 /// Every name referenced as `%(key)` (or inside a `%(... key ...)`
 /// expression) or tested by `if-opt`/`if-not-opt` (which read collected
 /// keys), gathered once per config.
-fn used_names(ctx: &IniContext) -> std::collections::HashSet<String> {
+fn used_names(ctx: &RuleContext) -> std::collections::HashSet<String> {
     let mut names = std::collections::HashSet::new();
     for e in &ctx.resolved.entries {
         let Some(v) = e.raw_value.as_deref() else {
@@ -128,7 +129,7 @@ fn used_names(ctx: &IniContext) -> std::collections::HashSet<String> {
     names
 }
 
-pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unknown_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let used = used_names(ctx);
     unknown_env_options(ctx, rule, &used, out);
     // A file this config includes could not be read: it may use any key as
@@ -206,7 +207,7 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
 /// `UWSGI_*` variables of the container that name no option: uWSGI turns
 /// every one into an option and silently ignores the unknown ones.
 fn unknown_env_options(
-    ctx: &IniContext,
+    ctx: &RuleContext,
     rule: &Rule,
     used: &std::collections::HashSet<String>,
     out: &mut Vec<Diagnostic>,
@@ -308,7 +309,7 @@ pub(crate) fn effect_suffix(def: &OptionDef, value: u64) -> String {
     }
 }
 
-pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unit_suffix_ignored(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
             continue;
@@ -415,7 +416,7 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
     }
 }
 
-pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn non_numeric_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         if def.name == "cheaper" {
             continue; // UW116 explains what a non-numeric `cheaper` does
@@ -518,7 +519,7 @@ fn is_command_like(name: &str) -> bool {
         || name.contains("-route")
 }
 
-pub fn inline_comment_rule(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn inline_comment_rule(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         if is_command_like(def.name) || !e.unknown.is_empty() {
@@ -612,7 +613,7 @@ fn strip_quotes(v: &str) -> Option<&str> {
     }
 }
 
-pub fn quoted_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn quoted_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         if def.kind.is_numeric() || is_command_like(def.name) {
@@ -650,7 +651,7 @@ pub fn quoted_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn duplicate_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&'static str, &Entry, FileId, Span)> = Vec::new();
     for (e, file, key_span, _) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
@@ -707,7 +708,7 @@ pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
     }
 }
 
-pub fn stray_percent(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn stray_percent(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for &(file, span, var) in &ctx.resolved.magic_uses {
         if crate::uwsgi::magic::is_known_var(var) {
             continue;
@@ -743,7 +744,7 @@ pub fn stray_percent(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn value_out_of_range(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn value_out_of_range(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
             continue;
@@ -799,7 +800,7 @@ pub fn value_out_of_range(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
     }
 }
 
-pub fn immediate_option_placeholder(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn immediate_option_placeholder(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         if !def.is_immediate() {
@@ -831,7 +832,7 @@ pub fn immediate_option_placeholder(ctx: &IniContext, rule: &Rule, out: &mut Vec
     }
 }
 
-pub fn option_needs_newer_uwsgi(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn option_needs_newer_uwsgi(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, key_span, _) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         let Some(since) = def.since() else { continue };
@@ -854,7 +855,7 @@ pub fn option_needs_newer_uwsgi(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     }
 }
 
-pub fn inherit_overrides(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn inherit_overrides(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let inherited: Vec<&Entry> = ctx
         .resolved
         .entries
@@ -910,7 +911,7 @@ pub const APP_ENTRIES: &[&str] = &[
 /// UW113: two entry points for the default app. The Python plugin loads
 /// them in a fixed order and skips the later ones ("mountpoint already
 /// configured. skip."), so only the first ever serves.
-pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn conflicting_app_entry(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mut found: Vec<(&str, FileId, Span)> = Vec::new();
     for name in APP_ENTRIES.iter().filter(|n| **n != "mount") {
         if found.iter().any(|(n, ..)| {
@@ -948,7 +949,7 @@ pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
     }
 }
 
-pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn reload_mercy_ineffective(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("reload-mercy").is_none() || ctx.last("worker-reload-mercy").is_some() {
         return;
     }
@@ -958,7 +959,7 @@ pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     )));
 }
 
-pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn lifetime_not_above_min(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let (Some(max), Some(min)) = (
         ctx.number("max-worker-lifetime"),
         ctx.number("min-worker-lifetime"),
@@ -976,7 +977,7 @@ pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     )));
 }
 
-pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn invalid_cheaper(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if let Some(e) = ctx.last("cheaper")
         && let Some((file, key_span, value_span)) = ctx.spans(e)
         && e.unknown.is_empty()
@@ -1022,7 +1023,7 @@ pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     }
 }
 
-pub fn strict_rejects_input(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn strict_rejects_input(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for ev in ctx
         .resolved
         .events
@@ -1054,7 +1055,7 @@ const HTTP_ROUTER: &[&str] = &[
 
 /// UW119: options of the HTTP router set where no router runs: the workers
 /// serve `http-socket` themselves and never read them.
-pub fn router_option_without_router(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn router_option_without_router(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let router = ctx.resolved.entries.iter().any(|e| {
         e.def()
             .is_some_and(|d| d.plugin == "http" && HTTP_ROUTER.contains(&d.name))
@@ -1129,7 +1130,7 @@ fn conventional(tokens: &[i64], ops: &[u8]) -> Option<i64> {
 /// UW118: a `%()` expression uWSGI evaluates differently from arithmetic:
 /// parentheses end the expression at the first `)`, and operators apply
 /// strictly left to right.
-pub fn placeholder_math_misread(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn placeholder_math_misread(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(raw) = e.raw_value.as_deref() else {
             continue;
