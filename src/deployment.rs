@@ -379,11 +379,7 @@ pub struct Index {
 const LOOPBACK: [&str; 4] = ["localhost", "127.0.0.1", "::1", "0.0.0.0"];
 
 impl Index {
-    pub fn new(
-        configs: &[ConfigFacts],
-        project: &Project,
-        explicit: &[Explicit],
-    ) -> Index {
+    pub fn new(configs: &[ConfigFacts], project: &Project, explicit: &[Explicit]) -> Index {
         use std::collections::HashMap;
         let mut ix = Index::default();
         let mut by_suffix: HashMap<String, ByPath> = HashMap::new();
@@ -918,11 +914,7 @@ fn named_config(
 }
 
 /// Link containers to configs, and Nginx configurations to both.
-pub fn link(
-    configs: &[ConfigFacts],
-    project: &Project,
-    explicit: &[Explicit],
-) -> Vec<Deployment> {
+pub fn link(configs: &[ConfigFacts], project: &Project, explicit: &[Explicit]) -> Vec<Deployment> {
     link_indexed(
         &Index::new(configs, project, explicit),
         configs,

@@ -18,6 +18,7 @@ pub mod lsp;
 pub mod model;
 pub mod nginx;
 pub mod output;
+pub mod readers;
 pub mod rules;
 pub mod settings;
 pub mod source;

@@ -203,247 +203,6 @@ pub fn lint_stdin(
     Ok(check(prepared).0)
 }
 
-/// Context files read so far, each added to the source map once.
-struct Loader<'a> {
-    overlay: &'a Overlay,
-    sources: &'a mut SourceMap,
-    cwd: PathBuf,
-    ids: HashMap<PathBuf, FileId>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Loader<'_> {
-    fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = match self.overlay.read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                // Too large, unreadable, not a regular file: said once, never
-                // skipped silently.
-                if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
-                    let id = self.sources.add(SourceFile::new(
-                        display_name(&self.cwd, path),
-                        Some(path.to_path_buf()),
-                        Vec::new(),
-                    ));
-                    self.ids.insert(path.to_path_buf(), id);
-                    self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
-                }
-                return None;
-            }
-        };
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let id = match self.ids.get(path) {
-            Some(id) => *id,
-            None => {
-                let id = self.sources.add(SourceFile::new(
-                    display_name(&self.cwd, path),
-                    Some(path.to_path_buf()),
-                    bytes,
-                ));
-                self.ids.insert(path.to_path_buf(), id);
-                id
-            }
-        };
-        Some((id, text))
-    }
-
-    fn problem(&mut self, code: &str, file: FileId, span: Span, message: String) {
-        if let Some(rule) = rules::find(code) {
-            self.diagnostics.push(rule.diag(file, span, message));
-        }
-    }
-}
-
-/// Read every context file into the project, reporting what cannot be read.
-fn load_project(
-    context: &crate::discover::ContextFiles,
-    overrides: &Overrides,
-    loader: &mut Loader,
-) -> (Project, Vec<Vec<FileId>>) {
-    use crate::container::{compose, dockerfile, ecs, kubernetes, yaml};
-    let mut project = Project::default();
-    for f in &context.ecs {
-        let Some((id, text)) = loader.read(f) else {
-            continue;
-        };
-        match ecs::parse(&text) {
-            Ok(Some(task)) => {
-                for p in &task.problems {
-                    loader.problem(
-                        "UW001",
-                        id,
-                        p.span,
-                        format!("ECS task definition: {}", p.value),
-                    );
-                }
-                project.containers.extend(ecs::containers(f, &task));
-            }
-            Ok(None) => {}
-            Err(e) => loader.problem(
-                "UW001",
-                id,
-                e.span,
-                format!("not valid JSON: {}", e.message),
-            ),
-        }
-    }
-    for f in &context.yaml {
-        let Some((id, text)) = loader.read(f) else {
-            continue;
-        };
-        if kubernetes::is_helm_template(&text) {
-            loader.problem(
-                "UW004",
-                id,
-                Span::new(0, text.find('\n').unwrap_or(text.len())),
-                "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
-            );
-            continue;
-        }
-        let docs = match yaml::parse(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                if crate::container::is_template(&text) && !e.message.contains("aliases expand") {
-                    loader.problem(
-                        "UW004",
-                        id,
-                        e.span,
-                        "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),
-                    );
-                } else if text.contains("services:")
-                    || text.contains("apiVersion:")
-                    // Over the alias budget: said whatever the file is.
-                    || e.message.contains("aliases expand")
-                {
-                    loader.problem(
-                        "UW001",
-                        id,
-                        e.span,
-                        format!("not valid YAML: {}", e.message),
-                    );
-                }
-                continue;
-            }
-        };
-        let mut problems = Vec::new();
-        if docs.first().is_some_and(compose::is_compose) {
-            let (cs, p) = compose::containers(f, &docs[0]);
-            project.containers.extend(cs);
-            problems = p;
-        } else if docs.iter().any(kubernetes::is_manifest) {
-            let (cs, p) = kubernetes::containers(f, &docs);
-            project.containers.extend(cs);
-            problems = p;
-        }
-        for p in problems {
-            loader.problem("UW001", id, p.span, p.value);
-        }
-    }
-    for f in &context.dockerfiles {
-        let Some((_, text)) = loader.read(f) else {
-            continue;
-        };
-        project.dockerfiles.push(dockerfile::parse(f, &text));
-    }
-    for f in &context.pins {
-        let Some((_, text)) = loader.read(f) else {
-            continue;
-        };
-        let pin = if f.ends_with("pyproject.toml") {
-            crate::uwsgi::version::pin_in_pyproject(&text)
-        } else {
-            crate::uwsgi::version::pin_in_requirements(&text)
-        };
-        if let Some((v, r)) = pin {
-            project.pins.push((
-                v,
-                crate::container::Place {
-                    file: f.clone(),
-                    span: Span::new(r.start, r.end),
-                    message: format!("pins uWSGI {v}"),
-                },
-            ));
-        }
-    }
-    let mut nginx_ids = Vec::new();
-    // A file another configuration includes is read as part of that one.
-    let mut seen: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let mut loaded = Vec::new();
-    for f in &context.nginx {
-        let Some((_, text)) = loader.read(f) else {
-            continue;
-        };
-        let l = crate::nginx::include::load_with(
-            f,
-            text.as_bytes(),
-            overrides.nginx_prefix.as_deref(),
-            &context.roots,
-            loader.overlay,
-        );
-        // (Inside a dump every part is the dump file itself.)
-        seen.extend(
-            l.parts
-                .iter()
-                .skip(1)
-                .filter(|p| &p.path != f)
-                .map(|p| p.path.clone()),
-        );
-        loaded.push((f.clone(), l));
-    }
-    for (f, l) in loaded {
-        if seen.contains(&f) {
-            continue;
-        }
-        let mut ids = Vec::new();
-        for part in &l.parts {
-            match loader.read(&part.path) {
-                Some((id, _)) => ids.push(id),
-                None => ids.push(*ids.first().unwrap_or(&FileId(0))),
-            }
-        }
-        // A template (`${VAR}` for envsubst, Jinja) is Nginx only once
-        // rendered: a syntax error there is the template's, not a bug.
-        let template = l.parts.iter().any(|p| {
-            loader
-                .sources
-                .find_path(&p.path)
-                .map(|id| {
-                    crate::container::is_template(&String::from_utf8_lossy(
-                        &loader.sources.get(id).bytes,
-                    ))
-                })
-                .unwrap_or(false)
-        });
-        let mut told = false;
-        for p in &l.problems {
-            let id = ids[p.file];
-            let span = Span::new(p.span.start, p.span.end);
-            if template && !p.missing_include {
-                if !told {
-                    loader.problem(
-                        "UW004",
-                        id,
-                        span,
-                        format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
-                    );
-                    told = true;
-                }
-                continue;
-            }
-            let code = if p.missing_include { "UW002" } else { "UW001" };
-            loader.problem(code, id, span, format!("Nginx: {}", p.message));
-        }
-        let model = crate::nginx::model::build(&l.config);
-        project.nginx.push(crate::deployment::NginxConf {
-            main: f,
-            parts: l.parts,
-            model,
-        });
-        nginx_ids.push(ids);
-    }
-    (project, nginx_ids)
-}
-
 /// The uWSGI arguments of a linked container, with the config it names
 /// replaced by the repository file (`spec`), so the other arguments and
 /// their order still apply as uWSGI would see them.
@@ -572,14 +331,25 @@ fn prepare_inis(
         by_dir: HashMap::new(),
     };
     let mut sources = SourceMap::new();
-    let mut loader = Loader {
+    let mut reading = crate::readers::ReadContext {
         overlay,
         sources: &mut sources,
         cwd: cwd.clone(),
         ids: HashMap::new(),
-        diagnostics: Vec::new(),
+        problems: Vec::new(),
+        roots: &context.roots,
+        nginx_prefix: overrides.nginx_prefix.as_deref(),
+        project: Project::default(),
+        nginx_ids: Vec::new(),
     };
-    let (mut project, nginx_ids) = load_project(context, overrides, &mut loader);
+    reading.read_all(&context.claimed);
+    let crate::readers::ReadContext {
+        ids,
+        problems,
+        mut project,
+        nginx_ids,
+        ..
+    } = reading;
     if overrides.detect
         && let Some(d) =
             crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
@@ -604,15 +374,7 @@ fn prepare_inis(
         .collect();
     // Each directory looked at once: its ancestors were looked at with it.
     let mut visited: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for f in context
-        .ecs
-        .iter()
-        .chain(&context.yaml)
-        .chain(&context.dockerfiles)
-        .chain(&context.nginx)
-        .chain(&context.pins)
-        .chain(&all)
-    {
+    for f in context.claimed.all().chain(&all) {
         let mut dir = f.parent();
         if let Some(d) = dir
             && !project.dirs.contains(d)
@@ -630,10 +392,13 @@ fn prepare_inis(
             dir = d.parent();
         }
     }
-    let ids = loader.ids;
     // Problems in context files obey the settings that apply where they are.
     let mut diagnostics = Vec::new();
-    for mut d in loader.diagnostics {
+    for p in problems {
+        let Some(rule) = rules::find(p.code) else {
+            continue;
+        };
+        let mut d = rule.diag(p.file, p.span, p.message);
         let path = sources.get(d.file).path.clone().unwrap_or_default();
         let settings = cache.for_file(&path)?;
         let selected = rules::find(d.code).is_some_and(|r| settings.is_selected(r));

@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::measure::Estimates;
 use super::model::{self, Overhead};
-use crate::nginx::model::PassKind;
 use crate::model::IniContext;
+use crate::nginx::model::PassKind;
 use crate::uwsgi::options::catalogue;
 
 const MIB: u64 = 1 << 20;

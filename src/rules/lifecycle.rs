@@ -26,7 +26,6 @@ fn is_2_0(v: Version) -> bool {
     v.major == 2 && v.minor == 0
 }
 
-
 pub fn sigterm_reloads(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !is_2_0(ctx.target)
         || !ctx.master_on()

@@ -4,8 +4,8 @@
 
 use crate::deployment::{Protocol, Socket, pass_targets, reached};
 use crate::diagnostic::{Diagnostic, Related};
-use crate::nginx::model::{Location, Pass, PassKind, Target, WorkerProcesses};
 use crate::model::IniContext;
+use crate::nginx::model::{Location, Pass, PassKind, Target, WorkerProcesses};
 use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 
