@@ -157,6 +157,8 @@ pub struct Deployment {
     pub env: Vec<EnvVar>,
     /// Indexes into the project's Nginx configurations that pass to it.
     pub nginx: Vec<usize>,
+    /// Why each of `nginx` was taken to be in front (same order).
+    pub nginx_why: Vec<String>,
     /// Nginx runs in the same container (installed in its image).
     pub nginx_colocated: Option<Place>,
     /// The uWSGI version the image installs.
@@ -372,6 +374,9 @@ pub struct Index {
     nginx_port: std::collections::HashMap<u16, ByPath>,
     /// … by port and host.
     nginx_host: std::collections::HashMap<(u16, String), ByPath>,
+    /// … by port and the name of a container that host names (a Compose
+    /// service): those passes reach that container, not any port.
+    nginx_named: std::collections::HashMap<(u16, String), ByPath>,
     /// `[[deployment]]` entries: canonical config, Nginx configurations named.
     named_nginx: Vec<(PathBuf, Vec<usize>)>,
 }
@@ -412,6 +417,14 @@ impl Index {
         let mut unix: HashMap<PathBuf, ByPath> = HashMap::new();
         let mut port: HashMap<u16, ByPath> = HashMap::new();
         let mut host: HashMap<(u16, String), ByPath> = HashMap::new();
+        let mut named: HashMap<(u16, String), ByPath> = HashMap::new();
+        // Host names by which containers reach a container of the project.
+        let known: std::collections::HashSet<&str> = project
+            .containers
+            .iter()
+            .flat_map(|c| c.hostnames.iter().map(String::as_str))
+            .filter(|h| !LOOPBACK.contains(h))
+            .collect();
         for (i, n) in project.nginx.iter().enumerate() {
             let entry = (path_key(&n.main), i);
             // The project's only config is behind any of its Nginx files.
@@ -429,6 +442,15 @@ impl Index {
                         Target::Host {
                             host: h,
                             port: Some(p),
+                        } if known.contains(h.as_str()) => {
+                            named
+                                .entry((*p, h.clone()))
+                                .or_default()
+                                .push(entry.clone());
+                        }
+                        Target::Host {
+                            host: h,
+                            port: Some(p),
                         } => {
                             port.entry(*p).or_default().push(entry.clone());
                             host.entry((*p, h.clone())).or_default().push(entry.clone());
@@ -442,6 +464,7 @@ impl Index {
         ix.nginx_unix = unix.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_port = port.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_host = host.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+        ix.nginx_named = named.into_iter().map(|(k, v)| (k, sorted(v))).collect();
 
         if !explicit.is_empty() {
             let mut mains: HashMap<PathBuf, Vec<usize>> = HashMap::new();
@@ -473,72 +496,133 @@ impl Index {
         }
     }
 
-    /// The Nginx configurations in front of a config: those of its project
-    /// that pass to one of its sockets (or its project's only config), the
-    /// closest of them (a port like 8000 is everywhere in a tree of several
-    /// projects); and those `[[deployment]]` names.
+    /// The Nginx configurations in front of a config, each with why.
+    ///
+    /// A pass that names the container running the config (its Compose
+    /// service) decides first. Otherwise: those of its project that pass to
+    /// one of its sockets (or to its project's only config), the closest of
+    /// them (a port like 8000 is everywhere in a tree of several projects),
+    /// leaving out those beside another config (they front that one). And
+    /// those `[[deployment]]` names.
     pub fn related_nginx(
         &self,
         project: &Project,
         uwsgi: &Path,
         sockets: &[Socket],
         hostnames: &[String],
-    ) -> Vec<usize> {
+    ) -> Vec<(usize, String)> {
         let scope = project.scope(uwsgi, false);
-        let mut found: Vec<Option<&ByPath>> = Vec::new();
+        let mut by_name: Vec<(Option<&ByPath>, String)> = Vec::new();
+        let mut others: Vec<(Option<&ByPath>, String)> = Vec::new();
         for s in sockets {
             match &s.addr {
-                Addr::Unix(q) => found.push(
+                Addr::Unix(q) => others.push((
                     self.nginx_unix
                         .get(&crate::uwsgi::resolve::normalize_lexically(Path::new(q))),
-                ),
+                    format!("it passes to the unix socket `{q}`"),
+                )),
                 Addr::Tcp { host: h, port } => {
+                    for name in hostnames.iter().filter(|n| !LOOPBACK.contains(&n.as_str())) {
+                        by_name.push((
+                            self.nginx_named.get(&(*port, name.clone())),
+                            format!(
+                                "it passes to `{name}:{port}`, the container that runs this config"
+                            ),
+                        ));
+                    }
                     if h.is_empty() || h == "0.0.0.0" || h == "::" {
-                        found.push(self.nginx_port.get(port));
+                        others.push((
+                            self.nginx_port.get(port),
+                            format!("it passes to port {port}, where this config listens"),
+                        ));
                     } else {
-                        for name in LOOPBACK
-                            .iter()
-                            .copied()
-                            .chain([h.as_str()])
-                            .chain(hostnames.iter().map(String::as_str))
-                        {
-                            found.push(self.nginx_host.get(&(*port, name.to_string())));
+                        for name in LOOPBACK.iter().copied().chain([h.as_str()]) {
+                            others.push((
+                                self.nginx_host.get(&(*port, name.to_string())),
+                                format!("it passes to `{name}:{port}`, where this config listens"),
+                            ));
                         }
                     }
                 }
             }
         }
-        let lists: Vec<&[(Vec<u8>, usize)]> = [Some(&self.nginx_solo)]
-            .into_iter()
-            .chain(found)
-            .flatten()
-            .map(|l| within(l, &scope))
-            .collect();
-        let mut out: Vec<usize> = Vec::new();
-        if lists.iter().any(|l| !l.is_empty()) {
-            let me = path_key(uwsgi);
-            for a in ancestor_keys(&me) {
-                for l in &lists {
-                    let found = under(l, a);
-                    crate::stats::link_steps(found.len());
-                    out.extend(found.iter().map(|(_, i)| *i));
-                }
-                if !out.is_empty() {
-                    break;
-                }
-            }
+        let mut out = self.closest(&by_name, &scope, uwsgi);
+        if out.is_empty() {
+            let solo = (
+                Some(&self.nginx_solo),
+                "the only uWSGI config of its project".to_string(),
+            );
+            others.insert(0, solo);
+            out = self.closest(&others, &scope, uwsgi);
         }
         if !self.named_nginx.is_empty() {
             let me = canon(uwsgi);
             for (c, named) in &self.named_nginx {
                 if *c == me {
-                    out.extend(named);
+                    out.extend(
+                        named
+                            .iter()
+                            .map(|n| (*n, "named in `[[deployment]]`".to_string())),
+                    );
                 }
             }
         }
-        out.sort();
-        out.dedup();
+        out.sort_by_key(|(n, _)| *n);
+        out.dedup_by_key(|(n, _)| *n);
         out
+    }
+
+    /// Of the Nginx configurations in `lists`, those below the deepest
+    /// ancestor of `uwsgi` that has any, except those in a subdirectory
+    /// holding another config (a sibling deployment's own Nginx).
+    fn closest(
+        &self,
+        lists: &[(Option<&ByPath>, String)],
+        scope: &Scope,
+        uwsgi: &Path,
+    ) -> Vec<(usize, String)> {
+        let lists: Vec<(&[(Vec<u8>, usize)], &String)> = lists
+            .iter()
+            .filter_map(|(l, why)| l.map(|l| (within(l, scope), why)))
+            .filter(|(l, _)| !l.is_empty())
+            .collect();
+        let mut out = Vec::new();
+        if lists.is_empty() {
+            return out;
+        }
+        let me = path_key(uwsgi);
+        for a in ancestor_keys(&me) {
+            let mut seen_any = false;
+            for (l, why) in &lists {
+                let found = under(l, a);
+                crate::stats::link_steps(found.len());
+                for (key, i) in found {
+                    seen_any = true;
+                    if !self.beside_other_config(a, key, &me) {
+                        out.push((*i, (*why).clone()));
+                    }
+                }
+            }
+            if seen_any {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Does the file with key `key`, below the directory with key `a`, lie
+    /// in a subdirectory of `a` that holds a config other than `me`?
+    fn beside_other_config(&self, a: &[u8], key: &[u8], me: &[u8]) -> bool {
+        let start = if a.is_empty() { 0 } else { a.len() + 1 };
+        let Some(rest) = key.get(start..) else {
+            return false;
+        };
+        let Some(end) = rest.iter().position(|b| *b == 0) else {
+            // Directly in `a`: beside every config of `a`, so no sibling's.
+            return false;
+        };
+        let child = &key[..start + end];
+        under(&self.configs, child).iter().any(|(k, _)| k != me)
     }
 }
 
@@ -1064,6 +1148,7 @@ pub fn link_indexed(
             args_place: r.args_place,
             env: r.env,
             nginx: Vec::new(),
+            nginx_why: Vec::new(),
             nginx_colocated,
             version,
         });
@@ -1105,6 +1190,7 @@ pub fn link_indexed(
             args_place: None,
             env: Vec::new(),
             nginx: Vec::new(),
+            nginx_why: Vec::new(),
             nginx_colocated: None,
             version: project.pins.first().cloned(),
         });
@@ -1115,7 +1201,8 @@ pub fn link_indexed(
             .get(&d.uwsgi)
             .map(|i| configs[*i].sockets.as_slice())
             .unwrap_or_default();
-        d.nginx = index.related_nginx(project, &d.uwsgi, sockets, &d.container.hostnames);
+        let fronts = index.related_nginx(project, &d.uwsgi, sockets, &d.container.hostnames);
+        (d.nginx, d.nginx_why) = fronts.into_iter().unzip();
     }
     out
 }

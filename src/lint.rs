@@ -22,6 +22,17 @@ pub struct Report {
     pub deployments: Vec<Deployment>,
     /// The Nginx configurations read (deployments point into it).
     pub nginx: Vec<crate::deployment::NginxConf>,
+    /// Configs checked that no container runs (files other configs include
+    /// left out), with the Nginx in front of each and why.
+    pub unlinked: Vec<Unlinked>,
+    /// The project has containers or orchestrator files at all.
+    pub has_containers: bool,
+}
+
+/// A config no container runs.
+pub struct Unlinked {
+    pub config: PathBuf,
+    pub fronts: Vec<(usize, String)>,
 }
 
 #[derive(Debug)]
@@ -258,6 +269,8 @@ pub struct Run {
     pub resolved: resolve::Resolved,
     pub file: FileId,
     pub nginx: Vec<usize>,
+    /// Why each of `nginx` is taken to be in front (same order).
+    pub nginx_why: Vec<String>,
     pub target: crate::uwsgi::version::Version,
     /// Where the target version is written (a pin, a Dockerfile line).
     pub target_from: Option<crate::container::Place>,
@@ -501,6 +514,7 @@ fn prepare_inis(
                     args_place: None,
                     env: Vec::new(),
                     nginx: Vec::new(),
+                    nginx_why: Vec::new(),
                     nginx_colocated: None,
                     version: None,
                 });
@@ -596,14 +610,17 @@ fn prepare_inis(
                 }
                 continue;
             };
-            let nginx = match d {
-                Some(d) => d.nginx.clone(),
-                None => index.related_nginx(
-                    &pctx.project,
-                    &canonical,
-                    &crate::deployment::sockets(&resolved),
-                    &[],
-                ),
+            let (nginx, nginx_why): (Vec<usize>, Vec<String>) = match d {
+                Some(d) => (d.nginx.clone(), d.nginx_why.clone()),
+                None => index
+                    .related_nginx(
+                        &pctx.project,
+                        &canonical,
+                        &crate::deployment::sockets(&resolved),
+                        &[],
+                    )
+                    .into_iter()
+                    .unzip(),
             };
             // The target version, and where it is written when a file says it.
             let (target, target_from) = match settings.uwsgi_version {
@@ -622,6 +639,7 @@ fn prepare_inis(
                 resolved,
                 file,
                 nginx,
+                nginx_why,
                 target,
                 target_from,
                 settings: settings.clone(),
@@ -699,12 +717,30 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     };
     diagnostics.extend(found.into_iter().flatten());
     crate::output::normalize(&sources, &mut diagnostics);
+    let unlinked = runs
+        .iter()
+        .filter(|r| r.deployment.is_none())
+        .filter(|r| {
+            crate::source::canonicalize(&r.ini).map_or(true, |p| !pctx.included.contains(&p))
+        })
+        .map(|r| Unlinked {
+            config: r.ini.clone(),
+            fronts: r
+                .nginx
+                .iter()
+                .copied()
+                .zip(r.nginx_why.iter().cloned())
+                .collect(),
+        })
+        .collect();
     let report = Report {
         sources,
         diagnostics,
         files,
         deployments: links,
         nginx: pctx.project.nginx,
+        unlinked,
+        has_containers: pctx.has_containers,
     };
     (report, runs)
 }

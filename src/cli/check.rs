@@ -155,12 +155,9 @@ fn show_settings(settings: &Settings) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
-/// `--verbose`: one paragraph per link.
-fn verbose_links(
-    deployments: &[crate::deployment::Deployment],
-    nginx: &[crate::deployment::NginxConf],
-    cwd: &Path,
-) -> String {
+/// `--verbose`: one paragraph per link, then the configs no container runs.
+fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
+    let (deployments, nginx) = (&report.deployments, &report.nginx);
     let shown = |p: &Path| crate::uwsgi::resolve::display_name(cwd, p);
     let mut s = String::new();
     if deployments.is_empty() {
@@ -192,9 +189,12 @@ fn verbose_links(
         if let Some((v, p)) = &d.version {
             s.push_str(&format!("  uWSGI version: {v} ({})\n", shown(&p.file)));
         }
-        for n in &d.nginx {
+        for (n, why) in d.nginx.iter().zip(&d.nginx_why) {
             if let Some(conf) = nginx.get(*n) {
-                s.push_str(&format!("  Nginx in front: {}\n", shown(&conf.main)));
+                s.push_str(&format!(
+                    "  Nginx in front: {} ({why})\n",
+                    shown(&conf.main)
+                ));
             }
         }
         if d.nginx_colocated.is_some() {
@@ -202,7 +202,41 @@ fn verbose_links(
         }
         s.push('\n');
     }
+    for u in &report.unlinked {
+        s.push_str(&format!(
+            "not linked {}: no container found that runs it\n",
+            shown(&u.config)
+        ));
+        for (n, why) in &u.fronts {
+            if let Some(conf) = nginx.get(*n) {
+                s.push_str(&format!(
+                    "  Nginx in front: {} ({why})\n",
+                    shown(&conf.main)
+                ));
+            }
+        }
+        s.push('\n');
+    }
     s
+}
+
+/// One line when the project has containers but some config checked is
+/// run by none of them: the checks that need the container did not run.
+fn unlinked_note(report: &crate::lint::Report, cwd: &Path) -> Option<String> {
+    if !report.has_containers || report.unlinked.is_empty() {
+        return None;
+    }
+    let shown = |p: &Path| crate::uwsgi::resolve::display_name(cwd, p);
+    let n = report.unlinked.len();
+    let first = shown(&report.unlinked[0].config);
+    let which = if n == 1 {
+        format!("{first} is")
+    } else {
+        format!("{first} and {} more are", n - 1)
+    };
+    Some(format!(
+        "note: {which} run by no container found here, so the checks against a container (memory limit, stop grace, ports) did not run; if one runs it, name it in a `[[deployment]]` entry of uwsgi-lint.toml (`check -v` shows what was linked)\n"
+    ))
 }
 
 pub fn run(args: &Args) -> Result<u8, String> {
@@ -312,6 +346,13 @@ pub fn run(args: &Args) -> Result<u8, String> {
                 .join(", ")
         ));
     }
+    // For people (stderr): machine formats stay as they are.
+    if matches!(args.format, Format::Text | Format::Concise)
+        && !args.verbose
+        && let Some(note) = unlinked_note(&report, &cwd)
+    {
+        eprint!("{note}");
+    }
     let rendered = match args.format {
         Format::Text | Format::Concise => {
             let color = match args.color {
@@ -324,7 +365,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
             };
             let mut s = String::new();
             if args.verbose {
-                s.push_str(&verbose_links(&report.deployments, &report.nginx, &cwd));
+                s.push_str(&verbose_links(&report, &cwd));
             }
             s += &if args.format == Format::Concise {
                 crate::output::concise::render(&report.sources, &report.diagnostics)
