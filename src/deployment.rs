@@ -282,6 +282,7 @@ fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Items sorted by path key, so that those below a directory are one range.
 type ByPath = Vec<(Vec<u8>, usize)>;
+type ByPathSlice = [(Vec<u8>, usize)];
 
 fn sorted(mut v: ByPath) -> ByPath {
     v.sort();
@@ -581,7 +582,7 @@ impl Index {
         scope: &Scope,
         uwsgi: &Path,
     ) -> Vec<(usize, String)> {
-        let lists: Vec<(&[(Vec<u8>, usize)], &String)> = lists
+        let lists: Vec<(&ByPathSlice, &String)> = lists
             .iter()
             .filter_map(|(l, why)| l.map(|l| (within(l, scope), why)))
             .filter(|(l, _)| !l.is_empty())
