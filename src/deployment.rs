@@ -834,7 +834,15 @@ fn plainly_other_image(image: &str) -> bool {
             .any(|o| name.starts_with(o) || name.contains(&format!("-{o}")))
 }
 
-fn runners(project: &Project) -> Vec<Runner<'_>> {
+/// Does `[[deployment]]` entry `e` name container `c` (`file#name`)?
+fn names_container(e: &Explicit, c: &Container) -> bool {
+    e.container.as_deref().is_some_and(|want| {
+        let (file, name) = want.rsplit_once('#').unwrap_or((want, ""));
+        c.name == name && c.file.ends_with(file.trim_start_matches("./"))
+    })
+}
+
+fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
     use std::collections::{HashMap, HashSet};
     let mut out = Vec::new();
     // Each Dockerfile path canonicalised once (the first of equals wins, as
@@ -873,12 +881,14 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         let env = env_of(c, image);
         let unseen = av.is_empty() && c.image.as_ref().is_some_and(|i| i.value.contains('/'));
         let Some(args) = uwsgi_args(&av).or_else(|| {
-            // `UWSGI_INI` in the environment, or an image of the project's
-            // whose command is not visible here (linked by port only).
+            // `UWSGI_INI` in the environment, an image of the project's
+            // whose command is not visible here (linked by port only), or
+            // a container `[[deployment]]` says runs uWSGI.
             (unseen
                 || env
                     .iter()
-                    .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML"))
+                    .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML")
+                || explicit.iter().any(|e| names_container(e, c)))
             .then(Vec::new)
         }) else {
             continue;
@@ -1017,7 +1027,7 @@ pub fn link_indexed(
     explicit: &[Explicit],
 ) -> Vec<Deployment> {
     use std::collections::HashMap;
-    let runners = runners(project);
+    let runners = runners(project, explicit);
     let mut out: Vec<Deployment> = Vec::new();
     // Runners whose command is visible (for the only-one rule), counted by
     // the directory below which they relate to configs.
@@ -1038,13 +1048,9 @@ pub fn link_indexed(
         // Only configs of the container's own project are candidates.
         let scope = project.scope(&r.container.file, true);
         let local = within(&index.configs, &scope);
-        let explicit_hit = explicit.iter().position(|e| {
-            e.container.as_deref().is_some_and(|want| {
-                let (file, name) = want.rsplit_once('#').unwrap_or((want, ""));
-                r.container.name == name
-                    && r.container.file.ends_with(file.trim_start_matches("./"))
-            })
-        });
+        let explicit_hit = explicit
+            .iter()
+            .position(|e| names_container(e, &r.container));
         let unseen = r.args.is_empty()
             && r.args_place.is_none()
             && !r

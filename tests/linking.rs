@@ -9,12 +9,21 @@ fn run(case: &str) -> String {
     let dir = common::manifest_dir()
         .join("tests/fixtures/linking")
         .join(case);
-    let (_, verbose, _) = common::uwsgi_lint(
-        &dir,
-        &["check", "--no-config", "-v", "--format", "concise", "."],
-    );
-    let (_, _, note) =
-        common::uwsgi_lint(&dir, &["check", "--no-config", "--format", "concise", "."]);
+    // A case's own `uwsgi-lint.toml` applies; otherwise none.
+    let config: &[&str] = if dir.join("uwsgi-lint.toml").exists() {
+        &[]
+    } else {
+        &["--no-config"]
+    };
+    let with = |more: &[&str]| {
+        let mut args = vec!["check", "--format", "concise"];
+        args.extend_from_slice(config);
+        args.extend_from_slice(more);
+        args.push(".");
+        common::uwsgi_lint(&dir, &args)
+    };
+    let (_, verbose, _) = with(&["-v"]);
+    let (_, _, note) = with(&[]);
     format!("{verbose}--- stderr without -v ---\n{note}")
 }
 
@@ -64,4 +73,19 @@ fn a_project_with_containers_but_none_running_the_config_says_so_once() {
     );
     assert!(note.contains("[[deployment]]"), "{out}");
     insta::assert_snapshot!("unlinked-note", out);
+}
+
+#[test]
+fn a_deployment_entry_links_a_container_whose_command_shows_no_uwsgi() {
+    let out = run("explicit-no-command");
+    assert!(
+        out.contains(
+            "linked deploy/uwsgi.ini ← docker-compose.yml#app (compose): `[[deployment]]`"
+        ),
+        "{out}"
+    );
+    // The container's limit now applies.
+    assert!(out.contains("deploy/uwsgi.ini:8:1: error[UW202]"), "{out}");
+    assert!(out.contains("`mem_limit: 256m` of `app`"), "{out}");
+    insta::assert_snapshot!("explicit-no-command", out);
 }

@@ -177,7 +177,11 @@ fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
             c.name,
             c.orchestrator.as_str(),
             d.reason,
-            d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" "),
+            if d.args.is_empty() {
+                "none seen".to_string()
+            } else {
+                d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" ")
+            },
             c.grace_seconds(),
         ));
         if let Some(sw) = &c.swap {
