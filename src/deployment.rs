@@ -165,6 +165,27 @@ pub struct Deployment {
     pub version: Option<(Version, Place)>,
 }
 
+/// Every file a deployment's facts come from: the container's file, its
+/// image's Dockerfile, where its command and limit are written, the Nginx
+/// in front (all parts).
+pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<Item = &'a Path> {
+    let limit = d
+        .container
+        .limit
+        .iter()
+        .flat_map(|l| l.places.iter().map(|p| p.file.as_path()));
+    let nginx = d
+        .nginx
+        .iter()
+        .filter_map(|n| project.nginx.get(*n))
+        .flat_map(|n| n.parts.iter().map(|p| p.path.as_path()));
+    std::iter::once(d.container.file.as_path())
+        .chain(d.dockerfile.iter().map(|f| f.path.as_path()))
+        .chain(d.args_place.iter().map(|p| p.file.as_path()))
+        .chain(limit)
+        .chain(nginx)
+}
+
 impl Deployment {
     pub fn limit(&self) -> Option<&Limit> {
         self.container.limit.as_ref()

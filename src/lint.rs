@@ -27,6 +27,9 @@ pub struct Report {
     pub unlinked: Vec<Unlinked>,
     /// The project has containers or orchestrator files at all.
     pub has_containers: bool,
+    /// Configs checked because a context file asked for takes part in
+    /// their deployment.
+    pub via_context: Vec<PathBuf>,
 }
 
 /// A config no container runs.
@@ -139,7 +142,15 @@ pub fn prepare_with(
     // `paths` are checked.
     let mut all = context.configs.clone();
     all.extend(inis.iter().cloned());
-    prepare_inis(&inis, &all, &context, overlay, overrides)
+    // Context files asked for (a Compose file, an Nginx file …): the
+    // deployments they take part in are checked too.
+    let claimed: std::collections::HashSet<&PathBuf> = context.claimed.all().collect();
+    let asked_context: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| crate::source::canonicalize(p).ok())
+        .filter(|p| claimed.contains(p))
+        .collect();
+    prepare_inis(&inis, &all, &context, overlay, overrides, &asked_context)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
@@ -163,10 +174,11 @@ pub fn lint_with(
     let (mut report, runs) = check(prepare_with(paths, overrides, overlay)?);
     // Report only on what was asked for (pre-commit passes single files): a
     // finding inside an included file outside `paths` belongs to that file.
-    let asked: Vec<PathBuf> = paths
+    let mut asked: Vec<PathBuf> = paths
         .iter()
         .filter_map(|p| crate::source::canonicalize(p).ok())
         .collect();
+    asked.extend(report.via_context.iter().cloned());
     let sources = &report.sources;
     report.diagnostics.retain(|d| {
         sources
@@ -210,7 +222,14 @@ pub fn lint_stdin(
     let mut all = context.configs.clone();
     all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
-    let prepared = prepare_inis(&[name.to_path_buf()], &all, &context, &overlay, overrides)?;
+    let prepared = prepare_inis(
+        &[name.to_path_buf()],
+        &all,
+        &context,
+        &overlay,
+        overrides,
+        &[],
+    )?;
     Ok(check(prepared).0)
 }
 
@@ -309,6 +328,9 @@ pub struct Prepared {
     /// Problems found reading the context files.
     pub diagnostics: Vec<Diagnostic>,
     pub files: usize,
+    /// Configs checked because an asked context file takes part in their
+    /// deployment (canonical).
+    pub via_context: Vec<PathBuf>,
 }
 
 fn prepare_inis(
@@ -317,6 +339,7 @@ fn prepare_inis(
     context: &crate::discover::ContextFiles,
     overlay: &Overlay,
     overrides: &Overrides,
+    asked_context: &[PathBuf],
 ) -> Result<Prepared, LintError> {
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::anonymous(CATALOGUE_VERSION);
@@ -484,8 +507,13 @@ fn prepare_inis(
     // file all carry its list, and a repeat links nothing more.
     let mut explicit: Vec<crate::deployment::Explicit> = Vec::new();
     let mut seen_explicit = std::collections::HashSet::new();
-    for (p, real) in inis.iter().zip(&inis_real) {
-        if let Ok(s) = cache.for_real(p, real.as_deref()) {
+    let asked_real = asked_context.iter().map(|p| (p, Some(p.as_path())));
+    for (p, real) in inis
+        .iter()
+        .zip(inis_real.iter().map(|r| r.as_deref()))
+        .chain(asked_real)
+    {
+        if let Ok(s) = cache.for_real(p, real) {
             for d in &s.deployments {
                 if seen_explicit.insert(d.clone()) {
                     explicit.push(d.clone());
@@ -530,6 +558,42 @@ fn prepare_inis(
             });
         }
     }
+    // Configs of the deployments the asked context files take part in.
+    let mut via_context: Vec<PathBuf> = Vec::new();
+    if !asked_context.is_empty() {
+        let asked: std::collections::HashSet<&Path> =
+            asked_context.iter().map(PathBuf::as_path).collect();
+        for d in &links {
+            if crate::deployment::files_of(d, &project).any(|f| asked.contains(f)) {
+                via_context.push(d.uwsgi.clone());
+            }
+        }
+        // Configs no container runs, behind an asked Nginx file.
+        for f in &facts {
+            if links.iter().any(|d| d.uwsgi == f.path) {
+                continue;
+            }
+            let fronts = index.related_nginx(&project, &f.path, &f.sockets, &[]);
+            if fronts.iter().any(|(n, _)| {
+                project.nginx[*n]
+                    .parts
+                    .iter()
+                    .any(|p| asked.contains(p.path.as_path()))
+            }) {
+                via_context.push(f.path.clone());
+            }
+        }
+        let checked: std::collections::HashSet<&PathBuf> = inis_real.iter().flatten().collect();
+        via_context.retain(|p| !checked.contains(p));
+        via_context.sort();
+        via_context.dedup();
+    }
+    let (inis, inis_real): (Vec<PathBuf>, Vec<Option<PathBuf>>) = inis
+        .iter()
+        .cloned()
+        .zip(inis_real)
+        .chain(via_context.iter().map(|p| (p.clone(), Some(p.clone()))))
+        .unzip();
     let uwsgi_hosts = links
         .iter()
         .flat_map(|d| d.container.hostnames.iter().cloned())
@@ -653,6 +717,7 @@ fn prepare_inis(
         runs,
         diagnostics,
         files: inis.len(),
+        via_context,
     })
 }
 
@@ -686,6 +751,7 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
         runs,
         mut diagnostics,
         files,
+        via_context,
     } = prepared;
     // Rules are pure functions of the prepared data: each run is checked on
     // its own, in parallel, and the findings kept in run order.
@@ -741,6 +807,7 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
         nginx: pctx.project.nginx,
         unlinked,
         has_containers: pctx.has_containers,
+        via_context,
     };
     (report, runs)
 }

@@ -89,3 +89,43 @@ fn a_deployment_entry_links_a_container_whose_command_shows_no_uwsgi() {
     assert!(out.contains("`mem_limit: 256m` of `app`"), "{out}");
     insta::assert_snapshot!("explicit-no-command", out);
 }
+
+/// `check FILE` inside a case, as the per-file pre-commit hook runs it.
+fn check_file(case: &str, file: &str) -> (Option<i32>, String) {
+    let dir = common::manifest_dir()
+        .join("tests/fixtures/linking")
+        .join(case);
+    let mut args = vec!["check", "--format", "concise", file];
+    if !dir.join("uwsgi-lint.toml").exists() {
+        args.push("--no-config");
+    }
+    let (code, out, err) = common::uwsgi_lint(&dir, &args);
+    (code, format!("{out}{err}"))
+}
+
+#[test]
+fn a_changed_context_file_reports_its_deployments_findings() {
+    // Only the Compose file changed: the UW202 its limit causes is reported
+    // (the link itself comes from `[[deployment]]`).
+    let (code, out) = check_file("explicit-no-command", "docker-compose.yml");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("deploy/uwsgi.ini:8:1: error[UW202]"), "{out}");
+    // An Nginx file: the findings of the config behind it, not its sibling's.
+    let (code, out) = check_file("compose-two-apps", "nginx/api.conf");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("api/uwsgi.ini:7:1: warning[UW301]"), "{out}");
+    assert!(!out.contains("web/uwsgi.ini"), "{out}");
+    // The image both services build: both deployments.
+    let (_, out) = check_file("compose-two-apps", "Dockerfile");
+    assert!(
+        out.contains("web/uwsgi.ini") && out.contains("api/uwsgi.ini"),
+        "{out}"
+    );
+    // A Compose file that runs no config: nothing to report.
+    let (code, out) = check_file("unlinked-note", "docker-compose.yml");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("no uWSGI config among the given files"),
+        "{out}"
+    );
+}
