@@ -163,6 +163,9 @@ pub struct Deployment {
     pub nginx_colocated: Option<Place>,
     /// The uWSGI version the image installs.
     pub version: Option<(Version, Place)>,
+    /// The container's command line is the whole config: it names no
+    /// config file, and `uwsgi` is `file#name` of the container.
+    pub command_line: bool,
 }
 
 /// Every file a deployment's facts come from: the container's file, its
@@ -1029,6 +1032,26 @@ fn named_config(
     None
 }
 
+/// uWSGI arguments that are a config of their own: at least one option,
+/// and no config file named (`--ini`, `--yaml`, a positional file,
+/// `UWSGI_INI`).
+pub fn is_command_line_config(args: &[At<String>], env: &[EnvVar]) -> bool {
+    args.iter().any(|a| a.value.starts_with('-'))
+        && named_configs(args, env).is_empty()
+        && !args.iter().any(|a| {
+            [
+                "--include",
+                "--json",
+                "--xml",
+                "--inherit",
+                "--emperor",
+                "--vassal",
+            ]
+            .iter()
+            .any(|o| a.value == *o || a.value.starts_with(&format!("{o}=")))
+        })
+}
+
 /// Link containers to configs, and Nginx configurations to both.
 pub fn link(configs: &[ConfigFacts], project: &Project, explicit: &[Explicit]) -> Vec<Deployment> {
     link_indexed(
@@ -1078,7 +1101,15 @@ pub fn link_indexed(
                 .env
                 .iter()
                 .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML");
-        let found = if let Some(e) = explicit_hit {
+        // A command line that names no config file is the config itself:
+        // no file in the repository is what it runs.
+        let command_line = explicit_hit.is_none() && is_command_line_config(&r.args, &r.env);
+        let found = if command_line {
+            Some((
+                PathBuf::from(r.container.id()),
+                "its command line is the whole config (it names no config file)".to_string(),
+            ))
+        } else if let Some(e) = explicit_hit {
             index
                 .config_at(&explicit_canon[e], configs, &scope)
                 .map(|c| {
@@ -1179,6 +1210,7 @@ pub fn link_indexed(
             nginx_why: Vec::new(),
             nginx_colocated,
             version,
+            command_line,
         });
     }
     // Explicit links that name no container: the config with a given limit.
@@ -1221,6 +1253,7 @@ pub fn link_indexed(
             nginx_why: Vec::new(),
             nginx_colocated: None,
             version: project.pins.first().cloned(),
+            command_line: false,
         });
     }
     for d in &mut out {

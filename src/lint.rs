@@ -142,15 +142,11 @@ pub fn prepare_with(
     // `paths` are checked.
     let mut all = context.configs.clone();
     all.extend(inis.iter().cloned());
-    // Context files asked for (a Compose file, an Nginx file …): the
-    // deployments they take part in are checked too.
-    let claimed: std::collections::HashSet<&PathBuf> = context.claimed.all().collect();
-    let asked_context: Vec<PathBuf> = paths
+    let asked: Vec<PathBuf> = paths
         .iter()
         .filter_map(|p| crate::source::canonicalize(p).ok())
-        .filter(|p| claimed.contains(p))
         .collect();
-    prepare_inis(&inis, &all, &context, overlay, overrides, &asked_context)
+    prepare_inis(&inis, &all, &context, overlay, overrides, &asked)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
@@ -339,8 +335,16 @@ fn prepare_inis(
     context: &crate::discover::ContextFiles,
     overlay: &Overlay,
     overrides: &Overrides,
-    asked_context: &[PathBuf],
+    asked: &[PathBuf],
 ) -> Result<Prepared, LintError> {
+    // Context files asked for (a Compose file, an Nginx file …): the
+    // deployments they take part in are checked too.
+    let claimed: std::collections::HashSet<&PathBuf> = context.claimed.all().collect();
+    let asked_context: Vec<PathBuf> = asked
+        .iter()
+        .filter(|p| claimed.contains(p))
+        .cloned()
+        .collect();
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::anonymous(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
@@ -545,6 +549,7 @@ fn prepare_inis(
                     nginx_why: Vec::new(),
                     nginx_colocated: None,
                     version: None,
+                    command_line: false,
                 });
             }
         }
@@ -563,7 +568,7 @@ fn prepare_inis(
     if !asked_context.is_empty() {
         let asked: std::collections::HashSet<&Path> =
             asked_context.iter().map(PathBuf::as_path).collect();
-        for d in &links {
+        for d in links.iter().filter(|d| !d.command_line) {
             if crate::deployment::files_of(d, &project).any(|f| asked.contains(f)) {
                 via_context.push(d.uwsgi.clone());
             }
@@ -710,13 +715,67 @@ fn prepare_inis(
             });
         }
     }
+    // Containers whose command line is the whole config, below the paths
+    // asked: checked like a file, their findings on the command's lines.
+    let mut cli_configs = 0;
+    for i in 0..links.len() {
+        let d = &links[i];
+        if !d.command_line {
+            continue;
+        }
+        let Some(place) = d.args_place.clone() else {
+            continue;
+        };
+        if !asked.iter().any(|a| place.file.starts_with(a)) {
+            continue;
+        }
+        let Some(&file) = pctx.ids.get(&place.file) else {
+            continue;
+        };
+        let settings = cache.for_file(&place.file)?.clone();
+        let mut inv = Invocation {
+            env: settings.env.clone(),
+            args: d.args.iter().map(|a| a.value.clone()).collect(),
+        };
+        inv.env
+            .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
+        let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
+        let fronts = index.related_nginx(
+            &pctx.project,
+            &d.uwsgi,
+            &crate::deployment::sockets(&resolved),
+            &d.container.hostnames,
+        );
+        let (target, target_from) = match settings.uwsgi_version {
+            Some(v) => (v, None),
+            None => match d.version.clone() {
+                Some((v, place)) => (v, Some(place)),
+                None => (NEWEST_2_0, None),
+            },
+        };
+        let (nginx, nginx_why): (Vec<usize>, Vec<String>) = fronts.into_iter().unzip();
+        links[i].nginx = nginx.clone();
+        links[i].nginx_why = nginx_why.clone();
+        runs.push(Run {
+            ini: links[i].uwsgi.clone(),
+            deployment: Some(i),
+            resolved,
+            file,
+            nginx,
+            nginx_why,
+            target,
+            target_from,
+            settings,
+        });
+        cli_configs += 1;
+    }
     Ok(Prepared {
         sources,
         project: pctx,
         links,
         runs,
         diagnostics,
-        files: inis.len(),
+        files: inis.len() + cli_configs,
         via_context,
     })
 }
@@ -763,6 +822,13 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
                 let ctx = run.context(&sources, &pctx, &links);
                 let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
                 found.extend(budget_diagnostics(run, settings));
+                if ctx.command_line().is_some() {
+                    // A manifest's command line is not rewritten by fixes
+                    // (a shell-form command is one span).
+                    for d in &mut found {
+                        d.fix = None;
+                    }
+                }
                 let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
                 checked.sort();
                 checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);

@@ -220,6 +220,9 @@ impl IniContext<'_> {
 
     /// The section header of the checked file (`[uwsgi]`, or `uwsgi:` in YAML).
     pub fn header(&self) -> (FileId, Span) {
+        if let Some(place) = self.command_line().and_then(|d| d.args_place.as_ref()) {
+            return (self.file, place.span);
+        }
         let span = *self.header_cache.get_or_init(|| {
             let f = self.sources.get(self.file);
             let found = if self.is_yaml(self.file) {
@@ -246,6 +249,10 @@ impl IniContext<'_> {
     /// entry replaced when a file sets it, else a new line after the last
     /// option of the checked file (same indentation; `key: value` in YAML).
     pub fn set_option_edit(&self, option: &str, value: &str) -> Option<crate::diagnostic::Edit> {
+        // A manifest's command line is not rewritten.
+        if self.command_line().is_some() {
+            return None;
+        }
         if let Some(e) = self.last(option) {
             let (file, _, span) = self.spans(e)?;
             return Some(crate::diagnostic::Edit {
@@ -365,8 +372,24 @@ impl IniContext<'_> {
             Layer::File {
                 file, key, value, ..
             } => Some((file, key, value)),
+            // A command line that is the whole config: its words are the
+            // config's lines (a shell-form command is one span).
+            Layer::Cli { index } => {
+                let args = &self.command_line()?.args;
+                let key = args.get(index)?;
+                let value = match (key.value.contains('='), e.value.is_some()) {
+                    (false, true) => args.get(index + 1).unwrap_or(key),
+                    _ => key,
+                };
+                Some((self.file, key.span, value.span))
+            }
             _ => None,
         }
+    }
+
+    /// The deployment, when its command line is the whole config.
+    pub fn command_line(&self) -> Option<&crate::deployment::Deployment> {
+        self.deployment.filter(|d| d.command_line)
     }
 }
 

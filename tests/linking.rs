@@ -129,3 +129,37 @@ fn a_changed_context_file_reports_its_deployments_findings() {
         "{out}"
     );
 }
+
+#[test]
+fn a_command_line_is_a_config_checked_at_the_manifests_lines() {
+    // Kubernetes, exec form: each argument its own line.
+    let out = run("command-line-k8s");
+    assert!(
+        out.contains("linked k8s/deployment.yaml#web ← k8s/deployment.yaml#web (kubernetes): its command line is the whole config"),
+        "{out}"
+    );
+    // `--reload-on-rss` is on line 28, the 1Gi limit on line 41.
+    assert!(
+        out.contains("k8s/deployment.yaml:28:15: error[UW202] 6 workers × reload-on-rss 256 MiB"),
+        "{out}"
+    );
+    // Flags given on the command line count (`--need-app`).
+    assert!(!out.contains("UW307"), "{out}");
+    // No fix rewrites a manifest's command.
+    assert!(!out.contains("fixable"), "{out}");
+    insta::assert_snapshot!("command-line-k8s", out);
+    // Compose, shell form: findings on the command's line.
+    let out = run("command-line-compose");
+    assert!(
+        out.contains(
+            "docker-compose.yml:4:14: error[UW102] `buffer-size = 32k` is read as 32 bytes"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("1 uWSGI file"), "{out}");
+    insta::assert_snapshot!("command-line-compose", out);
+    // The per-file hook passing only the manifest checks it too.
+    let (code, out) = check_file("command-line-k8s", "k8s/deployment.yaml");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("error[UW202]"), "{out}");
+}
