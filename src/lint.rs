@@ -718,8 +718,7 @@ fn prepare_inis(
     // Containers whose command line is the whole config, below the paths
     // asked: checked like a file, their findings on the command's lines.
     let mut cli_configs = 0;
-    for i in 0..links.len() {
-        let d = &links[i];
+    for (i, d) in links.iter_mut().enumerate() {
         if !d.command_line {
             continue;
         }
@@ -754,10 +753,10 @@ fn prepare_inis(
             },
         };
         let (nginx, nginx_why): (Vec<usize>, Vec<String>) = fronts.into_iter().unzip();
-        links[i].nginx = nginx.clone();
-        links[i].nginx_why = nginx_why.clone();
+        d.nginx = nginx.clone();
+        d.nginx_why = nginx_why.clone();
         runs.push(Run {
-            ini: links[i].uwsgi.clone(),
+            ini: d.uwsgi.clone(),
             deployment: Some(i),
             resolved,
             file,
