@@ -208,6 +208,8 @@ pub struct Project {
     pub dirs: std::collections::HashSet<PathBuf>,
     /// The roots walked.
     pub roots: Vec<PathBuf>,
+    /// `pins` by the directory of their file, built on first use.
+    pin_dirs: std::sync::OnceLock<std::collections::HashMap<PathBuf, Vec<usize>>>,
 }
 
 fn common_dir(a: &Path, b: &Path) -> PathBuf {
@@ -227,6 +229,29 @@ pub enum Scope {
 }
 
 impl Project {
+    /// The uWSGI pin that applies to `path`: the one in the deepest
+    /// directory above it (a monorepo's services pin their own versions),
+    /// among those of its project.
+    pub fn pin_for(&self, path: &Path) -> Option<(Version, Place)> {
+        let by_dir = self.pin_dirs.get_or_init(|| {
+            let mut m: std::collections::HashMap<PathBuf, Vec<usize>> = Default::default();
+            for (i, (_, p)) in self.pins.iter().enumerate() {
+                if let Some(dir) = p.file.parent() {
+                    m.entry(dir.to_path_buf()).or_default().push(i);
+                }
+            }
+            m
+        });
+        path.ancestors().skip(1).find_map(|dir| {
+            by_dir
+                .get(dir)?
+                .iter()
+                .map(|i| &self.pins[*i])
+                .find(|(_, p)| self.related(&p.file, path))
+                .cloned()
+        })
+    }
+
     fn is_dir_of(&self, d: &Path, with_roots: bool) -> bool {
         self.dirs.contains(d) || (with_roots && self.roots.iter().any(|r| r == d))
     }
@@ -1190,7 +1215,7 @@ pub fn link_indexed(
                     )
                 })
             })
-            .or_else(|| project.pins.first().cloned());
+            .or_else(|| project.pin_for(&uwsgi));
         let nginx_colocated = r.image.and_then(|d| {
             d.nginx.as_ref().map(|n| Place {
                 file: d.path.clone(),
@@ -1252,7 +1277,7 @@ pub fn link_indexed(
             nginx: Vec::new(),
             nginx_why: Vec::new(),
             nginx_colocated: None,
-            version: project.pins.first().cloned(),
+            version: project.pin_for(&c.path),
             command_line: false,
         });
     }
@@ -1280,6 +1305,34 @@ pub fn common_depth(a: &Path, b: &Path) -> usize {
 mod tests {
     use super::*;
     use crate::container::ecs;
+
+    #[test]
+    fn each_service_of_a_monorepo_gets_its_own_pin() {
+        let pin = |file: &str, minor: u32, patch: u32| {
+            (
+                Version::new(2, minor, patch),
+                Place {
+                    file: PathBuf::from(file),
+                    span: Span::default(),
+                    message: String::new(),
+                },
+            )
+        };
+        let mut project = Project {
+            pins: vec![
+                pin("/r/shop/requirements.txt", 0, 18),
+                pin("/r/requirements.txt", 0, 30),
+                pin("/r/blog/requirements.txt", 0, 28),
+            ],
+            ..Project::default()
+        };
+        project.roots = vec![PathBuf::from("/r")];
+        let of = |p: &str| project.pin_for(Path::new(p)).map(|(v, _)| v);
+        assert_eq!(of("/r/blog/deploy/uwsgi.ini"), Some(Version::new(2, 0, 28)));
+        assert_eq!(of("/r/shop/uwsgi.ini"), Some(Version::new(2, 0, 18)));
+        assert_eq!(of("/r/api/uwsgi.ini"), Some(Version::new(2, 0, 30)));
+        assert_eq!(of("/elsewhere/uwsgi.ini"), None);
+    }
 
     fn facts(p: &str, sockets: &[&str]) -> ConfigFacts {
         ConfigFacts {

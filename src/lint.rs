@@ -696,7 +696,7 @@ fn prepare_inis(
                 Some(v) => (v, None),
                 None => match d
                     .and_then(|d| d.version.clone())
-                    .or_else(|| pctx.project.pins.first().cloned())
+                    .or_else(|| pctx.project.pin_for(&canonical))
                 {
                     Some((v, place)) => (v, Some(place)),
                     None => (NEWEST_2_0, None),
