@@ -602,7 +602,7 @@ impl Index {
                 Some(&self.nginx_solo),
                 "the only uWSGI config of its project".to_string(),
             );
-            others.insert(0, solo);
+            others.push(solo);
             out = self.closest(&others, &scope, uwsgi);
         }
         if !self.named_nginx.is_empty() {

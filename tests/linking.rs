@@ -163,3 +163,19 @@ fn a_command_line_is_a_config_checked_at_the_manifests_lines() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("error[UW202]"), "{out}");
 }
+
+#[test]
+fn an_nginx_file_is_known_by_its_content_whatever_its_name() {
+    let out = run("nginx-any-name");
+    assert!(
+        out.contains("Nginx in front: deploy/mediacms.io (it passes to the unix socket `/home/mediacms.io/uwsgi.sock`)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("deploy/uwsgi.ini:7:1: warning[UW301]"),
+        "{out}"
+    );
+    // The README's example is no Nginx file.
+    assert!(!out.contains("README"), "{out}");
+    insta::assert_snapshot!("nginx-any-name", out);
+}

@@ -116,15 +116,26 @@ pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
         || name.ends_with(".nginx")
         || name.contains("nginx")
         || (in_nginx_dir && !name.contains('.'));
-    // Scripts and other formats that mention Nginx directives (a shell
-    // script writing a config) are not Nginx configurations.
+    // Scripts, docs and other formats that mention Nginx directives (a
+    // shell script writing a config, a README's example) are not Nginx
+    // configurations.
     let other_format = [
-        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml",
+        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml", ".rst",
+        ".html", ".htm", ".adoc", ".org", ".tex", ".js", ".ts", ".go", ".rb", ".c", ".h", ".php",
+        ".pl", ".lua", ".tf", ".hcl", ".xml", ".csv", ".svg", ".lock", ".cfg", ".env",
     ]
     .iter()
     .any(|e| name.ends_with(e));
-    if !by_name || other_format || text.starts_with(b"#!") {
+    if other_format || text.starts_with(b"#!") || text.contains(&0) {
         return false;
+    }
+    if !by_name {
+        // Any other name (`deploy/mediacms.io`): only a server that passes
+        // requests on, which nothing but Nginx writes this way.
+        let t = String::from_utf8_lossy(text);
+        return (t.contains("server {") || t.contains("server{"))
+            && t.contains("location")
+            && (t.contains("uwsgi_pass") || t.contains("proxy_pass"));
     }
     let t = String::from_utf8_lossy(text);
     crate::nginx::include::is_dump(text)
