@@ -150,3 +150,30 @@ fn stages_only_look_downstream() {
     }
     assert!(wrong.is_empty(), "{wrong:?}");
 }
+
+#[test]
+fn every_reader_is_registered_under_its_file_name_and_listed_in_the_readme() {
+    let dir = common::manifest_dir().join("src/readers");
+    let readme = std::fs::read_to_string(common::manifest_dir().join("README.md")).unwrap();
+    let layout = &readme[readme.find("## Layout").expect("a Layout section")..];
+    let mut files: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.strip_suffix(".rs")
+                .filter(|s| *s != "mod")
+                .map(str::to_string)
+        })
+        .collect();
+    files.sort();
+    let mut registered: Vec<String> = uwsgi_lint::readers::READERS
+        .iter()
+        .map(|r| r.name().to_string())
+        .collect();
+    registered.sort();
+    assert_eq!(files, registered, "one reader per file in src/readers/, named after it");
+    for f in &files {
+        assert!(layout.contains(&format!("`{f}.rs`")), "README Layout does not list `{f}.rs`");
+    }
+}
