@@ -159,6 +159,9 @@ pub struct Deployment {
     pub nginx: Vec<usize>,
     /// Why each of `nginx` was taken to be in front (same order).
     pub nginx_why: Vec<String>,
+    /// Unix sockets Nginx names by another path (a shared mount):
+    /// `(Nginx's path, uWSGI's path)`.
+    pub unix_aliases: Vec<(String, String)>,
     /// Nginx runs in the same container (installed in its image).
     pub nginx_colocated: Option<Place>,
     /// The uWSGI version the image installs.
@@ -424,6 +427,11 @@ pub struct Index {
     nginx_port: std::collections::HashMap<u16, ByPath>,
     /// … by port and host.
     nginx_host: std::collections::HashMap<(u16, String), ByPath>,
+    /// … by where a unix socket they pass to lies outside the Nginx
+    /// container (a bind-mounted directory or a named volume it shares).
+    nginx_unix_shared: std::collections::HashMap<PathBuf, ByPath>,
+    /// The containers that mount each Nginx configuration (by index).
+    nginx_mounted_in: std::collections::HashMap<usize, Vec<usize>>,
     /// … by port and the name of a container that host names (a Compose
     /// service): those passes reach that container, not any port.
     nginx_named: std::collections::HashMap<(u16, String), ByPath>,
@@ -510,6 +518,51 @@ impl Index {
                 }
             }
         }
+        // Nginx files a container mounts (the Nginx service of a Compose
+        // project): a unix socket they pass to, seen from outside.
+        let mut mounted: HashMap<PathBuf, Vec<usize>> = HashMap::new();
+        for (ci, c) in project.containers.iter().enumerate() {
+            for (host, _) in &c.mounts {
+                mounted
+                    .entry(crate::uwsgi::resolve::normalize_lexically(host))
+                    .or_default()
+                    .push(ci);
+            }
+        }
+        let mut shared: HashMap<PathBuf, ByPath> = HashMap::new();
+        if !mounted.is_empty() {
+            for (i, n) in project.nginx.iter().enumerate() {
+                let mut runs_it: Vec<usize> = n
+                    .main
+                    .ancestors()
+                    .filter_map(|a| mounted.get(a))
+                    .flatten()
+                    .copied()
+                    .collect();
+                runs_it.sort();
+                runs_it.dedup();
+                for &ci in &runs_it {
+                    let c = &project.containers[ci];
+                    for l in &n.model.locations {
+                        let Some(p) = &l.pass else { continue };
+                        for t in pass_targets(&n.model, &p.target) {
+                            if let Target::Unix(u) = t
+                                && let Some(h) = crate::container::mounted_source(&c.mounts, u)
+                            {
+                                shared
+                                    .entry(crate::uwsgi::resolve::normalize_lexically(&h))
+                                    .or_default()
+                                    .push((path_key(&n.main), i));
+                            }
+                        }
+                    }
+                }
+                if !runs_it.is_empty() {
+                    ix.nginx_mounted_in.insert(i, runs_it);
+                }
+            }
+        }
+        ix.nginx_unix_shared = shared.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_solo = sorted(std::mem::take(&mut ix.nginx_solo));
         ix.nginx_unix = unix.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_port = port.into_iter().map(|(k, v)| (k, sorted(v))).collect();
@@ -559,18 +612,31 @@ impl Index {
         project: &Project,
         uwsgi: &Path,
         sockets: &[Socket],
-        hostnames: &[String],
+        container: Option<&Container>,
     ) -> Vec<(usize, String)> {
+        let hostnames = container.map_or(&[][..], |c| &c.hostnames[..]);
         let scope = project.scope(uwsgi, false);
         let mut by_name: Vec<(Option<&ByPath>, String)> = Vec::new();
         let mut others: Vec<(Option<&ByPath>, String)> = Vec::new();
         for s in sockets {
             match &s.addr {
-                Addr::Unix(q) => others.push((
-                    self.nginx_unix
-                        .get(&crate::uwsgi::resolve::normalize_lexically(Path::new(q))),
-                    format!("it passes to the unix socket `{q}`"),
-                )),
+                Addr::Unix(q) => {
+                    // Through a directory or volume both containers mount.
+                    if let Some(h) =
+                        container.and_then(|c| crate::container::mounted_source(&c.mounts, q))
+                    {
+                        by_name.push((
+                            self.nginx_unix_shared
+                                .get(&crate::uwsgi::resolve::normalize_lexically(&h)),
+                            format!("it passes to the unix socket `{q}` through a mount both containers share"),
+                        ));
+                    }
+                    others.push((
+                        self.nginx_unix
+                            .get(&crate::uwsgi::resolve::normalize_lexically(Path::new(q))),
+                        format!("it passes to the unix socket `{q}`"),
+                    ))
+                }
                 Addr::Tcp { host: h, port } => {
                     for name in hostnames.iter().filter(|n| !LOOPBACK.contains(&n.as_str())) {
                         by_name.push((
@@ -619,6 +685,47 @@ impl Index {
         }
         out.sort_by_key(|(n, _)| *n);
         out.dedup_by_key(|(n, _)| *n);
+        out
+    }
+
+    /// Unix sockets one path names for Nginx and another for uWSGI: the
+    /// same file, through a directory or volume both containers mount
+    /// (`(Nginx's path, uWSGI's path)`).
+    pub fn unix_aliases(
+        &self,
+        project: &Project,
+        fronts: &[usize],
+        sockets: &[Socket],
+        container: &Container,
+    ) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for &n in fronts {
+            let (Some(conf), Some(cs)) = (project.nginx.get(n), self.nginx_mounted_in.get(&n))
+            else {
+                continue;
+            };
+            for l in &conf.model.locations {
+                let Some(p) = &l.pass else { continue };
+                for t in pass_targets(&conf.model, &p.target) {
+                    let Target::Unix(u) = t else { continue };
+                    for &ci in cs {
+                        let outside =
+                            crate::container::mounted_source(&project.containers[ci].mounts, u)
+                                .map(|h| crate::uwsgi::resolve::normalize_lexically(&h));
+                        for s in sockets {
+                            let Addr::Unix(q) = &s.addr else { continue };
+                            let mine = crate::container::mounted_source(&container.mounts, q)
+                                .map(|h| crate::uwsgi::resolve::normalize_lexically(&h));
+                            if outside.is_some() && outside == mine {
+                                out.push((u.clone(), q.clone()));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
         out
     }
 
@@ -795,6 +902,22 @@ pub fn reached<'a>(
     hostnames: &[String],
 ) -> Option<&'a Socket> {
     sockets.iter().find(|s| reaches(target, s, hostnames))
+}
+
+/// [`reached`], with unix paths Nginx names by another path (a shared
+/// mount) taken as the socket they are.
+pub fn reached_via<'a>(
+    target: &Target,
+    sockets: &'a [Socket],
+    hostnames: &[String],
+    aliases: &[(String, String)],
+) -> Option<&'a Socket> {
+    if let Target::Unix(p) = target
+        && let Some((_, q)) = aliases.iter().find(|(n, _)| n == p)
+    {
+        return reached(&Target::Unix(q.clone()), sockets, hostnames);
+    }
+    reached(target, sockets, hostnames)
 }
 
 /// Is `kind` pass to `target` one that should reach a uWSGI socket here?
@@ -1233,6 +1356,7 @@ pub fn link_indexed(
             env: r.env,
             nginx: Vec::new(),
             nginx_why: Vec::new(),
+            unix_aliases: Vec::new(),
             nginx_colocated,
             version,
             command_line,
@@ -1276,6 +1400,7 @@ pub fn link_indexed(
             env: Vec::new(),
             nginx: Vec::new(),
             nginx_why: Vec::new(),
+            unix_aliases: Vec::new(),
             nginx_colocated: None,
             version: project.pin_for(&c.path),
             command_line: false,
@@ -1287,8 +1412,9 @@ pub fn link_indexed(
             .get(&d.uwsgi)
             .map(|i| configs[*i].sockets.as_slice())
             .unwrap_or_default();
-        let fronts = index.related_nginx(project, &d.uwsgi, sockets, &d.container.hostnames);
+        let fronts = index.related_nginx(project, &d.uwsgi, sockets, Some(&d.container));
         (d.nginx, d.nginx_why) = fronts.into_iter().unzip();
+        d.unix_aliases = index.unix_aliases(project, &d.nginx, sockets, &d.container);
     }
     out
 }

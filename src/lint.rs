@@ -547,6 +547,7 @@ fn prepare_inis(
                     env: Vec::new(),
                     nginx: Vec::new(),
                     nginx_why: Vec::new(),
+                    unix_aliases: Vec::new(),
                     nginx_colocated: None,
                     version: None,
                     command_line: false,
@@ -578,7 +579,7 @@ fn prepare_inis(
             if links.iter().any(|d| d.uwsgi == f.path) {
                 continue;
             }
-            let fronts = index.related_nginx(&project, &f.path, &f.sockets, &[]);
+            let fronts = index.related_nginx(&project, &f.path, &f.sockets, None);
             if fronts.iter().any(|(n, _)| {
                 project.nginx[*n]
                     .parts
@@ -686,7 +687,7 @@ fn prepare_inis(
                         &pctx.project,
                         &canonical,
                         &crate::deployment::sockets(&resolved),
-                        &[],
+                        None,
                     )
                     .into_iter()
                     .unzip(),
@@ -739,12 +740,8 @@ fn prepare_inis(
         inv.env
             .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
         let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
-        let fronts = index.related_nginx(
-            &pctx.project,
-            &d.uwsgi,
-            &crate::deployment::sockets(&resolved),
-            &d.container.hostnames,
-        );
+        let sockets = crate::deployment::sockets(&resolved);
+        let fronts = index.related_nginx(&pctx.project, &d.uwsgi, &sockets, Some(&d.container));
         let (target, target_from) = match settings.uwsgi_version {
             Some(v) => (v, None),
             None => match d.version.clone() {
@@ -753,6 +750,7 @@ fn prepare_inis(
             },
         };
         let (nginx, nginx_why): (Vec<usize>, Vec<String>) = fronts.into_iter().unzip();
+        d.unix_aliases = index.unix_aliases(&pctx.project, &nginx, &sockets, &d.container);
         d.nginx = nginx.clone();
         d.nginx_why = nginx_why.clone();
         runs.push(Run {

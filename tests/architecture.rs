@@ -172,8 +172,14 @@ fn every_reader_is_registered_under_its_file_name_and_listed_in_the_readme() {
         .map(|r| r.name().to_string())
         .collect();
     registered.sort();
-    assert_eq!(files, registered, "one reader per file in src/readers/, named after it");
+    assert_eq!(
+        files, registered,
+        "one reader per file in src/readers/, named after it"
+    );
     for f in &files {
-        assert!(layout.contains(&format!("`{f}.rs`")), "README Layout does not list `{f}.rs`");
+        assert!(
+            layout.contains(&format!("`{f}.rs`")),
+            "README Layout does not list `{f}.rs`"
+        );
     }
 }

@@ -179,3 +179,23 @@ fn an_nginx_file_is_known_by_its_content_whatever_its_name() {
     assert!(!out.contains("README"), "{out}");
     insta::assert_snapshot!("nginx-any-name", out);
 }
+
+#[test]
+fn a_unix_socket_in_a_volume_both_containers_mount_is_reached() {
+    // Nginx sees the socket at /var/run/app/app.sock, uWSGI binds it at
+    // /run/uwsgi/app.sock: the same file of the `sockets` volume. `admin`
+    // binds the same path in another volume.
+    let out = run("compose-shared-socket");
+    assert!(
+        out.contains("Nginx in front: nginx/app.conf (it passes to the unix socket `/run/uwsgi/app.sock` through a mount both containers share)"),
+        "{out}"
+    );
+    let admin = out
+        .split("\n\n")
+        .find(|p| p.starts_with("linked admin/uwsgi.ini"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(!admin.contains("Nginx in front"), "{out}");
+    assert!(!out.contains("UW401"), "{out}");
+    assert!(out.contains("app/uwsgi.ini:7:1: warning[UW301]"), "{out}");
+    insta::assert_snapshot!("compose-shared-socket", out);
+}

@@ -52,12 +52,19 @@ impl IniContext<'_> {
             .unwrap_or_default()
     }
 
+    /// Unix sockets the linked Nginx names by another path.
+    pub fn unix_aliases(&self) -> &[(String, String)] {
+        self.deployment
+            .map(|d| d.unix_aliases.as_slice())
+            .unwrap_or_default()
+    }
+
     /// Which of this config's sockets a front reaches.
     pub fn reached_socket(&self, front: &Front, sockets: &[Socket]) -> Option<Socket> {
-        front
-            .targets
-            .iter()
-            .find_map(|t| reached(t, sockets, self.hostnames()).cloned())
+        front.targets.iter().find_map(|t| {
+            crate::deployment::reached_via(t, sockets, self.hostnames(), self.unix_aliases())
+                .cloned()
+        })
     }
 
     /// An Nginx place as `(file, span)`.
@@ -107,7 +114,7 @@ pub fn upstream_not_served(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
             continue;
         }
         let served = f.targets.iter().any(|t| {
-            reached(t, &mine, ctx.hostnames()).is_some()
+            crate::deployment::reached_via(t, &mine, ctx.hostnames(), ctx.unix_aliases()).is_some()
                 || reached(t, &ctx.project.all_sockets, &ctx.project.uwsgi_hosts).is_some()
         });
         if served {
