@@ -170,7 +170,7 @@ fn measurements_from_gzip_logs_and_stats_documents() {
     );
     let recs = v["deployments"][0]["recommendations"].as_array().unwrap();
     let mr = recs.iter().find(|r| r["option"] == "max-requests").unwrap();
-    assert_eq!(mr["source"], "computed");
+    assert_eq!(mr["basis"], "measured");
 
     // Stats with memory sampling off: a clear message, not a number.
     std::fs::write(

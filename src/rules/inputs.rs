@@ -148,7 +148,7 @@ pub fn nested_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
     }
 }
 
-fn is_logic_opener(key: &str) -> bool {
+pub(crate) fn is_logic_opener(key: &str) -> bool {
     crate::uwsgi::options::catalogue()
         .get(key)
         .is_some_and(|d| d.parser == "uwsgi_opt_logic")

@@ -79,7 +79,7 @@ fn name_index() -> &'static NameIndex {
 }
 
 /// The closest real option: the dashed spelling first, then edit distance ≤ 2.
-fn suggestion(key: &str) -> Option<(&'static str, bool)> {
+pub(crate) fn suggestion(key: &str) -> Option<(&'static str, bool)> {
     let dashed = key.replace('_', "-").to_ascii_lowercase();
     if let Some(d) = catalogue().get(&dashed).filter(|d| d.in_build) {
         return Some((d.name, true));
