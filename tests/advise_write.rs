@@ -201,7 +201,10 @@ fn the_misspelled_key_is_renamed_once_and_a_second_run_changes_nothing() {
     assert!(out2.contains("nothing to change"), "{out2}");
     assert_eq!(std::fs::read_to_string(d.join("uwsgi.ini")).unwrap(), text);
     let json = advice_json(&d, &[]);
-    for r in json["deployments"][0]["recommendations"].as_array().unwrap() {
+    for r in json["deployments"][0]["recommendations"]
+        .as_array()
+        .unwrap()
+    {
         assert!(
             r["current"] == r["value"] || is_default(&r["option"], &r["value"]),
             "advised but not written: {r}"
@@ -256,7 +259,9 @@ fn a_measured_min_worker_lifetime_is_written_not_only_advised() {
     }
     std::fs::write(d.join("uwsgi.log"), log).unwrap();
     let json = advice_json(&d, &["--log", "uwsgi.log"]);
-    let recs = json["deployments"][0]["recommendations"].as_array().unwrap();
+    let recs = json["deployments"][0]["recommendations"]
+        .as_array()
+        .unwrap();
     let min = recs
         .iter()
         .find(|r| r["option"] == "min-worker-lifetime")
@@ -285,7 +290,10 @@ fn a_measured_min_worker_lifetime_is_written_not_only_advised() {
         "{text}"
     );
     let json = advice_json(&d, &["--log", "uwsgi.log"]);
-    for r in json["deployments"][0]["recommendations"].as_array().unwrap() {
+    for r in json["deployments"][0]["recommendations"]
+        .as_array()
+        .unwrap()
+    {
         assert!(
             r["current"] == r["value"] || is_default(&r["option"], &r["value"]),
             "advised but not written: {r}"
@@ -306,7 +314,9 @@ fn explicit_values_are_kept_and_heuristics_fill_only_the_gaps() {
     )
     .unwrap();
     let json = advice_json(&d, &[]);
-    let recs = json["deployments"][0]["recommendations"].as_array().unwrap();
+    let recs = json["deployments"][0]["recommendations"]
+        .as_array()
+        .unwrap();
     let get = |o: &str| recs.iter().find(|r| r["option"] == o).unwrap().clone();
     assert_eq!(get("max-requests")["value"], "5000");
     assert_eq!(get("max-requests")["basis"], "kept");
@@ -321,7 +331,9 @@ fn explicit_values_are_kept_and_heuristics_fill_only_the_gaps() {
     )
     .unwrap();
     let json = advice_json(&d, &[]);
-    let recs = json["deployments"][0]["recommendations"].as_array().unwrap();
+    let recs = json["deployments"][0]["recommendations"]
+        .as_array()
+        .unwrap();
     let mr = recs.iter().find(|r| r["option"] == "max-requests").unwrap();
     assert_eq!(mr["value"], "500", "{mr}");
     // The text table names the basis of every line.
@@ -348,13 +360,23 @@ fn percent_k_becomes_a_number_or_a_stated_problem() {
     )
     .unwrap();
     let json = advice_json(&d, &[]);
-    let recs = json["deployments"][0]["recommendations"].as_array().unwrap();
+    let recs = json["deployments"][0]["recommendations"]
+        .as_array()
+        .unwrap();
     let p = recs.iter().find(|r| r["option"] == "processes").unwrap();
     assert_eq!(p["value"], "4", "2 × 2 CPUs: {p}");
     assert_eq!(p["basis"], "limit");
     let (code, out, err) = lint(
         &d,
-        &["advise", "--no-config", "--format", "json", "--memory-limit", "1GiB", "."],
+        &[
+            "advise",
+            "--no-config",
+            "--format",
+            "json",
+            "--memory-limit",
+            "1GiB",
+            ".",
+        ],
     );
     assert_eq!(code, Some(0), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -367,6 +389,9 @@ fn percent_k_becomes_a_number_or_a_stated_problem() {
         "{out}"
     );
     let problems = v["deployments"][0]["problems"].to_string();
-    assert!(problems.contains("%k") && problems.contains("--cpus"), "{problems}");
+    assert!(
+        problems.contains("%k") && problems.contains("--cpus"),
+        "{problems}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }

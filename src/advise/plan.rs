@@ -381,7 +381,8 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
     let (processes, reload, evil) = match &limit {
         Some((l, _, _)) => {
             let a = model::available(*l, headroom, &overhead);
-            let reload_of = |per: u64| (0.85 * per as f64).min(per.saturating_sub(jump) as f64) as u64;
+            let reload_of =
+                |per: u64| (0.85 * per as f64).min(per.saturating_sub(jump) as f64) as u64;
             let fits = |p: u64| reload_of(a / p.max(1)) as f64 >= 1.2 * baseline as f64;
             let max_fit = (a as f64 / (1.5 * baseline as f64)).floor() as u64;
             if max_fit == 0 {
@@ -398,7 +399,9 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
                 let p = if fits(start) {
                     if let Some(basis) = start_basis {
                         let why = match basis {
-                            Basis::Kept => format!("{start_why}: each worker gets 1.2 × its baseline under the limit"),
+                            Basis::Kept => format!(
+                                "{start_why}: each worker gets 1.2 × its baseline under the limit"
+                            ),
                             _ => format!("{start_why}; it fits the limit"),
                         };
                         b.recommend("processes", start, basis, why);
@@ -429,7 +432,12 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
                 };
                 let evil = match kept("evil-reload-on-rss", evil_c) {
                     Some(v) => {
-                        b.recommend("evil-reload-on-rss", v, Basis::Kept, format!("within the per-worker share of the limit ({evil_c} MiB)"));
+                        b.recommend(
+                            "evil-reload-on-rss",
+                            v,
+                            Basis::Kept,
+                            format!("within the per-worker share of the limit ({evil_c} MiB)"),
+                        );
                         v
                     }
                     None => {
@@ -535,7 +543,9 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         (Some(c), Some(n), _) if (c as f64) <= 0.8 * n => (
             c,
             Basis::Kept,
-            format!("below the {n:.0} requests a worker takes to reach reload-on-rss at the measured growth"),
+            format!(
+                "below the {n:.0} requests a worker takes to reach reload-on-rss at the measured growth"
+            ),
         ),
         (_, Some(n), Some(g)) => (
             readable((0.8 * n).clamp(100.0, 100_000.0)),
@@ -626,7 +636,11 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         .and(ctx.number("max-worker-lifetime"))
         .filter(|v| *v > 0);
     let (mut lifetime, mut life_basis, mut life_why) = match (configured_life, rate) {
-        (Some(l), _) => (l, Basis::Kept, "nothing measured contradicts it".to_string()),
+        (Some(l), _) => (
+            l,
+            Basis::Kept,
+            "nothing measured contradicts it".to_string(),
+        ),
         (None, Some(r)) if r > 0.0 => (
             readable((2.0 * max_requests as f64 / r).clamp(600.0, 86_400.0)),
             Basis::Measured,
@@ -641,9 +655,8 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
     if lifetime <= min_life {
         lifetime = min_life + 60;
         life_basis = Basis::Limit;
-        life_why = format!(
-            "above min-worker-lifetime ({min_life} s): uWSGI refuses to start otherwise"
-        );
+        life_why =
+            format!("above min-worker-lifetime ({min_life} s): uWSGI refuses to start otherwise");
     }
     b.recommend("max-worker-lifetime", lifetime, life_basis, life_why);
     // Advised only when it changes: the default (or the configured value)

@@ -296,7 +296,8 @@ impl IniContext<'_> {
                     && e.def().is_none()
                     && !e.placeholder_only
                     && !self.resolved.declared.contains(&e.key_str())
-                    && crate::rules::values::suggestion(&e.key_str()).is_some_and(|(n, _)| n == option)
+                    && crate::rules::values::suggestion(&e.key_str())
+                        .is_some_and(|(n, _)| n == option)
             })
             .last()
             .map(|(_, f, k, v)| (f, k, v))
