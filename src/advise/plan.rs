@@ -551,8 +551,15 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
             readable((0.8 * n).clamp(100.0, 100_000.0)),
             Basis::Measured,
             format!(
-                "a worker grows {:.0} KiB per request, so it reaches reload-on-rss after about {n:.0} requests; recycle at 80% of that",
-                g / 1024.0
+                "a worker grows {:.0} KiB per request, so it reaches reload-on-rss after about {n:.0} requests; recycle at 80% of that{}",
+                g / 1024.0,
+                if 0.8 * n < 100.0 {
+                    " (at least 100: reload-on-rss recycles sooner)"
+                } else if 0.8 * n > 100_000.0 {
+                    " (at most 100000)"
+                } else {
+                    ""
+                }
             ),
         ),
         (Some(c), _, _) => (
