@@ -92,7 +92,7 @@ fn advice_prevents_the_oom_kill_and_the_dropped_requests_under_a_real_limit() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.timed_out, "timed out\n{stdout}\n{stderr}");
-    let last = stdout.lines().filter(|l| l.starts_with("proof: ")).last();
+    let last = stdout.lines().rfind(|l| l.starts_with("proof: "));
     let Some(line) = last else {
         panic!("no proof line\n{stdout}\n{stderr}");
     };
