@@ -395,3 +395,71 @@ fn percent_k_becomes_a_number_or_a_stated_problem() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The stop the advice writes is the one UW303 and UW308 ask for, and the
+/// mercy it keeps is one UW304 accepts: after `advise --write` none of them
+/// fires, with or without `die-on-term` in the config.
+#[test]
+fn the_advised_stop_satisfies_the_lifecycle_rules() {
+    for extra in ["", "die-on-term = true\n"] {
+        let d = scratch("stop");
+        common::copy_dir(&common::manifest_dir().join("examples/django-ecs"), &d);
+        let ini = d.join("deploy/uwsgi.ini");
+        let text = std::fs::read_to_string(&ini).unwrap() + extra;
+        std::fs::write(&ini, text).unwrap();
+        let select = [
+            "check",
+            "--no-config",
+            "--select",
+            "UW303,UW304,UW308",
+            "--format",
+            "concise",
+            ".",
+        ];
+        let (_, before, _) = lint(&d, &select);
+        assert!(
+            before.contains(if extra.is_empty() { "UW303" } else { "UW308" }),
+            "{before}"
+        );
+        let (code, out, err) = lint(&d, &["advise", "--no-config", "--write", "."]);
+        assert_eq!(code, Some(0), "{out}{err}");
+        let written = std::fs::read_to_string(&ini).unwrap();
+        assert!(
+            written.contains("hook-master-start = unix_signal:15 gracefully_kill_them_all\n"),
+            "{written}"
+        );
+        let (_, after, _) = lint(&d, &select);
+        assert!(!after.contains("UW30"), "{after}");
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+/// On uWSGI ≥ 2.1 the mercy bounds the stop: the advice brings it within
+/// the grace period, as UW304 asks.
+#[test]
+fn on_2_1_the_mercy_is_brought_within_the_grace_period() {
+    let d = scratch("mercy21");
+    common::copy_dir(&common::manifest_dir().join("examples/django-ecs"), &d);
+    let v = ["--uwsgi-version", "2.1.0"];
+    let select = [
+        &[
+            "check",
+            "--no-config",
+            "--select",
+            "UW304",
+            "--format",
+            "concise",
+        ][..],
+        &v,
+        &["."],
+    ]
+    .concat();
+    let (_, before, _) = lint(&d, &select);
+    assert!(before.contains("UW304"), "{before}");
+    let write = [&["advise", "--no-config", "--write"][..], &v, &["."]].concat();
+    let (code, out, err) = lint(&d, &write);
+    assert_eq!(code, Some(0), "{out}{err}");
+    let (_, after, _) = lint(&d, &select);
+    assert!(!after.contains("UW304"), "{after}");
+    let _ = std::fs::remove_dir_all(&d);
+}
