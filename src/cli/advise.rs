@@ -247,8 +247,8 @@ fn units_of(
     for run in &prepared.runs {
         let ctx = run.context(&prepared.sources, &prepared.project, &prepared.links);
         let p = plan::plan(&ctx, estimates, given);
-        // One fix per file: the values it holds replaced, new lines added
-        // after the last option.
+        // One fix per file it touches, made by the edit engine `check`'s
+        // fixes use (IniContext::set_option_edit).
         let pairs: Vec<(&str, String)> = p
             .recommendations
             .iter()

@@ -117,6 +117,8 @@ pub struct IniContext<'a> {
     pub memory: &'a crate::settings::Memory,
     /// The section header, found once (several rules point at it).
     pub header_cache: std::cell::OnceCell<Span>,
+    /// Where new options go ([`IniContext::insertion_anchor`]), found once.
+    pub anchor_cache: std::cell::OnceCell<(FileId, Span)>,
     /// The advice, computed once (UW202, UW203 and UW204 all use it).
     pub advice_cache: std::cell::OnceCell<crate::advise::plan::Plan>,
 }
@@ -307,6 +309,12 @@ impl IniContext<'_> {
     /// file (so advice lands beside what it tunes), else after its last
     /// option, else after its section header.
     fn insertion_anchor(&self) -> (FileId, Span) {
+        *self
+            .anchor_cache
+            .get_or_init(|| self.find_insertion_anchor())
+    }
+
+    fn find_insertion_anchor(&self) -> (FileId, Span) {
         const RECYCLING: &[&str] = &[
             "max-requests",
             "max-requests-delta",
@@ -682,6 +690,7 @@ mod tests {
             nginx: Vec::new(),
             memory: &crate::settings::Memory::default(),
             header_cache: Default::default(),
+            anchor_cache: Default::default(),
             advice_cache: Default::default(),
         };
         let rule = |code, check| Rule {
