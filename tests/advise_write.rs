@@ -111,6 +111,29 @@ fn commutes(name: &str, project: &Path) -> bool {
     true
 }
 
+/// [`commutes`] on every project, a few at a time (each case runs the
+/// binary five times); how many had a config to advise.
+fn commutes_on_all(projects: &[PathBuf]) -> usize {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+    let chunk = projects.len().div_ceil(threads).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = projects
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .filter(|p| {
+                            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+                            commutes(&name, p)
+                        })
+                        .count()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).sum()
+    })
+}
+
 fn subdirs(dir: &Path) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap()
@@ -127,11 +150,7 @@ fn advise_and_fix_commute_and_settle_on_the_fixtures_and_the_example() {
     let root = common::manifest_dir();
     let mut projects = subdirs(&root.join("tests/fixtures/resolve"));
     projects.extend(subdirs(&root.join("examples")));
-    let mut advised = 0;
-    for p in &projects {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        advised += usize::from(commutes(&name, p));
-    }
+    let advised = commutes_on_all(&projects);
     // Most fixtures are configs advise has something to say about.
     assert!(
         advised * 2 > projects.len(),
@@ -150,11 +169,7 @@ fn advise_and_fix_commute_and_settle_on_the_realworld_corpus() {
         return;
     };
     let projects = subdirs(&shared.join("corpus/realworld"));
-    let mut advised = 0;
-    for p in &projects {
-        let name = p.file_name().unwrap().to_string_lossy().into_owned();
-        advised += usize::from(commutes(&name, p));
-    }
+    let advised = commutes_on_all(&projects);
     assert!(advised > 10, "{advised} of {}", projects.len());
 }
 
