@@ -311,6 +311,7 @@ impl Run {
             nginx: self.nginx.clone(),
             memory: &self.settings.memory,
             header_cache: Default::default(),
+            anchor_cache: Default::default(),
         }
     }
 }

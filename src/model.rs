@@ -126,6 +126,8 @@ pub struct IniContext<'a> {
     pub memory: &'a Memory,
     /// The section header, found once (several rules point at it).
     pub header_cache: std::cell::OnceCell<Span>,
+    /// Where new options go ([`IniContext::insertion_anchor`]), found once.
+    pub anchor_cache: std::cell::OnceCell<(FileId, Span)>,
 }
 
 impl IniContext<'_> {
@@ -232,11 +234,22 @@ impl IniContext<'_> {
                     .find(|s| &f.bytes[s.range()] == b"uwsgi")
                     .copied()
             } else {
+                // The section uWSGI reads (`[uwsgi]`, or the one asked for).
+                let wanted = self
+                    .resolved
+                    .files
+                    .iter()
+                    .find(|(file, _)| *file == self.file)
+                    .map_or("uwsgi", |(_, s)| s.as_str());
                 crate::uwsgi::syntax::parse(&f.bytes)
                     .lines
                     .iter()
                     .find_map(|l| match l.kind {
-                        crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
+                        crate::uwsgi::syntax::LineKind::Section { header, name }
+                            if &f.bytes[name.range()] == wanted.as_bytes() =>
+                        {
+                            Some(header)
+                        }
                         _ => None,
                     })
             };
@@ -245,29 +258,133 @@ impl IniContext<'_> {
         (self.file, span)
     }
 
-    /// An edit that makes `option = value` effective: the value of its last
-    /// entry replaced when a file sets it, else a new line after the last
-    /// option of the checked file (same indentation; `key: value` in YAML).
+    /// An edit that makes `option = value` effective, the one way `check`'s
+    /// fixes and `advise --write` both change a config:
+    /// - the value of its last entry replaced when a file sets it;
+    /// - else a misspelled key naming it (`max_worker_lifetime`) renamed and
+    ///   given the value, in place (a new line would leave the misspelling
+    ///   to become a duplicate once renamed);
+    /// - else a new line after the recycling block of the checked file (or
+    ///   its last option; same indentation; `key: value` in YAML).
+    ///
+    /// A list option (`hook-master-start`) gets a new line unless an entry
+    /// holds the value already.
     pub fn set_option_edit(&self, option: &str, value: &str) -> Option<crate::diagnostic::Edit> {
         // A manifest's command line is not rewritten.
         if self.command_line().is_some() {
             return None;
         }
-        if let Some(e) = self.last(option) {
+        let multi = catalogue().get(option).is_some_and(|d| d.is_multi_valued());
+        if multi {
+            if self
+                .resolved
+                .all(option)
+                .any(|e| e.value_str().trim() == value)
+            {
+                return None;
+            }
+        } else if let Some(e) = self.last(option) {
             let (file, _, span) = self.spans(e)?;
             return Some(crate::diagnostic::Edit {
                 file,
                 span,
                 content: value.to_string(),
             });
+        } else if let Some((file, key, span)) = self.misspelling_of(option) {
+            let f = self.sources.get(file);
+            let between = String::from_utf8_lossy(&f.bytes[key.end..span.start]);
+            return Some(crate::diagnostic::Edit {
+                file,
+                span: Span::new(key.start, span.end),
+                content: format!("{option}{between}{value}"),
+            });
         }
-        let (file, anchor) = self
-            .file_entries()
-            .filter(|(_, f, _, _)| *f == self.file)
-            .last()
-            .map(|(_, f, k, _)| (f, k))
-            .unwrap_or_else(|| self.header());
+        let (file, anchor) = self.insertion_anchor();
         Some(self.insert_option_edit(file, anchor, option, value))
+    }
+
+    /// The last entry of the checked file whose key is no option but a
+    /// misspelling of `option` (its key and value spans).
+    fn misspelling_of(&self, option: &str) -> Option<(FileId, Span, Span)> {
+        self.file_entries()
+            .filter(|(e, f, _, _)| {
+                *f == self.file
+                    && e.def().is_none()
+                    && !e.placeholder_only
+                    && !self.resolved.declared.contains(&e.key_str())
+                    && crate::uwsgi::suggest::suggestion(&e.key_str())
+                        .is_some_and(|(n, _)| n == option)
+            })
+            .last()
+            .map(|(_, f, k, v)| (f, k, v))
+    }
+
+    /// Where new options go: after the last recycling option of the checked
+    /// file (so advice lands beside what it tunes), else after its last
+    /// option, else after its section header.
+    fn insertion_anchor(&self) -> (FileId, Span) {
+        *self
+            .anchor_cache
+            .get_or_init(|| self.find_insertion_anchor())
+    }
+
+    fn find_insertion_anchor(&self) -> (FileId, Span) {
+        const RECYCLING: &[&str] = &[
+            "max-requests",
+            "max-requests-delta",
+            "max-worker-lifetime",
+            "max-worker-lifetime-delta",
+            "min-worker-lifetime",
+            "reload-on-rss",
+            "evil-reload-on-rss",
+            "worker-reload-mercy",
+        ];
+        // Never inside an `if-*`/`for` block: a line there is conditional
+        // (or swallowed, when the block is never closed).
+        let blocks = self.logic_blocks();
+        let mine = || {
+            self.file_entries().filter(|(_, f, k, _)| {
+                *f == self.file && !blocks.iter().any(|b| b.start <= k.start && k.start < b.end)
+            })
+        };
+        mine()
+            .filter(|(e, _, _, _)| e.def().is_some_and(|d| RECYCLING.contains(&d.name)))
+            .max_by_key(|(_, _, k, _)| k.start)
+            .or_else(|| mine().max_by_key(|(_, _, k, _)| k.start))
+            .map(|(_, f, k, _)| (f, k))
+            .unwrap_or_else(|| self.header())
+    }
+
+    /// The byte ranges of the checked file's logic blocks, from the opening
+    /// line to the end of the closing one (or of the file).
+    fn logic_blocks(&self) -> Vec<Span> {
+        if self.is_yaml(self.file) {
+            return Vec::new();
+        }
+        let bytes = &self.sources.get(self.file).bytes;
+        let mut out = Vec::new();
+        let mut open: Option<usize> = None;
+        for line in &crate::uwsgi::syntax::parse(bytes).lines {
+            let crate::uwsgi::syntax::LineKind::Entry { key, .. } = line.kind else {
+                continue;
+            };
+            let k = &bytes[key.range()];
+            if crate::uwsgi::resolve::is_block_closer(k) {
+                if let Some(start) = open.take() {
+                    out.push(Span::new(start, line.span.end));
+                }
+            } else if open.is_none()
+                && catalogue()
+                    .get(&String::from_utf8_lossy(k))
+                    .is_some_and(|d| d.parser == "uwsgi_opt_logic")
+            {
+                open = Some(line.span.start);
+            }
+        }
+        if let Some(start) = open {
+            out.push(Span::new(start, bytes.len()));
+        }
+        out
     }
 
     /// A new `option = value` line after the line of `anchor`, with its

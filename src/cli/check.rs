@@ -278,38 +278,32 @@ pub fn run(args: &Args) -> Result<u8, String> {
         return Err("--fix and --diff work on files, not on standard input".into());
     }
     if args.diff {
-        let report = lint::lint(&paths, &overrides).map_err(|e| e.to_string())?;
-        let plan = crate::fix::plan(&report.sources, &report.diagnostics, args.unsafe_fixes);
+        // What `--fix` would write, every round of it.
+        let mut rw = crate::fix::Rewrite::new();
+        rw.fix_rounds(&paths, &overrides, args.unsafe_fixes)
+            .map_err(|e| e.to_string())?;
+        let files = rw.files();
         let mut out = String::new();
-        for f in &plan {
+        for f in &files {
             out.push_str(&crate::fix::unified_diff(f));
         }
-        let n: usize = plan.iter().map(|f| f.applied).sum();
+        let n = rw.applied;
         out.push_str(&format!(
             "{n} fix{} would be applied in {} file{}\n",
             if n == 1 { "" } else { "es" },
-            plan.len(),
-            if plan.len() == 1 { "" } else { "s" }
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
         ));
         super::emit(&out);
         return Ok(if n > 0 && !args.exit_zero { 1 } else { 0 });
     }
     let mut fixed = 0;
     if args.fix {
-        // Fixes can uncover others (a renamed key's value is then checked):
-        // re-lint and repeat, a bounded number of rounds.
-        for _ in 0..10 {
-            let report = lint::lint(&paths, &overrides).map_err(|e| e.to_string())?;
-            let plan = crate::fix::plan(&report.sources, &report.diagnostics, args.unsafe_fixes);
-            if plan.is_empty() {
-                break;
-            }
-            for f in plan {
-                crate::fix::write_atomically(&f.path, &f.original, &f.fixed)
-                    .map_err(|e| format!("{}: {e}", f.name))?;
-                fixed += f.applied;
-            }
-        }
+        let mut rw = crate::fix::Rewrite::new();
+        rw.fix_rounds(&paths, &overrides, args.unsafe_fixes)
+            .map_err(|e| e.to_string())?;
+        rw.write()?;
+        fixed = rw.applied;
     }
     let report = match (&args.stdin_filename, reading_stdin) {
         (Some(name), _) => {

@@ -148,7 +148,7 @@ pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
     }
 }
 
-fn is_logic_opener(key: &str) -> bool {
+pub(crate) fn is_logic_opener(key: &str) -> bool {
     crate::uwsgi::options::catalogue()
         .get(key)
         .is_some_and(|d| d.parser == "uwsgi_opt_logic")

@@ -270,6 +270,7 @@ mod tests {
             nginx: Vec::new(),
             memory: &crate::model::Memory::default(),
             header_cache: Default::default(),
+            anchor_cache: Default::default(),
         };
         let ctx = RuleContext::new(&ctx);
         let rule = |code, check| Rule {
