@@ -177,6 +177,10 @@ pub struct Project {
     pub nginx: Vec<NginxConf>,
     /// uWSGI pins from requirements files and pyproject.toml.
     pub pins: Vec<(Version, Place)>,
+    /// supervisord configurations, which start programs in a container.
+    pub supervisord: Vec<crate::container::supervisord::Supervisord>,
+    /// Shell scripts an image may start (entrypoints, start scripts).
+    pub scripts: Vec<crate::container::script::Script>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
     pub dirs: std::collections::HashSet<PathBuf>,
@@ -712,6 +716,12 @@ struct Runner<'a> {
     env: Vec<EnvVar>,
     /// Why the Dockerfile was attributed, when it was a guess.
     image_reason: Option<&'static str>,
+    /// The scripts and supervisord that start uWSGI, in order.
+    via: Vec<String>,
+    /// A program of the same supervisord runs Nginx.
+    nginx: Option<Place>,
+    /// The user a launcher switches to.
+    user: Option<String>,
 }
 
 /// An image no project builds for its uWSGI app: an official library image
@@ -782,41 +792,50 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         }
         (None, None)
     };
+    let launchers = Launchers::new(project);
     for c in &project.containers {
         let (image, image_reason) = used_image(c);
         let av = argv(c, image);
         let env = env_of(c, image);
         let unseen = av.is_empty() && c.image.as_ref().is_some_and(|i| i.value.contains('/'));
-        let Some(args) = uwsgi_args(&av).or_else(|| {
-            // `UWSGI_INI` in the environment, or an image of the project's
-            // whose command is not visible here (linked by port only).
-            (unseen
+        let from_image = c.entrypoint.is_none() && c.command.is_none();
+        let av_file = match (from_image, image) {
+            (true, Some(d)) => d.path.clone(),
+            _ => c.file.clone(),
+        };
+        let mut started = launchers.follow(&av, &av_file, c, image, &env, 0);
+        if started.is_empty()
+            && (unseen
                 || env
                     .iter()
                     .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML"))
-            .then(Vec::new)
-        }) else {
-            continue;
-        };
-        let args_place = av.first().map(|a| {
-            let from_image = c.entrypoint.is_none() && c.command.is_none();
-            Place {
-                file: match (from_image, image) {
-                    (true, Some(d)) => d.path.clone(),
-                    _ => c.file.clone(),
-                },
-                span: Span::new(a.span.start, av.last().map_or(a.span.end, |l| l.span.end)),
-                message: "runs uWSGI".into(),
-            }
-        });
-        out.push(Runner {
-            container: c.clone(),
-            image,
-            args,
-            args_place,
-            env,
-            image_reason,
-        });
+        {
+            // `UWSGI_INI` in the environment, or an image of the project's
+            // whose command is not visible here (linked by port only).
+            started.push(Started::default());
+        }
+        for s in started {
+            let args_place = s.place.clone().or_else(|| {
+                av.first().map(|a| Place {
+                    file: av_file.clone(),
+                    span: Span::new(a.span.start, av.last().map_or(a.span.end, |l| l.span.end)),
+                    message: "runs uWSGI".into(),
+                })
+            });
+            let mut env = env.clone();
+            env.extend(s.env);
+            out.push(Runner {
+                container: c.clone(),
+                image,
+                args: s.args,
+                args_place,
+                env,
+                image_reason,
+                via: s.via,
+                nginx: s.nginx,
+                user: s.user,
+            });
+        }
     }
     // Dockerfiles no container builds: `docker run` of the image (only
     // when no orchestrator file runs uWSGI: those describe the deployment).
@@ -859,24 +878,610 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         c.ports = d.expose.clone();
         let av = argv(&c, Some(d));
         let env = env_of(&c, Some(d));
-        let Some(args) = uwsgi_args(&av) else {
-            continue;
-        };
-        let args_place = av.first().map(|a| Place {
-            file: d.path.clone(),
-            span: a.span,
-            message: "runs uWSGI".into(),
-        });
-        out.push(Runner {
-            container: c,
-            image: Some(d),
-            args,
-            args_place,
-            env,
-            image_reason: None,
-        });
+        for s in launchers.follow(&av, &d.path, &c, Some(d), &env, 0) {
+            let args_place = s.place.clone().or_else(|| {
+                av.first().map(|a| Place {
+                    file: d.path.clone(),
+                    span: a.span,
+                    message: "runs uWSGI".into(),
+                })
+            });
+            let mut env = env.clone();
+            env.extend(s.env);
+            out.push(Runner {
+                container: c.clone(),
+                image: Some(d),
+                args: s.args,
+                args_place,
+                env,
+                image_reason: None,
+                via: s.via,
+                nginx: s.nginx,
+                user: s.user,
+            });
+        }
     }
     out
+}
+
+/// What a container's command starts in the end, followed through the
+/// scripts and supervisord configurations of the project (read, never run).
+#[derive(Debug, Clone, Default)]
+struct Started {
+    /// uWSGI's arguments (after the program).
+    args: Vec<At<String>>,
+    /// Where the uWSGI command is written, when not in the container's file.
+    place: Option<Place>,
+    /// How it was reached: "its command runs `/entrypoint.sh` (…)".
+    via: Vec<String>,
+    /// Environment the launchers add (supervisord `environment=`, `VAR=x cmd`).
+    env: Vec<EnvVar>,
+    /// A program of the same supervisord runs Nginx.
+    nginx: Option<Place>,
+    /// The user a launcher switches to (`user=` of the supervisord
+    /// program, `gosu app …`).
+    user: Option<String>,
+}
+
+/// The project's launchers, by canonical path.
+struct Launchers<'a> {
+    project: &'a Project,
+    scripts: std::collections::HashMap<PathBuf, usize>,
+    supervisord: std::collections::HashMap<PathBuf, usize>,
+}
+
+/// Directories a bare program name is looked up in (`PATH` of the usual images).
+const PATH_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// How deep launchers may start one another before we stop following.
+const MAX_FOLLOW: usize = 8;
+
+impl<'a> Launchers<'a> {
+    fn new(project: &'a Project) -> Self {
+        Launchers {
+            project,
+            scripts: project
+                .scripts
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (canon(&s.path), i))
+                .collect(),
+            supervisord: project
+                .supervisord
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (canon(&s.path), i))
+                .collect(),
+        }
+    }
+
+    /// The project file at `in_image` (a path the container names): through
+    /// the image's `COPY`/`ADD`, or a bind mount.
+    fn project_file(
+        &self,
+        in_image: &str,
+        c: &Container,
+        image: Option<&Dockerfile>,
+    ) -> Option<PathBuf> {
+        project_file(in_image, c, image)
+    }
+    /// Where a project file lands in the image (the reverse of
+    /// [`Dockerfile::source_of`]): every `COPY` that takes it, every bind
+    /// mount that shows it.
+    fn in_image(&self, file: &Path, c: &Container, image: Option<&Dockerfile>) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(d) = image {
+            let context = canon(d.path.parent().unwrap_or(Path::new("")));
+            let workdir = d.workdir.as_deref().unwrap_or("/");
+            for (srcs, dest) in &d.copies {
+                let dest_abs = if dest.value.starts_with('/') {
+                    dest.value.clone()
+                } else {
+                    format!("{}/{}", workdir.trim_end_matches('/'), dest.value)
+                };
+                let into_dir = dest.value.ends_with('/') || srcs.len() > 1;
+                for src in srcs {
+                    let s = src.value.trim_end_matches('/');
+                    let src_path = if s == "." {
+                        context.clone()
+                    } else {
+                        canon(&context.join(s))
+                    };
+                    if file == src_path {
+                        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                        out.push(match (into_dir, name) {
+                            (true, Some(n)) => format!("{}/{n}", dest_abs.trim_end_matches('/')),
+                            _ => dest_abs.clone(),
+                        });
+                    } else if let Ok(rest) = file.strip_prefix(&src_path) {
+                        out.push(format!(
+                            "{}/{}",
+                            dest_abs.trim_end_matches('/'),
+                            rest.display()
+                        ));
+                    }
+                }
+            }
+        }
+        for (host, target) in &c.mounts {
+            let host = canon(host);
+            if file == host {
+                out.push(target.clone());
+            } else if let Ok(rest) = file.strip_prefix(&host) {
+                out.push(format!(
+                    "{}/{}",
+                    target.trim_end_matches('/'),
+                    rest.display()
+                ));
+            }
+        }
+        out
+    }
+
+    /// Follow an argument vector (written in `file`) to the uWSGI it
+    /// starts, if any.
+    fn follow(
+        &self,
+        av: &[At<String>],
+        file: &Path,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+    ) -> Vec<Started> {
+        if av.is_empty() || depth > MAX_FOLLOW {
+            return Vec::new();
+        }
+        if let Some(args) = uwsgi_args(av) {
+            return vec![Started {
+                args,
+                ..Started::default()
+            }];
+        }
+        let texts: Vec<String> = av.iter().map(|a| a.value.clone()).collect();
+        let skip = texts.len() - crate::container::script::strip_wrappers(&texts).len();
+        // `gosu app …`, `su-exec app …`: what follows runs as that user.
+        let user = texts[..skip].windows(2).find_map(|w| {
+            let base = w[0].rsplit('/').next().unwrap_or(&w[0]);
+            matches!(base, "gosu" | "su-exec").then(|| w[1].clone())
+        });
+        if user.is_some() {
+            let mut out = self.follow(&av[skip..], file, c, image, env, depth + 1);
+            for s in &mut out {
+                if s.user.is_none() {
+                    s.user = user.clone();
+                }
+            }
+            return out;
+        }
+        let av = &av[skip..];
+        let Some(prog) = av.first() else {
+            return Vec::new();
+        };
+        let base = prog.value.rsplit('/').next().unwrap_or(&prog.value);
+        let shell = matches!(base, "sh" | "bash" | "dash" | "ash");
+        // `sh -c "…"`: the string is a script of its own.
+        if shell
+            && let Some(i) = av[1..].iter().position(|a| {
+                a.value.starts_with('-') && !a.value.starts_with("--") && a.value.contains('c')
+            })
+            && let Some(string) = av.get(i + 2)
+        {
+            let script = crate::container::script::parse(file, &string.value);
+            let args: Vec<At<String>> = av.get(i + 4..).unwrap_or_default().to_vec();
+            return self.run_script(
+                &script,
+                &args,
+                file,
+                Some(string.span),
+                c,
+                image,
+                env,
+                depth,
+                "",
+            );
+        }
+        // `bash /app/start.sh args`, or the script itself.
+        let (path, args) = if shell {
+            match av[1..].iter().position(|a| !a.value.starts_with('-')) {
+                Some(i) => (&av[i + 1], &av[i + 2..]),
+                None => return Vec::new(),
+            }
+        } else {
+            (prog, &av[1..])
+        };
+        if base == "supervisord" {
+            return self.supervisord(av, c, image, env, depth);
+        }
+        let Some(src) = self.project_file(&path.value, c, image) else {
+            return Vec::new();
+        };
+        let Some(script) = self.scripts.get(&src).map(|i| &self.project.scripts[*i]) else {
+            return Vec::new();
+        };
+        let shown = shown_path(&src, &c.file);
+        self.run_script(
+            script,
+            args,
+            file,
+            None,
+            c,
+            image,
+            env,
+            depth,
+            &format!("runs `{}` ({shown})", path.value),
+        )
+    }
+
+    /// The command a script ends in, followed. `caller` is the file the
+    /// script's arguments (and an inline `sh -c` script) are written in.
+    #[allow(clippy::too_many_arguments)]
+    fn run_script(
+        &self,
+        script: &crate::container::script::Script,
+        args: &[At<String>],
+        caller: &Path,
+        // Inline (`sh -c`): every word points at the string.
+        inline: Option<Span>,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+        what: &str,
+    ) -> Vec<Started> {
+        use crate::container::script::Outcome;
+        let known: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone()))
+            .collect();
+        let Outcome::Runs(l) = script.outcome(&known, args) else {
+            return Vec::new();
+        };
+        let words: Vec<At<String>> = match inline {
+            Some(span) if !l.from_args => l
+                .words
+                .iter()
+                .map(|w| At::new(w.value.clone(), span))
+                .collect(),
+            _ => l.words.clone(),
+        };
+        // `exec "$@"`: the command is written where the arguments are.
+        let file: &Path = if inline.is_some() || l.from_args {
+            caller
+        } else {
+            &script.path
+        };
+        let here = (!l.from_args).then(|| Place {
+            file: file.to_path_buf(),
+            span: inline.unwrap_or(l.span),
+            message: "runs uWSGI".into(),
+        });
+        let extra: Vec<EnvVar> = l
+            .env
+            .iter()
+            .map(|(k, v, span)| EnvVar {
+                name: k.clone(),
+                value: v.clone(),
+                place: Place {
+                    file: file.to_path_buf(),
+                    span: inline.unwrap_or(*span),
+                    message: format!("`{k}` set here"),
+                },
+            })
+            .collect();
+        let mut env2 = env.to_vec();
+        env2.extend(extra.iter().cloned());
+        let mut out = self.follow(&words, file, c, image, &env2, depth + 1);
+        for s in &mut out {
+            if s.place.is_none() {
+                s.place = here.clone();
+            }
+            if !what.is_empty() {
+                s.via.insert(0, what.to_string());
+            }
+            let mut e = extra.clone();
+            e.append(&mut s.env);
+            s.env = e;
+        }
+        out
+    }
+
+    /// supervisord started with `-c path` (or its default paths): the
+    /// programs of that configuration and the files it includes.
+    fn supervisord(
+        &self,
+        av: &[At<String>],
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+    ) -> Vec<Started> {
+        let mut named: Option<String> = None;
+        let mut i = 1;
+        while i < av.len() {
+            let a = av[i].value.as_str();
+            if matches!(a, "-c" | "--configuration") {
+                named = av.get(i + 1).map(|v| v.value.clone());
+                i += 1;
+            } else if let Some(v) = a.strip_prefix("--configuration=") {
+                named = Some(v.to_string());
+            } else if let Some(v) = a.strip_prefix("-c") {
+                named = Some(v.to_string());
+            }
+            i += 1;
+        }
+        // supervisord.org, "Configuration File": the search order without `-c`.
+        let exe = &av[0].value;
+        let exe_dir = Path::new(exe).parent().and_then(Path::parent);
+        let workdir = image
+            .and_then(|d| d.workdir.clone())
+            .unwrap_or_else(|| "/".into());
+        let paths: Vec<String> = match &named {
+            Some(n) if n.starts_with('/') => vec![n.clone()],
+            Some(n) => vec![format!("{}/{n}", workdir.trim_end_matches('/'))],
+            None => {
+                let mut v = Vec::new();
+                if let Some(d) = exe_dir.filter(|d| d.is_absolute()) {
+                    v.push(format!("{}/etc/supervisord.conf", d.display()));
+                    v.push(format!("{}/supervisord.conf", d.display()));
+                }
+                let w = workdir.trim_end_matches('/');
+                v.push(format!("{w}/supervisord.conf"));
+                v.push(format!("{w}/etc/supervisord.conf"));
+                v.push("/etc/supervisord.conf".into());
+                v.push("/etc/supervisor/supervisord.conf".into());
+                v
+            }
+        };
+        let found = paths.iter().find_map(|p| {
+            let src = self.project_file(p, c, image)?;
+            let i = self.supervisord.get(&src)?;
+            Some((p.clone(), *i))
+        });
+        // The files read: the main one and what it includes, each with its
+        // path in the image.
+        let mut files: Vec<(String, usize)> = Vec::new();
+        let how = match found {
+            Some((p, i)) => {
+                files.push((p.clone(), i));
+                format!(
+                    "starts supervisord with `{p}` ({})",
+                    shown_path(&self.project.supervisord[i].path, &c.file)
+                )
+            }
+            None if named.is_none() => {
+                // Debian's and Alpine's packaged supervisord.conf include
+                // `/etc/supervisor/conf.d/*.conf` and `/etc/supervisor.d/*.ini`.
+                files.extend(self.matching(
+                    &[
+                        "/etc/supervisor/conf.d/*.conf".to_string(),
+                        "/etc/supervisor.d/*.ini".to_string(),
+                    ],
+                    c,
+                    image,
+                ));
+                if files.is_empty() {
+                    return Vec::new();
+                }
+                "starts supervisord, whose packaged configuration includes the files copied to `/etc/supervisor/conf.d/` (or `/etc/supervisor.d/`)".to_string()
+            }
+            None => return Vec::new(),
+        };
+        // `[include] files`, relative to the including file's directory.
+        let mut k = 0;
+        while k < files.len() && files.len() < 256 {
+            let (at, i) = files[k].clone();
+            let dir = Path::new(&at)
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let pats: Vec<String> = self.project.supervisord[i]
+                .includes
+                .iter()
+                .map(|p| {
+                    if p.value.starts_with('/') {
+                        p.value.clone()
+                    } else {
+                        format!("{}/{}", dir.trim_end_matches('/'), p.value)
+                    }
+                })
+                .collect();
+            for m in self.matching(&pats, c, image) {
+                if !files.iter().any(|(_, j)| *j == m.1) {
+                    files.push(m);
+                }
+            }
+            k += 1;
+        }
+        let main_env: Vec<(String, String)> = files
+            .iter()
+            .filter_map(|(_, i)| self.project.supervisord[*i].environment.as_ref())
+            .flat_map(|e| crate::container::supervisord::environment_pairs(&e.value))
+            .collect();
+        let mut out = Vec::new();
+        let mut nginx: Option<Place> = None;
+        for (at, i) in &files {
+            let conf = &self.project.supervisord[*i];
+            let here = Path::new(at).parent().map(|d| d.display().to_string());
+            for p in &conf.programs {
+                let Some(cmd) = &p.command else { continue };
+                // `%(ENV_X)s`: supervisord's environment, then its own and
+                // the program's `environment=`.
+                let prog_env: Vec<(String, String)> = p
+                    .environment
+                    .as_ref()
+                    .map(|e| crate::container::supervisord::environment_pairs(&e.value))
+                    .unwrap_or_default();
+                let lookup = |k: &str| -> Option<String> {
+                    prog_env
+                        .iter()
+                        .rev()
+                        .chain(main_env.iter().rev())
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.clone())
+                        .or_else(|| {
+                            env.iter()
+                                .rev()
+                                .find(|e| e.name == k)
+                                .map(|e| e.value.clone())
+                        })
+                };
+                let text = crate::container::supervisord::pieces_text(
+                    &crate::container::supervisord::expand(
+                        &cmd.value,
+                        &lookup,
+                        here.as_deref(),
+                        &p.name,
+                    ),
+                );
+                let words: Vec<At<String>> = crate::container::shell_words(&text)
+                    .into_iter()
+                    .map(|w| At::new(w, cmd.span))
+                    .collect();
+                let program = words
+                    .first()
+                    .map(|w| w.value.rsplit('/').next().unwrap_or(&w.value).to_string());
+                if program.as_deref() == Some("nginx") && nginx.is_none() {
+                    nginx = Some(Place {
+                        file: conf.path.clone(),
+                        span: p.span,
+                        message: format!(
+                            "supervisord program `{}` runs Nginx in the same container",
+                            p.name
+                        ),
+                    });
+                }
+                let place = Place {
+                    file: conf.path.clone(),
+                    span: cmd.span,
+                    message: "runs uWSGI".into(),
+                };
+                let added: Vec<EnvVar> = main_env
+                    .iter()
+                    .chain(&prog_env)
+                    .map(|(k, v)| EnvVar {
+                        name: k.clone(),
+                        value: v.clone(),
+                        place: Place {
+                            file: conf.path.clone(),
+                            span: p.environment.as_ref().map_or(p.span, |e| e.span),
+                            message: format!("`{k}` set here"),
+                        },
+                    })
+                    .collect();
+                let mut env2 = env.to_vec();
+                env2.extend(added.iter().cloned());
+                for mut s in self.follow(&words, &conf.path, c, image, &env2, depth + 1) {
+                    if s.place.is_none() {
+                        s.place = Some(place.clone());
+                    }
+                    if s.user.is_none() {
+                        s.user = p.user.as_ref().map(|u| u.value.clone());
+                    }
+                    s.via
+                        .insert(0, format!("whose program `{}` runs uWSGI", p.name));
+                    let mut e = added.clone();
+                    e.append(&mut s.env);
+                    s.env = e;
+                    out.push(s);
+                }
+            }
+        }
+        for s in &mut out {
+            s.via.insert(0, how.clone());
+            if s.nginx.is_none() {
+                s.nginx = nginx.clone();
+            }
+        }
+        out
+    }
+
+    /// The project's supervisord files that land in the image where one of
+    /// `patterns` (globs, as supervisord expands them) matches.
+    fn matching(
+        &self,
+        patterns: &[String],
+        c: &Container,
+        image: Option<&Dockerfile>,
+    ) -> Vec<(String, usize)> {
+        let matchers: Vec<globset::GlobMatcher> = patterns
+            .iter()
+            .filter_map(|p| {
+                globset::GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .build()
+                    .ok()
+                    .map(|g| g.compile_matcher())
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (i, s) in self.project.supervisord.iter().enumerate() {
+            let file = canon(&s.path);
+            // Only the container's own project.
+            if !self.project.related(&file, &c.file) {
+                continue;
+            }
+            for at in self.in_image(&file, c, image) {
+                if matchers.iter().any(|m| m.is_match(&at)) {
+                    out.push((at, i));
+                    break;
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// The project file at `in_image` (a path the container names): through
+/// the image's `COPY`/`ADD`, or a bind mount.
+fn project_file(in_image: &str, c: &Container, image: Option<&Dockerfile>) -> Option<PathBuf> {
+    let in_image = in_image.trim();
+    if in_image.is_empty() || in_image.contains("$(unknown:") {
+        return None;
+    }
+    let candidates: Vec<String> = if in_image.contains('/') {
+        vec![in_image.to_string()]
+    } else {
+        // A bare name is looked up in PATH (and the working directory
+        // only when it has a `/`).
+        PATH_DIRS
+            .iter()
+            .map(|d| format!("{d}/{in_image}"))
+            .collect()
+    };
+    for p in candidates {
+        let p = p.strip_prefix("./").unwrap_or(&p).to_string();
+        if let Some(src) = image.and_then(|d| d.source_of(&p)) {
+            return Some(canon(&src));
+        }
+        if p.starts_with('/')
+            && let Some(src) = crate::container::mounted_source(&c.mounts, &p)
+        {
+            return Some(canon(&src));
+        }
+    }
+    None
+}
+
+/// A project file as `-v` names it: relative to the container's file.
+fn shown_path(p: &Path, near: &Path) -> String {
+    let mut base = near.parent().unwrap_or(Path::new(""));
+    // Up to the common directory.
+    while !p.starts_with(base) {
+        match base.parent() {
+            Some(b) => base = b,
+            None => break,
+        }
+    }
+    p.strip_prefix(base).unwrap_or(p).display().to_string()
 }
 
 /// The config a runner's command names, through the image's `COPY`s first.
@@ -1015,6 +1620,26 @@ pub fn link_indexed(
         let Some((uwsgi, mut reason)) = found else {
             continue;
         };
+        if !r.via.is_empty() {
+            // "its command runs `/entrypoint.sh` (…), which starts supervisord …"
+            let mut chain = String::from("its command");
+            for (i, v) in r.via.iter().enumerate() {
+                // "…, whose program `uwsgi` runs uWSGI" / "…, which runs `/x.sh`"
+                chain.push_str(match (i, v.starts_with("whose")) {
+                    (0, _) => " ",
+                    (_, true) => ", ",
+                    _ => ", which ",
+                });
+                chain.push_str(v);
+            }
+            if !chain.ends_with("runs uWSGI") {
+                chain.push_str(", which runs uWSGI");
+            }
+            reason = format!(
+                "{chain}; {}",
+                reason.replacen("its command names", "that command names", 1)
+            );
+        }
         if let Some(why) = r.image_reason {
             reason.push_str(&format!("; its image taken to be {why}"));
         }
@@ -1048,21 +1673,47 @@ pub fn link_indexed(
                 })
             })
             .or_else(|| project.pins.first().cloned());
-        let nginx_colocated = r.image.and_then(|d| {
-            d.nginx.as_ref().map(|n| Place {
-                file: d.path.clone(),
-                span: n.span,
-                message: "Nginx runs in the same container".into(),
+        let nginx_colocated = r.nginx.clone().or_else(|| {
+            r.image.and_then(|d| {
+                d.nginx.as_ref().map(|n| Place {
+                    file: d.path.clone(),
+                    span: n.span,
+                    message: "Nginx runs in the same container".into(),
+                })
             })
         });
+        // `UWSGI_INI`/`UWSGI_YAML` name an image path: the project file
+        // copied there is what uWSGI loads (and the linked config itself
+        // is already given as `--ini`).
+        let env: Vec<EnvVar> = r
+            .env
+            .into_iter()
+            .filter_map(|mut e| {
+                if e.name == "UWSGI_INI" || e.name == "UWSGI_YAML" {
+                    let file = e.value.split(':').next().unwrap_or(&e.value).to_string();
+                    if let Some(src) = project_file(&file, &container, r.image) {
+                        if src == uwsgi && r.args.is_empty() {
+                            return None;
+                        }
+                        e.value = src.display().to_string();
+                    }
+                }
+                Some(e)
+            })
+            .collect();
+        let mut dockerfile = r.image.cloned();
+        if let (Some(d), Some(u)) = (dockerfile.as_mut(), &r.user) {
+            // What uWSGI runs as: the launcher's user over the image's USER.
+            d.user = Some(At::new(u.clone(), Span::default()));
+        }
         out.push(Deployment {
             uwsgi,
             container,
-            dockerfile: r.image.cloned(),
+            dockerfile,
             reason,
             args: r.args,
             args_place: r.args_place,
-            env: r.env,
+            env,
             nginx: Vec::new(),
             nginx_colocated,
             version,
