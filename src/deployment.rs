@@ -928,6 +928,44 @@ struct Launchers<'a> {
     project: &'a Project,
     scripts: std::collections::HashMap<PathBuf, usize>,
     supervisord: std::collections::HashMap<PathBuf, usize>,
+    /// Dockerfiles built from a context other than their own directory,
+    /// as if they were written there (see [`with_context`]).
+    moved: std::collections::HashMap<PathBuf, Dockerfile>,
+}
+
+/// A Dockerfile built from a directory above its own (`docker build -f
+/// docker/Dockerfile .`, Compose `context: .`): the nearest ancestor below
+/// which more of its `COPY`/`ADD` sources exist than below its own
+/// directory. The Dockerfile as if it were written there, or `None`.
+fn with_context(d: &Dockerfile) -> Option<Dockerfile> {
+    let dir = d.path.parent()?;
+    let sources: Vec<&str> = d
+        .copies
+        .iter()
+        .flat_map(|(srcs, _)| srcs.iter().map(|s| s.value.trim_end_matches('/')))
+        .filter(|s| {
+            !s.is_empty() && *s != "." && !s.contains(['*', '?', '$']) && !s.contains("://")
+        })
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    let count = |base: &Path| sources.iter().filter(|s| base.join(s).exists()).count();
+    let own = count(dir);
+    if own == sources.len() {
+        return None;
+    }
+    let (best, n) = dir
+        .ancestors()
+        .skip(1)
+        .take(4)
+        .map(|a| (a, count(a)))
+        .max_by_key(|(a, n)| (*n, a.components().count()))?;
+    (n > own).then(|| {
+        let mut moved = d.clone();
+        moved.path = best.join(d.path.file_name().unwrap_or_default());
+        moved
+    })
 }
 
 /// Directories a bare program name is looked up in (`PATH` of the usual images).
@@ -959,7 +997,17 @@ impl<'a> Launchers<'a> {
                 .enumerate()
                 .map(|(i, s)| (canon(&s.path), i))
                 .collect(),
+            moved: project
+                .dockerfiles
+                .iter()
+                .filter_map(|d| Some((d.path.clone(), with_context(d)?)))
+                .collect(),
         }
+    }
+
+    /// The image as its build context sees it.
+    fn image<'b>(&'b self, image: Option<&'b Dockerfile>) -> Option<&'b Dockerfile> {
+        image.map(|d| self.moved.get(&d.path).unwrap_or(d))
     }
 
     /// The project file at `in_image` (a path the container names): through
@@ -970,12 +1018,13 @@ impl<'a> Launchers<'a> {
         c: &Container,
         image: Option<&Dockerfile>,
     ) -> Option<PathBuf> {
-        project_file(in_image, c, image)
+        project_file(in_image, c, self.image(image))
     }
     /// Where a project file lands in the image (the reverse of
     /// [`Dockerfile::source_of`]): every `COPY` that takes it, every bind
     /// mount that shows it.
     fn in_image(&self, file: &Path, c: &Container, image: Option<&Dockerfile>) -> Vec<String> {
+        let image = self.image(image);
         let mut out = Vec::new();
         if let Some(d) = image {
             let context = canon(d.path.parent().unwrap_or(Path::new("")));
@@ -1039,14 +1088,42 @@ impl<'a> Launchers<'a> {
         if av.is_empty() || depth > MAX_FOLLOW {
             return Vec::new();
         }
-        if let Some(args) = uwsgi_args(av) {
-            return vec![Started {
-                args,
-                ..Started::default()
-            }];
-        }
+        let direct = uwsgi_args(av).map(|args| Started {
+            args,
+            ..Started::default()
+        });
         let texts: Vec<String> = av.iter().map(|a| a.value.clone()).collect();
-        let skip = texts.len() - crate::container::script::strip_wrappers(&texts).len();
+        let program = crate::container::script::strip_wrappers(&texts)
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+        if let Some(d) = direct.clone()
+            && matches!(program.as_deref(), Some("uwsgi" | "pyuwsgi"))
+        {
+            return vec![d];
+        }
+        // A script (or `sh -c`) before uWSGI's words decides what runs;
+        // when it cannot be followed, the words themselves still say uWSGI.
+        match self.follow_launcher(av, &texts, file, c, image, env, depth) {
+            Some(followed) => followed,
+            None => direct.into_iter().collect(),
+        }
+    }
+
+    /// [`Launchers::follow`] past uWSGI itself: wrappers, shells, scripts,
+    /// supervisord. `None` when no launcher of the project is found (or a
+    /// script's end is ambiguous); `Some` with what the launcher starts.
+    #[allow(clippy::too_many_arguments)]
+    fn follow_launcher(
+        &self,
+        av: &[At<String>],
+        texts: &[String],
+        file: &Path,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+    ) -> Option<Vec<Started>> {
+        let skip = texts.len() - crate::container::script::strip_wrappers(texts).len();
         // `gosu app …`, `su-exec app …`: what follows runs as that user.
         let user = texts[..skip].windows(2).find_map(|w| {
             let base = w[0].rsplit('/').next().unwrap_or(&w[0]);
@@ -1059,12 +1136,10 @@ impl<'a> Launchers<'a> {
                     s.user = user.clone();
                 }
             }
-            return out;
+            return Some(out);
         }
         let av = &av[skip..];
-        let Some(prog) = av.first() else {
-            return Vec::new();
-        };
+        let prog = av.first()?;
         let base = prog.value.rsplit('/').next().unwrap_or(&prog.value);
         let shell = matches!(base, "sh" | "bash" | "dash" | "ash");
         // `sh -c "…"`: the string is a script of its own.
@@ -1092,7 +1167,7 @@ impl<'a> Launchers<'a> {
         let (path, args) = if shell {
             match av[1..].iter().position(|a| !a.value.starts_with('-')) {
                 Some(i) => (&av[i + 1], &av[i + 2..]),
-                None => return Vec::new(),
+                None => return None,
             }
         } else {
             (prog, &av[1..])
@@ -1100,12 +1175,8 @@ impl<'a> Launchers<'a> {
         if base == "supervisord" {
             return self.supervisord(av, c, image, env, depth);
         }
-        let Some(src) = self.project_file(&path.value, c, image) else {
-            return Vec::new();
-        };
-        let Some(script) = self.scripts.get(&src).map(|i| &self.project.scripts[*i]) else {
-            return Vec::new();
-        };
+        let src = self.project_file(&path.value, c, image)?;
+        let script = self.scripts.get(&src).map(|i| &self.project.scripts[*i])?;
         let shown = shown_path(&src, &c.file);
         self.run_script(
             script,
@@ -1135,14 +1206,14 @@ impl<'a> Launchers<'a> {
         env: &[EnvVar],
         depth: usize,
         what: &str,
-    ) -> Vec<Started> {
+    ) -> Option<Vec<Started>> {
         use crate::container::script::Outcome;
         let known: std::collections::HashMap<String, String> = env
             .iter()
             .map(|e| (e.name.clone(), e.value.clone()))
             .collect();
         let Outcome::Runs(l) = script.outcome(&known, args) else {
-            return Vec::new();
+            return None;
         };
         let words: Vec<At<String>> = match inline {
             Some(span) if !l.from_args => l
@@ -1190,7 +1261,7 @@ impl<'a> Launchers<'a> {
             e.append(&mut s.env);
             s.env = e;
         }
-        out
+        Some(out)
     }
 
     /// supervisord started with `-c path` (or its default paths): the
@@ -1202,7 +1273,7 @@ impl<'a> Launchers<'a> {
         image: Option<&Dockerfile>,
         env: &[EnvVar],
         depth: usize,
-    ) -> Vec<Started> {
+    ) -> Option<Vec<Started>> {
         let mut named: Option<String> = None;
         let mut i = 1;
         while i < av.len() {
@@ -1268,11 +1339,11 @@ impl<'a> Launchers<'a> {
                     image,
                 ));
                 if files.is_empty() {
-                    return Vec::new();
+                    return None;
                 }
                 "starts supervisord, whose packaged configuration includes the files copied to `/etc/supervisor/conf.d/` (or `/etc/supervisor.d/`)".to_string()
             }
-            None => return Vec::new(),
+            None => return None,
         };
         // `[include] files`, relative to the including file's directory.
         let mut k = 0;
@@ -1400,7 +1471,7 @@ impl<'a> Launchers<'a> {
                 s.nginx = nginx.clone();
             }
         }
-        out
+        Some(out)
     }
 
     /// The project's supervisord files that land in the image where one of
@@ -1493,7 +1564,8 @@ fn named_config(
 ) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
-        if let Some(src) = r.image.and_then(|d| d.source_of(file))
+        let moved = r.image.and_then(with_context);
+        if let Some(src) = moved.as_ref().or(r.image).and_then(|d| d.source_of(file))
             && let Some(c) = index.config_at(&canon(&src), configs, scope)
         {
             return Some((
@@ -1691,7 +1763,8 @@ pub fn link_indexed(
             .filter_map(|mut e| {
                 if e.name == "UWSGI_INI" || e.name == "UWSGI_YAML" {
                     let file = e.value.split(':').next().unwrap_or(&e.value).to_string();
-                    if let Some(src) = project_file(&file, &container, r.image) {
+                    let moved = r.image.and_then(with_context);
+                    if let Some(src) = project_file(&file, &container, moved.as_ref().or(r.image)) {
                         if src == uwsgi && r.args.is_empty() {
                             return None;
                         }
