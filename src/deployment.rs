@@ -159,6 +159,9 @@ pub struct Deployment {
     pub nginx: Vec<usize>,
     /// Nginx runs in the same container (installed in its image).
     pub nginx_colocated: Option<Place>,
+    /// The signal uWSGI gets when the container stops, where it is not
+    /// SIGTERM (a supervisord program's `stopsignal`).
+    pub stop_signal: Option<Place>,
     /// The uWSGI version the image installs.
     pub version: Option<(Version, Place)>,
 }
@@ -722,6 +725,8 @@ struct Runner<'a> {
     nginx: Option<Place>,
     /// The user a launcher switches to.
     user: Option<String>,
+    /// The signal a launcher stops uWSGI with, when not SIGTERM.
+    stop_signal: Option<Place>,
 }
 
 /// An image no project builds for its uWSGI app: an official library image
@@ -834,6 +839,7 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
                 via: s.via,
                 nginx: s.nginx,
                 user: s.user,
+                stop_signal: s.stop_signal,
             });
         }
     }
@@ -898,6 +904,7 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
                 via: s.via,
                 nginx: s.nginx,
                 user: s.user,
+                stop_signal: s.stop_signal,
             });
         }
     }
@@ -921,6 +928,8 @@ struct Started {
     /// The user a launcher switches to (`user=` of the supervisord
     /// program, `gosu app …`).
     user: Option<String>,
+    /// supervisord stops the program with another signal than SIGTERM.
+    stop_signal: Option<Place>,
 }
 
 /// The project's launchers, by canonical path.
@@ -1456,8 +1465,38 @@ impl<'a> Launchers<'a> {
                     if s.user.is_none() {
                         s.user = p.user.as_ref().map(|u| u.value.clone());
                     }
-                    s.via
-                        .insert(0, format!("whose program `{}` runs uWSGI", p.name));
+                    // supervisord passes the container's stop on as the
+                    // program's `stopsignal` (TERM unless set).
+                    if let Some(sig) = &p.stopsignal {
+                        let name = sig.value.trim().to_ascii_uppercase();
+                        let name = name.strip_prefix("SIG").unwrap_or(&name).to_string();
+                        if name != "TERM" && name != "15" && s.stop_signal.is_none() {
+                            s.stop_signal = Some(Place {
+                                file: conf.path.clone(),
+                                span: sig.span,
+                                message: format!("supervisord stops uWSGI with SIG{name}"),
+                            });
+                        }
+                    }
+                    let stop: Vec<String> = [
+                        ("stopsignal", &p.stopsignal),
+                        ("stopwaitsecs", &p.stopwaitsecs),
+                    ]
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| format!("`{k} = {}`", v.value)))
+                    .collect();
+                    s.via.insert(
+                        0,
+                        if stop.is_empty() {
+                            format!("whose program `{}` runs uWSGI", p.name)
+                        } else {
+                            format!(
+                                "whose program `{}` runs uWSGI ({})",
+                                p.name,
+                                stop.join(", ")
+                            )
+                        },
+                    );
                     let mut e = added.clone();
                     e.append(&mut s.env);
                     s.env = e;
@@ -1704,7 +1743,7 @@ pub fn link_indexed(
                 });
                 chain.push_str(v);
             }
-            if !chain.ends_with("runs uWSGI") {
+            if !chain.contains("runs uWSGI") {
                 chain.push_str(", which runs uWSGI");
             }
             reason = format!(
@@ -1789,6 +1828,7 @@ pub fn link_indexed(
             env,
             nginx: Vec::new(),
             nginx_colocated,
+            stop_signal: r.stop_signal,
             version,
         });
     }
@@ -1830,6 +1870,7 @@ pub fn link_indexed(
             env: Vec::new(),
             nginx: Vec::new(),
             nginx_colocated: None,
+            stop_signal: None,
             version: project.pins.first().cloned(),
         });
     }

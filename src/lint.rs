@@ -502,6 +502,7 @@ fn prepare_inis(
                     env: Vec::new(),
                     nginx: Vec::new(),
                     nginx_colocated: None,
+                    stop_signal: None,
                     version: None,
                 });
             }

@@ -216,3 +216,48 @@ fn supervisord_includes_and_environment_expansions() {
     assert!(find(&v, "UW302").is_none(), "{v}");
     assert!(find(&v, "UW604").is_none(), "{v}");
 }
+
+#[test]
+fn supervisord_stop_signal_decides_what_uwsgi_gets() {
+    // Without the graceful hook, the default `stopsignal` (TERM) reloads a
+    // 2.0 master: UW303, with the program's command line as the place that
+    // runs uWSGI.
+    let hookless = (
+        "app/uwsgi.ini",
+        "die-on-term = true\nhook-master-start = unix_signal:15 gracefully_kill_them_all\n",
+        "",
+    );
+    let d = copy("supervisord-include-env", &[hookless]);
+    let (_, v) = run(&d);
+    let reload = find(&v, "UW303").expect("UW303");
+    let related: Vec<&str> = reload["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["file"].as_str().unwrap())
+        .collect();
+    assert!(
+        related.contains(&"docker/supervisor/uwsgi.conf"),
+        "{reload}"
+    );
+    // `stopsignal = INT`: SIGTERM never reaches uWSGI; supervisord's SIGINT
+    // stops it (cutting requests), so the SIGTERM findings do not apply.
+    let d = copy(
+        "supervisord-include-env",
+        &[
+            hookless,
+            (
+                "docker/supervisor/uwsgi.conf",
+                "stopsignal = TERM",
+                "stopsignal = INT",
+            ),
+        ],
+    );
+    let (text, v) = run(&d);
+    assert!(
+        text.contains("(`stopsignal = INT`, `stopwaitsecs = 30`)"),
+        "{text}"
+    );
+    assert!(find(&v, "UW303").is_none(), "{v}");
+    assert!(find(&v, "UW308").is_none(), "{v}");
+}
