@@ -808,6 +808,7 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
             (true, Some(d)) => d.path.clone(),
             _ => c.file.clone(),
         };
+        launchers.budget.set(FOLLOW_BUDGET);
         let mut started = launchers.follow(&av, &av_file, c, image, &env, 0);
         if started.is_empty()
             && (unseen
@@ -884,6 +885,7 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         c.ports = d.expose.clone();
         let av = argv(&c, Some(d));
         let env = env_of(&c, Some(d));
+        launchers.budget.set(FOLLOW_BUDGET);
         for s in launchers.follow(&av, &d.path, &c, Some(d), &env, 0) {
             let args_place = s.place.clone().or_else(|| {
                 av.first().map(|a| Place {
@@ -940,7 +942,14 @@ struct Launchers<'a> {
     /// Dockerfiles built from a context other than their own directory,
     /// as if they were written there (see [`with_context`]).
     moved: std::collections::HashMap<PathBuf, Dockerfile>,
+    /// Steps left for following one container's command: launchers that
+    /// start one another (a supervisord of many programs, each running a
+    /// script that starts it again) stay bounded.
+    budget: std::cell::Cell<usize>,
 }
+
+/// Launcher steps followed per container at most.
+const FOLLOW_BUDGET: usize = 256;
 
 /// A Dockerfile built from a directory above its own (`docker build -f
 /// docker/Dockerfile .`, Compose `context: .`): the nearest ancestor below
@@ -1011,6 +1020,7 @@ impl<'a> Launchers<'a> {
                 .iter()
                 .filter_map(|d| Some((d.path.clone(), with_context(d)?)))
                 .collect(),
+            budget: std::cell::Cell::new(FOLLOW_BUDGET),
         }
     }
 
@@ -1094,9 +1104,10 @@ impl<'a> Launchers<'a> {
         env: &[EnvVar],
         depth: usize,
     ) -> Vec<Started> {
-        if av.is_empty() || depth > MAX_FOLLOW {
+        if av.is_empty() || depth > MAX_FOLLOW || self.budget.get() == 0 {
             return Vec::new();
         }
+        self.budget.set(self.budget.get() - 1);
         let direct = uwsgi_args(av).map(|args| Started {
             args,
             ..Started::default()
@@ -1980,6 +1991,52 @@ mod tests {
         assert!(d[0].reason.contains("only"));
         assert!(d[0].limit().is_none());
         assert_eq!(d[0].container.reservations.len(), 1);
+    }
+
+    #[test]
+    fn scripts_are_followed_and_their_lines_are_the_command_place() {
+        use crate::container::{dockerfile, script};
+        let project = |entry: &str| {
+            let mut p = project_of(
+                r#"{"memory": "512", "containerDefinitions": [{"name": "web", "image": "registry.example.com/web:1"}]}"#,
+            );
+            p.dockerfiles.push(dockerfile::parse(
+                Path::new("/repo/Dockerfile"),
+                "FROM python:3.12\nCOPY entrypoint.sh /entrypoint.sh\nCOPY uwsgi.ini /etc/uwsgi.ini\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"uwsgi\", \"--ini\", \"/etc/uwsgi.ini\"]\n",
+            ));
+            p.scripts
+                .push(script::parse(Path::new("/repo/entrypoint.sh"), entry));
+            p
+        };
+        let configs = vec![facts("/repo/uwsgi.ini", &[])];
+        // `exec "$@"`: the image's CMD runs, written in the Dockerfile.
+        let d = link(&configs, &project("#!/bin/sh\nexec \"$@\"\n"), &[]);
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].reason.contains("runs `/entrypoint.sh`"),
+            "{}",
+            d[0].reason
+        );
+        let place = d[0].args_place.as_ref().unwrap();
+        assert_eq!(place.file, PathBuf::from("/repo/Dockerfile"));
+        // The script's own command: written in the script.
+        let text = "#!/bin/sh\nexec uwsgi --ini /etc/uwsgi.ini --processes ${N:-3}\n";
+        let d = link(&configs, &project(text), &[]);
+        let place = d[0].args_place.as_ref().unwrap();
+        assert_eq!(place.file, PathBuf::from("/repo/entrypoint.sh"));
+        assert_eq!(
+            &text[place.span.range()],
+            "uwsgi --ini /etc/uwsgi.ini --processes ${N:-3}"
+        );
+        let args: Vec<&str> = d[0].args.iter().map(|a| a.value.as_str()).collect();
+        assert_eq!(args, vec!["--ini", "/etc/uwsgi.ini", "--processes", "3"]);
+        // A script that runs something else: not uWSGI, whatever CMD says.
+        let d = link(
+            &configs,
+            &project("#!/bin/sh\nexec gunicorn app:app\n"),
+            &[],
+        );
+        assert!(d.is_empty());
     }
 
     #[test]

@@ -570,7 +570,12 @@ fn command(
     cases: &mut usize,
     stmts: &mut Vec<Stmt>,
 ) {
-    while let Some(first) = words.first().and_then(Word::bare).map(str::to_string) {
+    let mut words_start = 0usize;
+    while let Some(first) = words
+        .get(words_start)
+        .and_then(Word::bare)
+        .map(str::to_string)
+    {
         match first.as_str() {
             "if" | "while" | "until" | "elif" => {
                 if first != "elif" {
@@ -581,7 +586,7 @@ fn command(
             }
             "for" | "select" => {
                 *depth += 1;
-                if let Some(v) = words.get(1).and_then(Word::bare) {
+                if let Some(v) = words.get(words_start + 1).and_then(Word::bare) {
                     stmts.push(Stmt::Unknowable(vec![v.to_string()]));
                 }
                 return;
@@ -594,34 +599,32 @@ fn command(
             "esac" => {
                 *depth = depth.saturating_sub(1);
                 *cases = cases.saturating_sub(1);
-                words.remove(0);
+                words_start += 1;
             }
             "fi" | "done" | "}" => {
                 *depth = depth.saturating_sub(1);
-                words.remove(0);
+                words_start += 1;
             }
             "then" | "else" | "do" | "!" => {
-                words.remove(0);
+                words_start += 1;
             }
             "{" => {
                 *depth += 1;
-                words.remove(0);
+                words_start += 1;
             }
             "function" => {
-                words.drain(..2.min(words.len()));
+                words_start += 2;
             }
             _ => break,
         }
     }
-    if words.is_empty() {
-        return;
-    }
     // Leading `NAME=value` words: assignments, or the command's environment.
     let mut env = Vec::new();
-    while let Some(a) = words.first().and_then(assignment) {
+    while let Some(a) = words.get(words_start).and_then(assignment) {
         env.push(a);
-        words.remove(0);
+        words_start += 1;
     }
+    words.drain(..words_start.min(words.len()));
     if words.is_empty() {
         for (name, value) in env {
             stmts.push(Stmt::Assign {
@@ -987,10 +990,10 @@ impl Script {
                     }
                 }
                 Stmt::Taint => {
+                    // Everything set so far may be overwritten: forgotten,
+                    // and a lookup of a forgotten name is unknown.
                     st.tainted = true;
-                    for v in st.vars.values_mut() {
-                        *v = Val::Unknown;
-                    }
+                    st.vars.clear();
                 }
                 Stmt::Shift(n) => {
                     if *n == usize::MAX {
@@ -1175,6 +1178,21 @@ mod tests {
         assert_eq!(words(&run(bg, &[], &[])), vec!["uwsgi", "--ini", "a.ini"]);
         let none = "#!/bin/sh\n./wait-for-it.sh db:3306 -- echo up\npython run.py\n";
         assert_eq!(run(none, &[], &[]), Outcome::Nothing);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_shell_like_text(s in "[a-z$@*#{}()`'\"\\\n;&|<>=:+?%/ .é0-9-]{0,120}") {
+            let script = parse(Path::new("/p/x.sh"), &s);
+            let _ = script.outcome(&HashMap::new(), &[At::new("a b".to_string(), Span::default())]);
+        }
+
+        #[test]
+        fn never_panics_on_bytes(b in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
+            let s = String::from_utf8_lossy(&b);
+            let script = parse(Path::new("/p/x.sh"), &s);
+            let _ = script.outcome(&HashMap::new(), &[]);
+        }
     }
 
     #[test]

@@ -341,6 +341,22 @@ mod tests {
         assert!(!looks_like("[uwsgi]\nprocesses = 4\n"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "[\\[\\]a-z:=;# \n%()_A-Z\"',é.-]{0,160}") {
+            let conf = parse(Path::new("/p/s.conf"), &s);
+            for p in &conf.programs {
+                if let Some(c) = &p.command {
+                    let _ = pieces_text(&expand(&c.value, &|_| None, Some("/etc"), &p.name));
+                }
+                if let Some(e) = &p.environment {
+                    let _ = environment_pairs(&e.value);
+                }
+            }
+            let _ = looks_like(&s);
+        }
+    }
+
     #[test]
     fn expansions_known_and_unknown() {
         let env = |k: &str| (k == "PORT").then(|| "8000".to_string());
