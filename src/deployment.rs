@@ -1108,9 +1108,16 @@ impl<'a> Launchers<'a> {
             return Vec::new();
         }
         self.budget.set(self.budget.get() - 1);
-        let direct = uwsgi_args(av).map(|args| Started {
-            args,
-            ..Started::default()
+        let direct = uwsgi_args(av).map(|args| {
+            let (args, dropped) = known_options(args);
+            Started {
+                args,
+                via: dropped
+                    .into_iter()
+                    .map(|d| format!("whose option `{d}` is only known at runtime (left out)"))
+                    .collect(),
+                ..Started::default()
+            }
         });
         let texts: Vec<String> = av.iter().map(|a| a.value.clone()).collect();
         let program = crate::container::script::strip_wrappers(&texts)
@@ -1339,6 +1346,7 @@ impl<'a> Launchers<'a> {
         // The files read: the main one and what it includes, each with its
         // path in the image.
         let mut files: Vec<(String, usize)> = Vec::new();
+        let main_found = found.is_some();
         let how = match found {
             Some((p, i)) => {
                 files.push((p.clone(), i));
@@ -1365,10 +1373,11 @@ impl<'a> Launchers<'a> {
             }
             None => return None,
         };
-        // `[include] files`, relative to the including file's directory.
-        let mut k = 0;
-        while k < files.len() && files.len() < 256 {
-            let (at, i) = files[k].clone();
+        // `[include] files` of the main file (supervisord does not follow
+        // includes of included files): globs, relative to its directory,
+        // `%(here)s` expanded.
+        if main_found {
+            let (at, i) = files[0].clone();
             let dir = Path::new(&at)
                 .parent()
                 .map(|d| d.display().to_string())
@@ -1377,10 +1386,13 @@ impl<'a> Launchers<'a> {
                 .includes
                 .iter()
                 .map(|p| {
-                    if p.value.starts_with('/') {
-                        p.value.clone()
+                    let p = crate::container::supervisord::pieces_text(
+                        &crate::container::supervisord::expand(&p.value, &|_| None, Some(&dir), ""),
+                    );
+                    if p.starts_with('/') {
+                        p
                     } else {
-                        format!("{}/{}", dir.trim_end_matches('/'), p.value)
+                        format!("{}/{p}", dir.trim_end_matches('/'))
                     }
                 })
                 .collect();
@@ -1389,7 +1401,6 @@ impl<'a> Launchers<'a> {
                     files.push(m);
                 }
             }
-            k += 1;
         }
         let main_env: Vec<(String, String)> = files
             .iter()
@@ -1592,6 +1603,28 @@ fn project_file(in_image: &str, c: &Container, image: Option<&Dockerfile>) -> Op
     None
 }
 
+/// uWSGI's arguments without the options whose *name* is only known at
+/// runtime (`"--${MODE}" x`): uWSGI's getopt would read them as it reads
+/// whatever the variable holds, which is not known here, so they (and a
+/// value after them) are left out rather than read as an unknown option.
+fn known_options(args: Vec<At<String>>) -> (Vec<At<String>>, Vec<String>) {
+    let mut out = Vec::with_capacity(args.len());
+    let mut dropped = Vec::new();
+    let mut it = args.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let name = a.value.split('=').next().unwrap_or(&a.value);
+        if a.value.starts_with('-') && name.contains("$(unknown:") {
+            if !a.value.contains('=') && it.peek().is_some_and(|n| !n.value.starts_with('-')) {
+                it.next();
+            }
+            dropped.push(a.value);
+            continue;
+        }
+        out.push(a);
+    }
+    (out, dropped)
+}
+
 /// A project file as `-v` names it: relative to the container's file.
 fn shown_path(p: &Path, near: &Path) -> String {
     let mut base = near.parent().unwrap_or(Path::new(""));
@@ -1742,11 +1775,13 @@ pub fn link_indexed(
         let Some((uwsgi, mut reason)) = found else {
             continue;
         };
-        if !r.via.is_empty() {
-            // "its command runs `/entrypoint.sh` (…), which starts supervisord …"
+        // The launchers passed: "its command runs `/entrypoint.sh` (…),
+        // which starts supervisord …, whose program `uwsgi` runs uWSGI".
+        let (notes, steps): (Vec<&String>, Vec<&String>) =
+            r.via.iter().partition(|v| v.starts_with("whose option"));
+        if !steps.is_empty() {
             let mut chain = String::from("its command");
-            for (i, v) in r.via.iter().enumerate() {
-                // "…, whose program `uwsgi` runs uWSGI" / "…, which runs `/x.sh`"
+            for (i, v) in steps.iter().enumerate() {
                 chain.push_str(match (i, v.starts_with("whose")) {
                     (0, _) => " ",
                     (_, true) => ", ",
@@ -1761,6 +1796,10 @@ pub fn link_indexed(
                 "{chain}; {}",
                 reason.replacen("its command names", "that command names", 1)
             );
+        }
+        for n in notes {
+            // "uWSGI's option `--$(unknown:MODE)` is only known at runtime (left out)"
+            reason.push_str(&format!("; uWSGI's {}", n.trim_start_matches("whose ")));
         }
         if let Some(why) = r.image_reason {
             reason.push_str(&format!("; its image taken to be {why}"));
@@ -2037,6 +2076,26 @@ mod tests {
             &[],
         );
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn options_named_at_runtime_are_left_out() {
+        let at = |v: &[&str]| -> Vec<At<String>> {
+            v.iter()
+                .map(|s| At::new(s.to_string(), Span::default()))
+                .collect()
+        };
+        let (args, dropped) = known_options(at(&[
+            "--ini",
+            "a.ini",
+            "--$(unknown:MODE)",
+            "$(unknown:ENDPOINT)",
+            "--x-$(unknown:Y)=1",
+            "--master",
+        ]));
+        let args: Vec<&str> = args.iter().map(|a| a.value.as_str()).collect();
+        assert_eq!(args, vec!["--ini", "a.ini", "--master"]);
+        assert_eq!(dropped.len(), 2);
     }
 
     #[test]
