@@ -955,7 +955,7 @@ const FOLLOW_BUDGET: usize = 256;
 /// docker/Dockerfile .`, Compose `context: .`): the nearest ancestor below
 /// which more of its `COPY`/`ADD` sources exist than below its own
 /// directory. The Dockerfile as if it were written there, or `None`.
-fn with_context(d: &Dockerfile) -> Option<Dockerfile> {
+fn with_context(d: &Dockerfile, roots: &[PathBuf]) -> Option<Dockerfile> {
     let dir = d.path.parent()?;
     let sources: Vec<&str> = d
         .copies
@@ -977,6 +977,8 @@ fn with_context(d: &Dockerfile) -> Option<Dockerfile> {
         .ancestors()
         .skip(1)
         .take(4)
+        // Nothing above the roots walked is looked at.
+        .filter(|a| roots.iter().any(|r| a.starts_with(r)))
         .map(|a| (a, count(a)))
         .max_by_key(|(a, n)| (*n, a.components().count()))?;
     (n > own).then(|| {
@@ -1018,7 +1020,7 @@ impl<'a> Launchers<'a> {
             moved: project
                 .dockerfiles
                 .iter()
-                .filter_map(|d| Some((d.path.clone(), with_context(d)?)))
+                .filter_map(|d| Some((d.path.clone(), with_context(d, &project.roots)?)))
                 .collect(),
             budget: std::cell::Cell::new(FOLLOW_BUDGET),
         }
@@ -1644,10 +1646,11 @@ fn named_config(
     configs: &[ConfigFacts],
     index: &Index,
     scope: &Scope,
+    roots: &[PathBuf],
 ) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
-        let moved = r.image.and_then(with_context);
+        let moved = r.image.and_then(|d| with_context(d, roots));
         if let Some(src) = moved.as_ref().or(r.image).and_then(|d| d.source_of(file))
             && let Some(c) = index.config_at(&canon(&src), configs, scope)
         {
@@ -1736,7 +1739,7 @@ pub fn link_indexed(
                     )
                 })
         } else {
-            named_config(&r, configs, index, &scope)
+            named_config(&r, configs, index, &scope, &project.roots)
         }
         .or_else(|| {
             // A port the container exposes that is a socket of one config.
@@ -1852,7 +1855,7 @@ pub fn link_indexed(
             .filter_map(|mut e| {
                 if e.name == "UWSGI_INI" || e.name == "UWSGI_YAML" {
                     let file = e.value.split(':').next().unwrap_or(&e.value).to_string();
-                    let moved = r.image.and_then(with_context);
+                    let moved = r.image.and_then(|d| with_context(d, &project.roots));
                     if let Some(src) = project_file(&file, &container, moved.as_ref().or(r.image)) {
                         if src == uwsgi && r.args.is_empty() {
                             return None;
