@@ -550,6 +550,7 @@ fn prepare_inis(
                     nginx_why: Vec::new(),
                     unix_aliases: Vec::new(),
                     nginx_colocated: None,
+                    stop_signal: None,
                     version: None,
                     command_line: false,
                 });
@@ -601,6 +602,14 @@ fn prepare_inis(
         .zip(inis_real)
         .chain(via_context.iter().map(|p| (p.clone(), Some(p.clone()))))
         .unzip();
+    // A config a linked container loads through `UWSGI_INI` is in use.
+    included.extend(
+        links
+            .iter()
+            .flat_map(|d| &d.env)
+            .filter(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML")
+            .map(|e| PathBuf::from(&e.value)),
+    );
     let uwsgi_hosts = links
         .iter()
         .flat_map(|d| d.container.hostnames.iter().cloned())
@@ -663,7 +672,13 @@ fn prepare_inis(
                     .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
             }
             let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
-            let Some((file, _)) = resolved.files.first().cloned() else {
+            // The checked file, not one `UWSGI_INI` loads before it.
+            let own = resolved.files.iter().find(|(f, _)| {
+                sources.get(*f).path.as_deref().is_some_and(|p| {
+                    crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
+                })
+            });
+            let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
                 // The config itself could not be read (too large, unreadable,
                 // not a regular file): said, never a silent pass.
                 let id = sources.add(SourceFile::new(

@@ -10,6 +10,8 @@ pub mod ecs;
 pub mod kubernetes;
 pub mod nginx;
 pub mod pins;
+pub mod script;
+pub mod supervisord;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -36,6 +38,8 @@ pub static READERS: &[&dyn Reader] = &[
     &ecs::EcsTasks,
     &kubernetes::Manifests,
     &compose::ComposeFiles,
+    &supervisord::SupervisordConfs,
+    &script::Scripts,
     &nginx::NginxConfigs,
 ];
 

@@ -41,6 +41,11 @@ pub fn sigterm_reloads(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>
     // config run by an Emperor (which stops vassals through a pipe) or a
     // host service manager set up with another signal is not affected.
     let Some(dep) = ctx.deployment else { return };
+    // A launcher that stops uWSGI with another signal (supervisord's
+    // `stopsignal`): SIGTERM never reaches it.
+    if dep.stop_signal.is_some() {
+        return;
+    }
     let mut d = rule
         .at(
             ctx.anchor("master"),
@@ -218,6 +223,9 @@ pub fn harakiri_exceeds_proxy_timeout(ctx: &RuleContext, rule: &Rule, out: &mut 
 /// interrupt (all shown on the real server in tests/oracle_runtime.rs).
 pub fn mercy_exceeds_grace_period(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
+    if dep.stop_signal.is_some() {
+        return;
+    }
     if is_2_0(ctx.target) {
         return;
     }
@@ -256,6 +264,9 @@ pub fn mercy_exceeds_grace_period(ctx: &RuleContext, rule: &Rule, out: &mut Vec<
 /// stop and rollout cuts in-flight requests (SIGINT to the workers).
 pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
+    if dep.stop_signal.is_some() {
+        return;
+    }
     if !is_2_0(ctx.target)
         || !ctx.master_on()
         || !ctx.flag("die-on-term")
