@@ -4,12 +4,16 @@
 //! the pipeline knows no format by name. Adding a format is one module
 //! and one line in [`READERS`].
 
+pub mod aws;
+pub mod cloudformation;
 pub mod compose;
+pub mod copilot;
 pub mod dockerfile;
 pub mod ecs;
 pub mod kubernetes;
 pub mod nginx;
 pub mod pins;
+pub mod terraform;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -33,6 +37,9 @@ pub trait Reader: Sync {
 pub static READERS: &[&dyn Reader] = &[
     &dockerfile::Dockerfiles,
     &pins::Pins,
+    &terraform::TerraformFiles,
+    &cloudformation::Templates,
+    &copilot::Manifests,
     &ecs::EcsTasks,
     &kubernetes::Manifests,
     &compose::ComposeFiles,

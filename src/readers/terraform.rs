@@ -1,0 +1,415 @@
+//! Terraform: `resource "aws_ecs_task_definition"` blocks, their `family`
+//! and `memory`, and `container_definitions` written as `jsonencode([...])`
+//! (HCL objects), a heredoc of JSON, or `file()`/`templatefile()` of a JSON
+//! template in the project. A `var.x` with a literal `default` and a
+//! literal `local.x` of the same module are used; anything else Terraform
+//! only knows when it plans (`aws_ecr_repository.x.url`, a variable with no
+//! default) stays unknown, and is said (UW004) where a check needs it.
+//!
+//! HCL is parsed by `hcl-edit`: it keeps the byte span of every expression,
+//! which findings need (`hcl-rs` parses into values without positions).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use hcl_edit::Span as _;
+use hcl_edit::expr::{Expression, ObjectKey, TraversalOperator};
+use hcl_edit::structure::{Body, Structure};
+use hcl_edit::template::Element;
+
+use super::aws::{self, Keys, Known, Tree, Unknowns, Val};
+use super::{Candidate, ReadContext, Reader};
+use crate::container::ecs;
+use crate::source::{FileId, Span};
+
+pub struct TerraformFiles;
+
+/// Deepest nesting of variables, locals and calls followed.
+const MAX_DEPTH: usize = 16;
+
+impl Reader for TerraformFiles {
+    fn name(&self) -> &'static str {
+        "terraform"
+    }
+
+    fn claims(&self, file: &Candidate) -> bool {
+        file.ext == "tf"
+    }
+
+    fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
+        // Variables and locals belong to a module: every `.tf` of a directory.
+        let mut parsed: Vec<(PathBuf, FileId, String, Body)> = Vec::new();
+        let mut modules: HashMap<PathBuf, Module> = HashMap::new();
+        for f in files {
+            let Some((id, text)) = cx.read(f) else {
+                continue;
+            };
+            let body = match hcl_edit::parser::parse_body(&text) {
+                Ok(b) => b,
+                Err(e) => {
+                    // Only a file that defines tasks matters to this tool.
+                    if text.contains("aws_ecs_task_definition") {
+                        let at = e.location().offset().min(text.len());
+                        cx.problem(
+                            "UW001",
+                            id,
+                            Span::new(at, at),
+                            format!("not valid HCL: {}", e.message()),
+                        );
+                    }
+                    continue;
+                }
+            };
+            let m = modules.entry(dir_of(f)).or_default();
+            for s in body.iter() {
+                let Structure::Block(b) = s else { continue };
+                match (b.ident.as_str(), b.labels.first().map(|l| l.as_str())) {
+                    ("variable", Some(name)) => {
+                        if let Some(d) = b.body.get_attribute("default") {
+                            m.vars.insert(name.to_string(), d.value.clone());
+                        }
+                    }
+                    ("locals", _) => {
+                        for a in b.body.iter().filter_map(|s| match s {
+                            Structure::Attribute(a) => Some(a),
+                            _ => None,
+                        }) {
+                            m.locals.insert(a.key.as_str().to_string(), a.value.clone());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            parsed.push((f.clone(), id, text, body));
+        }
+        for (f, id, text, body) in &parsed {
+            let dir = dir_of(f);
+            let empty = Module::default();
+            let module = modules.get(&dir).unwrap_or(&empty);
+            for s in body.iter() {
+                let Structure::Block(b) = s else { continue };
+                if b.ident.as_str() != "resource"
+                    || b.labels.first().map(|l| l.as_str()) != Some("aws_ecs_task_definition")
+                {
+                    continue;
+                }
+                let label = b.labels.get(1).map(|l| l.as_str().to_string());
+                let mut ev = Eval {
+                    module,
+                    dir: &dir,
+                    text,
+                    cx,
+                    depth: 0,
+                };
+                let mut fields = Vec::new();
+                for key in ["family", "memory"] {
+                    if let Some(a) = b.body.get_attribute(key) {
+                        fields.push((key.to_string(), ev.tree(&a.value)));
+                    }
+                }
+                let task_tree = Tree::new(Val::Obj(fields), span(b.span()));
+                let mut unknowns: Unknowns = Vec::new();
+                let Some(defs) = b.body.get_attribute("container_definitions") else {
+                    continue;
+                };
+                let defs = ev.tree(&defs.value);
+                let task = aws::task(Some(&task_tree), &defs, Keys::Camel, &mut unknowns);
+                for p in &task.problems {
+                    cx.problem(
+                        "UW001",
+                        *id,
+                        p.span,
+                        format!("ECS task definition: {}", p.value),
+                    );
+                }
+                for u in unknowns {
+                    cx.problem("UW004", *id, u.span, u.value);
+                }
+                let mut containers = ecs::containers(f, &task);
+                for c in &mut containers {
+                    if c.group.is_none() {
+                        c.group = label.clone();
+                    }
+                }
+                cx.project.containers.extend(containers);
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Module {
+    vars: HashMap<String, Expression>,
+    locals: HashMap<String, Expression>,
+}
+
+fn dir_of(f: &Path) -> PathBuf {
+    f.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn span(r: Option<std::ops::Range<usize>>) -> Span {
+    r.map_or(Span::default(), |r| Span::new(r.start, r.end))
+}
+
+/// Evaluates the expressions this reader needs, as far as they are known.
+struct Eval<'a, 'c, 'r> {
+    module: &'a Module,
+    dir: &'a Path,
+    /// The `.tf` file's text (heredocs are read from it).
+    text: &'a str,
+    cx: &'c mut ReadContext<'r>,
+    depth: usize,
+}
+
+impl Eval<'_, '_, '_> {
+    fn unknown(&self, e: &Expression) -> Tree {
+        let at = span(e.span());
+        let shown = self.text.get(at.range()).unwrap_or("?").trim();
+        Tree::new(Val::Unknown(shown.to_string()), at)
+    }
+
+    fn tree(&mut self, e: &Expression) -> Tree {
+        if self.depth > MAX_DEPTH {
+            return self.unknown(e);
+        }
+        let at = span(e.span());
+        let val = match e {
+            Expression::Null(_) => Val::Null,
+            Expression::Bool(b) => Val::Bool(*b.value()),
+            Expression::Number(n) => Val::Num(n.value().to_string()),
+            Expression::String(s) => Val::Str(s.value().to_string()),
+            Expression::Array(a) => Val::Arr(a.iter().map(|x| self.tree(x)).collect()),
+            Expression::Object(o) => Val::Obj(
+                o.iter()
+                    .filter_map(|(k, v)| {
+                        let key = match k {
+                            ObjectKey::Ident(i) => i.as_str().to_string(),
+                            ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
+                            _ => return None,
+                        };
+                        Some((key, self.tree(v.expr())))
+                    })
+                    .collect(),
+            ),
+            Expression::Parenthesis(p) => return self.tree(p.inner()),
+            Expression::StringTemplate(t) => {
+                let mut s = String::new();
+                for el in t.iter() {
+                    match el {
+                        Element::Literal(l) => s.push_str(l.value()),
+                        Element::Interpolation(i) => match self.scalar(&i.expr) {
+                            Some(Known::Str(v) | Known::Num(v)) => s.push_str(&v),
+                            Some(Known::Bool(b)) => s.push_str(if b { "true" } else { "false" }),
+                            None => return self.unknown(e),
+                        },
+                        Element::Directive(_) => return self.unknown(e),
+                    }
+                }
+                Val::Str(s)
+            }
+            Expression::HeredocTemplate(_) => return self.heredoc(e),
+            Expression::Traversal(t) => {
+                let Some(found) = self.reference(t) else {
+                    return self.unknown(e);
+                };
+                self.depth += 1;
+                let mut v = self.tree(&found);
+                self.depth -= 1;
+                // The value is written elsewhere: shown where it is used.
+                v.respan(at);
+                return v;
+            }
+            Expression::FuncCall(call) => return self.call(e, call),
+            _ => return self.unknown(e),
+        };
+        Tree::new(val, at)
+    }
+
+    /// `var.x` (its literal default) or `local.x` of this module.
+    fn reference(&self, t: &hcl_edit::expr::Traversal) -> Option<Expression> {
+        let (Expression::Variable(root), [op]) = (&t.expr, &t.operators[..]) else {
+            return None;
+        };
+        let TraversalOperator::GetAttr(name) = op.value() else {
+            return None;
+        };
+        match root.as_str() {
+            "var" => self.module.vars.get(name.as_str()).cloned(),
+            "local" => self.module.locals.get(name.as_str()).cloned(),
+            _ => None,
+        }
+    }
+
+    fn scalar(&mut self, e: &Expression) -> Option<Known> {
+        match self.tree(e).val {
+            Val::Str(s) => Some(Known::Str(s)),
+            Val::Num(n) => Some(Known::Num(n)),
+            Val::Bool(b) => Some(Known::Bool(b)),
+            _ => None,
+        }
+    }
+
+    fn heredoc(&mut self, e: &Expression) -> Tree {
+        let at = span(e.span());
+        let whole = self.text.get(at.range()).unwrap_or("");
+        // The template is between the `<<EOF` line and the delimiter line.
+        let Some(nl) = whole.find('\n') else {
+            return self.unknown(e);
+        };
+        let body_end = whole.trim_end().rfind('\n').unwrap_or(whole.len());
+        let start = at.start + nl + 1;
+        let inner = self
+            .text
+            .get(start..at.start + body_end.max(nl + 1))
+            .unwrap_or("");
+        let known = |expr: &str| self.literal_reference(expr);
+        match aws::template_json(inner, &known) {
+            Ok(mut t) => {
+                t.shift(start);
+                t
+            }
+            Err(_) => self.unknown(e),
+        }
+    }
+
+    /// A `${var.x}`/`${local.x}` placeholder of a heredoc, when literal.
+    fn literal_reference(&self, expr: &str) -> Option<Known> {
+        let (kind, name) = expr.split_once('.')?;
+        let e = match kind {
+            "var" => self.module.vars.get(name)?,
+            "local" => self.module.locals.get(name)?,
+            _ => return None,
+        };
+        literal(e)
+    }
+
+    fn call(&mut self, e: &Expression, call: &hcl_edit::expr::FuncCall) -> Tree {
+        let at = span(e.span());
+        let name = call.name.name.as_str();
+        let arg = |i: usize| call.args.get(i);
+        match name {
+            // The value JSON-encoded: read as the value itself.
+            "jsonencode" | "tostring" | "tonumber" | "jsondecode" => match arg(0) {
+                Some(a) => {
+                    self.depth += 1;
+                    let t = self.tree(a);
+                    self.depth -= 1;
+                    t
+                }
+                None => self.unknown(e),
+            },
+            "file" | "templatefile" => {
+                let Some(path) = arg(0).and_then(|p| self.path(p)) else {
+                    return self.unknown(e);
+                };
+                let mut vars: HashMap<String, Known> = HashMap::new();
+                if let Some(Expression::Object(o)) = arg(1) {
+                    for (k, v) in o.iter() {
+                        let key = match k {
+                            ObjectKey::Ident(i) => i.as_str().to_string(),
+                            ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
+                            _ => continue,
+                        };
+                        if let Some(val) = self.scalar(v.expr()) {
+                            vars.insert(key, val);
+                        }
+                    }
+                }
+                self.template_file(e, &path, name == "templatefile", &vars, at)
+            }
+            _ => self.unknown(e),
+        }
+    }
+
+    /// A path argument: a literal, or `"${path.module}/…"`, relative to
+    /// the module's directory.
+    fn path(&mut self, p: &Expression) -> Option<PathBuf> {
+        let raw = match p {
+            Expression::String(s) => s.value().to_string(),
+            Expression::StringTemplate(t) => {
+                let mut s = String::new();
+                for el in t.iter() {
+                    match el {
+                        Element::Literal(l) => s.push_str(l.value()),
+                        Element::Interpolation(i) => {
+                            let text = self.text.get(span(i.expr.span()).range())?.trim();
+                            if matches!(text, "path.module" | "path.root" | "path.cwd") {
+                                s.push('.');
+                            } else {
+                                match self.scalar(&i.expr)? {
+                                    Known::Str(v) | Known::Num(v) => s.push_str(&v),
+                                    Known::Bool(_) => return None,
+                                }
+                            }
+                        }
+                        Element::Directive(_) => return None,
+                    }
+                }
+                s
+            }
+            _ => match self.scalar(p)? {
+                Known::Str(s) => s,
+                _ => return None,
+            },
+        };
+        let p = Path::new(&raw);
+        Some(if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            crate::input::normalize_lexically(&self.dir.join(p))
+        })
+    }
+
+    fn template_file(
+        &mut self,
+        e: &Expression,
+        path: &Path,
+        templated: bool,
+        vars: &HashMap<String, Known>,
+        at: Span,
+    ) -> Tree {
+        if crate::confine::is_outside(self.cx.roots, path) {
+            return self.unknown(e);
+        }
+        let Some((id, text)) = self.cx.read(path) else {
+            return self.unknown(e);
+        };
+        let known = |expr: &str| vars.get(expr).cloned();
+        let read = if templated {
+            aws::template_json(&text, &known)
+        } else {
+            // `file()` does not render: a `${` is text.
+            aws::json(&text)
+        };
+        match read {
+            Ok(mut t) => {
+                // Spans of the template file mean nothing in the `.tf`:
+                // every value is shown at the call.
+                t.respan(at);
+                t
+            }
+            Err(err) => {
+                self.cx.problem(
+                    "UW004",
+                    id,
+                    err.span,
+                    format!(
+                        "read as the container definitions of a Terraform task, but not read: {}",
+                        err.message
+                    ),
+                );
+                self.unknown(e)
+            }
+        }
+    }
+}
+
+/// A literal value (a variable's default is written as one).
+fn literal(e: &Expression) -> Option<Known> {
+    match e {
+        Expression::String(s) => Some(Known::Str(s.value().to_string())),
+        Expression::Number(n) => Some(Known::Num(n.value().to_string())),
+        Expression::Bool(b) => Some(Known::Bool(*b.value())),
+        _ => None,
+    }
+}
