@@ -78,6 +78,12 @@ impl Tree {
         self.for_children(|c| c.respan(at));
     }
 
+    /// Every span replaced by `f` of it.
+    pub fn respan_by(&mut self, f: &dyn Fn(Span) -> Span) {
+        self.span = f(self.span);
+        self.for_children(|c| c.respan_by(f));
+    }
+
     fn for_children(&mut self, mut f: impl FnMut(&mut Tree)) {
         match &mut self.val {
             Val::Arr(a) => a.iter_mut().for_each(&mut f),
@@ -263,14 +269,19 @@ fn words(v: &Tree, what: &str, unknowns: &mut Unknowns) -> Vec<At<String>> {
                 match w.text() {
                     Some(s) => out.push(At::new(s.to_string(), w.span)),
                     None => {
-                        if out
-                            .last()
-                            .is_some_and(|p| p.value.starts_with('-') && !p.value.contains('='))
-                            && out.len() > 1
-                        {
-                            out.pop();
-                        }
-                        note(unknowns, w, &format!("a word of {what}"));
+                        let flag = out.len() > 1
+                            && out.last().is_some_and(|p| {
+                                p.value.starts_with('-') && !p.value.contains('=')
+                            });
+                        let expr = w.unknown().unwrap_or("?");
+                        let shown = match flag.then(|| out.pop()).flatten() {
+                            Some(f) => format!("{} {expr}", f.value),
+                            None => expr.to_string(),
+                        };
+                        unknowns.push(At::new(
+                            format!("`{shown}` in {what} is known only once deployed: the command is read without it"),
+                            w.span,
+                        ));
                     }
                 }
             }

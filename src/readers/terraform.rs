@@ -302,7 +302,7 @@ impl Eval<'_, '_, '_> {
                 let Some(path) = arg(0).and_then(|p| self.path(p)) else {
                     return self.unknown(e);
                 };
-                let mut vars: HashMap<String, Known> = HashMap::new();
+                let mut vars: HashMap<String, (Known, Span)> = HashMap::new();
                 if let Some(Expression::Object(o)) = arg(1) {
                     for (k, v) in o.iter() {
                         let key = match k {
@@ -311,7 +311,7 @@ impl Eval<'_, '_, '_> {
                             _ => continue,
                         };
                         if let Some(val) = self.scalar(v.expr()) {
-                            vars.insert(key, val);
+                            vars.insert(key, (val, span(v.expr().span())));
                         }
                     }
                 }
@@ -365,7 +365,7 @@ impl Eval<'_, '_, '_> {
         e: &Expression,
         path: &Path,
         templated: bool,
-        vars: &HashMap<String, Known>,
+        vars: &HashMap<String, (Known, Span)>,
         at: Span,
     ) -> Tree {
         if crate::confine::is_outside(self.cx.roots, path) {
@@ -374,7 +374,7 @@ impl Eval<'_, '_, '_> {
         let Some((id, text)) = self.cx.read(path) else {
             return self.unknown(e);
         };
-        let known = |expr: &str| vars.get(expr).cloned();
+        let known = |expr: &str| vars.get(expr).map(|(k, _)| k.clone());
         let read = if templated {
             aws::template_json(&text, &known)
         } else {
@@ -383,9 +383,18 @@ impl Eval<'_, '_, '_> {
         };
         match read {
             Ok(mut t) => {
-                // Spans of the template file mean nothing in the `.tf`:
-                // every value is shown at the call.
-                t.respan(at);
+                // Spans of the template file mean nothing in the `.tf`: a
+                // value that is one placeholder is shown at the variable
+                // given in the call, any other at the call.
+                let from_var = |s: Span| {
+                    let written = text.get(s.range()).unwrap_or("").trim_matches('"');
+                    written
+                        .strip_prefix("${")
+                        .and_then(|w| w.strip_suffix('}'))
+                        .and_then(|name| vars.get(name.trim()))
+                        .map_or(at, |(_, origin)| *origin)
+                };
+                t.respan_by(&from_var);
                 t
             }
             Err(err) => {

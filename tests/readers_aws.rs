@@ -1,0 +1,324 @@
+//! The AWS infrastructure readers through the CLI, on multi-file projects
+//! under `tests/fixtures/aws/`: Terraform (`jsonencode`, `templatefile`, a
+//! heredoc), CloudFormation YAML with intrinsic tags, a Copilot manifest and
+//! an ECS task JSON template. Each links its container to the config it
+//! runs, with the evidence `check -v` shows, and the findings (UW202 from
+//! the task's memory, UW303 with the task's `StopTimeout`, UW004 for what is
+//! known only once deployed) are snapshotted.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The fixture copied into a throwaway project root (with `.git`).
+fn project(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-aws-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(d.join(".git")).unwrap();
+    common::copy_dir(
+        &common::manifest_dir().join("tests/fixtures/aws").join(name),
+        &d,
+    );
+    d
+}
+
+fn json(dir: &Path) -> Value {
+    let (_, out, err) = common::uwsgi_lint(dir, &["check", "--no-config", "--format", "json", "."]);
+    serde_json::from_str(&out).unwrap_or_else(|_| panic!("{err}"))
+}
+
+/// Deployments and findings as stable text for a snapshot.
+fn summary(v: &Value) -> String {
+    let mut s = String::from("deployments:\n");
+    for d in v["deployments"].as_array().unwrap() {
+        writeln!(
+            s,
+            "  {} <- {} ({}): {}\n    limit: {} | grace {} s | uWSGI {}",
+            d["uwsgi"].as_str().unwrap(),
+            d["container"].as_str().unwrap(),
+            d["orchestrator"].as_str().unwrap(),
+            d["reason"].as_str().unwrap(),
+            d["memory_limit"].as_str().unwrap_or("none"),
+            d["stop_grace_seconds"],
+            d["uwsgi_version"].as_str().unwrap_or("?"),
+        )
+        .unwrap();
+    }
+    s.push_str("findings:\n");
+    for f in v["diagnostics"].as_array().unwrap() {
+        writeln!(
+            s,
+            "  {}:{}:{} {} {}",
+            f["file"].as_str().unwrap(),
+            f["line"],
+            f["column"],
+            f["code"].as_str().unwrap(),
+            f["message"].as_str().unwrap()
+        )
+        .unwrap();
+        for r in f["related"].as_array().into_iter().flatten() {
+            writeln!(
+                s,
+                "    related {}:{} {}",
+                r["file"].as_str().unwrap_or("?"),
+                r["line"],
+                r["message"].as_str().unwrap_or("")
+            )
+            .unwrap();
+        }
+    }
+    s
+}
+
+/// Check a fixture: its one deployment is `container` running `config`,
+/// `-v` says so with `reason`, and the findings match the snapshot.
+fn case(name: &str, config: &str, container: &str, reason: &str) -> Value {
+    let d = project(name);
+    let v = json(&d);
+    let deps = v["deployments"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{}", summary(&v));
+    assert_eq!(deps[0]["uwsgi"], config);
+    assert_eq!(deps[0]["container"], container);
+    assert_eq!(deps[0]["orchestrator"], "ecs");
+    let (_, text, _) = common::uwsgi_lint(&d, &["check", "--no-config", "-v", "."]);
+    let evidence = format!("linked {config} ← {container} (ecs): {reason}");
+    assert!(text.contains(&evidence), "no `{evidence}` in:\n{text}");
+    insta::with_settings!({snapshot_path => common::manifest_dir().join("snapshots"), prepend_module_to_snapshot => false}, {
+        insta::assert_snapshot!(format!("aws_{name}"), summary(&v));
+    });
+    let _ = std::fs::remove_dir_all(&d);
+    v
+}
+
+fn find<'a>(v: &'a Value, code: &str) -> Vec<&'a Value> {
+    v["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["code"] == code)
+        .collect()
+}
+
+#[test]
+fn terraform_jsonencode_task_memory_less_the_sidecar() {
+    let v = case(
+        "tf-jsonencode",
+        "deploy/uwsgi.ini",
+        "infra/ecs.tf#web",
+        "its command names `/srv/shop/deploy/uwsgi.ini`; its image taken to be the project's only Dockerfile",
+    );
+    let d = find(&v, "UW202");
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 GiB task memory − 128 MiB held by `nginx` = 896 MiB")
+    );
+    // The task memory is `var.task_memory`: shown where it is used.
+    let related = d[0]["related"].as_array().unwrap();
+    assert!(
+        related
+            .iter()
+            .any(|r| r["file"] == "infra/ecs.tf" && r["line"] == 14),
+        "{related:?}"
+    );
+    assert!(find(&v, "UW004").is_empty(), "the image tag is not needed");
+}
+
+#[test]
+fn terraform_templatefile_reads_known_vars_and_leaves_placeholders_unknown() {
+    let v = case(
+        "tf-templatefile",
+        "config/uwsgi.ini",
+        "terraform/modules/app/main.tf#api",
+        "its command names `/opt/api/config/uwsgi.ini`, copied from the build context",
+    );
+    let d = find(&v, "UW202");
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("container `api` memory 640 MiB")
+    );
+    // `memory = 640` given in the call is where the limit is shown.
+    let related = d[0]["related"].as_array().unwrap();
+    assert_eq!(related[0]["file"], "terraform/modules/app/main.tf");
+    assert_eq!(related[0]["line"], 12);
+    let u = find(&v, "UW004");
+    assert_eq!(u.len(), 1, "{}", summary(&v));
+    assert_eq!(u[0]["file"], "terraform/modules/app/main.tf");
+    assert!(
+        u[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`--max-requests ${max_requests}`")
+    );
+    // UWSGI_HARAKIRI from the template's environment is applied.
+    assert!(find(&v, "UW302").is_empty(), "{}", summary(&v));
+}
+
+#[test]
+fn terraform_heredoc_json_with_a_variable_default() {
+    let v = case(
+        "tf-heredoc",
+        "app/uwsgi.ini",
+        "deploy/terraform/task.tf#billing",
+        "its command names `/app/uwsgi.ini`, copied from the build context",
+    );
+    let d = find(&v, "UW202");
+    assert_eq!(d.len(), 1);
+    // 8 workers from UWSGI_PROCESSES; the container's 1536 MiB is below
+    // the task's "2 GB"; the span is inside the heredoc.
+    let m = d[0]["message"].as_str().unwrap();
+    assert!(m.contains("8 workers") && m.contains("1536 MiB"), "{m}");
+    let related = d[0]["related"].as_array().unwrap();
+    assert!(
+        related
+            .iter()
+            .any(|r| r["file"] == "deploy/terraform/task.tf" && r["line"] == 15),
+        "{related:?}"
+    );
+}
+
+#[test]
+fn cloudformation_yaml_with_intrinsic_tags() {
+    let v = case(
+        "cfn-yaml",
+        "uwsgi/catalog.ini",
+        "cloudformation/service.yaml#app",
+        "its command names `/code/uwsgi/catalog.ini`, copied from the build context",
+    );
+    // `Memory: !Ref TaskMemory` takes the parameter's default.
+    let d = find(&v, "UW202");
+    assert_eq!(d.len(), 1);
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 GiB task memory − 64 MiB held by `proxy` = 960 MiB")
+    );
+    // The grace period is the task's StopTimeout.
+    let s = find(&v, "UW303");
+    assert_eq!(s.len(), 1);
+    assert!(s[0]["message"].as_str().unwrap().contains("90 s grace"));
+    // `!Ref CheaperWorkers` (no default) is unknown, not an error.
+    let u = find(&v, "UW004");
+    assert_eq!(u.len(), 1);
+    assert!(u[0]["message"].as_str().unwrap().contains("UWSGI_CHEAPER"));
+    assert!(find(&v, "UW001").is_empty());
+}
+
+#[test]
+fn copilot_manifest_builds_its_dockerfile() {
+    let v = case(
+        "copilot-svc",
+        "deploy/uwsgi.ini",
+        "copilot/web/manifest.yml#web",
+        "its command names `deploy/uwsgi.ini`",
+    );
+    let dep = &v["deployments"][0];
+    assert_eq!(dep["uwsgi_version"], "2.0.28");
+    let d = find(&v, "UW202");
+    assert_eq!(d.len(), 1);
+    assert!(d[0]["message"].as_str().unwrap().contains("6 workers"));
+    let (_, text, _) = common::uwsgi_lint(
+        &project("copilot-svc"),
+        &["check", "--no-config", "-v", "."],
+    );
+    assert!(
+        text.contains("image built from: docker/web.Dockerfile"),
+        "{text}"
+    );
+}
+
+#[test]
+fn ecs_task_json_template_outside_terraform() {
+    let v = case(
+        "ecs-template",
+        "conf/reports.ini",
+        "ecs/task-definition.json#reports",
+        "its command names `/app/conf/reports.ini`, copied from the build context",
+    );
+    let u = find(&v, "UW004");
+    assert_eq!(u.len(), 2, "{}", summary(&v));
+    assert!(find(&v, "UW001").is_empty());
+    let d = find(&v, "UW202");
+    assert!(
+        d[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("container `reports` memory 512 MiB")
+    );
+}
+
+/// What an orchestrator file cannot be read as is said, never a panic:
+/// broken HCL of a task, a template directive, a CloudFormation value of
+/// the wrong type.
+#[test]
+fn malformed_inputs_are_reported_with_positions() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-aws-bad-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    for (path, text) in [
+        (".git/HEAD", ""),
+        ("uwsgi.ini", "[uwsgi]\nmaster = true\nprocesses = 2\n"),
+        (
+            "broken.tf",
+            "resource \"aws_ecs_task_definition\" \"x\" {\n  memory = \n}\n",
+        ),
+        ("unrelated.tf", "this is { not hcl\n"),
+        (
+            "tpl.tf",
+            "resource \"aws_ecs_task_definition\" \"t\" {\n  container_definitions = templatefile(\"defs.json.tpl\", {})\n}\n",
+        ),
+        (
+            "defs.json.tpl",
+            "[%{ for c in cs }{\"name\": \"${c}\"}%{ endfor }]\n",
+        ),
+        (
+            "stack.yml",
+            "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Memory: lots\n      ContainerDefinitions:\n        - Name: app\n          Memory: !Ref Mem\n          Command: [uwsgi, --ini, uwsgi.ini]\n",
+        ),
+    ] {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let v = json(&d);
+    let at = |code: &str, file: &str| {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == code && x["file"] == file)
+            .unwrap_or_else(|| panic!("no {code} in {file}: {}", summary(&v)))
+            .clone()
+    };
+    assert_eq!(at("UW001", "broken.tf")["line"], 2);
+    assert!(
+        !v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["file"] == "unrelated.tf"),
+        "a .tf without tasks is none of this tool's business"
+    );
+    assert!(
+        at("UW004", "defs.json.tpl")["message"]
+            .as_str()
+            .unwrap()
+            .contains("template directives")
+    );
+    assert_eq!(at("UW001", "stack.yml")["line"], 5);
+    assert!(
+        at("UW004", "stack.yml")["message"]
+            .as_str()
+            .unwrap()
+            .contains("Ref Mem")
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
