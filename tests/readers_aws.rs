@@ -322,3 +322,41 @@ fn malformed_inputs_are_reported_with_positions() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// The template provider of older Terraform: `data "template_file"` whose
+/// `rendered` output is the container definitions.
+#[test]
+fn terraform_template_provider_rendered() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-aws-tplp-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    for (path, text) in [
+        (".git/HEAD", ""),
+        (
+            "uwsgi.ini",
+            "[uwsgi]\nmodule = app.wsgi\nmaster = true\nneed-app = true\nsocket = :3031\nprocesses = 4\nreload-on-rss = 200\nharakiri = 30\nhook-master-start = unix_signal:15 gracefully_kill_them_all\n",
+        ),
+        (
+            "terraform/ecs.tf",
+            "data \"template_file\" \"app\" {\n  template = \"${file(\"${path.module}/app.json\")}\"\n  vars = {\n    mem = 512\n    image = \"${var.repo}:latest\"\n  }\n}\n\nresource \"aws_ecs_task_definition\" \"app\" {\n  family                = \"app\"\n  container_definitions = data.template_file.app.rendered\n}\n",
+        ),
+        (
+            "terraform/app.json",
+            "[{\"name\": \"app\", \"image\": \"${image}\", \"memory\": ${mem},\n  \"command\": [\"uwsgi\", \"--ini\", \"/srv/uwsgi.ini\"]}]\n",
+        ),
+    ] {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let v = json(&d);
+    let deps = v["deployments"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{}", summary(&v));
+    assert_eq!(deps[0]["container"], "terraform/ecs.tf#app");
+    assert_eq!(deps[0]["memory_limit_bytes"], 512 * 1024 * 1024);
+    let d202 = find(&v, "UW202");
+    assert_eq!(d202.len(), 1, "{}", summary(&v));
+    // The limit is shown at `mem = 512` in the data source.
+    assert_eq!(d202[0]["related"][0]["file"], "terraform/ecs.tf");
+    assert_eq!(d202[0]["related"][0]["line"], 4);
+    let _ = std::fs::remove_dir_all(&d);
+}

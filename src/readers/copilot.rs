@@ -4,7 +4,8 @@
 //! `variables`, `image.port` and `image.build` (the Dockerfile, relative to
 //! the workspace: the directory holding `copilot/`), and `sidecars` sharing
 //! the task. `exec: true` turns on ECS Exec; it is not a command.
-//! Per-environment overrides (`environments:`) are not applied.
+//! Per-environment overrides (`environments:`) are not applied. A
+//! Request-Driven Web Service (App Runner) or Static Site is no ECS task.
 
 use std::path::{Path, PathBuf};
 
@@ -35,6 +36,13 @@ impl Reader for Manifests {
             let Some(doc) = docs.first().filter(|d| d.is_map()) else {
                 continue;
             };
+            // App Runner and static sites are not ECS tasks.
+            if matches!(
+                doc.get("type").and_then(Node::as_str),
+                Some("Request-Driven Web Service" | "Static Site")
+            ) {
+                continue;
+            }
             let workspace = service_dir(f)
                 .and_then(|d| d.parent()?.parent().map(Path::to_path_buf))
                 .unwrap_or_default();

@@ -69,6 +69,20 @@ impl Reader for TerraformFiles {
                             m.vars.insert(name.to_string(), d.value.clone());
                         }
                     }
+                    ("data", Some("template_file")) => {
+                        if let (Some(name), Some(t)) = (
+                            b.labels.get(1).map(|l| l.as_str()),
+                            b.body.get_attribute("template"),
+                        ) {
+                            m.templates.insert(
+                                name.to_string(),
+                                (
+                                    t.value.clone(),
+                                    b.body.get_attribute("vars").map(|v| v.value.clone()),
+                                ),
+                            );
+                        }
+                    }
                     ("locals", _) => {
                         for a in b.body.iter().filter_map(|s| match s {
                             Structure::Attribute(a) => Some(a),
@@ -141,6 +155,8 @@ impl Reader for TerraformFiles {
 struct Module {
     vars: HashMap<String, Expression>,
     locals: HashMap<String, Expression>,
+    /// `data "template_file"`: its `template` and `vars`.
+    templates: HashMap<String, (Expression, Option<Expression>)>,
 }
 
 fn dir_of(f: &Path) -> PathBuf {
@@ -209,6 +225,9 @@ impl Eval<'_, '_, '_> {
             }
             Expression::HeredocTemplate(_) => return self.heredoc(e),
             Expression::Traversal(t) => {
+                if let Some(r) = self.rendered(e, t) {
+                    return r;
+                }
                 let Some(found) = self.reference(t) else {
                     return self.unknown(e);
                 };
@@ -302,23 +321,70 @@ impl Eval<'_, '_, '_> {
                 let Some(path) = arg(0).and_then(|p| self.path(p)) else {
                     return self.unknown(e);
                 };
-                let mut vars: HashMap<String, (Known, Span)> = HashMap::new();
-                if let Some(Expression::Object(o)) = arg(1) {
-                    for (k, v) in o.iter() {
-                        let key = match k {
-                            ObjectKey::Ident(i) => i.as_str().to_string(),
-                            ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
-                            _ => continue,
-                        };
-                        if let Some(val) = self.scalar(v.expr()) {
-                            vars.insert(key, (val, span(v.expr().span())));
-                        }
-                    }
-                }
+                let vars = self.vars(arg(1));
                 self.template_file(e, &path, name == "templatefile", &vars, at)
             }
             _ => self.unknown(e),
         }
+    }
+
+    /// The literal values of a template's `vars` object, with their spans.
+    fn vars(&mut self, o: Option<&Expression>) -> HashMap<String, (Known, Span)> {
+        let mut vars = HashMap::new();
+        if let Some(Expression::Object(o)) = o {
+            for (k, v) in o.iter() {
+                let key = match k {
+                    ObjectKey::Ident(i) => i.as_str().to_string(),
+                    ObjectKey::Expression(Expression::String(s)) => s.value().to_string(),
+                    _ => continue,
+                };
+                if let Some(val) = self.scalar(v.expr()) {
+                    vars.insert(key, (val, span(v.expr().span())));
+                }
+            }
+        }
+        vars
+    }
+
+    /// `data.template_file.NAME.rendered` (the template provider, before
+    /// `templatefile()`): its `template = file(…)` rendered with its `vars`.
+    fn rendered(&mut self, e: &Expression, t: &hcl_edit::expr::Traversal) -> Option<Tree> {
+        let names: Vec<&str> = t
+            .operators
+            .iter()
+            .map(|o| match o.value() {
+                TraversalOperator::GetAttr(n) => n.as_str(),
+                _ => "",
+            })
+            .collect();
+        let (Expression::Variable(root), ["template_file", name, "rendered"]) =
+            (&t.expr, &names[..])
+        else {
+            return None;
+        };
+        if root.as_str() != "data" {
+            return None;
+        }
+        let module = self.module;
+        let (template, vars) = module.templates.get(*name)?;
+        // `file("…")`, or the older `"${file("…")}"`.
+        let call = match template {
+            Expression::FuncCall(c) => c,
+            Expression::StringTemplate(st) => match st.as_single_element()? {
+                Element::Interpolation(i) => match &i.expr {
+                    Expression::FuncCall(c) => c,
+                    _ => return None,
+                },
+                _ => return None,
+            },
+            _ => return None,
+        };
+        if call.name.name.as_str() != "file" {
+            return None;
+        }
+        let path = self.path(call.args.get(0)?)?;
+        let vars = self.vars(vars.as_ref());
+        Some(self.template_file(e, &path, true, &vars, span(e.span())))
     }
 
     /// A path argument: a literal, or `"${path.module}/…"`, relative to
