@@ -431,7 +431,7 @@ pub fn template_json(text: &str, known: &dyn Fn(&str) -> Option<Known>) -> Resul
             match known(expr) {
                 Some(Known::Str(s)) if in_str => {
                     let quoted = serde_json::to_string(&s).unwrap_or_default();
-                    out.push_str(&quoted[1..quoted.len() - 1]);
+                    out.push_str(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(""));
                 }
                 Some(Known::Str(s)) => out.push_str(&serde_json::to_string(&s).unwrap_or_default()),
                 Some(Known::Num(n)) => out.push_str(&n),
@@ -677,5 +677,77 @@ mod tests {
         );
         assert_eq!(task.containers[0].stop_timeout.as_ref().unwrap().value, 20);
         assert!(u.is_empty());
+    }
+
+    /// Reads every AWS format from in-memory files, as the walk would.
+    pub(crate) fn read_all(files: &[(&str, String)]) -> usize {
+        use crate::readers::{Candidate, Claimed, ReadContext};
+        let overlay = {
+            let mut o = crate::input::Overlay::new();
+            for (p, t) in files {
+                o.insert(std::path::Path::new(p), t.as_bytes().to_vec());
+            }
+            o
+        };
+        let mut sources = crate::source::SourceMap::new();
+        let mut claimed = Claimed::new();
+        for (p, t) in files {
+            let path = std::path::Path::new(p);
+            let name = path.file_name().unwrap().to_str().unwrap();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            let read = || Ok(t.as_bytes().to_vec());
+            claimed.offer(&Candidate::new(path, name, ext, &read));
+        }
+        let mut cx = ReadContext {
+            overlay: &overlay,
+            sources: &mut sources,
+            cwd: std::path::PathBuf::from("/p"),
+            ids: Default::default(),
+            problems: Vec::new(),
+            roots: &[],
+            nginx_prefix: None,
+            project: Default::default(),
+            nginx_ids: Vec::new(),
+        };
+        cx.read_all(&claimed);
+        cx.project.containers.len() + cx.problems.len()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn templates_never_panic(text in r#"([\[\]{}:,"0-9a-z .-]|\$\{|\$\$\{|%\{|%%\{|\}|\\|memory|command|é){0,60}"#) {
+            let _ = template_json(&text, &|e| (e == "a").then(|| Known::Str("x\"y".into())));
+            let _ = json(&text);
+        }
+
+        #[test]
+        fn aws_readers_never_panic(body in r#"(resource|"aws_ecs_task_definition"|container_definitions|jsonencode|templatefile|file|\(|\)|"t.json"|=|\{|\}|\[|\]|var\.x|local\.y|data\.template_file\.z\.rendered|<<EOF\n|\nEOF\n|\$\{|"|memory|[0-9]{1,4}|,|\n| ){0,60}"#,
+                                   tpl in r#"([\[\]{}:,"0-9a-z .-]|\$\{|\}|memory|command){0,40}"#,
+                                   yaml in r#"(Resources:\n|  T:\n|    Type: AWS::ECS::TaskDefinition\n|    Properties:\n|      Memory: |!Ref |!Sub |ContainerDefinitions:|- |Command: |\[|\]|\{|\}|Fn::If|Ref|[0-9]{1,4}|[a-z]{1,5}|\n|  |: ){0,40}"#) {
+            read_all(&[
+                ("/p/main.tf", format!("resource \"aws_ecs_task_definition\" \"t\" {{\n{body}\n}}\n")),
+                ("/p/t.json", tpl.clone()),
+                ("/p/stack.yaml", format!("AWSTemplateFormatVersion: x\n{yaml}")),
+                ("/p/copilot/web/manifest.yml", format!("name: web\nmemory: {tpl}\ncommand: {yaml}\n")),
+            ]);
+        }
+    }
+
+    #[test]
+    fn the_readers_claim_and_read_each_format() {
+        let n = read_all(&[
+            (
+                "/p/main.tf",
+                "resource \"aws_ecs_task_definition\" \"t\" {\n  memory = 512\n  container_definitions = jsonencode([{ name = \"a\" }])\n}\n".into(),
+            ),
+            (
+                "/p/stack.yaml",
+                "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      ContainerDefinitions:\n        - Name: b\n".into(),
+            ),
+            ("/p/copilot/web/manifest.yml", "name: web\nmemory: 512\n".into()),
+        ]);
+        assert_eq!(n, 3);
     }
 }
