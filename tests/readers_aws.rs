@@ -280,6 +280,10 @@ fn malformed_inputs_are_reported_with_positions() {
             "[%{ for c in cs }{\"name\": \"${c}\"}%{ endfor }]\n",
         ),
         (
+            "heredoc.tf",
+            "resource \"aws_ecs_task_definition\" \"h\" {\n  container_definitions = <<EOF\n[%{ if x }{}%{ endif }]\nEOF\n}\n",
+        ),
+        (
             "stack.yml",
             "Resources:\n  T:\n    Type: AWS::ECS::TaskDefinition\n    Properties:\n      Memory: lots\n      ContainerDefinitions:\n        - Name: app\n          Memory: !Ref Mem\n          Command: [uwsgi, --ini, uwsgi.ini]\n",
         ),
@@ -312,6 +316,11 @@ fn malformed_inputs_are_reported_with_positions() {
             .as_str()
             .unwrap()
             .contains("template directives")
+    );
+    let h = at("UW004", "heredoc.tf");
+    assert_eq!(
+        (h["line"].as_u64(), h["column"].as_u64()),
+        (Some(3), Some(2))
     );
     assert_eq!(at("UW001", "stack.yml")["line"], 5);
     assert!(

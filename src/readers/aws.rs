@@ -268,6 +268,7 @@ fn words(v: &Tree, what: &str, unknowns: &mut Unknowns) -> Vec<At<String>> {
             for w in items {
                 match w.text() {
                     Some(s) => out.push(At::new(s.to_string(), w.span)),
+                    None if w.unknown().is_none() => {}
                     None => {
                         let flag = out.len() > 1
                             && out.last().is_some_and(|p| {
@@ -606,7 +607,7 @@ pub fn read_task_template(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn none(_: &str) -> Option<Known> {

@@ -26,6 +26,8 @@ pub struct TerraformFiles;
 
 /// Deepest nesting of variables, locals and calls followed.
 const MAX_DEPTH: usize = 16;
+/// Most template bytes one task reads (a template read by many calls).
+const MAX_TEMPLATE_BYTES: usize = 64 << 20;
 
 impl Reader for TerraformFiles {
     fn name(&self) -> &'static str {
@@ -111,9 +113,12 @@ impl Reader for TerraformFiles {
                 let mut ev = Eval {
                     module,
                     dir: &dir,
+                    id: *id,
                     text,
                     cx,
                     depth: 0,
+                    budget: 10_000 + 8 * text.len(),
+                    bytes_left: MAX_TEMPLATE_BYTES,
                 };
                 let mut fields = Vec::new();
                 for key in ["family", "memory"] {
@@ -171,10 +176,16 @@ fn span(r: Option<std::ops::Range<usize>>) -> Span {
 struct Eval<'a, 'c, 'r> {
     module: &'a Module,
     dir: &'a Path,
+    id: FileId,
     /// The `.tf` file's text (heredocs are read from it).
     text: &'a str,
     cx: &'c mut ReadContext<'r>,
     depth: usize,
+    /// Work left for this task, in nodes: a local
+    /// used many times by locals used many times would otherwise grow
+    /// exponentially with the nesting. Past it, values are unknown.
+    budget: usize,
+    bytes_left: usize,
 }
 
 impl Eval<'_, '_, '_> {
@@ -185,7 +196,8 @@ impl Eval<'_, '_, '_> {
     }
 
     fn tree(&mut self, e: &Expression) -> Tree {
-        if self.depth > MAX_DEPTH {
+        self.budget = self.budget.saturating_sub(1);
+        if self.depth > MAX_DEPTH || self.budget == 0 {
             return self.unknown(e);
         }
         let at = span(e.span());
@@ -287,7 +299,16 @@ impl Eval<'_, '_, '_> {
                 t.shift(start);
                 t
             }
-            Err(_) => self.unknown(e),
+            Err(err) => {
+                self.cx.problem(
+                    "UW004",
+                    self.id,
+                    Span::new(err.span.start + start, err.span.end + start),
+                    format!("these container definitions are not read: {}", err.message),
+                );
+                // Said once, here: nothing is read from it.
+                Tree::new(Val::Null, span(e.span()))
+            }
         }
     }
 
@@ -440,6 +461,10 @@ impl Eval<'_, '_, '_> {
         let Some((id, text)) = self.cx.read(path) else {
             return self.unknown(e);
         };
+        if text.len() > self.bytes_left {
+            return self.unknown(e);
+        }
+        self.bytes_left -= text.len();
         let known = |expr: &str| vars.get(expr).map(|(k, _)| k.clone());
         let read = if templated {
             aws::template_json(&text, &known)
@@ -473,7 +498,8 @@ impl Eval<'_, '_, '_> {
                         err.message
                     ),
                 );
-                self.unknown(e)
+                // Said once, here: nothing is read from it.
+                Tree::new(Val::Null, span(e.span()))
             }
         }
     }
@@ -486,5 +512,22 @@ fn literal(e: &Expression) -> Option<Known> {
         Expression::Number(n) => Some(Known::Num(n.value().to_string())),
         Expression::Bool(b) => Some(Known::Bool(*b.value())),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn locals_used_many_times_stay_bounded() {
+        // Each level uses the one below 40 times: 40^12 nodes if expanded.
+        let mut tf = String::from("locals {\n  l0 = 1\n");
+        for i in 1..12 {
+            let uses = vec![format!("local.l{}", i - 1); 40].join(", ");
+            tf.push_str(&format!("  l{i} = [{uses}]\n"));
+        }
+        tf.push_str("}\nresource \"aws_ecs_task_definition\" \"t\" {\n  container_definitions = jsonencode([{ name = \"a\", command = local.l11 }])\n}\n");
+        // Read (a container, and what the budget left unknown), not hung.
+        let n = crate::readers::aws::tests::read_all(&[("/p/main.tf", tf)]);
+        assert!(n >= 1);
     }
 }
