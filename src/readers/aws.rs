@@ -474,10 +474,13 @@ pub fn template_json(text: &str, known: &dyn Fn(&str) -> Option<Known>) -> Resul
             message: "no JSON value".into(),
         });
     };
+    // Placeholders are in text order: the first ending after `r` starts is
+    // the only one that can overlap it.
     let unknown_at = |r: jsonc_parser::common::Range| {
+        let i = unknown.partition_point(|(u, _)| u.end <= r.start);
         unknown
-            .iter()
-            .find(|(u, _)| u.start < r.end && r.start < u.end)
+            .get(i)
+            .filter(|(u, _)| u.start < r.end)
             .map(|(_, t)| t.clone())
     };
     Ok(json_tree(&v, &|r| remap.span(r), &unknown_at, 0))
