@@ -280,6 +280,10 @@ fn malformed_inputs_are_reported_with_positions() {
             "[%{ for c in cs }{\"name\": \"${c}\"}%{ endfor }]\n",
         ),
         (
+            "missing.tf",
+            "resource \"aws_ecs_task_definition\" \"m\" {\n  container_definitions = file(\"${path.module}/gone.json\")\n}\n",
+        ),
+        (
             "heredoc.tf",
             "resource \"aws_ecs_task_definition\" \"h\" {\n  container_definitions = <<EOF\n[%{ if x }{}%{ endif }]\nEOF\n}\n",
         ),
@@ -317,6 +321,8 @@ fn malformed_inputs_are_reported_with_positions() {
             .unwrap()
             .contains("template directives")
     );
+    let m = at("UW002", "missing.tf");
+    assert!(m["message"].as_str().unwrap().contains("gone.json"), "{m}");
     let h = at("UW004", "heredoc.tf");
     assert_eq!(
         (h["line"].as_u64(), h["column"].as_u64()),

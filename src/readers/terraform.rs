@@ -455,11 +455,34 @@ impl Eval<'_, '_, '_> {
         vars: &HashMap<String, (Known, Span)>,
         at: Span,
     ) -> Tree {
+        let shown = crate::uwsgi::resolve::display_name(&self.cx.cwd, path);
         if crate::confine::is_outside(self.cx.roots, path) {
-            return self.unknown(e);
+            self.cx.problem(
+                "UW004",
+                self.id,
+                at,
+                format!("`{shown}` is outside the project, so it is not read here: these container definitions are unknown"),
+            );
+            return Tree::new(Val::Null, at);
         }
         let Some((id, text)) = self.cx.read(path) else {
-            return self.unknown(e);
+            // (An unreadable file is reported by `read`; a missing one here.)
+            let missing = self
+                .cx
+                .overlay
+                .read(path)
+                .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            if missing {
+                self.cx.problem(
+                    "UW002",
+                    self.id,
+                    at,
+                    format!(
+                        "`{shown}` is not in the project: these container definitions are not read"
+                    ),
+                );
+            }
+            return Tree::new(Val::Null, at);
         };
         if text.len() > self.bytes_left {
             return self.unknown(e);
