@@ -375,3 +375,65 @@ fn terraform_template_provider_rendered() {
     assert_eq!(d202[0]["related"][0]["line"], 4);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A variable's default is its value only when nothing else sets it: a
+/// local module's caller, `terraform.tfvars`, or (unknown) a per-run
+/// `*.tfvars`.
+#[test]
+fn terraform_variables_set_elsewhere_override_or_hide_the_default() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-aws-vars-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let task = |dir: &str, var: &str| {
+        (
+            format!("{dir}/task.tf"),
+            format!(
+                "variable \"{var}\" {{\n  default = 256\n}}\n\nresource \"aws_ecs_task_definition\" \"{var}\" {{\n  family = \"{var}\"\n  memory = var.{var}\n  container_definitions = jsonencode([{{ name = \"{var}\", command = [\"uwsgi\", \"--ini\", \"/srv/{var}.ini\"] }}])\n}}\n"
+            ),
+        )
+    };
+    let ini = "[uwsgi]\nmodule = app.wsgi\nmaster = true\nneed-app = true\nsocket = :3031\nprocesses = 2\nreload-on-rss = 200\nharakiri = 30\nhook-master-start = unix_signal:15 gracefully_kill_them_all\n";
+    let mut files: Vec<(String, String)> = vec![
+        (".git/HEAD".into(), String::new()),
+        ("a.ini".into(), ini.into()),
+        ("b.ini".into(), ini.into()),
+        ("c.ini".into(), ini.into()),
+        // A module whose caller passes 2048.
+        task("modules/a", "a"),
+        (
+            "main.tf".into(),
+            "module \"a\" {\n  source = \"./modules/a\"\n  a      = 2048\n}\n".into(),
+        ),
+        // terraform.tfvars sets 1024.
+        task("b", "b"),
+        ("b/terraform.tfvars".into(), "b = 1024\n".into()),
+        // Chosen per run with -var-file: unknown.
+        task("c", "c"),
+        ("c/prod.tfvars".into(), "c = 4096\n".into()),
+    ];
+    for (path, text) in files.drain(..) {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let v = json(&d);
+    let limit = |ini: &str| {
+        v["deployments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["uwsgi"] == ini)
+            .map(|x| x["memory_limit_bytes"].clone())
+            .unwrap_or_else(|| panic!("{ini} not linked: {}", summary(&v)))
+    };
+    assert_eq!(limit("a.ini"), 2048u64 << 20);
+    assert_eq!(limit("b.ini"), 1024u64 << 20);
+    assert_eq!(limit("c.ini"), Value::Null);
+    let u = find(&v, "UW004");
+    assert!(
+        u.iter()
+            .any(|x| x["file"] == "c/task.tf" && x["message"].as_str().unwrap().contains("var.c")),
+        "{}",
+        summary(&v)
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -1,8 +1,11 @@
 //! Terraform: `resource "aws_ecs_task_definition"` blocks, their `family`
 //! and `memory`, and `container_definitions` written as `jsonencode([...])`
-//! (HCL objects), a heredoc of JSON, or `file()`/`templatefile()` of a JSON
-//! template in the project. A `var.x` with a literal `default` and a
-//! literal `local.x` of the same module are used; anything else Terraform
+//! (HCL objects), a heredoc of JSON, `file()`/`templatefile()` of a JSON
+//! template in the project, or `data "template_file"`. A `var.x` whose
+//! literal value is known (from the callers of a local module, else
+//! `terraform.tfvars`/`*.auto.tfvars`, else its `default`; one also set in
+//! a per-run `*.tfvars` is not) and a literal `local.x` of the same module
+//! are used; anything else Terraform
 //! only knows when it plans (`aws_ecr_repository.x.url`, a variable with no
 //! default) stays unknown, and is said (UW004) where a check needs it.
 //!
@@ -35,13 +38,19 @@ impl Reader for TerraformFiles {
     }
 
     fn claims(&self, file: &Candidate) -> bool {
-        file.ext == "tf"
+        matches!(file.ext, "tf" | "tfvars")
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
         // Variables and locals belong to a module: every `.tf` of a directory.
         let mut parsed: Vec<(PathBuf, FileId, String, Body)> = Vec::new();
         let mut modules: HashMap<PathBuf, Module> = HashMap::new();
+        // What sets a variable besides its default, by module directory:
+        // the callers of a local module, `terraform.tfvars`/`*.auto.tfvars`
+        // (read by every run), other `*.tfvars` (chosen per run: unknown).
+        let mut passed: HashMap<PathBuf, HashMap<String, Vec<Option<Expression>>>> = HashMap::new();
+        let mut auto_set: HashMap<PathBuf, HashMap<String, Expression>> = HashMap::new();
+        let mut chosen_set: HashMap<PathBuf, Vec<String>> = HashMap::new();
         for f in files {
             let Some((id, text)) = cx.read(f) else {
                 continue;
@@ -62,13 +71,62 @@ impl Reader for TerraformFiles {
                     continue;
                 }
             };
-            let m = modules.entry(dir_of(f)).or_default();
+            let dir = dir_of(f);
+            if f.extension().is_some_and(|e| e == "tfvars") {
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default();
+                let auto = name == "terraform.tfvars" || name.ends_with(".auto.tfvars");
+                for a in attributes(&body) {
+                    let key = a.key.as_str().to_string();
+                    if auto {
+                        auto_set
+                            .entry(dir.clone())
+                            .or_default()
+                            .insert(key, a.value.clone());
+                    } else {
+                        chosen_set.entry(dir.clone()).or_default().push(key);
+                    }
+                }
+                continue;
+            }
+            let m = modules.entry(dir.clone()).or_default();
             for s in body.iter() {
                 let Structure::Block(b) = s else { continue };
                 match (b.ident.as_str(), b.labels.first().map(|l| l.as_str())) {
                     ("variable", Some(name)) => {
                         if let Some(d) = b.body.get_attribute("default") {
-                            m.vars.insert(name.to_string(), d.value.clone());
+                            m.vars.insert(name.to_string(), Some(d.value.clone()));
+                        }
+                    }
+                    ("module", Some(_)) => {
+                        let source = b.body.get_attribute("source").and_then(|s| match &s.value {
+                            Expression::String(v) => Some(v.value().to_string()),
+                            _ => None,
+                        });
+                        let Some(source) =
+                            source.filter(|s| s.starts_with("./") || s.starts_with("../"))
+                        else {
+                            continue;
+                        };
+                        let target = crate::input::normalize_lexically(&dir.join(source));
+                        let args = passed.entry(target).or_default();
+                        for a in attributes(&b.body) {
+                            let key = a.key.as_str();
+                            if matches!(
+                                key,
+                                "source"
+                                    | "version"
+                                    | "providers"
+                                    | "count"
+                                    | "for_each"
+                                    | "depends_on"
+                            ) {
+                                continue;
+                            }
+                            let value = literal(&a.value).is_some().then(|| a.value.clone());
+                            args.entry(key.to_string()).or_default().push(value);
                         }
                     }
                     ("data", Some("template_file")) => {
@@ -86,10 +144,7 @@ impl Reader for TerraformFiles {
                         }
                     }
                     ("locals", _) => {
-                        for a in b.body.iter().filter_map(|s| match s {
-                            Structure::Attribute(a) => Some(a),
-                            _ => None,
-                        }) {
+                        for a in attributes(&b.body) {
                             m.locals.insert(a.key.as_str().to_string(), a.value.clone());
                         }
                     }
@@ -97,6 +152,21 @@ impl Reader for TerraformFiles {
                 }
             }
             parsed.push((f.clone(), id, text, body));
+        }
+        for (dir, m) in &mut modules {
+            let key = crate::input::normalize_lexically(dir);
+            for (name, values) in passed.get(&key).into_iter().flatten() {
+                // One value from every caller, or unknown.
+                let same = values.iter().all(|v| v.is_some() && v == &values[0]);
+                m.vars
+                    .insert(name.clone(), values[0].clone().filter(|_| same));
+            }
+            for (name, value) in auto_set.get(dir).into_iter().flatten() {
+                m.vars.insert(name.clone(), Some(value.clone()));
+            }
+            for name in chosen_set.get(dir).into_iter().flatten() {
+                m.vars.insert(name.clone(), None);
+            }
         }
         for (f, id, text, body) in &parsed {
             let dir = dir_of(f);
@@ -158,10 +228,18 @@ impl Reader for TerraformFiles {
 
 #[derive(Default)]
 struct Module {
-    vars: HashMap<String, Expression>,
+    /// A variable's value when one is known (`None`: set, but unknown).
+    vars: HashMap<String, Option<Expression>>,
     locals: HashMap<String, Expression>,
     /// `data "template_file"`: its `template` and `vars`.
     templates: HashMap<String, (Expression, Option<Expression>)>,
+}
+
+fn attributes(body: &Body) -> impl Iterator<Item = &hcl_edit::structure::Attribute> {
+    body.iter().filter_map(|s| match s {
+        Structure::Attribute(a) => Some(a),
+        _ => None,
+    })
 }
 
 fn dir_of(f: &Path) -> PathBuf {
@@ -265,7 +343,7 @@ impl Eval<'_, '_, '_> {
             return None;
         };
         match root.as_str() {
-            "var" => self.module.vars.get(name.as_str()).cloned(),
+            "var" => self.module.vars.get(name.as_str()).cloned().flatten(),
             "local" => self.module.locals.get(name.as_str()).cloned(),
             _ => None,
         }
@@ -316,7 +394,7 @@ impl Eval<'_, '_, '_> {
     fn literal_reference(&self, expr: &str) -> Option<Known> {
         let (kind, name) = expr.split_once('.')?;
         let e = match kind {
-            "var" => self.module.vars.get(name)?,
+            "var" => self.module.vars.get(name)?.as_ref()?,
             "local" => self.module.locals.get(name)?,
             _ => return None,
         };
