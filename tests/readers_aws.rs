@@ -437,3 +437,37 @@ fn terraform_variables_set_elsewhere_override_or_hide_the_default() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// A Copilot environment that lowers `memory` sets the limit that can be
+/// exceeded (as staging does in real manifests).
+#[test]
+fn copilot_environment_with_less_memory() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-aws-cpenv-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    for (path, text) in [
+        (".git/HEAD", ""),
+        (
+            "uwsgi.ini",
+            "[uwsgi]\nmodule = app.wsgi\nmaster = true\nneed-app = true\nhttp-socket = :80\nprocesses = 4\nreload-on-rss = 300\nharakiri = 30\nhook-master-start = unix_signal:15 gracefully_kill_them_all\n",
+        ),
+        (
+            "copilot/api/manifest.yml",
+            "name: api\ntype: Backend Service\nimage:\n  location: example.org/api:1\n  port: 80\ncommand: [\"uwsgi\", \"--ini\", \"/code/uwsgi.ini\"]\nmemory: 4096\nenvironments:\n  staging:\n    memory: 1024\n",
+        ),
+    ] {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let v = json(&d);
+    assert_eq!(
+        v["deployments"][0]["memory_limit_bytes"],
+        1024u64 << 20,
+        "{}",
+        summary(&v)
+    );
+    let d202 = find(&v, "UW202");
+    assert_eq!(d202.len(), 1, "{}", summary(&v));
+    assert_eq!(d202[0]["related"][0]["line"], 10);
+    let _ = std::fs::remove_dir_all(&d);
+}

@@ -4,7 +4,7 @@
 //! `variables`, `image.port` and `image.build` (the Dockerfile, relative to
 //! the workspace: the directory holding `copilot/`), and `sidecars` sharing
 //! the task. `exec: true` turns on ECS Exec; it is not a command.
-//! Per-environment overrides (`environments:`) are not applied. A
+//! Of `environments:` overrides, only `memory` is read (the smallest). A
 //! Request-Driven Web Service (App Runner) or Static Site is no ECS task.
 
 use std::path::{Path, PathBuf};
@@ -60,7 +60,23 @@ impl Reader for Manifests {
                 family: Some(name.clone()),
                 ..EcsTask::default()
             };
-            if let Some(m) = doc.get("memory") {
+            // An environment may override `memory`: the smallest is the
+            // limit of at least one environment (the base one applies to
+            // environments that do not override it).
+            let memory = std::iter::once(doc.get("memory"))
+                .chain(
+                    doc.get("environments")
+                        .map_or(&[][..], Node::entries)
+                        .iter()
+                        .map(|(_, env)| env.get("memory")),
+                )
+                .flatten()
+                .min_by_key(|m| {
+                    m.scalar_text()
+                        .and_then(|t| quantity::ecs_task_memory(&t).ok())
+                        .map_or(u64::MAX, |b| b.0)
+                });
+            if let Some(m) = memory {
                 match m.scalar_text().map(|t| quantity::ecs_task_memory(&t)) {
                     Some(Ok(b)) => task.memory = Some(At::new(b, m.span)),
                     Some(Err(e)) => task.problems.push(At::new(e.0, m.span)),
