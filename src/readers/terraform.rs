@@ -29,7 +29,7 @@ pub struct TerraformFiles;
 
 /// Deepest nesting of variables, locals and calls followed.
 const MAX_DEPTH: usize = 16;
-/// Most template bytes one task reads (a template read by many calls).
+/// Most template bytes read in all (a template read by many calls).
 const MAX_TEMPLATE_BYTES: usize = 64 << 20;
 
 impl Reader for TerraformFiles {
@@ -168,6 +168,9 @@ impl Reader for TerraformFiles {
                 m.vars.insert(name.clone(), None);
             }
         }
+        // Work allowed, for the whole read: linear in what was read.
+        let mut budget = 10_000 + 8 * parsed.iter().map(|p| p.2.len()).sum::<usize>();
+        let mut bytes_left = MAX_TEMPLATE_BYTES;
         for (f, id, text, body) in &parsed {
             let dir = dir_of(f);
             let empty = Module::default();
@@ -179,6 +182,9 @@ impl Reader for TerraformFiles {
                 {
                     continue;
                 }
+                let Some(defs) = b.body.get_attribute("container_definitions") else {
+                    continue;
+                };
                 let label = b.labels.get(1).map(|l| l.as_str().to_string());
                 let mut ev = Eval {
                     module,
@@ -187,8 +193,8 @@ impl Reader for TerraformFiles {
                     text,
                     cx,
                     depth: 0,
-                    budget: 10_000 + 8 * text.len(),
-                    bytes_left: MAX_TEMPLATE_BYTES,
+                    budget,
+                    bytes_left,
                 };
                 let mut fields = Vec::new();
                 for key in ["family", "memory"] {
@@ -198,10 +204,8 @@ impl Reader for TerraformFiles {
                 }
                 let task_tree = Tree::new(Val::Obj(fields), span(b.span()));
                 let mut unknowns: Unknowns = Vec::new();
-                let Some(defs) = b.body.get_attribute("container_definitions") else {
-                    continue;
-                };
                 let defs = ev.tree(&defs.value);
+                (budget, bytes_left) = (ev.budget, ev.bytes_left);
                 let task = aws::task(Some(&task_tree), &defs, Keys::Camel, &mut unknowns);
                 for p in &task.problems {
                     cx.problem(
@@ -259,7 +263,7 @@ struct Eval<'a, 'c, 'r> {
     text: &'a str,
     cx: &'c mut ReadContext<'r>,
     depth: usize,
-    /// Work left for this task, in nodes: a local
+    /// Work left, in nodes and heredoc bytes: a local
     /// used many times by locals used many times would otherwise grow
     /// exponentially with the nesting. Past it, values are unknown.
     budget: usize,
@@ -371,6 +375,12 @@ impl Eval<'_, '_, '_> {
             .text
             .get(start..at.start + body_end.max(nl + 1))
             .unwrap_or("");
+        // A heredoc in a local is read again at each use.
+        if inner.len() >= self.budget {
+            self.budget = 0;
+            return self.unknown(e);
+        }
+        self.budget -= inner.len();
         let known = |expr: &str| self.literal_reference(expr);
         match aws::template_json(inner, &known) {
             Ok(mut t) => {
