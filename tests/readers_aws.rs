@@ -471,3 +471,59 @@ fn copilot_environment_with_less_memory() {
     assert_eq!(d202[0]["related"][0]["line"], 10);
     let _ = std::fs::remove_dir_all(&d);
 }
+
+/// `cdk synth` output: CloudFormation JSON, intrinsic functions as
+/// `{"Ref": …}`/`{"Fn::Join": …}` objects.
+#[test]
+fn cdk_synth_json_output() {
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-aws-cdk-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let template = r#"{
+  "Resources": {
+    "WebTaskDef1A2B3C4D": {
+      "Type": "AWS::ECS::TaskDefinition",
+      "Properties": {
+        "Cpu": "256",
+        "Memory": "512",
+        "Family": "ShopStackWebTaskDef",
+        "ContainerDefinitions": [
+          {
+            "Name": "web",
+            "Image": {"Fn::Join": ["", [{"Ref": "AWS::AccountId"}, ".dkr.ecr.eu-west-1.amazonaws.com/shop:latest"]]},
+            "Command": ["uwsgi", "--ini", "/app/uwsgi.ini"],
+            "Environment": [{"Name": "UWSGI_PROCESSES", "Value": "4"}],
+            "PortMappings": [{"ContainerPort": 8000, "Protocol": "tcp"}]
+          }
+        ]
+      }
+    }
+  }
+}
+"#;
+    for (path, text) in [
+        (".git/HEAD", ""),
+        (
+            "uwsgi.ini",
+            "[uwsgi]\nmodule = shop.wsgi\nmaster = true\nneed-app = true\nhttp-socket = :8000\nreload-on-rss = 160\nharakiri = 30\nhook-master-start = unix_signal:15 gracefully_kill_them_all\n",
+        ),
+        ("cdk.out/ShopStack.template.json", template),
+    ] {
+        let p = d.join(path);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let v = json(&d);
+    let dep = &v["deployments"][0];
+    assert_eq!(
+        dep["container"],
+        "cdk.out/ShopStack.template.json#web",
+        "{}",
+        summary(&v)
+    );
+    assert_eq!(dep["memory_limit_bytes"], 512u64 << 20);
+    let d202 = find(&v, "UW202");
+    assert_eq!(d202.len(), 1, "{}", summary(&v));
+    assert!(d202[0]["message"].as_str().unwrap().contains("4 workers"));
+    assert!(find(&v, "UW004").is_empty() && find(&v, "UW001").is_empty());
+    let _ = std::fs::remove_dir_all(&d);
+}
