@@ -18,6 +18,9 @@ pub enum Value {
     Str(String),
     Seq(Vec<Node>),
     Map(Vec<(Node, Node)>),
+    /// A node with a local tag (`!Ref x`, `!Sub …`), only from
+    /// [`parse_keeping_tags`]; [`parse`] reads through tags.
+    Tagged(String, Box<Node>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +157,16 @@ fn expanded_size(text: &str) -> Result<usize, YamlError> {
 
 /// Every document of `text`.
 pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
+    parse_with(text, false)
+}
+
+/// Every document of `text`, local tags kept as [`Value::Tagged`]
+/// (CloudFormation's `!Ref`/`!Sub` are functions, not the value they wrap).
+pub fn parse_keeping_tags(text: &str) -> Result<Vec<Node>, YamlError> {
+    parse_with(text, true)
+}
+
+fn parse_with(text: &str, tags: bool) -> Result<Vec<Node>, YamlError> {
     let offsets = Offsets::new(text);
     // Sizes only grow towards the root, so any open collection over the
     // budget means the whole is.
@@ -173,10 +186,10 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
             message: e.info().to_string(),
         }
     })?;
-    Ok(docs.iter().map(|d| convert(d, &offsets, 0)).collect())
+    Ok(docs.iter().map(|d| convert(d, &offsets, 0, tags)).collect())
 }
 
-fn convert(y: &MarkedYaml, offsets: &Offsets, depth: usize) -> Node {
+fn convert(y: &MarkedYaml, offsets: &Offsets, depth: usize, tags: bool) -> Node {
     let start = offsets.byte(y.span.start.index());
     let end = offsets.byte(y.span.end.index()).max(start);
     let span = Span::new(start, end);
@@ -193,15 +206,15 @@ fn convert(y: &MarkedYaml, offsets: &Offsets, depth: usize) -> Node {
         YamlData::Sequence(items) => Value::Seq(
             items
                 .iter()
-                .map(|i| convert(i, offsets, depth + 1))
+                .map(|i| convert(i, offsets, depth + 1, tags))
                 .collect(),
         ),
         YamlData::Mapping(m) => {
             let mut own: Vec<(Node, Node)> = Vec::new();
             let mut merged: Vec<(Node, Node)> = Vec::new();
             for (k, v) in m {
-                let k = convert(k, offsets, depth + 1);
-                let v = convert(v, offsets, depth + 1);
+                let k = convert(k, offsets, depth + 1, tags);
+                let v = convert(v, offsets, depth + 1, tags);
                 if k.as_str() == Some("<<") {
                     // `<<: *a` or `<<: [*a, *b]` (earlier ones win).
                     let sources: Vec<&Node> = match &v.value {
@@ -226,7 +239,11 @@ fn convert(y: &MarkedYaml, offsets: &Offsets, depth: usize) -> Node {
             }
             Value::Map(own)
         }
-        YamlData::Tagged(_, inner) => return convert(inner, offsets, depth + 1),
+        YamlData::Tagged(tag, inner) if tags => Value::Tagged(
+            format!("{}{}", tag.handle, tag.suffix),
+            Box::new(convert(inner, offsets, depth + 1, tags)),
+        ),
+        YamlData::Tagged(_, inner) => return convert(inner, offsets, depth + 1, tags),
         YamlData::Alias(_) | YamlData::BadValue => Value::Null,
     };
     // A scalar's span from saphyr may stop short of a quoted value's closing

@@ -14,7 +14,8 @@ impl Reader for EcsTasks {
     }
 
     fn claims(&self, file: &Candidate) -> bool {
-        file.ext == "json" && ecs::looks_like_task_definition(&file.str())
+        (file.ext == "json" || super::aws::is_json_template_name(file.name))
+            && ecs::looks_like_task_definition(&file.str())
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
@@ -22,6 +23,11 @@ impl Reader for EcsTasks {
             let Some((id, text)) = cx.read(f) else {
                 continue;
             };
+            // A template (`${…}` placeholders, envsubst or Terraform).
+            if text.contains("${") {
+                super::aws::read_task_template(cx, f, id, &text);
+                continue;
+            }
             match ecs::parse(&text) {
                 Ok(Some(task)) => {
                     for p in &task.problems {

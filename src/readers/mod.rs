@@ -4,7 +4,10 @@
 //! the pipeline knows no format by name. Adding a format is one module
 //! and one line in [`READERS`].
 
+pub mod aws;
+pub mod cloudformation;
 pub mod compose;
+pub mod copilot;
 pub mod dockerfile;
 pub mod ecs;
 pub mod kubernetes;
@@ -12,6 +15,7 @@ pub mod nginx;
 pub mod pins;
 pub mod script;
 pub mod supervisord;
+pub mod terraform;
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -35,6 +39,9 @@ pub trait Reader: Sync {
 pub static READERS: &[&dyn Reader] = &[
     &dockerfile::Dockerfiles,
     &pins::Pins,
+    &terraform::TerraformFiles,
+    &cloudformation::Templates,
+    &copilot::Manifests,
     &ecs::EcsTasks,
     &kubernetes::Manifests,
     &compose::ComposeFiles,

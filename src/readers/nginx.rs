@@ -125,7 +125,14 @@ pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
         ".pl", ".lua", ".tf", ".hcl", ".xml", ".csv", ".svg", ".lock", ".cfg", ".env",
     ]
     .iter()
-    .any(|e| name.ends_with(e));
+    // Judged by the name a template renders to (`configmap.yml.j2` is YAML).
+    .any(|e| {
+        let rendered = [".j2", ".jinja", ".jinja2", ".tmpl", ".tpl"]
+            .iter()
+            .find_map(|t| name.strip_suffix(t))
+            .unwrap_or(&name);
+        rendered.ends_with(e)
+    });
     if other_format || text.starts_with(b"#!") || text.contains(&0) {
         return false;
     }
