@@ -879,7 +879,8 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
     out
 }
 
-/// The config a runner's command names, through the image's `COPY`s first.
+/// The config a runner's command names: through a mount first (it hides
+/// what the image has at that path), then the image's `COPY`s.
 fn named_config(
     r: &Runner,
     configs: &[ConfigFacts],
@@ -888,6 +889,14 @@ fn named_config(
 ) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
+        if let Some(src) = crate::container::mounted_source(&r.container.mounts, file)
+            && let Some(c) = index.config_at(&canon(&src), configs, scope)
+        {
+            return Some((
+                configs[c].path.clone(),
+                format!("its command names `{n}`, {}", mount_of(r, &src)),
+            ));
+        }
         if let Some(src) = r.image.and_then(|d| d.source_of(file))
             && let Some(c) = index.config_at(&canon(&src), configs, scope)
         {
@@ -896,21 +905,65 @@ fn named_config(
                 format!("its command names `{n}`, copied from the build context"),
             ));
         }
-        if let Some(src) = crate::container::mounted_source(&r.container.mounts, file)
-            && let Some(c) = index.config_at(&canon(&src), configs, scope)
-        {
-            let base = r.container.file.parent().unwrap_or(Path::new(""));
-            let shown = src.strip_prefix(base).unwrap_or(&src).display().to_string();
-            return Some((
-                configs[c].path.clone(),
-                format!("its command names `{n}`, a bind mount of `{shown}`"),
-            ));
-        }
         if let Some(c) = match_config(&n, index, scope, &r.container.file) {
             return Some((configs[c].path.clone(), format!("its command names `{n}`")));
         }
     }
     None
+}
+
+/// How a link names a mount's source: a bind mount of a file, or a
+/// ConfigMap's key (`<manifest>#<ConfigMap>/<key>`).
+fn mount_of(r: &Runner, src: &Path) -> String {
+    let base = r.container.file.parent().unwrap_or(Path::new(""));
+    if let Some(host) = crate::input::embedded_host(src) {
+        let inner = src.to_string_lossy();
+        let tail = inner.rsplit_once('#').map_or("", |(_, t)| t);
+        let (cm, key) = tail.split_once('/').unwrap_or((tail, ""));
+        let shown = host
+            .strip_prefix(base)
+            .unwrap_or(&host)
+            .display()
+            .to_string();
+        return format!("the key `{key}` of the ConfigMap `{cm}` (in `{shown}`) mounted there");
+    }
+    let shown = src.strip_prefix(base).unwrap_or(src).display().to_string();
+    format!("a bind mount of `{shown}`")
+}
+
+/// A config mounted into a runner whose command names none: the only
+/// config among its file mounts and mounted ConfigMaps (a directory bind
+/// mount of the project is no evidence: every service of it has one).
+fn mounted_config(
+    r: &Runner,
+    configs: &[ConfigFacts],
+    index: &Index,
+    scope: &Scope,
+) -> Option<(PathBuf, String)> {
+    let mut found: Option<(usize, String)> = None;
+    for (src, target) in &r.container.mounts {
+        let src = canon(src);
+        let mounted: Vec<usize> = if crate::input::embedded_host(&src).is_some() {
+            within(under(&index.configs, &path_key(&src)), scope)
+                .iter()
+                .map(|(_, c)| *c)
+                .collect()
+        } else {
+            index.config_at(&src, configs, scope).into_iter().collect()
+        };
+        for c in &mounted {
+            match &found {
+                Some((f, _)) if f != c => return None,
+                _ => found = Some((*c, target.clone())),
+            }
+        }
+    }
+    let (c, target) = found?;
+    let src = &configs[c].path;
+    Some((
+        src.clone(),
+        format!("it mounts the config at `{target}`: {}", mount_of(r, src)),
+    ))
 }
 
 /// Link containers to configs, and Nginx configurations to both.
@@ -977,6 +1030,7 @@ pub fn link_indexed(
                 })
         } else {
             named_config(&r, configs, index, &scope)
+                .or_else(|| mounted_config(&r, configs, index, &scope))
         }
         .or_else(|| {
             // A port the container exposes that is a socket of one config.

@@ -128,7 +128,11 @@ pub fn prepare_with(
     // `paths` are checked.
     let mut all = context.configs.clone();
     all.extend(inis.iter().cloned());
-    prepare_inis(&inis, &all, &context, overlay, overrides)
+    let asked: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| crate::source::canonicalize(p).ok())
+        .collect();
+    prepare_inis(&inis, &all, &context, overlay, overrides, &asked)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
@@ -158,11 +162,10 @@ pub fn lint_with(
         .collect();
     let sources = &report.sources;
     report.diagnostics.retain(|d| {
-        sources
-            .get(d.file)
-            .path
-            .as_ref()
-            .is_none_or(|p| asked.iter().any(|r| p.starts_with(r)))
+        sources.get(d.file).path.as_ref().is_none_or(|p| {
+            let p = crate::input::shown_path(p);
+            asked.iter().any(|r| p.starts_with(r))
+        })
     });
     Ok(Analysis { report, runs })
 }
@@ -199,7 +202,14 @@ pub fn lint_stdin(
     let mut all = context.configs.clone();
     all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
-    let prepared = prepare_inis(&[name.to_path_buf()], &all, &context, &overlay, overrides)?;
+    let prepared = prepare_inis(
+        &[name.to_path_buf()],
+        &all,
+        &context,
+        &overlay,
+        overrides,
+        &[],
+    )?;
     Ok(check(prepared).0)
 }
 
@@ -304,6 +314,7 @@ fn prepare_inis(
     context: &crate::discover::ContextFiles,
     overlay: &Overlay,
     overrides: &Overrides,
+    asked: &[PathBuf],
 ) -> Result<Prepared, LintError> {
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::anonymous(CATALOGUE_VERSION);
@@ -320,7 +331,7 @@ fn prepare_inis(
         .into_iter()
         .filter_map(|r| crate::source::canonicalize(r).ok())
         .collect();
-    let opts = ResolveOptions {
+    let mut opts = ResolveOptions {
         foreign_host: true,
         fallback_to_including_dir: true,
         overlay: overlay.clone(),
@@ -341,6 +352,8 @@ fn prepare_inis(
         nginx_prefix: overrides.nginx_prefix.as_deref(),
         project: Project::default(),
         nginx_ids: Vec::new(),
+        embedded: HashMap::new(),
+        embedded_configs: Vec::new(),
     };
     reading.read_all(&context.claimed);
     let crate::readers::ReadContext {
@@ -348,8 +361,19 @@ fn prepare_inis(
         problems,
         mut project,
         nginx_ids,
+        embedded,
+        embedded_configs,
         ..
     } = reading;
+    let (inis, all_configs) = with_embedded(
+        inis,
+        all_configs,
+        &mut opts.overlay,
+        embedded,
+        &embedded_configs,
+        asked,
+    );
+    let (inis, all_configs) = (&inis[..], &all_configs[..]);
     if overrides.detect
         && let Some(d) =
             crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
@@ -636,6 +660,36 @@ fn prepare_inis(
         diagnostics,
         files: inis.len(),
     })
+}
+
+/// The configs to check and to link, with those embedded in context files
+/// (a ConfigMap's `uwsgi.ini`) added: their texts go into the resolver's
+/// overlay, so they are read (and include) like files. Every one takes
+/// part in linking; those whose host file lies under `asked` are checked.
+fn with_embedded(
+    inis: &[PathBuf],
+    all: &[PathBuf],
+    overlay: &mut Overlay,
+    texts: HashMap<PathBuf, Vec<u8>>,
+    configs: &[PathBuf],
+    asked: &[PathBuf],
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut inis = inis.to_vec();
+    let mut all = all.to_vec();
+    if configs.is_empty() {
+        return (inis, all);
+    }
+    for (path, text) in texts {
+        overlay.insert(&path, text);
+    }
+    for c in configs {
+        all.push(c.clone());
+        let host = crate::input::shown_path(c);
+        if asked.iter().any(|a| host.starts_with(a)) {
+            inis.push(c.clone());
+        }
+    }
+    (inis, all)
 }
 
 /// Where the resolver stopped at one of its budgets (options collected,

@@ -12,14 +12,35 @@ use crate::source::Span;
 
 /// Is this YAML document a Compose file (a `services` map of maps)?
 pub fn is_compose(doc: &Node) -> bool {
-    doc.get("services").is_some_and(|s| {
-        s.is_map()
-            && s.entries().iter().any(|(_, svc)| {
-                ["image", "build", "command", "entrypoint"]
-                    .iter()
-                    .any(|k| svc.get(k).is_some())
-            })
-    })
+    doc.get("services").is_some_and(is_services)
+}
+
+/// A map of services: some entry has an image, a build or a command.
+fn is_services(s: &Node) -> bool {
+    s.is_map()
+        && s.entries().iter().any(|(_, svc)| {
+            ["image", "build", "command", "entrypoint"]
+                .iter()
+                .any(|k| svc.get(k).is_some())
+        })
+}
+
+/// Is this a Compose file of format v1: the services at the top level (no
+/// `services:` and no `version:`), every entry a map?
+pub fn is_compose_v1(doc: &Node) -> bool {
+    doc.get("services").is_none()
+        && doc.get("version").is_none()
+        && !doc.entries().is_empty()
+        && doc.entries().iter().all(|(_, v)| v.is_map())
+        && is_services(doc)
+}
+
+/// The map of services: `services:`, or the document itself in format v1.
+fn services_of(doc: &Node) -> Option<&Node> {
+    match doc.get("services") {
+        Some(s) => Some(s),
+        None => is_compose_v1(doc).then_some(doc),
+    }
 }
 
 /// `${VAR:-default}` / `${VAR-default}` takes its default (what Compose does
@@ -61,6 +82,7 @@ fn memory(n: &Node, key: &str, problems: &mut Vec<At<String>>) -> Option<MemoryV
                 format!("a bare number is bytes in Compose: `{raw}` is {raw} bytes; did you mean `{raw}m`?")
             });
             Some(MemoryValue {
+                file: None,
                 bytes,
                 raw,
                 key: key.to_string(),
@@ -250,7 +272,7 @@ fn effective(services: &Node, svc: &Node, depth: usize) -> Node {
 pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    let Some(services) = doc.get("services") else {
+    let Some(services) = services_of(doc) else {
         return (out, problems);
     };
     let dir = file.parent().unwrap_or(Path::new(""));
@@ -343,6 +365,23 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
         c.set_limit_from_hard();
         out.push(c);
     }
+    // `links: [db:database]` makes a service reachable from the one that
+    // links it under the alias too (format v1 and later).
+    let mut aliases: Vec<(String, String)> = Vec::new();
+    for (_, svc) in services.entries() {
+        for l in svc.get("links").map(Node::as_seq).unwrap_or_default() {
+            if let Some((target, alias)) = l.as_str().and_then(|s| s.split_once(':')) {
+                aliases.push((target.trim().to_string(), alias.trim().to_string()));
+            }
+        }
+    }
+    for (target, alias) in aliases {
+        if let Some(c) = out.iter_mut().find(|c| c.name == target)
+            && !c.hostnames.contains(&alias)
+        {
+            c.hostnames.push(alias);
+        }
+    }
     (out, problems)
 }
 
@@ -382,6 +421,28 @@ mod tests {
         let (cs, _) = containers(Path::new("c.yaml"), doc);
         assert_eq!(cs[0].swap.as_ref().unwrap().bytes, Bytes(1 << 30));
         assert!(cs[1].swap.is_none());
+    }
+
+    #[test]
+    fn format_v1_has_its_services_at_the_top_level() {
+        let text = "web:\n  build: .\n  command: uwsgi --ini uwsgi.ini\n  mem_limit: 256m\n  links:\n    - redis:cache\n    - db\nredis:\n  image: redis:3\ndb:\n  image: postgres\n";
+        let doc = &yaml::parse(text).unwrap()[0];
+        assert!(is_compose_v1(doc) && !is_compose(doc));
+        let (cs, problems) = containers(Path::new("/p/docker-compose.yml"), doc);
+        assert!(problems.is_empty());
+        let names: Vec<&str> = cs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["web", "redis", "db"]);
+        assert_eq!(cs[0].limit.as_ref().unwrap().bytes, Bytes(256 * MIB));
+        assert_eq!(cs[1].hostnames, vec!["redis", "cache"]);
+        // A v2+ file, or YAML that is something else, is not v1.
+        for other in [
+            "version: '2'\nweb:\n  image: x\n",
+            "services:\n  web:\n    image: x\n",
+            "name: x\nweb:\n  image: y\n",
+            "a:\n  b: 1\n",
+        ] {
+            assert!(!is_compose_v1(&yaml::parse(other).unwrap()[0]), "{other}");
+        }
     }
 
     #[test]

@@ -21,8 +21,9 @@ impl Reader for ComposeFiles {
             // Said why it is not read, as a Compose file by its name.
             return file.name.contains("compose");
         }
-        // `services:` is a top-level key: at the start of a line.
-        file.str().lines().any(|l| l.trim_end() == "services:")
+        // `services:` is a top-level key: at the start of a line. A file
+        // named as Compose's own may be format v1 (services at the top).
+        file.str().lines().any(|l| l.trim_end() == "services:") || compose_name(file.name)
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
@@ -33,7 +34,10 @@ impl Reader for ComposeFiles {
             let Some(docs) = yaml_documents(cx, id, &text) else {
                 continue;
             };
-            if docs.first().is_some_and(compose::is_compose) {
+            if docs
+                .first()
+                .is_some_and(|d| compose::is_compose(d) || compose::is_compose_v1(d))
+            {
                 let (cs, problems) = compose::containers(f, &docs[0]);
                 cx.project.containers.extend(cs);
                 for p in problems {
@@ -42,4 +46,11 @@ impl Reader for ComposeFiles {
             }
         }
     }
+}
+
+/// The names Compose looks for by itself, and their variants
+/// (`docker-compose.prod.yml`, `compose.override.yaml`).
+fn compose_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("docker-compose") || n.starts_with("compose")
 }

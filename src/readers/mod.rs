@@ -5,8 +5,10 @@
 //! and one line in [`READERS`].
 
 pub mod compose;
+pub mod configmap;
 pub mod dockerfile;
 pub mod ecs;
+pub mod helm;
 pub mod kubernetes;
 pub mod nginx;
 pub mod pins;
@@ -34,6 +36,7 @@ pub static READERS: &[&dyn Reader] = &[
     &dockerfile::Dockerfiles,
     &pins::Pins,
     &ecs::EcsTasks,
+    &helm::Charts,
     &kubernetes::Manifests,
     &compose::ComposeFiles,
     &nginx::NginxConfigs,
@@ -169,6 +172,11 @@ pub struct ReadContext<'a> {
     pub project: Project,
     /// The file id of each part of each Nginx configuration.
     pub nginx_ids: Vec<Vec<FileId>>,
+    /// Texts embedded in the files read (a ConfigMap's `uwsgi.ini`), by
+    /// their [`crate::input::embedded_path`]: read like files.
+    pub embedded: HashMap<PathBuf, Vec<u8>>,
+    /// Which of them are uWSGI configs, in the order found.
+    pub embedded_configs: Vec<PathBuf>,
 }
 
 impl ReadContext<'_> {
@@ -176,7 +184,11 @@ impl ReadContext<'_> {
     /// exists but cannot be read is reported once (UW001), never skipped
     /// silently.
     pub fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = match self.overlay.read(path) {
+        let bytes = match self
+            .embedded
+            .get(path)
+            .map_or_else(|| self.overlay.read(path), |b| Ok(b.clone()))
+        {
             Ok(b) => b,
             Err(e) => {
                 if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
@@ -196,7 +208,7 @@ impl ReadContext<'_> {
             Some(id) => *id,
             None => {
                 let id = self.sources.add(SourceFile::new(
-                    crate::uwsgi::resolve::display_name(&self.cwd, path),
+                    crate::uwsgi::resolve::display_name(&self.cwd, &crate::input::shown_path(path)),
                     Some(path.to_path_buf()),
                     bytes,
                 ));

@@ -1,0 +1,413 @@
+//! Helm chart templates read without rendering them: what is literal in a
+//! template is read, what a Go template action computes stays unknown.
+//!
+//! [`mask`] turns a template into YAML of the same length, line for line:
+//! control actions (`if`, `with`, `range`, `end` …) and actions alone on
+//! their line become blanks; an action inside a line (`image: {{ .Values.image }}`)
+//! becomes a run of `_` (a plain scalar whose text is unknown: the
+//! template's bytes at its span still hold `{{`). Branches are kept or
+//! dropped when their condition is a value of `values.yaml`
+//! (`.Values.x.enabled`, `not …`); a branch whose condition needs rendering
+//! and every `range` body are blanked and reported as unread. A
+//! `toYaml .Values.x.resources` (or `toYaml .` inside `with .Values.x.resources`)
+//! is recorded as a splice: the reader takes that values node in its place.
+
+use super::yaml::{Node, Value};
+use crate::source::Span;
+
+/// `toYaml` of a values path, at a byte offset of the template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Splice {
+    pub at: usize,
+    /// The path below `.Values` (`["components", "web", "resources"]`).
+    pub path: Vec<String>,
+}
+
+/// A template read as YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Masked {
+    /// The template, same length and lines, actions masked.
+    pub text: String,
+    pub splices: Vec<Splice>,
+    /// Text blanked because what it stands for needs rendering (a condition
+    /// not in the values, a `range`): the first action of each.
+    pub unread: Vec<Span>,
+}
+
+/// One `{{ … }}` action: its span and its words (trim markers and comments
+/// removed).
+#[derive(Debug)]
+struct Action {
+    span: Span,
+    inner: String,
+}
+
+/// The actions of a template, in order; an unclosed `{{` ends the list.
+fn actions(text: &str) -> Vec<Action> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(open) = text[i..].find("{{").map(|o| i + o) {
+        // A `}}` inside a quoted string argument does not close the action.
+        let bytes = text.as_bytes();
+        let mut j = open + 2;
+        let mut quote: Option<u8> = None;
+        let close = loop {
+            match (bytes.get(j), quote) {
+                (None, _) => break None,
+                (Some(b'\\'), Some(b'"')) => j += 1,
+                (Some(&q), Some(open_q)) if q == open_q => quote = None,
+                (Some(b'"' | b'`'), None) => quote = Some(bytes[j]),
+                (Some(b'}'), None) if bytes.get(j + 1) == Some(&b'}') => break Some(j),
+                _ => {}
+            }
+            j += 1;
+        };
+        let Some(close) = close else { break };
+        let inner = text[open + 2..close]
+            .trim_start_matches('-')
+            .trim_end_matches('-')
+            .trim();
+        let inner = if inner.starts_with("/*") { "" } else { inner };
+        out.push(Action {
+            span: Span::new(open, close + 2),
+            inner: inner.to_string(),
+        });
+        i = close + 2;
+    }
+    out
+}
+
+/// Is a branch's text kept, dropped, or unknown?
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Yes,
+    No,
+    Unknown,
+}
+
+/// An open block: its own state, whether a branch was taken already, the
+/// values path of a `with`.
+struct Frame {
+    keep: Keep,
+    taken: bool,
+    unknown: bool,
+    with_path: Option<Vec<String>>,
+}
+
+/// A values path written `.Values.a.b` or `$.Values.a.b`.
+fn values_path(word: &str) -> Option<Vec<String>> {
+    let rest = word
+        .strip_prefix(".Values.")
+        .or_else(|| word.strip_prefix("$.Values."))?;
+    let parts: Vec<String> = rest.split('.').map(str::to_string).collect();
+    parts
+        .iter()
+        .all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+        })
+        .then_some(parts)
+}
+
+fn truthy(n: Option<&Node>) -> bool {
+    match n.map(|n| &n.value) {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Int(i)) => *i != 0,
+        Some(Value::Float(f)) => *f != 0.0,
+        Some(Value::Str(s)) => !s.is_empty(),
+        Some(Value::Seq(s)) => !s.is_empty(),
+        Some(Value::Map(m)) => !m.is_empty(),
+    }
+}
+
+fn lookup<'a>(values: &'a Node, path: &[String]) -> Option<&'a Node> {
+    path.iter().try_fold(values, |n, k| n.get(k))
+}
+
+/// A condition's truth from the values: `.Values.x`, `not .Values.x`
+/// (parentheses around either); anything else needs rendering.
+fn eval(cond: &str, values: Option<&Node>) -> Keep {
+    let Some(values) = values else {
+        return Keep::Unknown;
+    };
+    let words: Vec<&str> = cond
+        .split_whitespace()
+        .map(|w| w.trim_matches(['(', ')']))
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (negate, word) = match words[..] {
+        [w] => (false, w),
+        ["not", w] => (true, w),
+        _ => return Keep::Unknown,
+    };
+    let Some(path) = values_path(word) else {
+        return Keep::Unknown;
+    };
+    if truthy(lookup(values, &path)) != negate {
+        Keep::Yes
+    } else {
+        Keep::No
+    }
+}
+
+/// Is the action alone on its line (blanks and other actions aside)?
+fn alone_on_line(text: &str, span: Span, all: &[Action]) -> bool {
+    let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[span.end..]
+        .find('\n')
+        .map_or(text.len(), |i| span.end + i);
+    let mut rest = String::new();
+    let mut at = start;
+    for a in all
+        .iter()
+        .filter(|a| a.span.start >= start && a.span.end <= end)
+    {
+        rest.push_str(&text[at..a.span.start]);
+        at = a.span.end;
+    }
+    rest.push_str(&text[at..end]);
+    rest.trim().is_empty()
+}
+
+/// Read a template as YAML with the chart's values (see the module doc).
+pub fn mask(text: &str, values: Option<&Node>) -> Masked {
+    let acts = actions(text);
+    let mut out: Vec<u8> = text.as_bytes().to_vec();
+    let blank = |out: &mut Vec<u8>, span: Span, with: u8| {
+        for b in &mut out[span.start..span.end] {
+            if *b != b'\n' {
+                *b = with;
+            }
+        }
+    };
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut splices = Vec::new();
+    let mut unread = Vec::new();
+    let mut prev_end = 0;
+    let state = |stack: &[Frame]| -> Keep {
+        if stack.iter().any(|f| f.keep == Keep::No) {
+            Keep::No
+        } else if stack.iter().any(|f| f.keep == Keep::Unknown) {
+            Keep::Unknown
+        } else {
+            Keep::Yes
+        }
+    };
+    for a in &acts {
+        // The text since the previous action, as the open blocks say.
+        if state(&stack) != Keep::Yes {
+            blank(&mut out, Span::new(prev_end, a.span.start), b' ');
+        }
+        prev_end = a.span.end;
+        let first = a.inner.split_whitespace().next().unwrap_or("");
+        let rest = a.inner[first.len()..].trim();
+        let mut structural = true;
+        match first {
+            "if" | "with" => {
+                let keep = eval(rest, values);
+                let with_path = (first == "with")
+                    .then(|| {
+                        let w: Vec<&str> = rest.split_whitespace().collect();
+                        match w[..] {
+                            [p] => values_path(p),
+                            _ => None,
+                        }
+                    })
+                    .flatten();
+                if keep == Keep::Unknown && state(&stack) == Keep::Yes {
+                    unread.push(a.span);
+                }
+                stack.push(Frame {
+                    keep,
+                    taken: keep == Keep::Yes,
+                    unknown: keep == Keep::Unknown,
+                    with_path,
+                });
+            }
+            "range" => {
+                if state(&stack) == Keep::Yes {
+                    unread.push(a.span);
+                }
+                stack.push(Frame {
+                    keep: Keep::Unknown,
+                    taken: false,
+                    unknown: true,
+                    with_path: None,
+                });
+            }
+            "define" | "block" => stack.push(Frame {
+                keep: Keep::No,
+                taken: false,
+                unknown: false,
+                with_path: None,
+            }),
+            "else" => {
+                let outer = state(&stack[..stack.len().saturating_sub(1)]);
+                if let Some(f) = stack.last_mut() {
+                    let cond = rest
+                        .strip_prefix("if ")
+                        .or_else(|| rest.strip_prefix("with "));
+                    f.keep = if f.taken {
+                        Keep::No
+                    } else if f.unknown {
+                        Keep::Unknown
+                    } else {
+                        match cond {
+                            Some(c) => eval(c, values),
+                            None => Keep::Yes,
+                        }
+                    };
+                    f.with_path = None;
+                    f.taken |= f.keep == Keep::Yes;
+                    if f.keep == Keep::Unknown && !f.unknown && outer == Keep::Yes {
+                        unread.push(a.span);
+                    }
+                    f.unknown |= f.keep == Keep::Unknown;
+                }
+            }
+            "end" => {
+                stack.pop();
+            }
+            _ => structural = false,
+        }
+        // A `toYaml` of a values node: the reader puts that node here.
+        if !structural && state(&stack) == Keep::Yes && a.inner.contains("toYaml") {
+            let words: Vec<&str> = a
+                .inner
+                .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == '|')
+                .filter(|w| !w.is_empty())
+                .collect();
+            let arg = words
+                .iter()
+                .position(|w| *w == "toYaml")
+                .and_then(|i| words.get(i + 1));
+            let path = match arg {
+                Some(&".") => stack.iter().rev().find_map(|f| f.with_path.clone()),
+                Some(w) => values_path(w),
+                None => None,
+            };
+            if let Some(path) = path {
+                splices.push(Splice {
+                    at: a.span.start,
+                    path,
+                });
+            }
+        }
+        let alone = alone_on_line(text, a.span, &acts);
+        let fill = if structural || alone || a.inner.is_empty() || a.inner.contains("toYaml") {
+            b' '
+        } else {
+            b'_'
+        };
+        blank(&mut out, a.span, fill);
+    }
+    if state(&stack) != Keep::Yes {
+        blank(&mut out, Span::new(prev_end, text.len()), b' ');
+    }
+    // Only ASCII bytes were replaced, and whole multi-byte characters
+    // (inside blanked ranges) by spaces: still UTF-8.
+    let text = String::from_utf8(out).unwrap_or_default();
+    Masked {
+        text,
+        splices,
+        unread,
+    }
+}
+
+/// The values node at `path`.
+pub fn value_at<'a>(values: &'a Node, path: &[String]) -> Option<&'a Node> {
+    lookup(values, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::container::yaml;
+
+    const VALUES: &str =
+        "debug:\n  enabled: false\nweb:\n  resources:\n    limits:\n      memory: 1Gi\n";
+
+    const TEMPLATE: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "app.fullname" . }}
+spec:
+  replicas: {{ if .Values.debug.enabled -}} 0 {{- else -}} 2 {{- end }}
+  template:
+    spec:
+      containers:
+      - name: web
+        image: "{{ .Values.image.repository }}:{{ .Values.image.tag }}"
+        {{- if .Values.debug.enabled }}
+        command: ["flask", "run"]
+        {{- else }}
+        command: ["uwsgi", "--ini", "/etc/uwsgi/uwsgi.ini"]
+        {{- end }}
+        resources:
+          {{- with .Values.web.resources }}
+          {{- toYaml . | nindent 10 }}
+          {{- end }}
+        env:
+          {{- range $k, $v := .Values.env }}
+          - name: {{ $k }}
+            value: {{ $v | quote }}
+          {{- end }}
+"#;
+
+    #[test]
+    fn a_template_reads_as_yaml_of_the_same_lines() {
+        let values = &yaml::parse(VALUES).unwrap()[0];
+        let m = mask(TEMPLATE, Some(values));
+        assert_eq!(m.text.len(), TEMPLATE.len());
+        assert_eq!(m.text.lines().count(), TEMPLATE.lines().count());
+        let docs = yaml::parse(&m.text).unwrap_or_else(|e| panic!("{e:?}\n{}", m.text));
+        let spec = docs[0].at(&["spec", "template", "spec"]).unwrap();
+        let c = &spec.get("containers").unwrap().as_seq()[0];
+        let cmd: Vec<String> = c
+            .get("command")
+            .unwrap()
+            .as_seq()
+            .iter()
+            .filter_map(Node::scalar_text)
+            .collect();
+        assert_eq!(cmd, ["uwsgi", "--ini", "/etc/uwsgi/uwsgi.ini"]);
+        assert_eq!(
+            docs[0].at(&["spec", "replicas"]).unwrap().value,
+            Value::Int(2)
+        );
+        // The image is unknown: the template holds `{{` at its span.
+        let image = c.get("image").unwrap();
+        assert!(TEMPLATE[image.span.start..].starts_with("\"{{"));
+        assert_eq!(m.splices.len(), 1);
+        assert_eq!(m.splices[0].path, ["web", "resources"]);
+        assert_eq!(
+            value_at(values, &m.splices[0].path)
+                .and_then(|r| r.at(&["limits", "memory"]))
+                .and_then(Node::as_str),
+            Some("1Gi")
+        );
+        // The range over the environment is what stays unread.
+        assert_eq!(m.unread.len(), 1);
+        assert!(TEMPLATE[m.unread[0].start..].starts_with("{{- range"));
+    }
+
+    #[test]
+    fn conditions_the_values_do_not_decide_are_unread() {
+        let t = "a: 1\n{{- if eq .Values.x \"y\" }}\nb: 2\n{{- else }}\nb: 3\n{{- end }}\n";
+        let m = mask(t, Some(&yaml::parse("x: y\n").unwrap()[0]));
+        let docs = yaml::parse(&m.text).unwrap();
+        assert!(docs[0].get("b").is_none());
+        assert_eq!(m.unread.len(), 1);
+        // Without values nothing is decided either.
+        let m = mask("{{- if .Values.on }}\na: 1\n{{- end }}\n", None);
+        assert!(m.text.trim().is_empty());
+        // `}}` inside a string does not close an action; comments vanish.
+        let m = mask("a: {{ printf \"}}\" }}\n{{/* note */}}\n", None);
+        assert_eq!(
+            m.text,
+            format!("a: {}\n{}\n", "_".repeat(17), " ".repeat(14))
+        );
+    }
+}
