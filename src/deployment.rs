@@ -786,7 +786,11 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         let (image, image_reason) = used_image(c);
         let av = argv(c, image);
         let env = env_of(c, image);
-        let unseen = av.is_empty() && c.image.as_ref().is_some_and(|i| i.value.contains('/'));
+        // (A proxy or database image beside the app, a sidecar, runs no uWSGI.)
+        let unseen = av.is_empty()
+            && c.image
+                .as_ref()
+                .is_some_and(|i| i.value.contains('/') && !plainly_other_image(&i.value));
         let Some(args) = uwsgi_args(&av).or_else(|| {
             // `UWSGI_INI` in the environment, or an image of the project's
             // whose command is not visible here (linked by port only).
@@ -939,10 +943,16 @@ fn mounted_config(
     configs: &[ConfigFacts],
     index: &Index,
     scope: &Scope,
+    shared: &std::collections::HashSet<PathBuf>,
 ) -> Option<(PathBuf, String)> {
     let mut found: Option<(usize, String)> = None;
     for (src, target) in &r.container.mounts {
         let src = canon(src);
+        // Mounted into several containers that show no command (a web
+        // and a worker of one image): which runs uWSGI is not known.
+        if shared.contains(&src) {
+            continue;
+        }
         let mounted: Vec<usize> = if crate::input::embedded_host(&src).is_some() {
             within(under(&index.configs, &path_key(&src)), scope)
                 .iter()
@@ -952,17 +962,27 @@ fn mounted_config(
             index.config_at(&src, configs, scope).into_iter().collect()
         };
         for c in &mounted {
+            // Where the config is in the container.
+            let rest = configs[*c].path.strip_prefix(&src).unwrap_or(Path::new(""));
+            let at = if rest.as_os_str().is_empty() {
+                target.clone()
+            } else {
+                format!("{}/{}", target.trim_end_matches('/'), rest.display())
+            };
             match &found {
                 Some((f, _)) if f != c => return None,
-                _ => found = Some((*c, target.clone())),
+                _ => found = Some((*c, at)),
             }
         }
     }
-    let (c, target) = found?;
+    let (c, at) = found?;
     let src = &configs[c].path;
     Some((
         src.clone(),
-        format!("it mounts the config at `{target}`: {}", mount_of(r, src)),
+        format!(
+            "it shows no command and has the config at `{at}`: {}",
+            mount_of(r, src)
+        ),
     ))
 }
 
@@ -1002,6 +1022,19 @@ pub fn link_indexed(
         }
     }
     let explicit_canon: Vec<PathBuf> = explicit.iter().map(|e| canon(&e.uwsgi)).collect();
+    // Mount sources of runners that show no command, mounted by several.
+    let shared: std::collections::HashSet<PathBuf> = {
+        let mut seen = std::collections::HashSet::new();
+        let mut twice = std::collections::HashSet::new();
+        for r in runners.iter().filter(|r| r.args.is_empty()) {
+            for (src, _) in &r.container.mounts {
+                if !seen.insert(canon(src)) {
+                    twice.insert(canon(src));
+                }
+            }
+        }
+        twice
+    };
     for r in runners {
         // Only configs of the container's own project are candidates.
         let scope = project.scope(&r.container.file, true);
@@ -1030,7 +1063,7 @@ pub fn link_indexed(
                 })
         } else {
             named_config(&r, configs, index, &scope)
-                .or_else(|| mounted_config(&r, configs, index, &scope))
+                .or_else(|| mounted_config(&r, configs, index, &scope, &shared))
         }
         .or_else(|| {
             // A port the container exposes that is a socket of one config.

@@ -227,13 +227,19 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
                 });
             }
             "range" => {
-                if state(&stack) == Keep::Yes {
+                // Over an empty (or absent) values list: no output at all.
+                let over = rest.rsplit(":=").next().unwrap_or(rest).trim();
+                let keep = match (values, values_path(over)) {
+                    (Some(v), Some(p)) if !truthy(lookup(v, &p)) => Keep::No,
+                    _ => Keep::Unknown,
+                };
+                if keep == Keep::Unknown && state(&stack) == Keep::Yes {
                     unread.push(a.span);
                 }
                 stack.push(Frame {
-                    keep: Keep::Unknown,
-                    taken: false,
-                    unknown: true,
+                    keep,
+                    taken: keep == Keep::Yes,
+                    unknown: keep == Keep::Unknown,
                     with_path: None,
                 });
             }
@@ -403,6 +409,10 @@ spec:
         // Without values nothing is decided either.
         let m = mask("{{- if .Values.on }}\na: 1\n{{- end }}\n", None);
         assert!(m.text.trim().is_empty());
+        // A range over an empty list outputs nothing: nothing unread.
+        let t = "a:\n{{- range .Values.env }}\n  - {{ . }}\n{{- end }}\n";
+        let m = mask(t, Some(&yaml::parse("env: []\n").unwrap()[0]));
+        assert!(m.unread.is_empty() && !m.text.contains('_'), "{m:?}");
         // `}}` inside a string does not close an action; comments vanish.
         let m = mask("a: {{ printf \"}}\" }}\n{{/* note */}}\n", None);
         assert_eq!(

@@ -27,17 +27,11 @@ enum Kind {
 
 fn kind_of(key: &str, text: &str) -> Option<Kind> {
     let lower = key.to_ascii_lowercase();
-    // (As the walk recognises config files: a `[uwsgi]` section, a
-    // top-level `uwsgi:`.)
-    if lower.ends_with(".ini") {
-        let doc = crate::uwsgi::syntax::parse(text.as_bytes());
-        if doc.section_names(text.as_bytes()).iter().any(|n| {
-            String::from_utf8_lossy(n)
-                .trim()
-                .eq_ignore_ascii_case("uwsgi")
-        }) {
-            return Some(Kind::UwsgiIni);
-        }
+    // A `[uwsgi]` section; or a top-level `uwsgi:` (as the walk recognises
+    // config files). A folded or quoted value may hold `[uwsgi]` mid-line:
+    // it is said not linted too.
+    if lower.ends_with(".ini") && text.to_ascii_lowercase().contains("[uwsgi]") {
+        return Some(Kind::UwsgiIni);
     }
     if (lower.ends_with(".yaml") || lower.ends_with(".yml"))
         && text
@@ -120,6 +114,19 @@ fn same_lines(masked: &[u8], decoded: &str) -> bool {
     trimmed(&a) == trimmed(decoded)
 }
 
+/// The text a literal block scalar `key: |` of `text` is read as: the
+/// whole text with every byte outside the block's content blanked (same
+/// length and lines), or why the value cannot be mapped so.
+pub fn masked_block(text: &str, key: &Node, decoded: &str) -> Result<Vec<u8>, &'static str> {
+    let (start, end) = block_content(text, key)?;
+    let m = mask_outside(text, start, end);
+    if same_lines(&m, decoded) {
+        Ok(m)
+    } else {
+        Err("a block scalar read differently")
+    }
+}
+
 /// Read the uWSGI and Nginx configs held in the ConfigMaps of `docs` (the
 /// documents of `host`, whose text is `text` and id `id`). `templated`
 /// says whether a span of the text holds template placeholders (a Helm
@@ -162,17 +169,9 @@ pub fn read(
         // on uWSGI 2.0.30): an indented copy would read as nothing.
         let block = match kind {
             Kind::UwsgiYaml => Err("uWSGI YAML, which uWSGI reads only from the start of a line"),
-            _ => block_content(text, e.key),
+            _ => Ok(()),
         };
-        let masked = match block {
-            Ok((start, end)) => {
-                let m = mask_outside(text, start, end);
-                same_lines(&m, decoded)
-                    .then_some(m)
-                    .ok_or("a block scalar read differently")
-            }
-            Err(why) => Err(why),
-        };
+        let masked = block.and_then(|_| masked_block(text, e.key, decoded));
         let masked = match masked {
             Ok(m) => m,
             Err(why) => {
