@@ -893,13 +893,22 @@ fn named_config(
 ) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
-        if let Some(src) = crate::container::mounted_source(&r.container.mounts, file)
-            && let Some(c) = index.config_at(&canon(&src), configs, scope)
+        let mounted = crate::container::mounted_source(&r.container.mounts, file);
+        if let Some(src) = &mounted
+            && let Some(c) = index.config_at(&canon(src), configs, scope)
         {
             return Some((
                 configs[c].path.clone(),
-                format!("its command names `{n}`, {}", mount_of(r, &src)),
+                format!("its command names `{n}`, {}", mount_of(r, src)),
             ));
+        }
+        // A ConfigMap's key that is not read (a template): the file is
+        // that, not the image's nor another of the same name.
+        if mounted
+            .as_deref()
+            .is_some_and(|m| crate::input::embedded_host(m).is_some())
+        {
+            continue;
         }
         if let Some(src) = r.image.and_then(|d| d.source_of(file))
             && let Some(c) = index.config_at(&canon(&src), configs, scope)
@@ -909,7 +918,10 @@ fn named_config(
                 format!("its command names `{n}`, copied from the build context"),
             ));
         }
-        if let Some(c) = match_config(&n, index, scope, &r.container.file) {
+        // (A config held in a ConfigMap is there only through its mount.)
+        if let Some(c) = match_config(&n, index, scope, &r.container.file)
+            && crate::input::embedded_host(&configs[c].path).is_none()
+        {
             return Some((configs[c].path.clone(), format!("its command names `{n}`")));
         }
     }

@@ -302,3 +302,66 @@ fn a_masked_manifest_reads_as_the_embedded_ini_in_the_real_uwsgi() {
     assert_eq!(a, b);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_helm_configmap_template_reads_with_the_values_it_ships() {
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-uwsgi\ndata:\n  uwsgi.ini: |\n    [uwsgi]\n    module = app.wsgi\n    master = true\n    http-socket = :8000\n    processes = {{ .Values.uwsgi.processes }}\n    reload-on-rss = {{ .Values.uwsgi.reloadOnRss }}\n    {{- if .Values.uwsgi.harakiri }}\n    harakiri = {{ .Values.uwsgi.harakiri }}\n    {{- end }}\n    {{- if .Values.debug }}\n    py-autoreload = 1\n    {{- end }}\n";
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: \"{{ .Values.image }}\"\n          command: [\"uwsgi\", \"--ini\", \"/etc/uwsgi/uwsgi.ini\"]\n          resources:\n            {{- toYaml .Values.resources | nindent 12 }}\n          volumeMounts:\n            - name: uwsgi\n              mountPath: /etc/uwsgi\n      volumes:\n        - name: uwsgi\n          configMap:\n            name: {{ .Release.Name }}-uwsgi\n";
+    let values = "image: registry.example.com/app:1\ndebug: false\nuwsgi:\n  processes: 8\n  reloadOnRss: 128\n  harakiri: 30\nresources:\n  limits:\n    memory: 512Mi\n";
+    let d = project(
+        "helm-cm",
+        &[
+            (
+                "chart/Chart.yaml",
+                "apiVersion: v2\nname: app\nversion: 0.1.0\n",
+            ),
+            ("chart/values.yaml", values),
+            ("chart/templates/configmap.yaml", cm),
+            ("chart/templates/deployment.yaml", deploy),
+        ],
+    );
+    // The ConfigMap is named by one expression where it is defined and
+    // where it is mounted: the same ConfigMap, whatever the release.
+    let (_, v) = check_in(&d, &["."]);
+    let deps = v["deployments"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{v}");
+    assert_eq!(deps[0]["container"], "chart/templates/deployment.yaml#web");
+    let uw202 = codes_at(&v, "UW202");
+    assert_eq!(uw202.len(), 1, "{v}");
+    // 8 × 128 MiB + 16 > 512 MiB, reported at the template's line 12.
+    assert_eq!(uw202[0]["file"], "chart/templates/configmap.yaml");
+    assert_eq!(uw202[0]["line"], 12);
+    assert!(
+        uw202[0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("8 workers"),
+        "{v}"
+    );
+    // harakiri 30 came through the `if`: no UW302.
+    assert!(codes_at(&v, "UW302").is_empty(), "{v}");
+    // The chart's values.yaml, with its `uwsgi:` key, is no uWSGI config.
+    assert!(
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|d| d["file"] != "chart/values.yaml" || d["code"] == "UW004"),
+        "{v}"
+    );
+    // Another expression names another ConfigMap: not linked through the
+    // mount (only by the project-wide rule of one config, one runner).
+    let other = deploy.replace(
+        "name: {{ .Release.Name }}-uwsgi",
+        "name: {{ .Chart.Name }}-uwsgi",
+    );
+    std::fs::write(d.join("chart/templates/deployment.yaml"), other).unwrap();
+    let (_, v) = check_in(&d, &["."]);
+    let deps = v["deployments"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{v}");
+    assert_eq!(
+        deps[0]["reason"],
+        "the only uWSGI config and the only container running uWSGI"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}

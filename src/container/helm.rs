@@ -4,8 +4,9 @@
 //! [`mask`] turns a template into YAML of the same length, line for line:
 //! control actions (`if`, `with`, `range`, `end` …) and actions alone on
 //! their line become blanks; an action inside a line (`image: {{ .Values.image }}`)
-//! becomes a run of `_` (a plain scalar whose text is unknown: the
-//! template's bytes at its span still hold `{{`). Branches are kept or
+//! becomes a run of `_` (a plain scalar whose text is unknown), unless it
+//! is a plain value of `values.yaml` (`{{ .Values.workers }}`), written in
+//! its place (padded with blanks). Branches are kept or
 //! dropped when their condition is a value of `values.yaml`
 //! (`.Values.x.enabled`, `not …`); a branch whose condition needs rendering
 //! and every `range` body are blanked and reported as unread. A
@@ -32,6 +33,33 @@ pub struct Masked {
     /// Text blanked because what it stands for needs rendering (a condition
     /// not in the values, a `range`): the first action of each.
     pub unread: Vec<Span>,
+    /// Where the text is unknown: values masked with `_`, and text blanked
+    /// because it needs rendering.
+    pub opaque: Vec<Span>,
+}
+
+impl Masked {
+    /// Is anything in `span` unknown?
+    pub fn unknown_in(&self, span: Span) -> bool {
+        let end = span.end.max(span.start + 1);
+        self.opaque
+            .iter()
+            .any(|o| o.start < end && span.start < o.end.max(o.start + 1))
+    }
+}
+
+/// A values scalar written as is wherever it stands (plain YAML, inside
+/// quotes, an ini value): numbers, booleans, and strings of name-like
+/// characters.
+fn plain_scalar(n: &Node) -> Option<String> {
+    let t = match &n.value {
+        Value::Int(_) | Value::Float(_) | Value::Bool(_) => n.scalar_text()?,
+        Value::Str(s) => s.clone(),
+        _ => return None,
+    };
+    t.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "._/:@-".contains(c))
+        .then_some(t)
 }
 
 /// One `{{ … }}` action: its span and its words (trim markers and comments
@@ -171,20 +199,45 @@ fn alone_on_line(text: &str, span: Span, all: &[Action]) -> bool {
     rest.trim().is_empty()
 }
 
+/// Mask an inline action with `_` and letters drawn from its text (FNV-1a),
+/// on its first line; the lines after it blank.
+fn stamp(out: &mut [u8], span: Span, inner: &str) {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in inner.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    let mut first_line = true;
+    for (i, b) in out[span.range()].iter_mut().enumerate() {
+        if *b == b'\n' {
+            first_line = false;
+        } else if first_line && (1..=6).contains(&i) {
+            *b = b'a' + ((h >> (5 * (i - 1))) % 26) as u8;
+        } else {
+            *b = if first_line { b'_' } else { b' ' };
+        }
+    }
+}
+
 /// Read a template as YAML with the chart's values (see the module doc).
 pub fn mask(text: &str, values: Option<&Node>) -> Masked {
     let acts = actions(text);
     let mut out: Vec<u8> = text.as_bytes().to_vec();
+    // An action over several lines stands for a value on its first line:
+    // the lines after it are blank.
     let blank = |out: &mut Vec<u8>, span: Span, with: u8| {
+        let mut fill = with;
         for b in &mut out[span.start..span.end] {
-            if *b != b'\n' {
-                *b = with;
+            if *b == b'\n' {
+                fill = b' ';
+            } else {
+                *b = fill;
             }
         }
     };
     let mut stack: Vec<Frame> = Vec::new();
     let mut splices = Vec::new();
     let mut unread = Vec::new();
+    let mut opaque = Vec::new();
     let mut prev_end = 0;
     let state = |stack: &[Frame]| -> Keep {
         if stack.iter().any(|f| f.keep == Keep::No) {
@@ -197,8 +250,13 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
     };
     for a in &acts {
         // The text since the previous action, as the open blocks say.
-        if state(&stack) != Keep::Yes {
-            blank(&mut out, Span::new(prev_end, a.span.start), b' ');
+        match state(&stack) {
+            Keep::Yes => {}
+            Keep::No => blank(&mut out, Span::new(prev_end, a.span.start), b' '),
+            Keep::Unknown => {
+                blank(&mut out, Span::new(prev_end, a.span.start), b' ');
+                opaque.push(Span::new(prev_end, a.span.start));
+            }
         }
         prev_end = a.span.end;
         let first = a.inner.split_whitespace().next().unwrap_or("");
@@ -301,16 +359,46 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
                 });
             }
         }
+        // A plain value of the values file, written in its place.
+        if !structural && state(&stack) == Keep::Yes {
+            let known = values
+                .zip(values_path(&a.inner))
+                .and_then(|(v, p)| plain_scalar(lookup(v, &p)?))
+                .filter(|t| t.len() <= a.span.len() && !text[a.span.range()].contains('\n'));
+            if let Some(t) = known {
+                let slot = &mut out[a.span.range()];
+                slot.fill(b' ');
+                slot[..t.len()].copy_from_slice(t.as_bytes());
+                continue;
+            }
+        }
         let alone = alone_on_line(text, a.span, &acts);
-        let fill = if structural || alone || a.inner.is_empty() || a.inner.contains("toYaml") {
+        // (Inside a dropped or unread branch everything is blank.)
+        let fill = if structural
+            || alone
+            || a.inner.is_empty()
+            || a.inner.contains("toYaml")
+            || state(&stack) != Keep::Yes
+        {
             b' '
         } else {
             b'_'
         };
+        if fill == b'_' {
+            opaque.push(a.span);
+            // The same expression stands for the same value (a ConfigMap
+            // named `{{ .Release.Name }}-uwsgi` where it is defined and
+            // where it is mounted): its mask is a pattern of its text.
+            stamp(&mut out, a.span, &a.inner);
+            continue;
+        }
         blank(&mut out, a.span, fill);
     }
     if state(&stack) != Keep::Yes {
         blank(&mut out, Span::new(prev_end, text.len()), b' ');
+        if state(&stack) == Keep::Unknown {
+            opaque.push(Span::new(prev_end, text.len()));
+        }
     }
     // Only ASCII bytes were replaced, and whole multi-byte characters
     // (inside blanked ranges) by spaces: still UTF-8.
@@ -319,6 +407,7 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
         text,
         splices,
         unread,
+        opaque,
     }
 }
 
@@ -332,8 +421,7 @@ mod tests {
     use super::*;
     use crate::container::yaml;
 
-    const VALUES: &str =
-        "debug:\n  enabled: false\nweb:\n  resources:\n    limits:\n      memory: 1Gi\n";
+    const VALUES: &str = "debug:\n  enabled: false\nenv:\n  A: b\nweb:\n  resources:\n    limits:\n      memory: 1Gi\n";
 
     const TEMPLATE: &str = r#"apiVersion: apps/v1
 kind: Deployment
@@ -394,6 +482,7 @@ spec:
                 .and_then(Node::as_str),
             Some("1Gi")
         );
+        assert!(m.unknown_in(image.span));
         // The range over the environment is what stays unread.
         assert_eq!(m.unread.len(), 1);
         assert!(TEMPLATE[m.unread[0].start..].starts_with("{{- range"));
@@ -413,11 +502,25 @@ spec:
         let t = "a:\n{{- range .Values.env }}\n  - {{ . }}\n{{- end }}\n";
         let m = mask(t, Some(&yaml::parse("env: []\n").unwrap()[0]));
         assert!(m.unread.is_empty() && !m.text.contains('_'), "{m:?}");
+        // Plain values are written in place (padded); others stay unknown.
+        let v = &yaml::parse("n: 4\ns: a b\n").unwrap()[0];
+        let m = mask("a = {{ .Values.n }}\nb = {{ .Values.s }}\n", Some(v));
+        assert!(
+            m.text
+                .starts_with(&format!("a = 4{}\nb = _", " ".repeat(14)))
+        );
+        assert_eq!(m.text.len(), 40);
+        assert!(!m.unknown_in(Span::new(0, 10)) && m.unknown_in(Span::new(24, 30)));
         // `}}` inside a string does not close an action; comments vanish.
         let m = mask("a: {{ printf \"}}\" }}\n{{/* note */}}\n", None);
-        assert_eq!(
-            m.text,
-            format!("a: {}\n{}\n", "_".repeat(17), " ".repeat(14))
-        );
+        assert_eq!(m.text.len(), 36);
+        assert!(m.text.starts_with("a: _"));
+        assert!(m.text.ends_with(&format!("_\n{}\n", " ".repeat(14))));
+        // One expression, one mask; another, another.
+        let t = "a: {{ .Release.Name }}-x\nb: {{ .Release.Name }}-x\nc: {{ .Chart.Name }}-xx\n";
+        let m = mask(t, None);
+        let l: Vec<&str> = m.text.lines().map(|l| &l[3..]).collect();
+        assert_eq!(l[0], l[1]);
+        assert_ne!(l[0], l[2]);
     }
 }

@@ -156,12 +156,13 @@ pub fn read(
             Kind::Nginx => "Nginx config",
         };
         let at = e.key.span;
-        if templated(e.value.span) || decoded.contains("{{") || decoded.contains("{%") {
+        let region = block_content(text, e.key).map_or(e.value.span, |(s, e)| Span::new(s, e));
+        if templated(region) || decoded.contains("{{") || decoded.contains("{%") {
             cx.problem(
                 "UW004",
                 id,
                 at,
-                format!("the {what} `{key}` of the ConfigMap `{}` is a template (`{{{{ … }}}}` placeholders): it is read only once rendered, not linted", e.config_map),
+                format!("the {what} `{key}` of the ConfigMap `{}` is a template (`{{{{ … }}}}` placeholders that are not plain values of `values.yaml`): it is read only once rendered, not linted", e.config_map),
             );
             continue;
         }

@@ -94,11 +94,7 @@ fn read_chart(cx: &mut ReadContext, dir: &Path, files: &[&PathBuf]) {
                 continue;
             }
         };
-        let templated = |s: Span| -> bool {
-            let end = s.end.max(s.start + 1).min(text.len());
-            text.get(s.start.min(end)..end)
-                .is_some_and(|t| t.contains("{{"))
-        };
+        let templated = |s: Span| masked.unknown_in(s);
         if docs.iter().any(kubernetes::is_manifest) {
             let spliced = |c: &Node| -> Option<(PathBuf, Node)> {
                 let v = values.as_ref()?;
