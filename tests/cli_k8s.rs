@@ -365,3 +365,48 @@ fn a_helm_configmap_template_reads_with_the_values_it_ships() {
     );
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn compose_v1_extends_another_file_of_the_project_only() {
+    let outside =
+        std::env::temp_dir().join(format!("uwsgi-lint-k8s-outside-{}.yml", std::process::id()));
+    std::fs::write(&outside, "web:\n  image: acme/other\n  mem_limit: 64m\n").unwrap();
+    let compose = format!(
+        "web:\n  extends:\n    file: common.yml\n    service: web\n  ports:\n    - \"8000:8000\"\nother:\n  extends:\n    file: {}\n    service: web\n  ports:\n    - \"9000:9000\"\n",
+        outside.display()
+    );
+    let d = project(
+        "v1-extends",
+        &[
+            (
+                "uwsgi.ini",
+                "[uwsgi]\nmodule = app.wsgi\nmaster = true\nhttp = :8000\nprocesses = 4\nreload-on-rss = 200\n",
+            ),
+            ("common.yml", "web:\n  image: acme/web\n  mem_limit: 256m\n"),
+            (
+                "api/uwsgi.ini",
+                "[uwsgi]\nmodule = api.wsgi\nmaster = true\nhttp = :9000\n",
+            ),
+            ("docker-compose.yml", &compose),
+        ],
+    );
+    let (_, v) = check_in(&d, &["."]);
+    let deps = v["deployments"].as_array().unwrap();
+    // `other` extends a file outside the project, which is not read: it
+    // has no image then, and runs nothing known (else it would link to
+    // api/uwsgi.ini by its port).
+    assert_eq!(deps.len(), 1, "{v}");
+    assert_eq!(deps[0]["container"], "docker-compose.yml#web");
+    // The limit comes from common.yml; its label is at `extends` (line 3).
+    let uw202 = codes_at(&v, "UW202");
+    assert_eq!(uw202.len(), 1, "{v}");
+    let related = uw202[0]["related"].as_array().unwrap();
+    assert!(
+        related
+            .iter()
+            .any(|r| r["file"] == "docker-compose.yml" && r["line"] == 3),
+        "{v}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+    let _ = std::fs::remove_file(&outside);
+}

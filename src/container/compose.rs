@@ -19,7 +19,7 @@ pub fn is_compose(doc: &Node) -> bool {
 fn is_services(s: &Node) -> bool {
     s.is_map()
         && s.entries().iter().any(|(_, svc)| {
-            ["image", "build", "command", "entrypoint"]
+            ["image", "build", "command", "entrypoint", "extends"]
                 .iter()
                 .any(|k| svc.get(k).is_some())
         })
@@ -255,21 +255,75 @@ fn merge(base: &Node, over: &Node) -> Node {
     }
 }
 
-/// A service with `extends: {service: x}` (same file) applied.
-fn effective(services: &Node, svc: &Node, depth: usize) -> Node {
-    let base = svc.get("extends").and_then(|e| match &e.value {
-        Value::Str(s) => Some(s.as_str()),
-        Value::Map(_) if e.get("file").is_none() => e.get("service")?.as_str(),
+/// Another Compose file's service, by file (as written) and service name:
+/// what `extends: {file, service}` names.
+pub type Extends<'a> = dyn Fn(&str, &str) -> Option<Node> + 'a;
+
+/// Every span of a node and its children set to `span`.
+fn respan(n: &Node, span: Span) -> Node {
+    let value = match &n.value {
+        Value::Seq(items) => Value::Seq(items.iter().map(|i| respan(i, span)).collect()),
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .map(|(k, v)| (respan(k, span), respan(v, span)))
+                .collect(),
+        ),
+        v => v.clone(),
+    };
+    Node { value, span }
+}
+
+/// A service with `extends` applied: `{service: x}` (or `x`) of this file,
+/// `{file, service}` of another through `external`. What another file
+/// gives is placed at the `extends` key (this file's labels cannot point
+/// into that one).
+fn effective(services: &Node, svc: &Node, depth: usize, external: &Extends) -> Node {
+    let Some(e) = svc.get("extends") else {
+        return svc.clone();
+    };
+    if depth >= 8 {
+        return svc.clone();
+    }
+    let base = match &e.value {
+        Value::Str(s) => services
+            .get(s)
+            .map(|b| effective(services, b, depth + 1, external)),
+        Value::Map(_) => {
+            let name = e.get("service").and_then(Node::as_str);
+            match (e.get("file").and_then(Node::as_str), name) {
+                (None, Some(n)) => services
+                    .get(n)
+                    .map(|b| effective(services, b, depth + 1, external)),
+                (Some(f), Some(n)) => external(f, n).map(|b| respan(&b, e.span)),
+                _ => None,
+            }
+        }
         _ => None,
-    });
-    match base.and_then(|b| services.get(b)) {
-        Some(b) if depth < 8 => merge(&effective(services, b, depth + 1), svc),
-        _ => svc.clone(),
+    };
+    match base {
+        Some(b) => merge(&b, svc),
+        None => svc.clone(),
     }
 }
 
 /// The services of a Compose document, and values present but unreadable.
 pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) {
+    containers_with(file, doc, &|_, _| None)
+}
+
+/// The service `name` of a Compose document, with the `extends` of its
+/// own file applied (for another file's `extends: {file, service}`).
+pub fn service(doc: &Node, name: &str) -> Option<Node> {
+    let services = services_of(doc)?;
+    Some(effective(services, services.get(name)?, 1, &|_, _| None))
+}
+
+/// [`containers`], with `extends: {file, service}` read through `external`.
+pub fn containers_with(
+    file: &Path,
+    doc: &Node,
+    external: &Extends,
+) -> (Vec<Container>, Vec<At<String>>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
     let Some(services) = services_of(doc) else {
@@ -285,7 +339,7 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
         let Some(name) = key.scalar_text() else {
             continue;
         };
-        let svc = effective(services, raw_svc, 0);
+        let svc = effective(services, raw_svc, 0, external);
         let mut c = Container::new(
             Orchestrator::Compose,
             file.to_path_buf(),
@@ -443,6 +497,26 @@ mod tests {
         ] {
             assert!(!is_compose_v1(&yaml::parse(other).unwrap()[0]), "{other}");
         }
+    }
+
+    #[test]
+    fn extends_of_another_file_is_placed_at_the_extends_key() {
+        let common = &yaml::parse("web:\n  image: acme/web\n  mem_limit: 1g\n").unwrap()[0];
+        let text =
+            "web:\n  extends:\n    file: common.yml\n    service: web\n  ports: [\"8000:8000\"]\n";
+        let doc = &yaml::parse(text).unwrap()[0];
+        let ext = |f: &str, n: &str| (f == "common.yml").then(|| service(common, n)).flatten();
+        let (cs, _) = containers_with(Path::new("/p/docker-compose.yml"), doc, &ext);
+        let web = &cs[0];
+        assert_eq!(web.image.as_ref().unwrap().value, "acme/web");
+        assert_eq!(web.limit.as_ref().unwrap().bytes, Bytes(1024 * MIB));
+        // Labels point at `extends`, in this file.
+        let at = web.image.as_ref().unwrap().span.start;
+        assert!(
+            text[at..].starts_with("file:") || text[..at].ends_with("extends:\n    "),
+            "{at}"
+        );
+        assert_eq!(web.ports[0].value, 8000);
     }
 
     #[test]

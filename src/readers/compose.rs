@@ -3,8 +3,11 @@
 
 use std::path::PathBuf;
 
+use std::collections::HashMap;
+
 use super::{Candidate, ReadContext, Reader, is_yaml, yaml_documents};
 use crate::container::compose;
+use crate::container::yaml::Node;
 
 pub struct ComposeFiles;
 
@@ -38,7 +41,30 @@ impl Reader for ComposeFiles {
                 .first()
                 .is_some_and(|d| compose::is_compose(d) || compose::is_compose_v1(d))
             {
-                let (cs, problems) = compose::containers(f, &docs[0]);
+                // Other files `extends: {file, service}` names, each read once.
+                let dir = f.parent().unwrap_or(std::path::Path::new(""));
+                let mut others: HashMap<String, Option<Node>> = HashMap::new();
+                for (_, svc) in docs[0].get("services").unwrap_or(&docs[0]).entries() {
+                    let Some(file) = svc.at(&["extends", "file"]).and_then(Node::as_str) else {
+                        continue;
+                    };
+                    if others.contains_key(file) {
+                        continue;
+                    }
+                    let path = dir.join(file);
+                    // (Only inside the project: a change must not make the
+                    // check read other files of the machine.)
+                    let doc = cx
+                        .inside(&path)
+                        .then(|| cx.read(&path))
+                        .flatten()
+                        .and_then(|(_, t)| crate::container::yaml::parse(&t).ok())
+                        .and_then(|d| d.into_iter().next());
+                    others.insert(file.to_string(), doc);
+                }
+                let external =
+                    |file: &str, name: &str| compose::service(others.get(file)?.as_ref()?, name);
+                let (cs, problems) = compose::containers_with(f, &docs[0], &external);
                 cx.project.containers.extend(cs);
                 for p in problems {
                     cx.problem("UW001", id, p.span, p.value);

@@ -62,7 +62,8 @@ impl Reader for Charts {
 
 fn read_chart(cx: &mut ReadContext, dir: &Path, files: &[&PathBuf]) {
     let values_path = dir.join("values.yaml");
-    let values: Option<Node> = match cx.read(&values_path) {
+    let readable = cx.inside(&values_path);
+    let values: Option<Node> = match readable.then(|| cx.read(&values_path)).flatten() {
         Some((id, text)) => super::yaml_documents(cx, id, &text).map(|d| {
             d.into_iter().next().unwrap_or(Node {
                 value: crate::container::yaml::Value::Map(Vec::new()),

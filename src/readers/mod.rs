@@ -219,6 +219,13 @@ impl ReadContext<'_> {
         Some((id, text))
     }
 
+    /// Does `path` (links followed) lie inside a root walked? Files a
+    /// context file names are read only then.
+    pub fn inside(&self, path: &Path) -> bool {
+        crate::source::canonicalize(path)
+            .is_ok_and(|real| self.roots.iter().any(|r| real.starts_with(r)))
+    }
+
     /// A problem with a context file (unreadable, malformed, a template).
     pub fn problem(&mut self, code: &'static str, file: FileId, span: Span, message: String) {
         self.problems.push(Problem {
