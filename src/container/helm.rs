@@ -41,10 +41,12 @@ pub struct Masked {
 impl Masked {
     /// Is anything in `span` unknown?
     pub fn unknown_in(&self, span: Span) -> bool {
+        // `opaque` is in text order and its spans do not overlap.
         let end = span.end.max(span.start + 1);
-        self.opaque
-            .iter()
-            .any(|o| o.start < end && span.start < o.end.max(o.start + 1))
+        let i = self
+            .opaque
+            .partition_point(|o| o.end.max(o.start + 1) <= span.start);
+        self.opaque.get(i).is_some_and(|o| o.start < end)
     }
 }
 
@@ -114,12 +116,49 @@ enum Keep {
 }
 
 /// An open block: its own state, whether a branch was taken already, the
-/// values path of a `with`.
+/// values path of a `with`; and what the blocks around it say (kept so
+/// that each action costs the same however deep the nesting).
 struct Frame {
     keep: Keep,
     taken: bool,
     unknown: bool,
     with_path: Option<Vec<String>>,
+    /// The state of the blocks around it.
+    outer: Keep,
+    /// The nearest `with` path around it.
+    outer_with: Option<Vec<String>>,
+}
+
+/// A branch inside another: dropped if either is, else unknown if either is.
+fn within(outer: Keep, own: Keep) -> Keep {
+    match (outer, own) {
+        (Keep::No, _) | (_, Keep::No) => Keep::No,
+        (Keep::Unknown, _) | (_, Keep::Unknown) => Keep::Unknown,
+        _ => Keep::Yes,
+    }
+}
+
+fn state(stack: &[Frame]) -> Keep {
+    stack.last().map_or(Keep::Yes, |f| within(f.outer, f.keep))
+}
+
+fn nearest_with(stack: &[Frame]) -> Option<Vec<String>> {
+    let f = stack.last()?;
+    f.with_path.clone().or_else(|| f.outer_with.clone())
+}
+
+/// Open a block inside the others.
+fn open(stack: &mut Vec<Frame>, keep: Keep, with_path: Option<Vec<String>>) {
+    let outer = state(stack);
+    let outer_with = nearest_with(stack);
+    stack.push(Frame {
+        keep,
+        taken: keep == Keep::Yes,
+        unknown: keep == Keep::Unknown,
+        with_path,
+        outer,
+        outer_with,
+    });
 }
 
 /// A values path written `.Values.a.b` or `$.Values.a.b`.
@@ -180,23 +219,46 @@ fn eval(cond: &str, values: Option<&Node>) -> Keep {
     }
 }
 
-/// Is the action alone on its line (blanks and other actions aside)?
-fn alone_on_line(text: &str, span: Span, all: &[Action]) -> bool {
-    let start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[span.end..]
-        .find('\n')
-        .map_or(text.len(), |i| span.end + i);
-    let mut rest = String::new();
-    let mut at = start;
-    for a in all
-        .iter()
-        .filter(|a| a.span.start >= start && a.span.end <= end)
-    {
-        rest.push_str(&text[at..a.span.start]);
-        at = a.span.end;
+/// For each action, is it alone on its line (blanks and the other
+/// actions of the line aside)? Linear in the text: the lines are found by
+/// binary search in the newline offsets, and each line is looked at once.
+fn alone_on_lines(text: &str, acts: &[Action]) -> Vec<bool> {
+    let newlines: Vec<usize> = text
+        .bytes()
+        .enumerate()
+        .filter(|(_, b)| *b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+    let line_end = |pos: usize| {
+        let k = newlines.partition_point(|n| *n < pos);
+        newlines.get(k).copied().unwrap_or(text.len())
+    };
+    let line_start = |pos: usize| {
+        let k = newlines.partition_point(|n| *n < pos);
+        if k == 0 { 0 } else { newlines[k - 1] + 1 }
+    };
+    let mut out = vec![false; acts.len()];
+    let mut i = 0;
+    while i < acts.len() {
+        let start = line_start(acts[i].span.start);
+        // The actions of this line (one may run over several).
+        let mut j = i;
+        let mut end = line_end(acts[j].span.end);
+        while j + 1 < acts.len() && acts[j + 1].span.start < end {
+            j += 1;
+            end = line_end(acts[j].span.end);
+        }
+        let mut blank = true;
+        let mut at = start;
+        for a in &acts[i..=j] {
+            blank &= text[at..a.span.start].trim().is_empty();
+            at = a.span.end;
+        }
+        blank &= text[at..end].trim().is_empty();
+        out[i..=j].fill(blank);
+        i = j + 1;
     }
-    rest.push_str(&text[at..end]);
-    rest.trim().is_empty()
+    out
 }
 
 /// Mask an inline action with `_` and letters drawn from its text (FNV-1a),
@@ -221,6 +283,7 @@ fn stamp(out: &mut [u8], span: Span, inner: &str) {
 /// Read a template as YAML with the chart's values (see the module doc).
 pub fn mask(text: &str, values: Option<&Node>) -> Masked {
     let acts = actions(text);
+    let alone = alone_on_lines(text, &acts);
     let mut out: Vec<u8> = text.as_bytes().to_vec();
     // An action over several lines stands for a value on its first line:
     // the lines after it are blank.
@@ -239,16 +302,7 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
     let mut unread = Vec::new();
     let mut opaque = Vec::new();
     let mut prev_end = 0;
-    let state = |stack: &[Frame]| -> Keep {
-        if stack.iter().any(|f| f.keep == Keep::No) {
-            Keep::No
-        } else if stack.iter().any(|f| f.keep == Keep::Unknown) {
-            Keep::Unknown
-        } else {
-            Keep::Yes
-        }
-    };
-    for a in &acts {
+    for (n, a) in acts.iter().enumerate() {
         // The text since the previous action, as the open blocks say.
         match state(&stack) {
             Keep::Yes => {}
@@ -277,12 +331,7 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
                 if keep == Keep::Unknown && state(&stack) == Keep::Yes {
                     unread.push(a.span);
                 }
-                stack.push(Frame {
-                    keep,
-                    taken: keep == Keep::Yes,
-                    unknown: keep == Keep::Unknown,
-                    with_path,
-                });
+                open(&mut stack, keep, with_path);
             }
             "range" => {
                 // Over an empty (or absent) values list: no output at all.
@@ -294,22 +343,17 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
                 if keep == Keep::Unknown && state(&stack) == Keep::Yes {
                     unread.push(a.span);
                 }
-                stack.push(Frame {
-                    keep,
-                    taken: keep == Keep::Yes,
-                    unknown: keep == Keep::Unknown,
-                    with_path: None,
-                });
+                open(&mut stack, keep, None);
             }
-            "define" | "block" => stack.push(Frame {
-                keep: Keep::No,
-                taken: false,
-                unknown: false,
-                with_path: None,
-            }),
-            "else" => {
-                let outer = state(&stack[..stack.len().saturating_sub(1)]);
+            "define" | "block" => {
+                open(&mut stack, Keep::No, None);
                 if let Some(f) = stack.last_mut() {
+                    f.taken = true;
+                }
+            }
+            "else" => {
+                if let Some(f) = stack.last_mut() {
+                    let outer = f.outer;
                     let cond = rest
                         .strip_prefix("if ")
                         .or_else(|| rest.strip_prefix("with "));
@@ -348,7 +392,7 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
                 .position(|w| *w == "toYaml")
                 .and_then(|i| words.get(i + 1));
             let path = match arg {
-                Some(&".") => stack.iter().rev().find_map(|f| f.with_path.clone()),
+                Some(&".") => nearest_with(&stack),
                 Some(w) => values_path(w),
                 None => None,
             };
@@ -372,7 +416,7 @@ pub fn mask(text: &str, values: Option<&Node>) -> Masked {
                 continue;
             }
         }
-        let alone = alone_on_line(text, a.span, &acts);
+        let alone = alone[n];
         // (Inside a dropped or unread branch everything is blank.)
         let fill = if structural
             || alone
