@@ -1067,7 +1067,11 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
         let (image, image_reason) = used_image(c);
         let av = argv(c, image);
         let env = env_of(c, image);
-        let unseen = av.is_empty() && c.image.as_ref().is_some_and(|i| i.value.contains('/'));
+        // (A proxy or database image beside the app, a sidecar, runs no uWSGI.)
+        let unseen = av.is_empty()
+            && c.image
+                .as_ref()
+                .is_some_and(|i| i.value.contains('/') && !plainly_other_image(&i.value));
         let from_image = c.entrypoint.is_none() && c.command.is_none();
         let av_file = match (from_image, image) {
             (true, Some(d)) => d.path.clone(),
@@ -1907,7 +1911,8 @@ fn shown_path(p: &Path, near: &Path) -> String {
     p.strip_prefix(base).unwrap_or(p).display().to_string()
 }
 
-/// The config a runner's command names, through the image's `COPY`s first.
+/// The config a runner's command names: through a mount first (it hides
+/// what the image has at that path), then the image's `COPY`s.
 fn named_config(
     r: &Runner,
     configs: &[ConfigFacts],
@@ -1917,6 +1922,23 @@ fn named_config(
 ) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
+        let mounted = crate::container::mounted_source(&r.container.mounts, file);
+        if let Some(src) = &mounted
+            && let Some(c) = index.config_at(&canon(src), configs, scope)
+        {
+            return Some((
+                configs[c].path.clone(),
+                format!("its command names `{n}`, {}", mount_of(r, src)),
+            ));
+        }
+        // A ConfigMap's key that is not read (a template): the file is
+        // that, not the image's nor another of the same name.
+        if mounted
+            .as_deref()
+            .is_some_and(|m| crate::input::embedded_host(m).is_some())
+        {
+            continue;
+        }
         let moved = r.image.and_then(|d| with_context(d, roots));
         if let Some(src) = moved.as_ref().or(r.image).and_then(|d| d.source_of(file))
             && let Some(c) = index.config_at(&canon(&src), configs, scope)
@@ -1926,17 +1948,10 @@ fn named_config(
                 format!("its command names `{n}`, copied from the build context"),
             ));
         }
-        if let Some(src) = crate::container::mounted_source(&r.container.mounts, file)
-            && let Some(c) = index.config_at(&canon(&src), configs, scope)
+        // (A config held in a ConfigMap is there only through its mount.)
+        if let Some(c) = match_config(&n, index, scope, &r.container.file)
+            && crate::input::embedded_host(&configs[c].path).is_none()
         {
-            let base = r.container.file.parent().unwrap_or(Path::new(""));
-            let shown = src.strip_prefix(base).unwrap_or(&src).display().to_string();
-            return Some((
-                configs[c].path.clone(),
-                format!("its command names `{n}`, a bind mount of `{shown}`"),
-            ));
-        }
-        if let Some(c) = match_config(&n, index, scope, &r.container.file) {
             return Some((configs[c].path.clone(), format!("its command names `{n}`")));
         }
     }
@@ -1961,6 +1976,76 @@ pub fn is_command_line_config(args: &[At<String>], env: &[EnvVar]) -> bool {
             .iter()
             .any(|o| a.value == *o || a.value.starts_with(&format!("{o}=")))
         })
+}
+
+/// How a link names a mount's source: a bind mount of a file, or a
+/// ConfigMap's key (`<manifest>#<ConfigMap>/<key>`).
+fn mount_of(r: &Runner, src: &Path) -> String {
+    let base = r.container.file.parent().unwrap_or(Path::new(""));
+    if let Some(host) = crate::input::embedded_host(src) {
+        let inner = src.to_string_lossy();
+        let tail = inner.rsplit_once('#').map_or("", |(_, t)| t);
+        let (cm, key) = tail.split_once('/').unwrap_or((tail, ""));
+        let shown = host
+            .strip_prefix(base)
+            .unwrap_or(&host)
+            .display()
+            .to_string();
+        return format!("the key `{key}` of the ConfigMap `{cm}` (in `{shown}`) mounted there");
+    }
+    let shown = src.strip_prefix(base).unwrap_or(src).display().to_string();
+    format!("a bind mount of `{shown}`")
+}
+
+/// A config mounted into a runner whose command names none: the only
+/// config among its file mounts and mounted ConfigMaps (a directory bind
+/// mount of the project is no evidence: every service of it has one).
+fn mounted_config(
+    r: &Runner,
+    configs: &[ConfigFacts],
+    index: &Index,
+    scope: &Scope,
+    shared: &std::collections::HashSet<PathBuf>,
+) -> Option<(PathBuf, String)> {
+    let mut found: Option<(usize, String)> = None;
+    for (src, target) in &r.container.mounts {
+        let src = canon(src);
+        // Mounted into several containers that show no command (a web
+        // and a worker of one image): which runs uWSGI is not known.
+        if shared.contains(&src) {
+            continue;
+        }
+        let mounted: Vec<usize> = if crate::input::embedded_host(&src).is_some() {
+            within(under(&index.configs, &path_key(&src)), scope)
+                .iter()
+                .map(|(_, c)| *c)
+                .collect()
+        } else {
+            index.config_at(&src, configs, scope).into_iter().collect()
+        };
+        for c in &mounted {
+            // Where the config is in the container.
+            let rest = configs[*c].path.strip_prefix(&src).unwrap_or(Path::new(""));
+            let at = if rest.as_os_str().is_empty() {
+                target.clone()
+            } else {
+                format!("{}/{}", target.trim_end_matches('/'), rest.display())
+            };
+            match &found {
+                Some((f, _)) if f != c => return None,
+                _ => found = Some((*c, at)),
+            }
+        }
+    }
+    let (c, at) = found?;
+    let src = &configs[c].path;
+    Some((
+        src.clone(),
+        format!(
+            "it shows no command and has the config at `{at}`: {}",
+            mount_of(r, src)
+        ),
+    ))
 }
 
 /// Link containers to configs, and Nginx configurations to both.
@@ -1999,6 +2084,19 @@ pub fn link_indexed(
         }
     }
     let explicit_canon: Vec<PathBuf> = explicit.iter().map(|e| canon(&e.uwsgi)).collect();
+    // Mount sources of runners that show no command, mounted by several.
+    let shared: std::collections::HashSet<PathBuf> = {
+        let mut seen = std::collections::HashSet::new();
+        let mut twice = std::collections::HashSet::new();
+        for r in runners.iter().filter(|r| r.args.is_empty()) {
+            for (src, _) in &r.container.mounts {
+                if !seen.insert(canon(src)) {
+                    twice.insert(canon(src));
+                }
+            }
+        }
+        twice
+    };
     for r in runners {
         // Only configs of the container's own project are candidates.
         let scope = project.scope(&r.container.file, true);
@@ -2031,6 +2129,7 @@ pub fn link_indexed(
                 })
         } else {
             named_config(&r, configs, index, &scope, &project.roots)
+                .or_else(|| mounted_config(&r, configs, index, &scope, &shared))
         }
         .or_else(|| {
             // A port the container exposes that is a socket of one config.

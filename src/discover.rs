@@ -55,6 +55,15 @@ pub fn is_uwsgi_yaml(bytes: &[u8]) -> bool {
     })
 }
 
+/// A Helm chart's values file (`values*.yaml` beside `Chart.yaml`): its
+/// `uwsgi:` key holds values for templates, not a config uWSGI reads.
+fn is_chart_values(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with("values"))
+        && p.parent().is_some_and(|d| d.join("Chart.yaml").is_file())
+}
+
 /// The config format of a path, by extension.
 pub fn format_of(p: &Path) -> Option<ConfigFormat> {
     match p.extension()?.to_str()? {
@@ -183,7 +192,7 @@ fn is_ini(p: &Path, overlay: &Overlay) -> bool {
     match overlay.read(p) {
         Ok(b) => match format {
             ConfigFormat::Ini => is_uwsgi_ini(&b),
-            ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+            ConfigFormat::Yaml => is_uwsgi_yaml(&b) && !is_chart_values(p),
         },
         // Too large, unreadable, a FIFO: taken, so that reading it reports
         // why (UW001) instead of the file passing unseen.
@@ -268,7 +277,7 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
             {
                 if match format {
                     ConfigFormat::Ini => is_uwsgi_ini(&b),
-                    ConfigFormat::Yaml => is_uwsgi_yaml(&b),
+                    ConfigFormat::Yaml => is_uwsgi_yaml(&b) && !is_chart_values(&walked),
                 } {
                     out.configs.push(walked.clone());
                 }

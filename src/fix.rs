@@ -45,10 +45,19 @@ pub fn plan(sources: &SourceMap, diags: &[Diagnostic], unsafe_fixes: bool) -> Ve
         if fix.edits.iter().any(|e| e.file != file) {
             continue;
         }
-        let src = sources.get(file);
-        let Some(path) = src.path.clone() else {
+        let mut src = sources.get(file);
+        let Some(mut path) = src.path.clone() else {
             continue;
         };
+        // A config embedded in a manifest has the manifest's offsets: its
+        // fixes are edits of the manifest.
+        if let Some(host) = crate::input::embedded_host(&path) {
+            let Some(id) = sources.find_path(&host) else {
+                continue;
+            };
+            src = sources.get(id);
+            path = host;
+        }
         let entry = per_file
             .entry(path)
             .or_insert_with(|| (src.name.clone(), src.bytes.clone(), Vec::new()));

@@ -32,6 +32,40 @@ pub fn normalize_lexically(p: &Path) -> PathBuf {
     out
 }
 
+/// The path a text embedded in another file is read at: a ConfigMap's
+/// `data` key in a manifest is `<manifest>#<ConfigMap name>/<key>`, so that
+/// a mount of the whole ConfigMap maps to its keys like a directory's files.
+pub fn embedded_path(host: &Path, container: &str, key: &str) -> PathBuf {
+    let mut name = host.as_os_str().to_os_string();
+    name.push(format!("#{container}"));
+    PathBuf::from(name).join(key)
+}
+
+/// The file an [`embedded_path`] lies in (`None` for any other path): the
+/// path up to the first component `<name>.yaml#…` (or `.yml`, `.json`).
+pub fn embedded_host(p: &Path) -> Option<PathBuf> {
+    let mut host = PathBuf::new();
+    for c in p.components() {
+        let s = c.as_os_str().to_string_lossy();
+        if let Some((file, _)) = s.split_once('#')
+            && [".yaml", ".yml", ".json"].iter().any(|e| file.ends_with(e))
+        {
+            host.push(file);
+            return Some(host);
+        }
+        host.push(c);
+    }
+    None
+}
+
+/// The file to name for `p`: its host when it is embedded, else itself.
+pub fn shown_path(p: &Path) -> std::borrow::Cow<'_, Path> {
+    match embedded_host(p) {
+        Some(h) => std::borrow::Cow::Owned(h),
+        None => std::borrow::Cow::Borrowed(p),
+    }
+}
+
 /// In-memory texts that replace files, keyed by absolute path.
 ///
 /// Cheap to clone (the texts are shared). A path is looked up as written
@@ -137,5 +171,16 @@ mod tests {
         assert_eq!(o.read(&d.join("new.ini")).unwrap(), b"[uwsgi]\n");
         assert_eq!(o.paths_under(&d).count(), 2);
         assert!(o.read(&d.join("missing.ini")).is_err());
+    }
+
+    #[test]
+    fn embedded_texts_name_their_host() {
+        let host = Path::new("/repo/k8s/app.yaml");
+        let p = embedded_path(host, "uwsgi-config", "uwsgi.ini");
+        assert_eq!(p, Path::new("/repo/k8s/app.yaml#uwsgi-config/uwsgi.ini"));
+        assert_eq!(embedded_host(&p).as_deref(), Some(host));
+        assert_eq!(shown_path(&p), host);
+        assert_eq!(embedded_host(host), None);
+        assert_eq!(embedded_host(Path::new("/repo/notes#1/uwsgi.ini")), None);
     }
 }

@@ -177,11 +177,10 @@ pub fn lint_with(
     asked.extend(report.via_context.iter().cloned());
     let sources = &report.sources;
     report.diagnostics.retain(|d| {
-        sources
-            .get(d.file)
-            .path
-            .as_ref()
-            .is_none_or(|p| asked.iter().any(|r| p.starts_with(r)))
+        sources.get(d.file).path.as_ref().is_none_or(|p| {
+            let p = crate::input::shown_path(p);
+            asked.iter().any(|r| p.starts_with(r))
+        })
     });
     Ok(Analysis { report, runs })
 }
@@ -361,7 +360,7 @@ fn prepare_inis(
         .into_iter()
         .filter_map(|r| crate::source::canonicalize(r).ok())
         .collect();
-    let opts = ResolveOptions {
+    let mut opts = ResolveOptions {
         foreign_host: true,
         fallback_to_including_dir: true,
         overlay: overlay.clone(),
@@ -382,6 +381,8 @@ fn prepare_inis(
         nginx_prefix: overrides.nginx_prefix.as_deref(),
         project: Project::default(),
         nginx_ids: Vec::new(),
+        embedded: HashMap::new(),
+        embedded_configs: Vec::new(),
     };
     reading.read_all(&context.claimed);
     let crate::readers::ReadContext {
@@ -389,8 +390,19 @@ fn prepare_inis(
         problems,
         mut project,
         nginx_ids,
+        embedded,
+        embedded_configs,
         ..
     } = reading;
+    let (inis, all_configs) = with_embedded(
+        inis,
+        all_configs,
+        &mut opts.overlay,
+        embedded,
+        &embedded_configs,
+        asked,
+    );
+    let (inis, all_configs) = (&inis[..], &all_configs[..]);
     if overrides.detect
         && let Some(d) =
             crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
@@ -791,6 +803,36 @@ fn prepare_inis(
         files: inis.len() + cli_configs,
         via_context,
     })
+}
+
+/// The configs to check and to link, with those embedded in context files
+/// (a ConfigMap's `uwsgi.ini`) added: their texts go into the resolver's
+/// overlay, so they are read (and include) like files. Every one takes
+/// part in linking; those whose host file lies under `asked` are checked.
+fn with_embedded(
+    inis: &[PathBuf],
+    all: &[PathBuf],
+    overlay: &mut Overlay,
+    texts: HashMap<PathBuf, Vec<u8>>,
+    configs: &[PathBuf],
+    asked: &[PathBuf],
+) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut inis = inis.to_vec();
+    let mut all = all.to_vec();
+    if configs.is_empty() {
+        return (inis, all);
+    }
+    for (path, text) in texts {
+        overlay.insert(&path, text);
+    }
+    for c in configs {
+        all.push(c.clone());
+        let host = crate::input::shown_path(c);
+        if asked.iter().any(|a| host.starts_with(a)) {
+            inis.push(c.clone());
+        }
+    }
+    (inis, all)
 }
 
 /// Where the resolver stopped at one of its budgets (options collected,

@@ -216,7 +216,13 @@ impl IniContext<'_> {
 
     /// Is this file read with uWSGI's YAML reader (so fixes write YAML)?
     pub fn is_yaml(&self, file: FileId) -> bool {
-        let name = &self.sources.get(file).name;
+        // By the path read (a config embedded in a manifest is named by
+        // the manifest, but read as what its key says).
+        let f = self.sources.get(file);
+        let name = f
+            .path
+            .as_ref()
+            .map_or_else(|| f.name.clone(), |p| p.to_string_lossy().into_owned());
         name.ends_with(".yaml") || name.ends_with(".yml")
     }
 

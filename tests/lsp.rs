@@ -839,3 +839,37 @@ fn hover_names_the_container_layer_that_wins_and_unsaved_new_configs_are_linted(
     assert!(!new.exists());
     c.stop();
 }
+
+#[test]
+fn a_configmap_manifest_gets_the_findings_of_the_config_it_holds_and_follows_edits() {
+    let root = project("configmap", "tests/fixtures/k8s/configmap-ini");
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    let manifest = root.join("k8s/configmap.yaml");
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    let text = c.open(&manifest, "yaml");
+    let diags = c.diagnostics(&manifest, 1);
+    // Exactly `check`'s findings, at the manifest's lines.
+    let expected = check_findings(&check_json(&root, &["--no-config"]), "k8s/configmap.yaml");
+    assert!(codes(&diags).contains(&"UW202".to_string()), "{diags:?}");
+    assert_eq!(lsp_findings(&diags), expected);
+    let uw202 = diags.iter().find(|d| d["code"] == "UW202").unwrap();
+    assert_eq!(uw202["range"]["start"]["line"], 16);
+    // The limit's label is in the Deployment.
+    assert!(
+        uw202["relatedInformation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["location"]["uri"] == uri(&root.join("k8s/deployment.yaml")))
+    );
+    // An unsaved edit of the embedded config: 2 workers fit.
+    let line = text
+        .lines()
+        .position(|l| l.trim() == "processes = 8")
+        .unwrap();
+    let range = json!({ "start": { "line": line, "character": 16 }, "end": { "line": line, "character": 17 } });
+    c.change(&manifest, 2, json!([{ "range": range, "text": "2" }]));
+    let after = c.diagnostics(&manifest, 2);
+    assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
+    c.stop();
+}

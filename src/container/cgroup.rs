@@ -165,6 +165,7 @@ impl Detected {
         );
         if let Some(b) = self.memory {
             c.hard.push(MemoryValue {
+                file: None,
                 bytes: b,
                 raw: b.0.to_string(),
                 key: self.memory_file.display().to_string(),

@@ -12,14 +12,35 @@ use crate::source::Span;
 
 /// Is this YAML document a Compose file (a `services` map of maps)?
 pub fn is_compose(doc: &Node) -> bool {
-    doc.get("services").is_some_and(|s| {
-        s.is_map()
-            && s.entries().iter().any(|(_, svc)| {
-                ["image", "build", "command", "entrypoint"]
-                    .iter()
-                    .any(|k| svc.get(k).is_some())
-            })
-    })
+    doc.get("services").is_some_and(is_services)
+}
+
+/// A map of services: some entry has an image, a build or a command.
+fn is_services(s: &Node) -> bool {
+    s.is_map()
+        && s.entries().iter().any(|(_, svc)| {
+            ["image", "build", "command", "entrypoint", "extends"]
+                .iter()
+                .any(|k| svc.get(k).is_some())
+        })
+}
+
+/// Is this a Compose file of format v1: the services at the top level (no
+/// `services:` and no `version:`), every entry a map?
+pub fn is_compose_v1(doc: &Node) -> bool {
+    doc.get("services").is_none()
+        && doc.get("version").is_none()
+        && !doc.entries().is_empty()
+        && doc.entries().iter().all(|(_, v)| v.is_map())
+        && is_services(doc)
+}
+
+/// The map of services: `services:`, or the document itself in format v1.
+fn services_of(doc: &Node) -> Option<&Node> {
+    match doc.get("services") {
+        Some(s) => Some(s),
+        None => is_compose_v1(doc).then_some(doc),
+    }
 }
 
 /// `${VAR:-default}` / `${VAR-default}` takes its default (what Compose does
@@ -61,6 +82,7 @@ fn memory(n: &Node, key: &str, problems: &mut Vec<At<String>>) -> Option<MemoryV
                 format!("a bare number is bytes in Compose: `{raw}` is {raw} bytes; did you mean `{raw}m`?")
             });
             Some(MemoryValue {
+                file: None,
                 bytes,
                 raw,
                 key: key.to_string(),
@@ -242,24 +264,78 @@ fn merge(base: &Node, over: &Node) -> Node {
     }
 }
 
-/// A service with `extends: {service: x}` (same file) applied.
-fn effective(services: &Node, svc: &Node, depth: usize) -> Node {
-    let base = svc.get("extends").and_then(|e| match &e.value {
-        Value::Str(s) => Some(s.as_str()),
-        Value::Map(_) if e.get("file").is_none() => e.get("service")?.as_str(),
+/// Another Compose file's service, by file (as written) and service name:
+/// what `extends: {file, service}` names.
+pub type Extends<'a> = dyn Fn(&str, &str) -> Option<Node> + 'a;
+
+/// Every span of a node and its children set to `span`.
+fn respan(n: &Node, span: Span) -> Node {
+    let value = match &n.value {
+        Value::Seq(items) => Value::Seq(items.iter().map(|i| respan(i, span)).collect()),
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .map(|(k, v)| (respan(k, span), respan(v, span)))
+                .collect(),
+        ),
+        v => v.clone(),
+    };
+    Node { value, span }
+}
+
+/// A service with `extends` applied: `{service: x}` (or `x`) of this file,
+/// `{file, service}` of another through `external`. What another file
+/// gives is placed at the `extends` key (this file's labels cannot point
+/// into that one).
+fn effective(services: &Node, svc: &Node, depth: usize, external: &Extends) -> Node {
+    let Some(e) = svc.get("extends") else {
+        return svc.clone();
+    };
+    if depth >= 8 {
+        return svc.clone();
+    }
+    let base = match &e.value {
+        Value::Str(s) => services
+            .get(s)
+            .map(|b| effective(services, b, depth + 1, external)),
+        Value::Map(_) => {
+            let name = e.get("service").and_then(Node::as_str);
+            match (e.get("file").and_then(Node::as_str), name) {
+                (None, Some(n)) => services
+                    .get(n)
+                    .map(|b| effective(services, b, depth + 1, external)),
+                (Some(f), Some(n)) => external(f, n).map(|b| respan(&b, e.span)),
+                _ => None,
+            }
+        }
         _ => None,
-    });
-    match base.and_then(|b| services.get(b)) {
-        Some(b) if depth < 8 => merge(&effective(services, b, depth + 1), svc),
-        _ => svc.clone(),
+    };
+    match base {
+        Some(b) => merge(&b, svc),
+        None => svc.clone(),
     }
 }
 
 /// The services of a Compose document, and values present but unreadable.
 pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) {
+    containers_with(file, doc, &|_, _| None)
+}
+
+/// The service `name` of a Compose document, with the `extends` of its
+/// own file applied (for another file's `extends: {file, service}`).
+pub fn service(doc: &Node, name: &str) -> Option<Node> {
+    let services = services_of(doc)?;
+    Some(effective(services, services.get(name)?, 1, &|_, _| None))
+}
+
+/// [`containers`], with `extends: {file, service}` read through `external`.
+pub fn containers_with(
+    file: &Path,
+    doc: &Node,
+    external: &Extends,
+) -> (Vec<Container>, Vec<At<String>>) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
-    let Some(services) = doc.get("services") else {
+    let Some(services) = services_of(doc) else {
         return (out, problems);
     };
     let dir = file.parent().unwrap_or(Path::new(""));
@@ -272,7 +348,7 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
         let Some(name) = key.scalar_text() else {
             continue;
         };
-        let svc = effective(services, raw_svc, 0);
+        let svc = effective(services, raw_svc, 0, external);
         let mut c = Container::new(
             Orchestrator::Compose,
             file.to_path_buf(),
@@ -352,6 +428,23 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
         c.set_limit_from_hard();
         out.push(c);
     }
+    // `links: [db:database]` makes a service reachable from the one that
+    // links it under the alias too (format v1 and later).
+    let mut aliases: Vec<(String, String)> = Vec::new();
+    for (_, svc) in services.entries() {
+        for l in svc.get("links").map(Node::as_seq).unwrap_or_default() {
+            if let Some((target, alias)) = l.as_str().and_then(|s| s.split_once(':')) {
+                aliases.push((target.trim().to_string(), alias.trim().to_string()));
+            }
+        }
+    }
+    for (target, alias) in aliases {
+        if let Some(c) = out.iter_mut().find(|c| c.name == target)
+            && !c.hostnames.contains(&alias)
+        {
+            c.hostnames.push(alias);
+        }
+    }
     (out, problems)
 }
 
@@ -391,6 +484,48 @@ mod tests {
         let (cs, _) = containers(Path::new("c.yaml"), doc);
         assert_eq!(cs[0].swap.as_ref().unwrap().bytes, Bytes(1 << 30));
         assert!(cs[1].swap.is_none());
+    }
+
+    #[test]
+    fn format_v1_has_its_services_at_the_top_level() {
+        let text = "web:\n  build: .\n  command: uwsgi --ini uwsgi.ini\n  mem_limit: 256m\n  links:\n    - redis:cache\n    - db\nredis:\n  image: redis:3\ndb:\n  image: postgres\n";
+        let doc = &yaml::parse(text).unwrap()[0];
+        assert!(is_compose_v1(doc) && !is_compose(doc));
+        let (cs, problems) = containers(Path::new("/p/docker-compose.yml"), doc);
+        assert!(problems.is_empty());
+        let names: Vec<&str> = cs.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, vec!["web", "redis", "db"]);
+        assert_eq!(cs[0].limit.as_ref().unwrap().bytes, Bytes(256 * MIB));
+        assert_eq!(cs[1].hostnames, vec!["redis", "cache"]);
+        // A v2+ file, or YAML that is something else, is not v1.
+        for other in [
+            "version: '2'\nweb:\n  image: x\n",
+            "services:\n  web:\n    image: x\n",
+            "name: x\nweb:\n  image: y\n",
+            "a:\n  b: 1\n",
+        ] {
+            assert!(!is_compose_v1(&yaml::parse(other).unwrap()[0]), "{other}");
+        }
+    }
+
+    #[test]
+    fn extends_of_another_file_is_placed_at_the_extends_key() {
+        let common = &yaml::parse("web:\n  image: acme/web\n  mem_limit: 1g\n").unwrap()[0];
+        let text =
+            "web:\n  extends:\n    file: common.yml\n    service: web\n  ports: [\"8000:8000\"]\n";
+        let doc = &yaml::parse(text).unwrap()[0];
+        let ext = |f: &str, n: &str| (f == "common.yml").then(|| service(common, n)).flatten();
+        let (cs, _) = containers_with(Path::new("/p/docker-compose.yml"), doc, &ext);
+        let web = &cs[0];
+        assert_eq!(web.image.as_ref().unwrap().value, "acme/web");
+        assert_eq!(web.limit.as_ref().unwrap().bytes, Bytes(1024 * MIB));
+        // Labels point at `extends`, in this file.
+        let at = web.image.as_ref().unwrap().span.start;
+        assert!(
+            text[at..].starts_with("file:") || text[..at].ends_with("extends:\n    "),
+            "{at}"
+        );
+        assert_eq!(web.ports[0].value, 8000);
     }
 
     #[test]

@@ -209,6 +209,7 @@ pub fn parse(text: &str) -> Result<Option<EcsTask>, JsonError> {
 fn mib_value(key: &str, at: &At<Bytes>) -> MemoryValue {
     let mib = at.value.0 / crate::units::MIB;
     MemoryValue {
+        file: None,
         bytes: at.value,
         raw: mib.to_string(),
         key: key.to_string(),
@@ -279,6 +280,7 @@ pub fn containers(file: &Path, task: &EcsTask) -> Vec<Container> {
                 .extend(c.memory.as_ref().map(|m| mib_value("memory", m)));
             if let Some(tm) = &task.memory {
                 out.hard.push(MemoryValue {
+                    file: None,
                     key: "task memory".into(),
                     ..mib_value("memory", tm)
                 });

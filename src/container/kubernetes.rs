@@ -42,12 +42,22 @@ fn text(n: &Node) -> Option<At<String>> {
 }
 
 fn memory(n: &Node, key: &str, problems: &mut Vec<At<String>>) -> Option<MemoryValue> {
+    memory_in(n, key, None, problems)
+}
+
+fn memory_in(
+    n: &Node,
+    key: &str,
+    file: Option<&Path>,
+    problems: &mut Vec<At<String>>,
+) -> Option<MemoryValue> {
     let raw = n.scalar_text()?;
     match quantity::kube_quantity(raw.trim()) {
         Ok(q) => {
             let bytes = q.bytes()?;
             let slip = milli_slip(&raw, q);
             Some(MemoryValue {
+                file: file.map(Path::to_path_buf),
                 bytes,
                 raw,
                 key: key.to_string(),
@@ -105,8 +115,29 @@ fn workloads(docs: &[Node]) -> Vec<&Node> {
 /// The containers of every workload in the documents, and values present
 /// but unreadable.
 pub fn containers(file: &Path, docs: &[Node]) -> (Vec<Container>, Vec<At<String>>) {
+    let (cs, problems) = containers_with(file, docs, &|_| None);
+    (cs, problems.into_iter().map(|(_, p)| p).collect())
+}
+
+/// Where a container's `resources` come from when its own mapping has
+/// none: another file's node (a Helm chart's `values.yaml`).
+pub type ResourcesFrom<'a> = dyn Fn(&Node) -> Option<(std::path::PathBuf, Node)> + 'a;
+
+/// [`containers`], with `resources` found elsewhere for containers that
+/// write none, and problems named by the file they are in (`None`: this one).
+#[allow(clippy::type_complexity)]
+pub fn containers_with(
+    file: &Path,
+    docs: &[Node],
+    resources_from: &ResourcesFrom,
+) -> (
+    Vec<Container>,
+    Vec<(Option<std::path::PathBuf>, At<String>)>,
+) {
     let mut out = Vec::new();
     let mut problems = Vec::new();
+    let mut own = Vec::new();
+    let mut pod_problems = Vec::new();
     for doc in workloads(docs) {
         let Some(spec) = pod_spec(doc) else { continue };
         let workload = doc.at(&["metadata", "name"]).and_then(Node::scalar_text);
@@ -130,7 +161,7 @@ pub fn containers(file: &Path, docs: &[Node]) -> (Vec<Container>, Vec<At<String>
             .collect();
         let pod_limit = spec
             .at(&["resources", "limits", "memory"])
-            .and_then(|n| memory(n, "spec.resources.limits.memory", &mut problems));
+            .and_then(|n| memory(n, "spec.resources.limits.memory", &mut pod_problems));
         let somaxconn = spec
             .at(&["securityContext", "sysctls"])
             .map(Node::as_seq)
@@ -167,16 +198,35 @@ pub fn containers(file: &Path, docs: &[Node]) -> (Vec<Container>, Vec<At<String>
                 .iter()
                 .filter_map(|e| Some((text(e.get("name")?)?, text(e.get("value")?)?)))
                 .collect();
-            if let Some(n) = c.at(&["resources", "limits", "memory"]) {
+            let elsewhere = match c.get("resources") {
+                Some(r) if r.is_map() => None,
+                _ => resources_from(c),
+            };
+            let (res_file, res) = match &elsewhere {
+                Some((f, n)) => (Some(f.as_path()), Some(n)),
+                None => (None, c.get("resources")),
+            };
+            let mut theirs = Vec::new();
+            let found = if res_file.is_some() {
+                &mut theirs
+            } else {
+                &mut own
+            };
+            if let Some(n) = res.and_then(|r| r.at(&["limits", "memory"])) {
                 k.hard
-                    .extend(memory(n, "resources.limits.memory", &mut problems));
+                    .extend(memory_in(n, "resources.limits.memory", res_file, found));
             }
             k.hard.extend(pod_limit.clone());
-            if let Some(n) = c.at(&["resources", "requests", "memory"]) {
+            if let Some(n) = res.and_then(|r| r.at(&["requests", "memory"])) {
                 k.reservations
-                    .extend(memory(n, "resources.requests.memory", &mut problems));
+                    .extend(memory_in(n, "resources.requests.memory", res_file, found));
             }
-            k.cpus = c.at(&["resources", "limits", "cpu"]).and_then(cpus);
+            problems.extend(
+                theirs
+                    .into_iter()
+                    .map(|p| (res_file.map(Path::to_path_buf), p)),
+            );
+            k.cpus = res.and_then(|r| r.at(&["limits", "cpu"])).and_then(cpus);
             k.somaxconn = somaxconn.clone();
             k.stop_grace = grace.clone();
             k.ports = c
@@ -195,11 +245,113 @@ pub fn containers(file: &Path, docs: &[Node]) -> (Vec<Container>, Vec<At<String>
             // Containers of a pod share the network namespace.
             k.hostnames = vec!["localhost".into(), "127.0.0.1".into()];
             k.siblings = names.iter().filter(|n| **n != name).cloned().collect();
+            k.mounts = config_map_mounts(spec, c);
             k.set_limit_from_hard();
             out.push(k);
         }
     }
+    problems.extend(own.into_iter().map(|p| (None, p)));
+    problems.extend(pod_problems.into_iter().map(|p| (None, p)));
     (out, problems)
+}
+
+/// The prefix of a mount source that stands for a ConfigMap by name, until
+/// the reader knows which file defines it (`configmap:NAME/KEY`).
+pub const CONFIG_MAP_SOURCE: &str = "configmap:";
+
+/// The ConfigMaps a container mounts: (`configmap:NAME[/KEY]`, path in the
+/// container). A whole ConfigMap is a directory of its keys (or of the
+/// `items` it lists, each at its `path`); `subPath` mounts one key as a file.
+fn config_map_mounts(spec: &Node, c: &Node) -> Vec<(std::path::PathBuf, String)> {
+    let mut out = Vec::new();
+    let volumes = spec.get("volumes").map(Node::as_seq).unwrap_or_default();
+    for m in c.get("volumeMounts").map(Node::as_seq).unwrap_or_default() {
+        let (Some(vol), Some(target)) = (
+            m.get("name").and_then(Node::scalar_text),
+            m.get("mountPath").and_then(Node::scalar_text),
+        ) else {
+            continue;
+        };
+        let Some(cm) = volumes
+            .iter()
+            .find(|v| v.get("name").and_then(Node::scalar_text).as_deref() == Some(&vol))
+            .and_then(|v| v.get("configMap"))
+        else {
+            continue;
+        };
+        let Some(name) = cm.get("name").and_then(Node::scalar_text) else {
+            continue;
+        };
+        let source = std::path::PathBuf::from(format!("{CONFIG_MAP_SOURCE}{name}"));
+        // `items` rename keys: each key at its own path below the mount.
+        let items: Vec<(String, String)> = cm
+            .get("items")
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|i| Some((i.get("key")?.scalar_text()?, i.get("path")?.scalar_text()?)))
+            .collect();
+        let sub = m.get("subPath").and_then(Node::scalar_text);
+        let at = |path: &str| -> Option<String> {
+            match &sub {
+                Some(s) => (s.as_str() == path).then(|| target.clone()),
+                None => Some(format!("{}/{path}", target.trim_end_matches('/'))),
+            }
+        };
+        if items.is_empty() {
+            match &sub {
+                Some(s) => out.push((source.join(s), target.clone())),
+                None => out.push((source, target.clone())),
+            }
+        } else {
+            for (key, path) in items {
+                if let Some(t) = at(&path) {
+                    out.push((source.join(key), t));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// One `data` entry of a ConfigMap: its name, the key, the key's node and
+/// the value's.
+pub struct ConfigMapEntry<'a> {
+    pub config_map: String,
+    pub key: &'a Node,
+    pub value: &'a Node,
+}
+
+/// The `data` entries of every ConfigMap in the documents (`List`s too).
+pub fn config_map_entries(docs: &[Node]) -> Vec<ConfigMapEntry<'_>> {
+    let mut out = Vec::new();
+    let all = docs.iter().flat_map(|d| {
+        if d.get("kind").and_then(Node::as_str) == Some("List") {
+            d.get("items")
+                .map(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .collect()
+        } else {
+            vec![d]
+        }
+    });
+    for d in all {
+        if d.get("kind").and_then(Node::as_str) != Some("ConfigMap") {
+            continue;
+        }
+        let Some(name) = d.at(&["metadata", "name"]).and_then(Node::scalar_text) else {
+            continue;
+        };
+        for (k, v) in d.get("data").map(Node::entries).unwrap_or_default() {
+            out.push(ConfigMapEntry {
+                config_map: name.clone(),
+                key: k,
+                value: v,
+            });
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ pub mod cgroup;
 pub mod compose;
 pub mod dockerfile;
 pub mod ecs;
+pub mod helm;
 pub mod kubernetes;
 pub mod quantity;
 pub mod script;
@@ -70,6 +71,9 @@ pub struct MemoryValue {
     /// `mem_limit`, `resources.limits.memory`, `memory` ...
     pub key: String,
     pub span: Span,
+    /// The file it is written in when not the container's own (a Helm
+    /// chart's `values.yaml`).
+    pub file: Option<PathBuf>,
     /// The grammar the value was read with says it is likely a unit slip
     /// (a bare Compose number is bytes; a Kubernetes `m` is milli-bytes).
     pub slip: Option<String>,
@@ -202,7 +206,7 @@ impl Container {
                 bytes: m.bytes,
                 explanation: format!("`{}: {}` of `{}`", m.key, m.raw, self.name),
                 places: vec![Place {
-                    file: self.file.clone(),
+                    file: m.file.clone().unwrap_or_else(|| self.file.clone()),
                     span: m.span,
                     message: format!("hard memory limit {}", m.bytes),
                 }],

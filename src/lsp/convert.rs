@@ -177,7 +177,7 @@ pub fn diagnostic(sources: &SourceMap, d: &Diagnostic, enc: Encoding) -> lsp::Di
             let f = sources.get(r.file);
             Some(lsp::DiagnosticRelatedInformation {
                 location: lsp::Location::new(
-                    path_to_uri(f.path.as_deref()?)?,
+                    path_to_uri(&crate::input::shown_path(f.path.as_deref()?))?,
                     range(f, r.span, enc),
                 ),
                 message: r.message.clone(),

@@ -523,7 +523,7 @@ fn edit_map(
     let mut changes: std::collections::HashMap<lsp::Uri, Vec<lsp::TextEdit>> = Default::default();
     for e in edits {
         let f = sources.get(e.file);
-        let uri = convert::path_to_uri(f.path.as_deref()?)?;
+        let uri = convert::path_to_uri(&crate::input::shown_path(f.path.as_deref()?))?;
         changes.entry(uri).or_default().push(lsp::TextEdit {
             range: convert::range(f, e.span, at.enc()),
             new_text: e.content.clone(),
@@ -693,7 +693,11 @@ fn nginx_pass_targets(at: &At, off: usize) -> Option<Vec<lsp::Location>> {
                 });
                 if let (true, Layer::File { file, line, .. }) = (is_socket, &e.origin.layer) {
                     let f = sources.get(*file);
-                    let Some(uri) = f.path.as_deref().and_then(convert::path_to_uri) else {
+                    let Some(uri) = f
+                        .path
+                        .as_deref()
+                        .and_then(|p| convert::path_to_uri(&crate::input::shown_path(p)))
+                    else {
                         continue;
                     };
                     let loc = lsp::Location::new(uri, convert::range(f, *line, at.enc()));

@@ -570,7 +570,9 @@ impl Server {
                 .report
                 .sources
                 .iter()
-                .filter(|(_, f)| f.path.as_deref() == Some(path))
+                .filter(|(_, f)| {
+                    f.path.as_deref().map(crate::input::shown_path).as_deref() == Some(path)
+                })
                 .map(|(id, _)| id)
                 .collect();
             (!ids.is_empty()).then_some((p, ids))
@@ -593,7 +595,9 @@ impl Server {
             if let Some(project) = self.projects.iter().find(|p| path.starts_with(&p.root)) {
                 let report = &project.analysis.report;
                 for d in &report.diagnostics {
-                    if report.sources.get(d.file).path.as_deref() == Some(path.as_path()) {
+                    // (A config embedded in a manifest shows in the manifest.)
+                    let file = report.sources.get(d.file).path.as_deref();
+                    if file.map(crate::input::shown_path).as_deref() == Some(path.as_path()) {
                         out.push(convert::diagnostic(&report.sources, d, self.enc));
                     }
                 }

@@ -34,7 +34,9 @@ pub fn repo_relative(
     root: &std::path::Path,
 ) -> String {
     let f = sources.get(file);
-    match f.path.as_ref().and_then(|p| p.strip_prefix(root).ok()) {
+    // A config embedded in a manifest is reported at the manifest.
+    let path = f.path.as_deref().map(crate::input::shown_path);
+    match path.as_ref().and_then(|p| p.strip_prefix(root).ok()) {
         Some(rel) => rel
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())

@@ -712,6 +712,8 @@ pub(crate) mod tests {
             nginx_prefix: None,
             project: Default::default(),
             nginx_ids: Vec::new(),
+            embedded: Default::default(),
+            embedded_configs: Vec::new(),
         };
         cx.read_all(&claimed);
         cx.project.containers.len() + cx.problems.len()

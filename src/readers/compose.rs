@@ -3,8 +3,11 @@
 
 use std::path::PathBuf;
 
+use std::collections::HashMap;
+
 use super::{Candidate, ReadContext, Reader, is_yaml, yaml_documents};
 use crate::container::compose;
+use crate::container::yaml::Node;
 
 pub struct ComposeFiles;
 
@@ -21,8 +24,9 @@ impl Reader for ComposeFiles {
             // Said why it is not read, as a Compose file by its name.
             return file.name.contains("compose");
         }
-        // `services:` is a top-level key: at the start of a line.
-        file.str().lines().any(|l| l.trim_end() == "services:")
+        // `services:` is a top-level key: at the start of a line. A file
+        // named as Compose's own may be format v1 (services at the top).
+        file.str().lines().any(|l| l.trim_end() == "services:") || compose_name(file.name)
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
@@ -33,8 +37,34 @@ impl Reader for ComposeFiles {
             let Some(docs) = yaml_documents(cx, id, &text) else {
                 continue;
             };
-            if docs.first().is_some_and(compose::is_compose) {
-                let (cs, problems) = compose::containers(f, &docs[0]);
+            if docs
+                .first()
+                .is_some_and(|d| compose::is_compose(d) || compose::is_compose_v1(d))
+            {
+                // Other files `extends: {file, service}` names, each read once.
+                let dir = f.parent().unwrap_or(std::path::Path::new(""));
+                let mut others: HashMap<String, Option<Node>> = HashMap::new();
+                for (_, svc) in docs[0].get("services").unwrap_or(&docs[0]).entries() {
+                    let Some(file) = svc.at(&["extends", "file"]).and_then(Node::as_str) else {
+                        continue;
+                    };
+                    if others.contains_key(file) {
+                        continue;
+                    }
+                    let path = dir.join(file);
+                    // (Only inside the project: a change must not make the
+                    // check read other files of the machine.)
+                    let doc = cx
+                        .inside(&path)
+                        .then(|| cx.read(&path))
+                        .flatten()
+                        .and_then(|(_, t)| crate::container::yaml::parse(&t).ok())
+                        .and_then(|d| d.into_iter().next());
+                    others.insert(file.to_string(), doc);
+                }
+                let external =
+                    |file: &str, name: &str| compose::service(others.get(file)?.as_ref()?, name);
+                let (cs, problems) = compose::containers_with(f, &docs[0], &external);
                 cx.project.containers.extend(cs);
                 for p in problems {
                     cx.problem("UW001", id, p.span, p.value);
@@ -42,4 +72,11 @@ impl Reader for ComposeFiles {
             }
         }
     }
+}
+
+/// The names Compose looks for by itself, and their variants
+/// (`docker-compose.prod.yml`, `compose.override.yaml`).
+fn compose_name(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    n.starts_with("docker-compose") || n.starts_with("compose")
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use super::{Candidate, ReadContext, Reader, is_yaml, yaml_documents};
+use super::{Candidate, ReadContext, Reader, configmap, is_yaml, yaml_documents};
 use crate::container::kubernetes;
 use crate::source::Span;
 
@@ -19,6 +19,8 @@ impl Reader for Manifests {
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
+        let first = cx.project.containers.len();
+        let mut defined = Vec::new();
         for f in files {
             let Some((id, text)) = cx.read(f) else {
                 continue;
@@ -42,6 +44,11 @@ impl Reader for Manifests {
                     cx.problem("UW001", id, p.span, p.value);
                 }
             }
+            let entries = kubernetes::config_map_entries(&docs);
+            for name in configmap::read(cx, f, id, &text, &entries, &|_| false) {
+                defined.push((name, f.clone()));
+            }
         }
+        configmap::resolve_mounts(&mut cx.project.containers[first..], &defined);
     }
 }

@@ -7,9 +7,11 @@
 pub mod aws;
 pub mod cloudformation;
 pub mod compose;
+pub mod configmap;
 pub mod copilot;
 pub mod dockerfile;
 pub mod ecs;
+pub mod helm;
 pub mod kubernetes;
 pub mod nginx;
 pub mod pins;
@@ -43,6 +45,7 @@ pub static READERS: &[&dyn Reader] = &[
     &cloudformation::Templates,
     &copilot::Manifests,
     &ecs::EcsTasks,
+    &helm::Charts,
     &kubernetes::Manifests,
     &compose::ComposeFiles,
     &supervisord::SupervisordConfs,
@@ -180,6 +183,11 @@ pub struct ReadContext<'a> {
     pub project: Project,
     /// The file id of each part of each Nginx configuration.
     pub nginx_ids: Vec<Vec<FileId>>,
+    /// Texts embedded in the files read (a ConfigMap's `uwsgi.ini`), by
+    /// their [`crate::input::embedded_path`]: read like files.
+    pub embedded: HashMap<PathBuf, Vec<u8>>,
+    /// Which of them are uWSGI configs, in the order found.
+    pub embedded_configs: Vec<PathBuf>,
 }
 
 impl ReadContext<'_> {
@@ -187,7 +195,11 @@ impl ReadContext<'_> {
     /// exists but cannot be read is reported once (UW001), never skipped
     /// silently.
     pub fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = match self.overlay.read(path) {
+        let bytes = match self
+            .embedded
+            .get(path)
+            .map_or_else(|| self.overlay.read(path), |b| Ok(b.clone()))
+        {
             Ok(b) => b,
             Err(e) => {
                 if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
@@ -207,7 +219,7 @@ impl ReadContext<'_> {
             Some(id) => *id,
             None => {
                 let id = self.sources.add(SourceFile::new(
-                    crate::uwsgi::resolve::display_name(&self.cwd, path),
+                    crate::uwsgi::resolve::display_name(&self.cwd, &crate::input::shown_path(path)),
                     Some(path.to_path_buf()),
                     bytes,
                 ));
@@ -216,6 +228,13 @@ impl ReadContext<'_> {
             }
         };
         Some((id, text))
+    }
+
+    /// Does `path` (links followed) lie inside a root walked? Files a
+    /// context file names are read only then.
+    pub fn inside(&self, path: &Path) -> bool {
+        crate::source::canonicalize(path)
+            .is_ok_and(|real| self.roots.iter().any(|r| real.starts_with(r)))
     }
 
     /// A problem with a context file (unreadable, malformed, a template).

@@ -53,50 +53,54 @@ impl Reader for NginxConfigs {
             if seen.contains(&f) {
                 continue;
             }
-            let mut ids: Vec<FileId> = Vec::new();
-            for part in &l.parts {
-                match cx.read(&part.path) {
-                    Some((id, _)) => ids.push(id),
-                    None => ids.push(*ids.first().unwrap_or(&FileId(0))),
-                }
-            }
-            // A template (`${VAR}` for envsubst, Jinja) is Nginx only once
-            // rendered: a syntax error there is the template's, not a bug.
-            let template = l.parts.iter().any(|p| {
-                cx.sources.find_path(&p.path).is_some_and(|id| {
-                    crate::container::is_template(&String::from_utf8_lossy(
-                        &cx.sources.get(id).bytes,
-                    ))
-                })
-            });
-            let mut told = false;
-            for p in &l.problems {
-                let id = ids[p.file];
-                let span = Span::new(p.span.start, p.span.end);
-                if template && !p.missing_include {
-                    if !told {
-                        cx.problem(
-                            "UW004",
-                            id,
-                            span,
-                            format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
-                        );
-                        told = true;
-                    }
-                    continue;
-                }
-                let code = if p.missing_include { "UW002" } else { "UW001" };
-                cx.problem(code, id, span, format!("Nginx: {}", p.message));
-            }
-            let model = crate::nginx::model::build(&l.config);
-            cx.project.nginx.push(crate::deployment::NginxConf {
-                main: f,
-                parts: l.parts,
-                model,
-            });
-            cx.nginx_ids.push(ids);
+            add(cx, f, l);
         }
     }
+}
+
+/// Add a loaded Nginx configuration (a file's, or one embedded in a
+/// manifest) to the project, with the problems found in its parts.
+pub(crate) fn add(cx: &mut ReadContext, f: PathBuf, l: crate::nginx::include::Loaded) {
+    let mut ids: Vec<FileId> = Vec::new();
+    for part in &l.parts {
+        match cx.read(&part.path) {
+            Some((id, _)) => ids.push(id),
+            None => ids.push(*ids.first().unwrap_or(&FileId(0))),
+        }
+    }
+    // A template (`${VAR}` for envsubst, Jinja) is Nginx only once
+    // rendered: a syntax error there is the template's, not a bug.
+    let template = l.parts.iter().any(|p| {
+        cx.sources.find_path(&p.path).is_some_and(|id| {
+            crate::container::is_template(&String::from_utf8_lossy(&cx.sources.get(id).bytes))
+        })
+    });
+    let mut told = false;
+    for p in &l.problems {
+        let id = ids[p.file];
+        let span = Span::new(p.span.start, p.span.end);
+        if template && !p.missing_include {
+            if !told {
+                cx.problem(
+                        "UW004",
+                        id,
+                        span,
+                        format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
+                    );
+                told = true;
+            }
+            continue;
+        }
+        let code = if p.missing_include { "UW002" } else { "UW001" };
+        cx.problem(code, id, span, format!("Nginx: {}", p.message));
+    }
+    let model = crate::nginx::model::build(&l.config);
+    cx.project.nginx.push(crate::deployment::NginxConf {
+        main: f,
+        parts: l.parts,
+        model,
+    });
+    cx.nginx_ids.push(ids);
 }
 
 /// An Nginx config by name and content: `.conf`, `.template`, `.nginx` or

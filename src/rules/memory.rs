@@ -393,7 +393,7 @@ pub fn soft_limit_only(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>
     if dep.limit().is_some() {
         return;
     }
-    let Some(at) = ctx.project.at(&c.file, r.span) else {
+    let Some(at) = ctx.project.at(r.file.as_deref().unwrap_or(&c.file), r.span) else {
         return;
     };
     let mut d = rule.at(
@@ -435,7 +435,7 @@ pub fn suspicious_memory_limit(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Dia
             }
             None => continue,
         };
-        let Some(at) = ctx.project.at(&c.file, m.span) else {
+        let Some(at) = ctx.project.at(m.file.as_deref().unwrap_or(&c.file), m.span) else {
             continue;
         };
         let mut d = rule.at(
@@ -469,7 +469,7 @@ pub fn limits_disagree(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>
                 .find_map(|o| pooled.iter().find(|p| o.bytes > p.bytes).map(|p| (*o, *p)))
         });
     let Some((a, b)) = pair else { return };
-    let Some(at) = ctx.project.at(&c.file, a.span) else {
+    let Some(at) = ctx.project.at(a.file.as_deref().unwrap_or(&c.file), a.span) else {
         return;
     };
     let low = a.bytes.min(b.bytes);
@@ -484,10 +484,11 @@ pub fn limits_disagree(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>
             c.who()
         ),
     );
-    d.related.extend(
-        ctx.project
-            .label(&c.file, b.span, format!("{} here", b.bytes)),
-    );
+    d.related.extend(ctx.project.label(
+        b.file.as_deref().unwrap_or(&c.file),
+        b.span,
+        format!("{} here", b.bytes),
+    ));
     d.help = Some("state the limit once, or make both the same".into());
     out.push(d);
 }

@@ -1196,7 +1196,8 @@ impl Resolver<'_> {
         let file_id = match self.sources.find_path(&canon) {
             Some(id) => id,
             None => self.sources.add(SourceFile::new(
-                display_name(&self.host.cwd, &path),
+                // A text embedded in a manifest is named by the manifest.
+                display_name(&self.host.cwd, &crate::input::shown_path(&path)),
                 Some(canon.clone()),
                 bytes.clone(),
             )),
