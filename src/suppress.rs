@@ -252,8 +252,10 @@ pub fn additions(
     reason: &str,
 ) -> Result<Additions, String> {
     let reason = reason.trim();
-    if reason.is_empty() {
-        return Err("--add-suppressions needs a reason: it is written into every comment".into());
+    if !reason.chars().any(char::is_alphanumeric) {
+        return Err(format!(
+            "--add-suppressions needs a reason (words, e.g. \"adopted before review\"); `{reason}` is none: it is written into every comment"
+        ));
     }
     if reason.contains(['\n', '\r']) {
         return Err("the reason of --add-suppressions must be one line".into());

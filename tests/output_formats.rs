@@ -21,9 +21,15 @@ fn repo(name: &str) -> PathBuf {
 }
 
 fn check(dir: &Path, format: &str) -> String {
+    check_with(dir, format, &[])
+}
+
+fn check_with(dir: &Path, format: &str, extra: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
         .current_dir(dir)
-        .args(["check", "--no-config", "--format", format, "."])
+        .args(["check", "--no-config", "--format", format])
+        .args(extra)
+        .arg(".")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -50,11 +56,31 @@ fn sarif_validates_against_the_schema() {
         assert_eq!(uri, "deploy%20dir/uwsgi.ini");
     }
     for rule in rules {
+        let id = rule["id"].as_str().unwrap();
         assert!(
             rule["helpUri"]
                 .as_str()
                 .unwrap()
-                .ends_with(&format!("{}.md", rule["id"].as_str().unwrap()))
+                .ends_with(&format!("{id}.md"))
+        );
+        // The rule's page travels with the SARIF: GitHub shows `help`.
+        let page = uwsgi_lint::rules::find(id).unwrap().page;
+        let markdown = rule["help"]["markdown"].as_str().unwrap();
+        assert!(markdown.starts_with(&format!("# {id} ")), "{markdown}");
+        assert!(
+            page.contains(markdown),
+            "{id}: help.markdown is the page body"
+        );
+        assert!(!markdown.contains("\n---\n"), "{id}: no front matter");
+        let text = rule["help"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("{id} ")) && !text.contains("```"),
+            "{text}"
+        );
+        let full = rule["fullDescription"]["text"].as_str().unwrap();
+        assert!(
+            !full.is_empty() && page.contains(full.split(' ').next().unwrap()),
+            "{full}"
         );
     }
     let dup = results.iter().find(|r| r["ruleId"] == "UW106").unwrap();
@@ -81,6 +107,52 @@ fn sarif_validates_against_the_schema() {
         out.status.success(),
         "SARIF does not validate:\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn docs_url_makes_help_links_absolute() {
+    let dir = repo("docs-url");
+    let base = "https://example.org/uwsgi-lint/rules";
+    let sarif: serde_json::Value =
+        serde_json::from_str(&check_with(&dir, "sarif", &["--docs-url", base])).unwrap();
+    for rule in sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            rule["helpUri"],
+            format!("{base}/{}.md", rule["id"].as_str().unwrap())
+        );
+    }
+    // From the configuration, with `{code}` placed by hand.
+    std::fs::write(
+        dir.join("uwsgi-lint.toml"),
+        "[output]\ndocs-url = \"https://example.org/r/{code}.html\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(&dir)
+        .args(["check", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(
+        d["url"],
+        format!("https://example.org/r/{}.html", d["code"].as_str().unwrap())
+    );
+    // A relative URL is refused, with its position.
+    std::fs::write(
+        dir.join("uwsgi-lint.toml"),
+        "[output]\ndocs-url = \"rules/\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = common::uwsgi_lint(&dir, &["check", "."]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("uwsgi-lint.toml:2:12") && err.contains("absolute"),
+        "{err}"
     );
 }
 
