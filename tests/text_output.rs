@@ -92,7 +92,7 @@ fn a_clean_run_says_so_and_how_to_run_more_rules() {
     assert_eq!(
         out,
         format!(
-            "No findings in 1 uWSGI file.\n{} rules of {} did not run (not in the default set, or ignored): `uwsgi-lint rules` lists them, `--select ALL` runs every rule.\n",
+            "No findings in 1 uWSGI file.\n{} of {} rules did not run (not selected, ignored, or not in the default set): `uwsgi-lint rules` marks the default set, `--select ALL` runs every rule.\n",
             uwsgi_lint::rules::RULES.len() - 1,
             uwsgi_lint::rules::RULES.len()
         ),

@@ -96,8 +96,7 @@ fn render_with(input: &Input<'_>, by_rule_line: bool) -> String {
     let off = input.options.rules_not_run;
     if off > 0 {
         s.push_str(&format!(
-            "{} of {} did not run (not in the default set, or ignored): `uwsgi-lint rules` lists them, `--select ALL` runs every rule.\n",
-            plural(off, "rule", "rules"),
+            "{off} of {} rules did not run (not selected, ignored, or not in the default set): `uwsgi-lint rules` marks the default set, `--select ALL` runs every rule.\n",
             crate::rules::RULES.len()
         ));
     }
