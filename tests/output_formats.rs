@@ -205,3 +205,82 @@ fn gitlab_fingerprints_are_stable_and_unique() {
     }
     assert!(item["location"]["lines"]["begin"].is_u64());
 }
+
+/// The GitHub problem matcher (`.github/uwsgi-lint-matcher.json`) picks every
+/// finding out of real `--format concise` output, with the right file,
+/// place, severity and code, and nothing else. Its regexes are applied with
+/// Python's `re`, which reads these the way the Actions runner does.
+#[test]
+fn problem_matcher_reads_concise_output() {
+    let dir = repo("matcher");
+    let concise = check_with(&dir, "concise", &["--select", "ALL"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&check_with(&dir, "json", &["--select", "ALL"])).unwrap();
+    let findings = json["diagnostics"].as_array().unwrap();
+    let severities: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|d| d["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities.len(), 3, "all three severities: {severities:?}");
+    let matcher = common::manifest_dir().join(".github/uwsgi-lint-matcher.json");
+    let input = dir.join("concise.txt");
+    std::fs::write(&input, &concise).unwrap();
+    let script = r#"
+import json, re, sys
+matchers = json.load(open(sys.argv[1]))["problemMatcher"]
+for line in open(sys.argv[2], encoding="utf-8").read().splitlines():
+    hits = []
+    for m in matchers:
+        p = m["pattern"][0]
+        r = re.match(p["regexp"], line)
+        if r:
+            sev = r.group(p["severity"]) if "severity" in p else m.get("severity", "error")
+            hits.append("\t".join([r.group(p["file"]), r.group(p["line"]), r.group(p["column"]), sev, r.group(p["code"]), r.group(p["message"])]))
+    print(len(hits), *hits, sep="\t")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&matcher)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = String::from_utf8(out.stdout).unwrap();
+    let mut matched = Vec::new();
+    for (line, result) in concise.lines().zip(results.lines()) {
+        let fields: Vec<&str> = result.split('\t').collect();
+        match fields[0] {
+            "0" => assert!(
+                !line.contains("[UW"),
+                "a finding the matcher misses: {line}"
+            ),
+            "1" => matched.push(fields[1..].join("\t")),
+            n => panic!("{n} matchers match {line}"),
+        }
+    }
+    let expected: Vec<String> = findings
+        .iter()
+        .map(|d| {
+            let sev = match d["severity"].as_str().unwrap() {
+                "info" => "notice",
+                s => s,
+            };
+            format!(
+                "{}\t{}\t{}\t{sev}\t{}\t{}",
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["column"],
+                d["code"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let (mut a, mut b) = (matched.clone(), expected.clone());
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
+}
