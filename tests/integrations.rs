@@ -6,9 +6,10 @@
 //! - pre-commit runs the wheel hooks (`pre-commit-wheel/`, `language:
 //!   python`) from that wheel, so nothing compiles;
 //! - pre-commit runs the source hooks (`.pre-commit-hooks.yaml`, `language:
-//!   rust`) with cargo pointed at the same target directory, offline, so the
-//!   dependencies built for the wheel are reused and only this crate is
-//!   compiled again (pre-commit builds from its own copy of the checkout).
+//!   rust`) with cargo pointed at the same target directory and settings,
+//!   offline, so the dependencies built for the wheel are reused and only
+//!   this crate is compiled again (pre-commit builds from its own copy of
+//!   the checkout, a package cargo has not seen).
 //!
 //! In CI (`CI=true`) the tools are required; locally the tests skip without them.
 
@@ -334,6 +335,15 @@ fn pre_commit_source_hooks_build_on_the_shared_target_dir() {
             // Resolve to the crates already downloaded (the locked ones):
             // `cargo install` does not read Cargo.lock.
             ("CARGO_NET_OFFLINE", "true".as_ref()),
+            // What maturin's zig mode sets when the target is the host (so
+            // build scripts and proc macros are built apart from the target);
+            // without the same setting cargo would build every dependency again.
+            ("CARGO_UNSTABLE_TARGET_APPLIES_TO_HOST", "true".as_ref()),
+            ("CARGO_TARGET_APPLIES_TO_HOST", "false".as_ref()),
+            (
+                "__CARGO_TEST_CHANNEL_OVERRIDE_DO_NOT_USE_THIS",
+                "nightly".as_ref(),
+            ),
         ],
     );
 }
