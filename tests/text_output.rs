@@ -178,6 +178,14 @@ fn renderer_edge_cases() {
         diag(long, (10, 70_010)),
     ];
     let out = text::render(&sources, &cases, false);
+    // Every place is the one the other formats give (lines end at `\n`
+    // only, columns count characters, excerpts keep the true column).
+    for d in &cases {
+        let f = sources.get(d.file);
+        let p = f.line_col(d.span.start);
+        let place = format!("--> {}:{}:{}\n", f.name, p.line, p.column);
+        assert!(out.contains(&place), "{place}{out}");
+    }
     assert!(out.contains("--> long.ini:1:70002\n"), "{out}");
     assert!(out.len() < 20_000, "{} bytes", out.len());
     snapshot("text_edge_cases", &out);

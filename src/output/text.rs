@@ -32,7 +32,7 @@ impl super::Renderer for Text {
 /// the file.
 struct Lossy {
     text: String,
-    /// Line starts (`\n`, `\r\n` and a lone `\r` end a line).
+    /// Line starts.
     starts: Vec<usize>,
     /// For a file that is not valid UTF-8: per chunk, its raw start, its
     /// start in `text`, its valid length and its invalid length.
@@ -64,22 +64,15 @@ impl Lossy {
                 (text, Some(chunks))
             }
         };
-        let b = text.as_bytes();
+        // Lines end at `\n` only, as uWSGI and every other place we report
+        // split them (a lone `\r` stays inside its line).
         let mut starts = vec![0];
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\r' if b.get(i + 1) == Some(&b'\n') => {
-                    i += 2;
-                    starts.push(i);
-                }
-                b'\r' | b'\n' => {
-                    i += 1;
-                    starts.push(i);
-                }
-                _ => i += 1,
-            }
-        }
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         Lossy {
             text,
             starts,
@@ -219,7 +212,8 @@ fn window(f: &Lossy, marks: &mut [Mark]) -> (String, usize, Vec<std::ops::Range<
             at: source.len() - prefix.len(),
             prefix: prefix.len(),
         });
-        source.push_str(&f.text[a..b]);
+        // A lone `\r` would move the terminal's cursor: shown as a space.
+        source.push_str(&f.text[a..b].replace('\r', " "));
         if b < end {
             source.push('…');
         }
@@ -254,10 +248,11 @@ fn snippet<'a>(
     let (source, line_start, ranges) = window(&f, &mut marks);
     let fixup = ranges.first().and_then(|r| {
         let line_from = source[..r.start].rfind('\n').map_or(0, |i| i + 1);
-        let shown = source[line_from..r.start].chars().count() + 1;
-        (shown != pos.column).then(|| {
+        let line = line_start + source[..r.start].matches('\n').count();
+        let column = source[line_from..r.start].chars().count() + 1;
+        ((line, column) != (pos.line, pos.column)).then(|| {
             (
-                format!("{}:{}:{shown}", src.name, pos.line),
+                format!("{}:{line}:{column}", src.name),
                 format!("{}:{}:{}", src.name, pos.line, pos.column),
             )
         })
