@@ -691,7 +691,7 @@ mod tests {
         let mut found = Vec::new();
         for (k, v) in &table {
             match v {
-                toml::Value::Table(t) if k == "memory" => {
+                toml::Value::Table(t) if k == "memory" || k == "output" => {
                     found.extend(t.keys().map(|sub| format!("[{k}] {sub}")))
                 }
                 toml::Value::Table(_) => found.push(format!("[{k}]")),
