@@ -35,7 +35,7 @@ pub fn is_outside(roots: &[PathBuf], path: &Path) -> bool {
             Err(_) => return true,
         }
     };
-    let abs = crate::uwsgi::resolve::normalize_lexically(&abs);
+    let abs = crate::input::normalize_lexically(&abs);
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
     let mut base = abs.as_path();
     loop {

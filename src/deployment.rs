@@ -20,6 +20,16 @@ use crate::uwsgi::resolve::Resolved;
 use crate::uwsgi::version::Version;
 
 /// The protocol a uWSGI socket speaks.
+/// A link written down (`[[deployment]]` in the settings): this config runs
+/// in that container, behind those Nginx files, with that memory limit.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct Explicit {
+    pub uwsgi: PathBuf,
+    pub container: Option<String>,
+    pub nginx: Vec<PathBuf>,
+    pub memory_limit_bytes: Option<u64>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     Uwsgi,
@@ -147,10 +157,42 @@ pub struct Deployment {
     pub env: Vec<EnvVar>,
     /// Indexes into the project's Nginx configurations that pass to it.
     pub nginx: Vec<usize>,
+    /// Why each of `nginx` was taken to be in front (same order).
+    pub nginx_why: Vec<String>,
+    /// Unix sockets Nginx names by another path (a shared mount):
+    /// `(Nginx's path, uWSGI's path)`.
+    pub unix_aliases: Vec<(String, String)>,
     /// Nginx runs in the same container (installed in its image).
     pub nginx_colocated: Option<Place>,
+    /// The signal uWSGI gets when the container stops, where it is not
+    /// SIGTERM (a supervisord program's `stopsignal`).
+    pub stop_signal: Option<Place>,
     /// The uWSGI version the image installs.
     pub version: Option<(Version, Place)>,
+    /// The container's command line is the whole config: it names no
+    /// config file, and `uwsgi` is `file#name` of the container.
+    pub command_line: bool,
+}
+
+/// Every file a deployment's facts come from: the container's file, its
+/// image's Dockerfile, where its command and limit are written, the Nginx
+/// in front (all parts).
+pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<Item = &'a Path> {
+    let limit = d
+        .container
+        .limit
+        .iter()
+        .flat_map(|l| l.places.iter().map(|p| p.file.as_path()));
+    let nginx = d
+        .nginx
+        .iter()
+        .filter_map(|n| project.nginx.get(*n))
+        .flat_map(|n| n.parts.iter().map(|p| p.path.as_path()));
+    std::iter::once(d.container.file.as_path())
+        .chain(d.dockerfile.iter().map(|f| f.path.as_path()))
+        .chain(d.args_place.iter().map(|p| p.file.as_path()))
+        .chain(limit)
+        .chain(nginx)
 }
 
 impl Deployment {
@@ -167,11 +209,17 @@ pub struct Project {
     pub nginx: Vec<NginxConf>,
     /// uWSGI pins from requirements files and pyproject.toml.
     pub pins: Vec<(Version, Place)>,
+    /// supervisord configurations, which start programs in a container.
+    pub supervisord: Vec<crate::container::supervisord::Supervisord>,
+    /// Shell scripts an image may start (entrypoints, start scripts).
+    pub scripts: Vec<crate::container::script::Script>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
     pub dirs: std::collections::HashSet<PathBuf>,
     /// The roots walked.
     pub roots: Vec<PathBuf>,
+    /// `pins` by the directory of their file, built on first use.
+    pin_dirs: std::sync::OnceLock<std::collections::HashMap<PathBuf, Vec<usize>>>,
 }
 
 fn common_dir(a: &Path, b: &Path) -> PathBuf {
@@ -191,6 +239,29 @@ pub enum Scope {
 }
 
 impl Project {
+    /// The uWSGI pin that applies to `path`: the one in the deepest
+    /// directory above it (a monorepo's services pin their own versions),
+    /// among those of its project.
+    pub fn pin_for(&self, path: &Path) -> Option<(Version, Place)> {
+        let by_dir = self.pin_dirs.get_or_init(|| {
+            let mut m: std::collections::HashMap<PathBuf, Vec<usize>> = Default::default();
+            for (i, (_, p)) in self.pins.iter().enumerate() {
+                if let Some(dir) = p.file.parent() {
+                    m.entry(dir.to_path_buf()).or_default().push(i);
+                }
+            }
+            m
+        });
+        path.ancestors().skip(1).find_map(|dir| {
+            by_dir
+                .get(dir)?
+                .iter()
+                .map(|i| &self.pins[*i])
+                .find(|(_, p)| self.related(&p.file, path))
+                .cloned()
+        })
+    }
+
     fn is_dir_of(&self, d: &Path, with_roots: bool) -> bool {
         self.dirs.contains(d) || (with_roots && self.roots.iter().any(|r| r == d))
     }
@@ -270,6 +341,7 @@ fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
 
 /// Items sorted by path key, so that those below a directory are one range.
 type ByPath = Vec<(Vec<u8>, usize)>;
+type ByPathSlice = [(Vec<u8>, usize)];
 
 fn sorted(mut v: ByPath) -> ByPath {
     v.sort();
@@ -362,6 +434,14 @@ pub struct Index {
     nginx_port: std::collections::HashMap<u16, ByPath>,
     /// … by port and host.
     nginx_host: std::collections::HashMap<(u16, String), ByPath>,
+    /// … by where a unix socket they pass to lies outside the Nginx
+    /// container (a bind-mounted directory or a named volume it shares).
+    nginx_unix_shared: std::collections::HashMap<PathBuf, ByPath>,
+    /// The containers that mount each Nginx configuration (by index).
+    nginx_mounted_in: std::collections::HashMap<usize, Vec<usize>>,
+    /// … by port and the name of a container that host names (a Compose
+    /// service): those passes reach that container, not any port.
+    nginx_named: std::collections::HashMap<(u16, String), ByPath>,
     /// `[[deployment]]` entries: canonical config, Nginx configurations named.
     named_nginx: Vec<(PathBuf, Vec<usize>)>,
 }
@@ -369,11 +449,7 @@ pub struct Index {
 const LOOPBACK: [&str; 4] = ["localhost", "127.0.0.1", "::1", "0.0.0.0"];
 
 impl Index {
-    pub fn new(
-        configs: &[ConfigFacts],
-        project: &Project,
-        explicit: &[crate::settings::Deployment],
-    ) -> Index {
+    pub fn new(configs: &[ConfigFacts], project: &Project, explicit: &[Explicit]) -> Index {
         use std::collections::HashMap;
         let mut ix = Index::default();
         let mut by_suffix: HashMap<String, ByPath> = HashMap::new();
@@ -406,6 +482,14 @@ impl Index {
         let mut unix: HashMap<PathBuf, ByPath> = HashMap::new();
         let mut port: HashMap<u16, ByPath> = HashMap::new();
         let mut host: HashMap<(u16, String), ByPath> = HashMap::new();
+        let mut named: HashMap<(u16, String), ByPath> = HashMap::new();
+        // Host names by which containers reach a container of the project.
+        let known: std::collections::HashSet<&str> = project
+            .containers
+            .iter()
+            .flat_map(|c| c.hostnames.iter().map(String::as_str))
+            .filter(|h| !LOOPBACK.contains(h))
+            .collect();
         for (i, n) in project.nginx.iter().enumerate() {
             let entry = (path_key(&n.main), i);
             // The project's only config is behind any of its Nginx files.
@@ -423,6 +507,15 @@ impl Index {
                         Target::Host {
                             host: h,
                             port: Some(p),
+                        } if known.contains(h.as_str()) => {
+                            named
+                                .entry((*p, h.clone()))
+                                .or_default()
+                                .push(entry.clone());
+                        }
+                        Target::Host {
+                            host: h,
+                            port: Some(p),
                         } => {
                             port.entry(*p).or_default().push(entry.clone());
                             host.entry((*p, h.clone())).or_default().push(entry.clone());
@@ -432,10 +525,56 @@ impl Index {
                 }
             }
         }
+        // Nginx files a container mounts (the Nginx service of a Compose
+        // project): a unix socket they pass to, seen from outside.
+        let mut mounted: HashMap<PathBuf, Vec<usize>> = HashMap::new();
+        for (ci, c) in project.containers.iter().enumerate() {
+            for (host, _) in &c.mounts {
+                mounted
+                    .entry(crate::uwsgi::resolve::normalize_lexically(host))
+                    .or_default()
+                    .push(ci);
+            }
+        }
+        let mut shared: HashMap<PathBuf, ByPath> = HashMap::new();
+        if !mounted.is_empty() {
+            for (i, n) in project.nginx.iter().enumerate() {
+                let mut runs_it: Vec<usize> = n
+                    .main
+                    .ancestors()
+                    .filter_map(|a| mounted.get(a))
+                    .flatten()
+                    .copied()
+                    .collect();
+                runs_it.sort();
+                runs_it.dedup();
+                for &ci in &runs_it {
+                    let c = &project.containers[ci];
+                    for l in &n.model.locations {
+                        let Some(p) = &l.pass else { continue };
+                        for t in pass_targets(&n.model, &p.target) {
+                            if let Target::Unix(u) = t
+                                && let Some(h) = crate::container::mounted_source(&c.mounts, u)
+                            {
+                                shared
+                                    .entry(crate::uwsgi::resolve::normalize_lexically(&h))
+                                    .or_default()
+                                    .push((path_key(&n.main), i));
+                            }
+                        }
+                    }
+                }
+                if !runs_it.is_empty() {
+                    ix.nginx_mounted_in.insert(i, runs_it);
+                }
+            }
+        }
+        ix.nginx_unix_shared = shared.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_solo = sorted(std::mem::take(&mut ix.nginx_solo));
         ix.nginx_unix = unix.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_port = port.into_iter().map(|(k, v)| (k, sorted(v))).collect();
         ix.nginx_host = host.into_iter().map(|(k, v)| (k, sorted(v))).collect();
+        ix.nginx_named = named.into_iter().map(|(k, v)| (k, sorted(v))).collect();
 
         if !explicit.is_empty() {
             let mut mains: HashMap<PathBuf, Vec<usize>> = HashMap::new();
@@ -467,72 +606,187 @@ impl Index {
         }
     }
 
-    /// The Nginx configurations in front of a config: those of its project
-    /// that pass to one of its sockets (or its project's only config), the
-    /// closest of them (a port like 8000 is everywhere in a tree of several
-    /// projects); and those `[[deployment]]` names.
+    /// The Nginx configurations in front of a config, each with why.
+    ///
+    /// A pass that names the container running the config (its Compose
+    /// service) decides first. Otherwise: those of its project that pass to
+    /// one of its sockets (or to its project's only config), the closest of
+    /// them (a port like 8000 is everywhere in a tree of several projects),
+    /// leaving out those beside another config (they front that one). And
+    /// those `[[deployment]]` names.
     pub fn related_nginx(
         &self,
         project: &Project,
         uwsgi: &Path,
         sockets: &[Socket],
-        hostnames: &[String],
-    ) -> Vec<usize> {
+        container: Option<&Container>,
+    ) -> Vec<(usize, String)> {
+        let hostnames = container.map_or(&[][..], |c| &c.hostnames[..]);
         let scope = project.scope(uwsgi, false);
-        let mut found: Vec<Option<&ByPath>> = Vec::new();
+        let mut by_name: Vec<(Option<&ByPath>, String)> = Vec::new();
+        let mut others: Vec<(Option<&ByPath>, String)> = Vec::new();
         for s in sockets {
             match &s.addr {
-                Addr::Unix(q) => found.push(
-                    self.nginx_unix
-                        .get(&crate::uwsgi::resolve::normalize_lexically(Path::new(q))),
-                ),
+                Addr::Unix(q) => {
+                    // Through a directory or volume both containers mount.
+                    if let Some(h) =
+                        container.and_then(|c| crate::container::mounted_source(&c.mounts, q))
+                    {
+                        by_name.push((
+                            self.nginx_unix_shared
+                                .get(&crate::uwsgi::resolve::normalize_lexically(&h)),
+                            format!("it passes to the unix socket `{q}` through a mount both containers share"),
+                        ));
+                    }
+                    others.push((
+                        self.nginx_unix
+                            .get(&crate::uwsgi::resolve::normalize_lexically(Path::new(q))),
+                        format!("it passes to the unix socket `{q}`"),
+                    ))
+                }
                 Addr::Tcp { host: h, port } => {
+                    for name in hostnames.iter().filter(|n| !LOOPBACK.contains(&n.as_str())) {
+                        by_name.push((
+                            self.nginx_named.get(&(*port, name.clone())),
+                            format!(
+                                "it passes to `{name}:{port}`, the container that runs this config"
+                            ),
+                        ));
+                    }
                     if h.is_empty() || h == "0.0.0.0" || h == "::" {
-                        found.push(self.nginx_port.get(port));
+                        others.push((
+                            self.nginx_port.get(port),
+                            format!("it passes to port {port}, where this config listens"),
+                        ));
                     } else {
-                        for name in LOOPBACK
-                            .iter()
-                            .copied()
-                            .chain([h.as_str()])
-                            .chain(hostnames.iter().map(String::as_str))
-                        {
-                            found.push(self.nginx_host.get(&(*port, name.to_string())));
+                        for name in LOOPBACK.iter().copied().chain([h.as_str()]) {
+                            others.push((
+                                self.nginx_host.get(&(*port, name.to_string())),
+                                format!("it passes to `{name}:{port}`, where this config listens"),
+                            ));
                         }
                     }
                 }
             }
         }
-        let lists: Vec<&[(Vec<u8>, usize)]> = [Some(&self.nginx_solo)]
-            .into_iter()
-            .chain(found)
-            .flatten()
-            .map(|l| within(l, &scope))
-            .collect();
-        let mut out: Vec<usize> = Vec::new();
-        if lists.iter().any(|l| !l.is_empty()) {
-            let me = path_key(uwsgi);
-            for a in ancestor_keys(&me) {
-                for l in &lists {
-                    let found = under(l, a);
-                    crate::stats::link_steps(found.len());
-                    out.extend(found.iter().map(|(_, i)| *i));
-                }
-                if !out.is_empty() {
-                    break;
-                }
-            }
+        let mut out = self.closest(&by_name, &scope, uwsgi);
+        if out.is_empty() {
+            let solo = (
+                Some(&self.nginx_solo),
+                "the only uWSGI config of its project".to_string(),
+            );
+            others.push(solo);
+            out = self.closest(&others, &scope, uwsgi);
         }
         if !self.named_nginx.is_empty() {
             let me = canon(uwsgi);
             for (c, named) in &self.named_nginx {
                 if *c == me {
-                    out.extend(named);
+                    out.extend(
+                        named
+                            .iter()
+                            .map(|n| (*n, "named in `[[deployment]]`".to_string())),
+                    );
+                }
+            }
+        }
+        out.sort_by_key(|(n, _)| *n);
+        out.dedup_by_key(|(n, _)| *n);
+        out
+    }
+
+    /// Unix sockets one path names for Nginx and another for uWSGI: the
+    /// same file, through a directory or volume both containers mount
+    /// (`(Nginx's path, uWSGI's path)`).
+    pub fn unix_aliases(
+        &self,
+        project: &Project,
+        fronts: &[usize],
+        sockets: &[Socket],
+        container: &Container,
+    ) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for &n in fronts {
+            let (Some(conf), Some(cs)) = (project.nginx.get(n), self.nginx_mounted_in.get(&n))
+            else {
+                continue;
+            };
+            for l in &conf.model.locations {
+                let Some(p) = &l.pass else { continue };
+                for t in pass_targets(&conf.model, &p.target) {
+                    let Target::Unix(u) = t else { continue };
+                    for &ci in cs {
+                        let outside =
+                            crate::container::mounted_source(&project.containers[ci].mounts, u)
+                                .map(|h| crate::uwsgi::resolve::normalize_lexically(&h));
+                        for s in sockets {
+                            let Addr::Unix(q) = &s.addr else { continue };
+                            let mine = crate::container::mounted_source(&container.mounts, q)
+                                .map(|h| crate::uwsgi::resolve::normalize_lexically(&h));
+                            if outside.is_some() && outside == mine {
+                                out.push((u.clone(), q.clone()));
+                            }
+                        }
+                    }
                 }
             }
         }
         out.sort();
         out.dedup();
         out
+    }
+
+    /// Of the Nginx configurations in `lists`, those below the deepest
+    /// ancestor of `uwsgi` that has any, except those in a subdirectory
+    /// holding another config (a sibling deployment's own Nginx).
+    fn closest(
+        &self,
+        lists: &[(Option<&ByPath>, String)],
+        scope: &Scope,
+        uwsgi: &Path,
+    ) -> Vec<(usize, String)> {
+        let lists: Vec<(&ByPathSlice, &String)> = lists
+            .iter()
+            .filter_map(|(l, why)| l.map(|l| (within(l, scope), why)))
+            .filter(|(l, _)| !l.is_empty())
+            .collect();
+        let mut out = Vec::new();
+        if lists.is_empty() {
+            return out;
+        }
+        let me = path_key(uwsgi);
+        for a in ancestor_keys(&me) {
+            let mut seen_any = false;
+            for (l, why) in &lists {
+                let found = under(l, a);
+                crate::stats::link_steps(found.len());
+                for (key, i) in found {
+                    seen_any = true;
+                    if !self.beside_other_config(a, key, &me) {
+                        out.push((*i, (*why).clone()));
+                    }
+                }
+            }
+            if seen_any {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Does the file with key `key`, below the directory with key `a`, lie
+    /// in a subdirectory of `a` that holds a config other than `me`?
+    fn beside_other_config(&self, a: &[u8], key: &[u8], me: &[u8]) -> bool {
+        let start = if a.is_empty() { 0 } else { a.len() + 1 };
+        let Some(rest) = key.get(start..) else {
+            return false;
+        };
+        let Some(end) = rest.iter().position(|b| *b == 0) else {
+            // Directly in `a`: beside every config of `a`, so no sibling's.
+            return false;
+        };
+        let child = &key[..start + end];
+        under(&self.configs, child).iter().any(|(k, _)| k != me)
     }
 }
 
@@ -657,6 +911,22 @@ pub fn reached<'a>(
     sockets.iter().find(|s| reaches(target, s, hostnames))
 }
 
+/// [`reached`], with unix paths Nginx names by another path (a shared
+/// mount) taken as the socket they are.
+pub fn reached_via<'a>(
+    target: &Target,
+    sockets: &'a [Socket],
+    hostnames: &[String],
+    aliases: &[(String, String)],
+) -> Option<&'a Socket> {
+    if let Target::Unix(p) = target
+        && let Some((_, q)) = aliases.iter().find(|(n, _)| n == p)
+    {
+        return reached(&Target::Unix(q.clone()), sockets, hostnames);
+    }
+    reached(target, sockets, hostnames)
+}
+
 /// Is `kind` pass to `target` one that should reach a uWSGI socket here?
 pub fn aims_at_uwsgi(kind: PassKind, target: &Target, uwsgi_hosts: &[String]) -> bool {
     match (kind, target) {
@@ -706,6 +976,14 @@ struct Runner<'a> {
     env: Vec<EnvVar>,
     /// Why the Dockerfile was attributed, when it was a guess.
     image_reason: Option<&'static str>,
+    /// The scripts and supervisord that start uWSGI, in order.
+    via: Vec<String>,
+    /// A program of the same supervisord runs Nginx.
+    nginx: Option<Place>,
+    /// The user a launcher switches to.
+    user: Option<String>,
+    /// The signal a launcher stops uWSGI with, when not SIGTERM.
+    stop_signal: Option<Place>,
 }
 
 /// An image no project builds for its uWSGI app: an official library image
@@ -743,7 +1021,15 @@ fn plainly_other_image(image: &str) -> bool {
             .any(|o| name.starts_with(o) || name.contains(&format!("-{o}")))
 }
 
-fn runners(project: &Project) -> Vec<Runner<'_>> {
+/// Does `[[deployment]]` entry `e` name container `c` (`file#name`)?
+fn names_container(e: &Explicit, c: &Container) -> bool {
+    e.container.as_deref().is_some_and(|want| {
+        let (file, name) = want.rsplit_once('#').unwrap_or((want, ""));
+        c.name == name && c.file.ends_with(file.trim_start_matches("./"))
+    })
+}
+
+fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
     use std::collections::{HashMap, HashSet};
     let mut out = Vec::new();
     // Each Dockerfile path canonicalised once (the first of equals wins, as
@@ -776,41 +1062,54 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         }
         (None, None)
     };
+    let launchers = Launchers::new(project);
     for c in &project.containers {
         let (image, image_reason) = used_image(c);
         let av = argv(c, image);
         let env = env_of(c, image);
         let unseen = av.is_empty() && c.image.as_ref().is_some_and(|i| i.value.contains('/'));
-        let Some(args) = uwsgi_args(&av).or_else(|| {
-            // `UWSGI_INI` in the environment, or an image of the project's
-            // whose command is not visible here (linked by port only).
-            (unseen
+        let from_image = c.entrypoint.is_none() && c.command.is_none();
+        let av_file = match (from_image, image) {
+            (true, Some(d)) => d.path.clone(),
+            _ => c.file.clone(),
+        };
+        launchers.budget.set(FOLLOW_BUDGET);
+        let mut started = launchers.follow(&av, &av_file, c, image, &env, 0);
+        if started.is_empty()
+            && (unseen
                 || env
                     .iter()
-                    .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML"))
-            .then(Vec::new)
-        }) else {
-            continue;
-        };
-        let args_place = av.first().map(|a| {
-            let from_image = c.entrypoint.is_none() && c.command.is_none();
-            Place {
-                file: match (from_image, image) {
-                    (true, Some(d)) => d.path.clone(),
-                    _ => c.file.clone(),
-                },
-                span: Span::new(a.span.start, av.last().map_or(a.span.end, |l| l.span.end)),
-                message: "runs uWSGI".into(),
-            }
-        });
-        out.push(Runner {
-            container: c.clone(),
-            image,
-            args,
-            args_place,
-            env,
-            image_reason,
-        });
+                    .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML")
+                || explicit.iter().any(|e| names_container(e, c)))
+        {
+            // `UWSGI_INI` in the environment, an image of the project's
+            // whose command is not visible here (linked by port only), or
+            // a container `[[deployment]]` says runs uWSGI.
+            started.push(Started::default());
+        }
+        for s in started {
+            let args_place = s.place.clone().or_else(|| {
+                av.first().map(|a| Place {
+                    file: av_file.clone(),
+                    span: Span::new(a.span.start, av.last().map_or(a.span.end, |l| l.span.end)),
+                    message: "runs uWSGI".into(),
+                })
+            });
+            let mut env = env.clone();
+            env.extend(s.env);
+            out.push(Runner {
+                container: c.clone(),
+                image,
+                args: s.args,
+                args_place,
+                env,
+                image_reason,
+                via: s.via,
+                nginx: s.nginx,
+                user: s.user,
+                stop_signal: s.stop_signal,
+            });
+        }
     }
     // Dockerfiles no container builds: `docker run` of the image (only
     // when no orchestrator file runs uWSGI: those describe the deployment).
@@ -853,24 +1152,759 @@ fn runners(project: &Project) -> Vec<Runner<'_>> {
         c.ports = d.expose.clone();
         let av = argv(&c, Some(d));
         let env = env_of(&c, Some(d));
-        let Some(args) = uwsgi_args(&av) else {
-            continue;
-        };
-        let args_place = av.first().map(|a| Place {
-            file: d.path.clone(),
-            span: a.span,
-            message: "runs uWSGI".into(),
-        });
-        out.push(Runner {
-            container: c,
-            image: Some(d),
-            args,
-            args_place,
-            env,
-            image_reason: None,
-        });
+        launchers.budget.set(FOLLOW_BUDGET);
+        for s in launchers.follow(&av, &d.path, &c, Some(d), &env, 0) {
+            let args_place = s.place.clone().or_else(|| {
+                av.first().map(|a| Place {
+                    file: d.path.clone(),
+                    span: a.span,
+                    message: "runs uWSGI".into(),
+                })
+            });
+            let mut env = env.clone();
+            env.extend(s.env);
+            out.push(Runner {
+                container: c.clone(),
+                image: Some(d),
+                args: s.args,
+                args_place,
+                env,
+                image_reason: None,
+                via: s.via,
+                nginx: s.nginx,
+                user: s.user,
+                stop_signal: s.stop_signal,
+            });
+        }
     }
     out
+}
+
+/// What a container's command starts in the end, followed through the
+/// scripts and supervisord configurations of the project (read, never run).
+#[derive(Debug, Clone, Default)]
+struct Started {
+    /// uWSGI's arguments (after the program).
+    args: Vec<At<String>>,
+    /// Where the uWSGI command is written, when not in the container's file.
+    place: Option<Place>,
+    /// How it was reached: "its command runs `/entrypoint.sh` (…)".
+    via: Vec<String>,
+    /// Environment the launchers add (supervisord `environment=`, `VAR=x cmd`).
+    env: Vec<EnvVar>,
+    /// A program of the same supervisord runs Nginx.
+    nginx: Option<Place>,
+    /// The user a launcher switches to (`user=` of the supervisord
+    /// program, `gosu app …`).
+    user: Option<String>,
+    /// supervisord stops the program with another signal than SIGTERM.
+    stop_signal: Option<Place>,
+}
+
+/// The project's launchers, by canonical path.
+struct Launchers<'a> {
+    project: &'a Project,
+    scripts: std::collections::HashMap<PathBuf, usize>,
+    supervisord: std::collections::HashMap<PathBuf, usize>,
+    /// Dockerfiles built from a context other than their own directory,
+    /// as if they were written there (see [`with_context`]).
+    moved: std::collections::HashMap<PathBuf, Dockerfile>,
+    /// Steps left for following one container's command: launchers that
+    /// start one another (a supervisord of many programs, each running a
+    /// script that starts it again) stay bounded.
+    budget: std::cell::Cell<usize>,
+}
+
+/// Launcher steps followed per container at most.
+const FOLLOW_BUDGET: usize = 256;
+
+/// A Dockerfile built from a directory above its own (`docker build -f
+/// docker/Dockerfile .`, Compose `context: .`): the nearest ancestor below
+/// which more of its `COPY`/`ADD` sources exist than below its own
+/// directory. The Dockerfile as if it were written there, or `None`.
+fn with_context(d: &Dockerfile, roots: &[PathBuf]) -> Option<Dockerfile> {
+    let dir = d.path.parent()?;
+    let sources: Vec<&str> = d
+        .copies
+        .iter()
+        .flat_map(|(srcs, _)| srcs.iter().map(|s| s.value.trim_end_matches('/')))
+        .filter(|s| {
+            !s.is_empty() && *s != "." && !s.contains(['*', '?', '$']) && !s.contains("://")
+        })
+        .collect();
+    if sources.is_empty() {
+        return None;
+    }
+    let count = |base: &Path| sources.iter().filter(|s| base.join(s).exists()).count();
+    let own = count(dir);
+    if own == sources.len() {
+        return None;
+    }
+    let (best, n) = dir
+        .ancestors()
+        .skip(1)
+        .take(4)
+        // Nothing above the roots walked is looked at.
+        .filter(|a| roots.iter().any(|r| a.starts_with(r)))
+        .map(|a| (a, count(a)))
+        .max_by_key(|(a, n)| (*n, a.components().count()))?;
+    (n > own).then(|| {
+        let mut moved = d.clone();
+        moved.path = best.join(d.path.file_name().unwrap_or_default());
+        moved
+    })
+}
+
+/// Directories a bare program name is looked up in (`PATH` of the usual images).
+const PATH_DIRS: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
+
+/// How deep launchers may start one another before we stop following.
+const MAX_FOLLOW: usize = 8;
+
+impl<'a> Launchers<'a> {
+    fn new(project: &'a Project) -> Self {
+        Launchers {
+            project,
+            scripts: project
+                .scripts
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (canon(&s.path), i))
+                .collect(),
+            supervisord: project
+                .supervisord
+                .iter()
+                .enumerate()
+                .map(|(i, s)| (canon(&s.path), i))
+                .collect(),
+            moved: project
+                .dockerfiles
+                .iter()
+                .filter_map(|d| Some((d.path.clone(), with_context(d, &project.roots)?)))
+                .collect(),
+            budget: std::cell::Cell::new(FOLLOW_BUDGET),
+        }
+    }
+
+    /// The image as its build context sees it.
+    fn image<'b>(&'b self, image: Option<&'b Dockerfile>) -> Option<&'b Dockerfile> {
+        image.map(|d| self.moved.get(&d.path).unwrap_or(d))
+    }
+
+    /// The project file at `in_image` (a path the container names): through
+    /// the image's `COPY`/`ADD`, or a bind mount.
+    fn project_file(
+        &self,
+        in_image: &str,
+        c: &Container,
+        image: Option<&Dockerfile>,
+    ) -> Option<PathBuf> {
+        project_file(in_image, c, self.image(image))
+    }
+    /// Where a project file lands in the image (the reverse of
+    /// [`Dockerfile::source_of`]): every `COPY` that takes it, every bind
+    /// mount that shows it.
+    fn in_image(&self, file: &Path, c: &Container, image: Option<&Dockerfile>) -> Vec<String> {
+        let image = self.image(image);
+        let mut out = Vec::new();
+        if let Some(d) = image {
+            let context = canon(d.path.parent().unwrap_or(Path::new("")));
+            let workdir = d.workdir.as_deref().unwrap_or("/");
+            for (srcs, dest) in &d.copies {
+                let dest_abs = if dest.value.starts_with('/') {
+                    dest.value.clone()
+                } else {
+                    format!("{}/{}", workdir.trim_end_matches('/'), dest.value)
+                };
+                let into_dir = dest.value.ends_with('/') || srcs.len() > 1;
+                for src in srcs {
+                    let s = src.value.trim_end_matches('/');
+                    let src_path = if s == "." {
+                        context.clone()
+                    } else {
+                        canon(&context.join(s))
+                    };
+                    if file == src_path {
+                        let name = file.file_name().map(|n| n.to_string_lossy().into_owned());
+                        out.push(match (into_dir, name) {
+                            (true, Some(n)) => format!("{}/{n}", dest_abs.trim_end_matches('/')),
+                            _ => dest_abs.clone(),
+                        });
+                    } else if let Ok(rest) = file.strip_prefix(&src_path) {
+                        out.push(format!(
+                            "{}/{}",
+                            dest_abs.trim_end_matches('/'),
+                            rest.display()
+                        ));
+                    }
+                }
+            }
+        }
+        for (host, target) in &c.mounts {
+            let host = canon(host);
+            if file == host {
+                out.push(target.clone());
+            } else if let Ok(rest) = file.strip_prefix(&host) {
+                out.push(format!(
+                    "{}/{}",
+                    target.trim_end_matches('/'),
+                    rest.display()
+                ));
+            }
+        }
+        out
+    }
+
+    /// Follow an argument vector (written in `file`) to the uWSGI it
+    /// starts, if any.
+    fn follow(
+        &self,
+        av: &[At<String>],
+        file: &Path,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+    ) -> Vec<Started> {
+        if av.is_empty() || depth > MAX_FOLLOW || self.budget.get() == 0 {
+            return Vec::new();
+        }
+        self.budget.set(self.budget.get() - 1);
+        let direct = uwsgi_args(av).map(|args| {
+            let (args, dropped) = known_options(args);
+            Started {
+                args,
+                via: dropped
+                    .into_iter()
+                    .map(|d| format!("whose option `{d}` is only known at runtime (left out)"))
+                    .collect(),
+                ..Started::default()
+            }
+        });
+        let texts: Vec<String> = av.iter().map(|a| a.value.clone()).collect();
+        let program = crate::container::script::strip_wrappers(&texts)
+            .first()
+            .map(|p| p.rsplit('/').next().unwrap_or(p).to_string());
+        if let Some(d) = direct.clone()
+            && matches!(program.as_deref(), Some("uwsgi" | "pyuwsgi"))
+        {
+            return vec![d];
+        }
+        // A script (or `sh -c`) before uWSGI's words decides what runs;
+        // when it cannot be followed, the words themselves still say uWSGI.
+        match self.follow_launcher(av, &texts, file, c, image, env, depth) {
+            Some(followed) => followed,
+            None => direct.into_iter().collect(),
+        }
+    }
+
+    /// [`Launchers::follow`] past uWSGI itself: wrappers, shells, scripts,
+    /// supervisord. `None` when no launcher of the project is found (or a
+    /// script's end is ambiguous); `Some` with what the launcher starts.
+    #[allow(clippy::too_many_arguments)]
+    fn follow_launcher(
+        &self,
+        av: &[At<String>],
+        texts: &[String],
+        file: &Path,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+    ) -> Option<Vec<Started>> {
+        let skip = texts.len() - crate::container::script::strip_wrappers(texts).len();
+        // `gosu app …`, `su-exec app …`: what follows runs as that user.
+        let user = texts[..skip].windows(2).find_map(|w| {
+            let base = w[0].rsplit('/').next().unwrap_or(&w[0]);
+            matches!(base, "gosu" | "su-exec").then(|| w[1].clone())
+        });
+        if user.is_some() {
+            let mut out = self.follow(&av[skip..], file, c, image, env, depth + 1);
+            for s in &mut out {
+                if s.user.is_none() {
+                    s.user = user.clone();
+                }
+            }
+            return Some(out);
+        }
+        let av = &av[skip..];
+        let prog = av.first()?;
+        let base = prog.value.rsplit('/').next().unwrap_or(&prog.value);
+        let shell = matches!(base, "sh" | "bash" | "dash" | "ash");
+        // `sh -c "…"`: the string is a script of its own.
+        if shell
+            && let Some(i) = av[1..].iter().position(|a| {
+                a.value.starts_with('-') && !a.value.starts_with("--") && a.value.contains('c')
+            })
+            && let Some(string) = av.get(i + 2)
+        {
+            let script = crate::container::script::parse(file, &string.value);
+            let args: Vec<At<String>> = av.get(i + 4..).unwrap_or_default().to_vec();
+            return self.run_script(
+                &script,
+                &args,
+                file,
+                Some(string.span),
+                c,
+                image,
+                env,
+                depth,
+                "",
+            );
+        }
+        // `bash /app/start.sh args`, or the script itself.
+        let (path, args) = if shell {
+            match av[1..].iter().position(|a| !a.value.starts_with('-')) {
+                Some(i) => (&av[i + 1], &av[i + 2..]),
+                None => return None,
+            }
+        } else {
+            (prog, &av[1..])
+        };
+        if base == "supervisord" {
+            return self.supervisord(av, c, image, env, depth);
+        }
+        let src = self.project_file(&path.value, c, image)?;
+        let script = self.scripts.get(&src).map(|i| &self.project.scripts[*i])?;
+        let shown = shown_path(&src, &c.file);
+        self.run_script(
+            script,
+            args,
+            file,
+            None,
+            c,
+            image,
+            env,
+            depth,
+            &format!("runs `{}` ({shown})", path.value),
+        )
+    }
+
+    /// The command a script ends in, followed. `caller` is the file the
+    /// script's arguments (and an inline `sh -c` script) are written in.
+    #[allow(clippy::too_many_arguments)]
+    fn run_script(
+        &self,
+        script: &crate::container::script::Script,
+        args: &[At<String>],
+        caller: &Path,
+        // Inline (`sh -c`): every word points at the string.
+        inline: Option<Span>,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+        what: &str,
+    ) -> Option<Vec<Started>> {
+        use crate::container::script::Outcome;
+        let known: std::collections::HashMap<String, String> = env
+            .iter()
+            .map(|e| (e.name.clone(), e.value.clone()))
+            .collect();
+        let Outcome::Runs(l) = script.outcome(&known, args) else {
+            return None;
+        };
+        let words: Vec<At<String>> = match inline {
+            Some(span) if !l.from_args => l
+                .words
+                .iter()
+                .map(|w| At::new(w.value.clone(), span))
+                .collect(),
+            _ => l.words.clone(),
+        };
+        // `exec "$@"`: the command is written where the arguments are.
+        let file: &Path = if inline.is_some() || l.from_args {
+            caller
+        } else {
+            &script.path
+        };
+        let here = (!l.from_args).then(|| Place {
+            file: file.to_path_buf(),
+            span: inline.unwrap_or(l.span),
+            message: "runs uWSGI".into(),
+        });
+        let extra: Vec<EnvVar> = l
+            .env
+            .iter()
+            .map(|(k, v, span)| EnvVar {
+                name: k.clone(),
+                value: v.clone(),
+                place: Place {
+                    file: file.to_path_buf(),
+                    span: inline.unwrap_or(*span),
+                    message: format!("`{k}` set here"),
+                },
+            })
+            .collect();
+        let mut env2 = env.to_vec();
+        env2.extend(extra.iter().cloned());
+        let mut out = self.follow(&words, file, c, image, &env2, depth + 1);
+        for s in &mut out {
+            if s.place.is_none() {
+                s.place = here.clone();
+            }
+            if !what.is_empty() {
+                s.via.insert(0, what.to_string());
+            }
+            let mut e = extra.clone();
+            e.append(&mut s.env);
+            s.env = e;
+        }
+        Some(out)
+    }
+
+    /// supervisord started with `-c path` (or its default paths): the
+    /// programs of that configuration and the files it includes.
+    fn supervisord(
+        &self,
+        av: &[At<String>],
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+        depth: usize,
+    ) -> Option<Vec<Started>> {
+        let mut named: Option<String> = None;
+        let mut i = 1;
+        while i < av.len() {
+            let a = av[i].value.as_str();
+            if matches!(a, "-c" | "--configuration") {
+                named = av.get(i + 1).map(|v| v.value.clone());
+                i += 1;
+            } else if let Some(v) = a.strip_prefix("--configuration=") {
+                named = Some(v.to_string());
+            } else if let Some(v) = a.strip_prefix("-c") {
+                named = Some(v.to_string());
+            }
+            i += 1;
+        }
+        // supervisord.org, "Configuration File": the search order without `-c`.
+        let exe = &av[0].value;
+        let exe_dir = Path::new(exe).parent().and_then(Path::parent);
+        let workdir = image
+            .and_then(|d| d.workdir.clone())
+            .unwrap_or_else(|| "/".into());
+        let paths: Vec<String> = match &named {
+            Some(n) if n.starts_with('/') => vec![n.clone()],
+            Some(n) => vec![format!("{}/{n}", workdir.trim_end_matches('/'))],
+            None => {
+                let mut v = Vec::new();
+                if let Some(d) = exe_dir.filter(|d| d.is_absolute()) {
+                    v.push(format!("{}/etc/supervisord.conf", d.display()));
+                    v.push(format!("{}/supervisord.conf", d.display()));
+                }
+                let w = workdir.trim_end_matches('/');
+                v.push(format!("{w}/supervisord.conf"));
+                v.push(format!("{w}/etc/supervisord.conf"));
+                v.push("/etc/supervisord.conf".into());
+                v.push("/etc/supervisor/supervisord.conf".into());
+                v
+            }
+        };
+        let found = paths.iter().find_map(|p| {
+            let src = self.project_file(p, c, image)?;
+            let i = self.supervisord.get(&src)?;
+            Some((p.clone(), *i))
+        });
+        // The files read: the main one and what it includes, each with its
+        // path in the image.
+        let mut files: Vec<(String, usize)> = Vec::new();
+        let main_found = found.is_some();
+        let how = match found {
+            Some((p, i)) => {
+                files.push((p.clone(), i));
+                format!(
+                    "starts supervisord with `{p}` ({})",
+                    shown_path(&self.project.supervisord[i].path, &c.file)
+                )
+            }
+            None if named.is_none() => {
+                // Debian's and Alpine's packaged supervisord.conf include
+                // `/etc/supervisor/conf.d/*.conf` and `/etc/supervisor.d/*.ini`.
+                files.extend(self.matching(
+                    &[
+                        "/etc/supervisor/conf.d/*.conf".to_string(),
+                        "/etc/supervisor.d/*.ini".to_string(),
+                    ],
+                    c,
+                    image,
+                ));
+                if files.is_empty() {
+                    return None;
+                }
+                "starts supervisord, whose packaged configuration includes the files copied to `/etc/supervisor/conf.d/` (or `/etc/supervisor.d/`)".to_string()
+            }
+            None => return None,
+        };
+        // `[include] files` of the main file (supervisord does not follow
+        // includes of included files): globs, relative to its directory,
+        // `%(here)s` expanded.
+        if main_found {
+            let (at, i) = files[0].clone();
+            let dir = Path::new(&at)
+                .parent()
+                .map(|d| d.display().to_string())
+                .unwrap_or_default();
+            let pats: Vec<String> = self.project.supervisord[i]
+                .includes
+                .iter()
+                .map(|p| {
+                    let p = crate::container::supervisord::pieces_text(
+                        &crate::container::supervisord::expand(&p.value, &|_| None, Some(&dir), ""),
+                    );
+                    if p.starts_with('/') {
+                        p
+                    } else {
+                        format!("{}/{p}", dir.trim_end_matches('/'))
+                    }
+                })
+                .collect();
+            for m in self.matching(&pats, c, image) {
+                if !files.iter().any(|(_, j)| *j == m.1) {
+                    files.push(m);
+                }
+            }
+        }
+        let main_env: Vec<(String, String)> = files
+            .iter()
+            .filter_map(|(_, i)| self.project.supervisord[*i].environment.as_ref())
+            .flat_map(|e| crate::container::supervisord::environment_pairs(&e.value))
+            .collect();
+        let mut out = Vec::new();
+        let mut nginx: Option<Place> = None;
+        for (at, i) in &files {
+            let conf = &self.project.supervisord[*i];
+            let here = Path::new(at).parent().map(|d| d.display().to_string());
+            for p in &conf.programs {
+                let Some(cmd) = &p.command else { continue };
+                // `%(ENV_X)s`: supervisord's environment, then its own and
+                // the program's `environment=`.
+                let prog_env: Vec<(String, String)> = p
+                    .environment
+                    .as_ref()
+                    .map(|e| crate::container::supervisord::environment_pairs(&e.value))
+                    .unwrap_or_default();
+                let lookup = |k: &str| -> Option<String> {
+                    prog_env
+                        .iter()
+                        .rev()
+                        .chain(main_env.iter().rev())
+                        .find(|(n, _)| n == k)
+                        .map(|(_, v)| v.clone())
+                        .or_else(|| {
+                            env.iter()
+                                .rev()
+                                .find(|e| e.name == k)
+                                .map(|e| e.value.clone())
+                        })
+                };
+                let text = crate::container::supervisord::pieces_text(
+                    &crate::container::supervisord::expand(
+                        &cmd.value,
+                        &lookup,
+                        here.as_deref(),
+                        &p.name,
+                    ),
+                );
+                let words: Vec<At<String>> = crate::container::shell_words(&text)
+                    .into_iter()
+                    .map(|w| At::new(w, cmd.span))
+                    .collect();
+                let program = words
+                    .first()
+                    .map(|w| w.value.rsplit('/').next().unwrap_or(&w.value).to_string());
+                if program.as_deref() == Some("nginx") && nginx.is_none() {
+                    nginx = Some(Place {
+                        file: conf.path.clone(),
+                        span: p.span,
+                        message: format!(
+                            "supervisord program `{}` runs Nginx in the same container",
+                            p.name
+                        ),
+                    });
+                }
+                let place = Place {
+                    file: conf.path.clone(),
+                    span: cmd.span,
+                    message: "runs uWSGI".into(),
+                };
+                let added: Vec<EnvVar> = main_env
+                    .iter()
+                    .chain(&prog_env)
+                    .map(|(k, v)| EnvVar {
+                        name: k.clone(),
+                        value: v.clone(),
+                        place: Place {
+                            file: conf.path.clone(),
+                            span: p.environment.as_ref().map_or(p.span, |e| e.span),
+                            message: format!("`{k}` set here"),
+                        },
+                    })
+                    .collect();
+                let mut env2 = env.to_vec();
+                env2.extend(added.iter().cloned());
+                for mut s in self.follow(&words, &conf.path, c, image, &env2, depth + 1) {
+                    if s.place.is_none() {
+                        s.place = Some(place.clone());
+                    }
+                    if s.user.is_none() {
+                        s.user = p.user.as_ref().map(|u| u.value.clone());
+                    }
+                    // supervisord passes the container's stop on as the
+                    // program's `stopsignal` (TERM unless set).
+                    if let Some(sig) = &p.stopsignal {
+                        let name = sig.value.trim().to_ascii_uppercase();
+                        let name = name.strip_prefix("SIG").unwrap_or(&name).to_string();
+                        if name != "TERM" && name != "15" && s.stop_signal.is_none() {
+                            s.stop_signal = Some(Place {
+                                file: conf.path.clone(),
+                                span: sig.span,
+                                message: format!("supervisord stops uWSGI with SIG{name}"),
+                            });
+                        }
+                    }
+                    let stop: Vec<String> = [
+                        ("stopsignal", &p.stopsignal),
+                        ("stopwaitsecs", &p.stopwaitsecs),
+                    ]
+                    .iter()
+                    .filter_map(|(k, v)| v.as_ref().map(|v| format!("`{k} = {}`", v.value)))
+                    .collect();
+                    s.via.insert(
+                        0,
+                        if stop.is_empty() {
+                            format!("whose program `{}` runs uWSGI", p.name)
+                        } else {
+                            format!(
+                                "whose program `{}` runs uWSGI ({})",
+                                p.name,
+                                stop.join(", ")
+                            )
+                        },
+                    );
+                    let mut e = added.clone();
+                    e.append(&mut s.env);
+                    s.env = e;
+                    out.push(s);
+                }
+            }
+        }
+        for s in &mut out {
+            s.via.insert(0, how.clone());
+            if s.nginx.is_none() {
+                s.nginx = nginx.clone();
+            }
+        }
+        Some(out)
+    }
+
+    /// The project's supervisord files that land in the image where one of
+    /// `patterns` (globs, as supervisord expands them) matches.
+    fn matching(
+        &self,
+        patterns: &[String],
+        c: &Container,
+        image: Option<&Dockerfile>,
+    ) -> Vec<(String, usize)> {
+        let matchers: Vec<globset::GlobMatcher> = patterns
+            .iter()
+            .filter_map(|p| {
+                globset::GlobBuilder::new(p)
+                    .literal_separator(true)
+                    .build()
+                    .ok()
+                    .map(|g| g.compile_matcher())
+            })
+            .collect();
+        let mut out = Vec::new();
+        for (i, s) in self.project.supervisord.iter().enumerate() {
+            let file = canon(&s.path);
+            // Only the container's own project.
+            if !self.project.related(&file, &c.file) {
+                continue;
+            }
+            for at in self.in_image(&file, c, image) {
+                if matchers.iter().any(|m| m.is_match(&at)) {
+                    out.push((at, i));
+                    break;
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+/// The project file at `in_image` (a path the container names): through
+/// the image's `COPY`/`ADD`, or a bind mount.
+fn project_file(in_image: &str, c: &Container, image: Option<&Dockerfile>) -> Option<PathBuf> {
+    let in_image = in_image.trim();
+    if in_image.is_empty() || in_image.contains("$(unknown:") {
+        return None;
+    }
+    let candidates: Vec<String> = if in_image.contains('/') {
+        vec![in_image.to_string()]
+    } else {
+        // A bare name is looked up in PATH (and the working directory
+        // only when it has a `/`).
+        PATH_DIRS
+            .iter()
+            .map(|d| format!("{d}/{in_image}"))
+            .collect()
+    };
+    for p in candidates {
+        let p = p.strip_prefix("./").unwrap_or(&p).to_string();
+        if let Some(src) = image.and_then(|d| d.source_of(&p)) {
+            return Some(canon(&src));
+        }
+        if p.starts_with('/')
+            && let Some(src) = crate::container::mounted_source(&c.mounts, &p)
+        {
+            return Some(canon(&src));
+        }
+    }
+    None
+}
+
+/// uWSGI's arguments without the options whose *name* is only known at
+/// runtime (`"--${MODE}" x`): uWSGI's getopt would read them as it reads
+/// whatever the variable holds, which is not known here, so they (and a
+/// value after them) are left out rather than read as an unknown option.
+fn known_options(args: Vec<At<String>>) -> (Vec<At<String>>, Vec<String>) {
+    let mut out = Vec::with_capacity(args.len());
+    let mut dropped = Vec::new();
+    let mut it = args.into_iter().peekable();
+    while let Some(a) = it.next() {
+        let name = a.value.split('=').next().unwrap_or(&a.value);
+        if a.value.starts_with('-') && name.contains("$(unknown:") {
+            if !a.value.contains('=') && it.peek().is_some_and(|n| !n.value.starts_with('-')) {
+                it.next();
+            }
+            dropped.push(a.value);
+            continue;
+        }
+        out.push(a);
+    }
+    (out, dropped)
+}
+
+/// A project file as `-v` names it: relative to the container's file.
+fn shown_path(p: &Path, near: &Path) -> String {
+    let mut base = near.parent().unwrap_or(Path::new(""));
+    // Up to the common directory.
+    while !p.starts_with(base) {
+        match base.parent() {
+            Some(b) => base = b,
+            None => break,
+        }
+    }
+    p.strip_prefix(base).unwrap_or(p).display().to_string()
 }
 
 /// The config a runner's command names, through the image's `COPY`s first.
@@ -879,10 +1913,12 @@ fn named_config(
     configs: &[ConfigFacts],
     index: &Index,
     scope: &Scope,
+    roots: &[PathBuf],
 ) -> Option<(PathBuf, String)> {
     for n in named_configs(&r.args, &r.env) {
         let file = n.split(':').next().unwrap_or(&n);
-        if let Some(src) = r.image.and_then(|d| d.source_of(file))
+        let moved = r.image.and_then(|d| with_context(d, roots));
+        if let Some(src) = moved.as_ref().or(r.image).and_then(|d| d.source_of(file))
             && let Some(c) = index.config_at(&canon(&src), configs, scope)
         {
             return Some((
@@ -907,12 +1943,28 @@ fn named_config(
     None
 }
 
+/// uWSGI arguments that are a config of their own: at least one option,
+/// and no config file named (`--ini`, `--yaml`, a positional file,
+/// `UWSGI_INI`).
+pub fn is_command_line_config(args: &[At<String>], env: &[EnvVar]) -> bool {
+    args.iter().any(|a| a.value.starts_with('-'))
+        && named_configs(args, env).is_empty()
+        && !args.iter().any(|a| {
+            [
+                "--include",
+                "--json",
+                "--xml",
+                "--inherit",
+                "--emperor",
+                "--vassal",
+            ]
+            .iter()
+            .any(|o| a.value == *o || a.value.starts_with(&format!("{o}=")))
+        })
+}
+
 /// Link containers to configs, and Nginx configurations to both.
-pub fn link(
-    configs: &[ConfigFacts],
-    project: &Project,
-    explicit: &[crate::settings::Deployment],
-) -> Vec<Deployment> {
+pub fn link(configs: &[ConfigFacts], project: &Project, explicit: &[Explicit]) -> Vec<Deployment> {
     link_indexed(
         &Index::new(configs, project, explicit),
         configs,
@@ -927,10 +1979,10 @@ pub fn link_indexed(
     index: &Index,
     configs: &[ConfigFacts],
     project: &Project,
-    explicit: &[crate::settings::Deployment],
+    explicit: &[Explicit],
 ) -> Vec<Deployment> {
     use std::collections::HashMap;
-    let runners = runners(project);
+    let runners = runners(project, explicit);
     let mut out: Vec<Deployment> = Vec::new();
     // Runners whose command is visible (for the only-one rule), counted by
     // the directory below which they relate to configs.
@@ -951,20 +2003,24 @@ pub fn link_indexed(
         // Only configs of the container's own project are candidates.
         let scope = project.scope(&r.container.file, true);
         let local = within(&index.configs, &scope);
-        let explicit_hit = explicit.iter().position(|e| {
-            e.container.as_deref().is_some_and(|want| {
-                let (file, name) = want.rsplit_once('#').unwrap_or((want, ""));
-                r.container.name == name
-                    && r.container.file.ends_with(file.trim_start_matches("./"))
-            })
-        });
+        let explicit_hit = explicit
+            .iter()
+            .position(|e| names_container(e, &r.container));
         let unseen = r.args.is_empty()
             && r.args_place.is_none()
             && !r
                 .env
                 .iter()
                 .any(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML");
-        let found = if let Some(e) = explicit_hit {
+        // A command line that names no config file is the config itself:
+        // no file in the repository is what it runs.
+        let command_line = explicit_hit.is_none() && is_command_line_config(&r.args, &r.env);
+        let found = if command_line {
+            Some((
+                PathBuf::from(r.container.id()),
+                "its command line is the whole config (it names no config file)".to_string(),
+            ))
+        } else if let Some(e) = explicit_hit {
             index
                 .config_at(&explicit_canon[e], configs, &scope)
                 .map(|c| {
@@ -974,7 +2030,7 @@ pub fn link_indexed(
                     )
                 })
         } else {
-            named_config(&r, configs, index, &scope)
+            named_config(&r, configs, index, &scope, &project.roots)
         }
         .or_else(|| {
             // A port the container exposes that is a socket of one config.
@@ -1013,6 +2069,32 @@ pub fn link_indexed(
         let Some((uwsgi, mut reason)) = found else {
             continue;
         };
+        // The launchers passed: "its command runs `/entrypoint.sh` (…),
+        // which starts supervisord …, whose program `uwsgi` runs uWSGI".
+        let (notes, steps): (Vec<&String>, Vec<&String>) =
+            r.via.iter().partition(|v| v.starts_with("whose option"));
+        if !steps.is_empty() {
+            let mut chain = String::from("its command");
+            for (i, v) in steps.iter().enumerate() {
+                chain.push_str(match (i, v.starts_with("whose")) {
+                    (0, _) => " ",
+                    (_, true) => ", ",
+                    _ => ", which ",
+                });
+                chain.push_str(v);
+            }
+            if !chain.contains("runs uWSGI") {
+                chain.push_str(", which runs uWSGI");
+            }
+            reason = format!(
+                "{chain}; {}",
+                reason.replacen("its command names", "that command names", 1)
+            );
+        }
+        for n in notes {
+            // "uWSGI's option `--$(unknown:MODE)` is only known at runtime (left out)"
+            reason.push_str(&format!("; uWSGI's {}", n.trim_start_matches("whose ")));
+        }
         if let Some(why) = r.image_reason {
             reason.push_str(&format!("; its image taken to be {why}"));
         }
@@ -1045,25 +2127,56 @@ pub fn link_indexed(
                     )
                 })
             })
-            .or_else(|| project.pins.first().cloned());
-        let nginx_colocated = r.image.and_then(|d| {
-            d.nginx.as_ref().map(|n| Place {
-                file: d.path.clone(),
-                span: n.span,
-                message: "Nginx runs in the same container".into(),
+            .or_else(|| project.pin_for(&uwsgi));
+        let nginx_colocated = r.nginx.clone().or_else(|| {
+            r.image.and_then(|d| {
+                d.nginx.as_ref().map(|n| Place {
+                    file: d.path.clone(),
+                    span: n.span,
+                    message: "Nginx runs in the same container".into(),
+                })
             })
         });
+        // `UWSGI_INI`/`UWSGI_YAML` name an image path: the project file
+        // copied there is what uWSGI loads (and the linked config itself
+        // is already given as `--ini`).
+        let env: Vec<EnvVar> = r
+            .env
+            .into_iter()
+            .filter_map(|mut e| {
+                if e.name == "UWSGI_INI" || e.name == "UWSGI_YAML" {
+                    let file = e.value.split(':').next().unwrap_or(&e.value).to_string();
+                    let moved = r.image.and_then(|d| with_context(d, &project.roots));
+                    if let Some(src) = project_file(&file, &container, moved.as_ref().or(r.image)) {
+                        if src == uwsgi && r.args.is_empty() {
+                            return None;
+                        }
+                        e.value = src.display().to_string();
+                    }
+                }
+                Some(e)
+            })
+            .collect();
+        let mut dockerfile = r.image.cloned();
+        if let (Some(d), Some(u)) = (dockerfile.as_mut(), &r.user) {
+            // What uWSGI runs as: the launcher's user over the image's USER.
+            d.user = Some(At::new(u.clone(), Span::default()));
+        }
         out.push(Deployment {
             uwsgi,
             container,
-            dockerfile: r.image.cloned(),
+            dockerfile,
             reason,
             args: r.args,
             args_place: r.args_place,
-            env: r.env,
+            env,
             nginx: Vec::new(),
+            nginx_why: Vec::new(),
+            unix_aliases: Vec::new(),
             nginx_colocated,
+            stop_signal: r.stop_signal,
             version,
+            command_line,
         });
     }
     // Explicit links that name no container: the config with a given limit.
@@ -1103,8 +2216,12 @@ pub fn link_indexed(
             args_place: None,
             env: Vec::new(),
             nginx: Vec::new(),
+            nginx_why: Vec::new(),
+            unix_aliases: Vec::new(),
             nginx_colocated: None,
-            version: project.pins.first().cloned(),
+            stop_signal: None,
+            version: project.pin_for(&c.path),
+            command_line: false,
         });
     }
     for d in &mut out {
@@ -1113,7 +2230,9 @@ pub fn link_indexed(
             .get(&d.uwsgi)
             .map(|i| configs[*i].sockets.as_slice())
             .unwrap_or_default();
-        d.nginx = index.related_nginx(project, &d.uwsgi, sockets, &d.container.hostnames);
+        let fronts = index.related_nginx(project, &d.uwsgi, sockets, Some(&d.container));
+        (d.nginx, d.nginx_why) = fronts.into_iter().unzip();
+        d.unix_aliases = index.unix_aliases(project, &d.nginx, sockets, &d.container);
     }
     out
 }
@@ -1130,6 +2249,34 @@ pub fn common_depth(a: &Path, b: &Path) -> usize {
 mod tests {
     use super::*;
     use crate::container::ecs;
+
+    #[test]
+    fn each_service_of_a_monorepo_gets_its_own_pin() {
+        let pin = |file: &str, minor: u32, patch: u32| {
+            (
+                Version::new(2, minor, patch),
+                Place {
+                    file: PathBuf::from(file),
+                    span: Span::default(),
+                    message: String::new(),
+                },
+            )
+        };
+        let mut project = Project {
+            pins: vec![
+                pin("/r/shop/requirements.txt", 0, 18),
+                pin("/r/requirements.txt", 0, 30),
+                pin("/r/blog/requirements.txt", 0, 28),
+            ],
+            ..Project::default()
+        };
+        project.roots = vec![PathBuf::from("/r")];
+        let of = |p: &str| project.pin_for(Path::new(p)).map(|(v, _)| v);
+        assert_eq!(of("/r/blog/deploy/uwsgi.ini"), Some(Version::new(2, 0, 28)));
+        assert_eq!(of("/r/shop/uwsgi.ini"), Some(Version::new(2, 0, 18)));
+        assert_eq!(of("/r/api/uwsgi.ini"), Some(Version::new(2, 0, 30)));
+        assert_eq!(of("/elsewhere/uwsgi.ini"), None);
+    }
 
     fn facts(p: &str, sockets: &[&str]) -> ConfigFacts {
         ConfigFacts {
@@ -1213,6 +2360,72 @@ mod tests {
         assert!(d[0].reason.contains("only"));
         assert!(d[0].limit().is_none());
         assert_eq!(d[0].container.reservations.len(), 1);
+    }
+
+    #[test]
+    fn scripts_are_followed_and_their_lines_are_the_command_place() {
+        use crate::container::{dockerfile, script};
+        let project = |entry: &str| {
+            let mut p = project_of(
+                r#"{"memory": "512", "containerDefinitions": [{"name": "web", "image": "registry.example.com/web:1"}]}"#,
+            );
+            p.dockerfiles.push(dockerfile::parse(
+                Path::new("/repo/Dockerfile"),
+                "FROM python:3.12\nCOPY entrypoint.sh /entrypoint.sh\nCOPY uwsgi.ini /etc/uwsgi.ini\nENTRYPOINT [\"/entrypoint.sh\"]\nCMD [\"uwsgi\", \"--ini\", \"/etc/uwsgi.ini\"]\n",
+            ));
+            p.scripts
+                .push(script::parse(Path::new("/repo/entrypoint.sh"), entry));
+            p
+        };
+        let configs = vec![facts("/repo/uwsgi.ini", &[])];
+        // `exec "$@"`: the image's CMD runs, written in the Dockerfile.
+        let d = link(&configs, &project("#!/bin/sh\nexec \"$@\"\n"), &[]);
+        assert_eq!(d.len(), 1);
+        assert!(
+            d[0].reason.contains("runs `/entrypoint.sh`"),
+            "{}",
+            d[0].reason
+        );
+        let place = d[0].args_place.as_ref().unwrap();
+        assert_eq!(place.file, PathBuf::from("/repo/Dockerfile"));
+        // The script's own command: written in the script.
+        let text = "#!/bin/sh\nexec uwsgi --ini /etc/uwsgi.ini --processes ${N:-3}\n";
+        let d = link(&configs, &project(text), &[]);
+        let place = d[0].args_place.as_ref().unwrap();
+        assert_eq!(place.file, PathBuf::from("/repo/entrypoint.sh"));
+        assert_eq!(
+            &text[place.span.range()],
+            "uwsgi --ini /etc/uwsgi.ini --processes ${N:-3}"
+        );
+        let args: Vec<&str> = d[0].args.iter().map(|a| a.value.as_str()).collect();
+        assert_eq!(args, vec!["--ini", "/etc/uwsgi.ini", "--processes", "3"]);
+        // A script that runs something else: not uWSGI, whatever CMD says.
+        let d = link(
+            &configs,
+            &project("#!/bin/sh\nexec gunicorn app:app\n"),
+            &[],
+        );
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn options_named_at_runtime_are_left_out() {
+        let at = |v: &[&str]| -> Vec<At<String>> {
+            v.iter()
+                .map(|s| At::new(s.to_string(), Span::default()))
+                .collect()
+        };
+        let (args, dropped) = known_options(at(&[
+            "--ini",
+            "a.ini",
+            "--$(unknown:MODE)",
+            "$(unknown:ENDPOINT)",
+            "--x-$(unknown:Y)=1",
+            "--master",
+        ]));
+        let args: Vec<&str> = args.iter().map(|a| a.value.as_str()).collect();
+        assert_eq!(args, vec!["--ini", "a.ini", "--master"]);
+        assert_eq!(dropped.len(), 2);
     }
 
     #[test]

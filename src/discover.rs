@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::input::Overlay;
+use crate::readers::{Candidate, Claimed};
 use crate::uwsgi::resolve::ConfigFormat;
 use crate::uwsgi::syntax;
 
@@ -201,76 +202,15 @@ pub fn repo_root(start: &std::path::Path) -> std::path::PathBuf {
         .unwrap_or(start)
 }
 
-/// The files around the uWSGI configs, by kind.
+/// The files around the uWSGI configs, by the reader that claimed them.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ContextFiles {
     /// The roots walked; context files read through includes stay below them.
     pub roots: Vec<PathBuf>,
-    pub ecs: Vec<PathBuf>,
-    /// Compose files and Kubernetes manifests (told apart when parsed).
-    pub yaml: Vec<PathBuf>,
-    pub dockerfiles: Vec<PathBuf>,
-    pub nginx: Vec<PathBuf>,
-    /// `requirements*.txt` and `pyproject.toml`, for the uWSGI version pin.
-    pub pins: Vec<PathBuf>,
+    pub claimed: Claimed,
     /// uWSGI configs, as the walk names them (below a root, not resolved),
     /// so that the walk that finds the context finds them too.
     pub configs: Vec<PathBuf>,
-}
-
-/// A Dockerfile by name: `Dockerfile`, `Dockerfile.prod`, `web.Dockerfile`,
-/// `Containerfile`.
-pub fn is_dockerfile(p: &Path) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    name == "Dockerfile"
-        || name.starts_with("Dockerfile.")
-        || name.ends_with(".Dockerfile")
-        || name.ends_with(".dockerfile")
-        || name == "Containerfile"
-}
-
-/// An Nginx config by name and content: `.conf`, `.template`, `.nginx` or
-/// a name with `nginx` in it, or any file under `sites-*`/`conf.d`, holding
-/// directives Nginx has and nothing else does.
-pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
-    let name = p
-        .file_name()
-        .map(|n| n.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
-    let in_nginx_dir = p.components().any(|c| {
-        let c = c.as_os_str().to_string_lossy();
-        c.starts_with("sites-") || c == "conf.d" || c == "nginx"
-    });
-    let by_name = name.ends_with(".conf")
-        || name.ends_with(".template")
-        || name.ends_with(".nginx")
-        || name.contains("nginx")
-        || (in_nginx_dir && !name.contains('.'));
-    // Scripts and other formats that mention Nginx directives (a shell
-    // script writing a config) are not Nginx configurations.
-    let other_format = [
-        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml",
-    ]
-    .iter()
-    .any(|e| name.ends_with(e));
-    if !by_name || other_format || text.starts_with(b"#!") {
-        return false;
-    }
-    let t = String::from_utf8_lossy(text);
-    crate::nginx::include::is_dump(text)
-        || [
-            "uwsgi_pass",
-            "proxy_pass",
-            "server_name",
-            "worker_processes",
-            "upstream ",
-        ]
-        .iter()
-        .any(|k| t.contains(k))
-        || (t.contains("location ") && t.contains('{'))
 }
 
 /// The project roots around `paths`: for a file, its repository root,
@@ -301,7 +241,8 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
     let mut out = ContextFiles {
         roots: roots.to_vec(),
-        ..ContextFiles::default()
+        claimed: Claimed::new(),
+        configs: Vec::new(),
     };
     for root in roots {
         // Entries below a canonical root are canonical unless they are
@@ -339,68 +280,19 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
                 .unwrap_or_default();
             let ext = p
                 .extension()
-                .map(|e| e.to_string_lossy().into_owned())
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
                 .unwrap_or_default();
-            if is_dockerfile(&p) {
-                out.dockerfiles.push(p);
-                continue;
+            let read = || overlay.read(&p);
+            let mut candidate = Candidate::new(&p, &name, &ext, &read);
+            if let Some(b) = bytes {
+                candidate = candidate.with_bytes(b);
             }
-            if (name.starts_with("requirements") && ext == "txt") || name == "pyproject.toml" {
-                out.pins.push(p);
-                continue;
-            }
-            let bytes = match bytes {
-                Some(b) => b,
-                None => match overlay.read(&p) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        // Too large or unreadable, yet named like context: kept,
-                        // so that reading it reports why (UW001).
-                        if e.kind() != std::io::ErrorKind::NotFound {
-                            match ext.as_str() {
-                                "conf" => out.nginx.push(p),
-                                "yml" | "yaml" if name.contains("compose") => out.yaml.push(p),
-                                _ => {}
-                            }
-                        }
-                        continue;
-                    }
-                },
-            };
-            match ext.as_str() {
-                "json" => {
-                    if crate::container::ecs::looks_like_task_definition(&String::from_utf8_lossy(
-                        &bytes,
-                    )) {
-                        out.ecs.push(p);
-                    }
-                }
-                "yml" | "yaml" => {
-                    let t = String::from_utf8_lossy(&bytes);
-                    // Cheap gates before parsing; uWSGI's own YAML is not context.
-                    if t.contains("services:") || t.contains("apiVersion") {
-                        out.yaml.push(p);
-                    }
-                }
-                _ => {
-                    if is_nginx(&p, &bytes) {
-                        out.nginx.push(p);
-                    }
-                }
-            }
+            out.claimed.offer(&candidate);
         }
     }
-    for v in [
-        &mut out.ecs,
-        &mut out.yaml,
-        &mut out.dockerfiles,
-        &mut out.nginx,
-        &mut out.pins,
-        &mut out.configs,
-    ] {
-        v.sort();
-        v.dedup();
-    }
+    out.claimed.sort();
+    out.configs.sort();
+    out.configs.dedup();
     out
 }
 

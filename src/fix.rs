@@ -91,6 +91,92 @@ pub fn plan(sources: &SourceMap, diags: &[Diagnostic], unsafe_fixes: bool) -> Ve
     out
 }
 
+/// The one way configs are rewritten (`check --fix` and `advise --write`):
+/// every round's fixes are applied to in-memory texts that the next lint
+/// reads, and nothing touches the disk until the end, when each file is
+/// written once against what it held when first read.
+#[derive(Debug, Default)]
+pub struct Rewrite {
+    overlay: crate::input::Overlay,
+    /// Per path: its display name and its bytes on disk when first fixed.
+    originals: BTreeMap<PathBuf, (String, Vec<u8>)>,
+    texts: BTreeMap<PathBuf, Vec<u8>>,
+    /// Fixes applied, over all rounds.
+    pub applied: usize,
+}
+
+impl Rewrite {
+    pub fn new() -> Rewrite {
+        Rewrite::default()
+    }
+
+    /// The texts as rewritten so far, for the next lint to read.
+    pub fn overlay(&self) -> &crate::input::Overlay {
+        &self.overlay
+    }
+
+    /// Take planned fixes into the in-memory texts; `false` when there were none.
+    pub fn apply(&mut self, files: Vec<FileFix>) -> bool {
+        let any = !files.is_empty();
+        for f in files {
+            self.originals
+                .entry(f.path.clone())
+                .or_insert_with(|| (f.name.clone(), f.original.clone()));
+            self.overlay.insert(&f.path, f.fixed.clone());
+            self.texts.insert(f.path, f.fixed);
+            self.applied += f.applied;
+        }
+        any
+    }
+
+    /// `check`'s fixes, re-linted and repeated until none is left (fixes
+    /// can uncover others: a renamed key's value is then checked), in a
+    /// bounded number of rounds.
+    pub fn fix_rounds(
+        &mut self,
+        paths: &[PathBuf],
+        overrides: &crate::settings::Overrides,
+        unsafe_fixes: bool,
+    ) -> Result<(), crate::lint::LintError> {
+        for _ in 0..10 {
+            let a = crate::lint::lint_with(paths, overrides, &self.overlay)?;
+            if !self.apply(plan(&a.report.sources, &a.report.diagnostics, unsafe_fixes)) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every file whose text differs from what it held on disk: `original`
+    /// is that, `fixed` the final text.
+    pub fn files(&self) -> Vec<FileFix> {
+        self.originals
+            .iter()
+            .filter_map(|(path, (name, original))| {
+                let fixed = self.texts.get(path)?;
+                (fixed != original).then(|| FileFix {
+                    path: path.clone(),
+                    name: name.clone(),
+                    original: original.clone(),
+                    fixed: fixed.clone(),
+                    applied: 0,
+                })
+            })
+            .collect()
+    }
+
+    /// Write every changed file (atomically, each only if unchanged on disk).
+    pub fn write(&self) -> Result<Vec<String>, String> {
+        let mut names = Vec::new();
+        for f in self.files() {
+            write_atomically(&f.path, &f.original, &f.fixed)
+                .map_err(|e| format!("{}: {e}", f.name))?;
+            names.push(f.name);
+        }
+        Ok(names)
+    }
+}
+
 /// Write `new` to `path` through a temporary file and a rename, unless the
 /// file no longer holds `expected`.
 ///

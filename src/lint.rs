@@ -22,6 +22,20 @@ pub struct Report {
     pub deployments: Vec<Deployment>,
     /// The Nginx configurations read (deployments point into it).
     pub nginx: Vec<crate::deployment::NginxConf>,
+    /// Configs checked that no container runs (files other configs include
+    /// left out), with the Nginx in front of each and why.
+    pub unlinked: Vec<Unlinked>,
+    /// The project has containers or orchestrator files at all.
+    pub has_containers: bool,
+    /// Configs checked because a context file asked for takes part in
+    /// their deployment.
+    pub via_context: Vec<PathBuf>,
+}
+
+/// A config no container runs.
+pub struct Unlinked {
+    pub config: PathBuf,
+    pub fronts: Vec<(usize, String)>,
 }
 
 #[derive(Debug)]
@@ -128,7 +142,11 @@ pub fn prepare_with(
     // `paths` are checked.
     let mut all = context.configs.clone();
     all.extend(inis.iter().cloned());
-    prepare_inis(&inis, &all, &context, overlay, overrides)
+    let asked: Vec<PathBuf> = paths
+        .iter()
+        .filter_map(|p| crate::source::canonicalize(p).ok())
+        .collect();
+    prepare_inis(&inis, &all, &context, overlay, overrides, &asked)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
@@ -152,10 +170,11 @@ pub fn lint_with(
     let (mut report, runs) = check(prepare_with(paths, overrides, overlay)?);
     // Report only on what was asked for (pre-commit passes single files): a
     // finding inside an included file outside `paths` belongs to that file.
-    let asked: Vec<PathBuf> = paths
+    let mut asked: Vec<PathBuf> = paths
         .iter()
         .filter_map(|p| crate::source::canonicalize(p).ok())
         .collect();
+    asked.extend(report.via_context.iter().cloned());
     let sources = &report.sources;
     report.diagnostics.retain(|d| {
         sources
@@ -199,249 +218,15 @@ pub fn lint_stdin(
     let mut all = context.configs.clone();
     all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
-    let prepared = prepare_inis(&[name.to_path_buf()], &all, &context, &overlay, overrides)?;
+    let prepared = prepare_inis(
+        &[name.to_path_buf()],
+        &all,
+        &context,
+        &overlay,
+        overrides,
+        &[],
+    )?;
     Ok(check(prepared).0)
-}
-
-/// Context files read so far, each added to the source map once.
-struct Loader<'a> {
-    overlay: &'a Overlay,
-    sources: &'a mut SourceMap,
-    cwd: PathBuf,
-    ids: HashMap<PathBuf, FileId>,
-    diagnostics: Vec<Diagnostic>,
-}
-
-impl Loader<'_> {
-    fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = match self.overlay.read(path) {
-            Ok(b) => b,
-            Err(e) => {
-                // Too large, unreadable, not a regular file: said once, never
-                // skipped silently.
-                if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
-                    let id = self.sources.add(SourceFile::new(
-                        display_name(&self.cwd, path),
-                        Some(path.to_path_buf()),
-                        Vec::new(),
-                    ));
-                    self.ids.insert(path.to_path_buf(), id);
-                    self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
-                }
-                return None;
-            }
-        };
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let id = match self.ids.get(path) {
-            Some(id) => *id,
-            None => {
-                let id = self.sources.add(SourceFile::new(
-                    display_name(&self.cwd, path),
-                    Some(path.to_path_buf()),
-                    bytes,
-                ));
-                self.ids.insert(path.to_path_buf(), id);
-                id
-            }
-        };
-        Some((id, text))
-    }
-
-    fn problem(&mut self, code: &str, file: FileId, span: Span, message: String) {
-        if let Some(rule) = rules::find(code) {
-            self.diagnostics.push(rule.diag(file, span, message));
-        }
-    }
-}
-
-/// Read every context file into the project, reporting what cannot be read.
-fn load_project(
-    context: &crate::discover::ContextFiles,
-    overrides: &Overrides,
-    loader: &mut Loader,
-) -> (Project, Vec<Vec<FileId>>) {
-    use crate::container::{compose, dockerfile, ecs, kubernetes, yaml};
-    let mut project = Project::default();
-    for f in &context.ecs {
-        let Some((id, text)) = loader.read(f) else {
-            continue;
-        };
-        match ecs::parse(&text) {
-            Ok(Some(task)) => {
-                for p in &task.problems {
-                    loader.problem(
-                        "UW001",
-                        id,
-                        p.span,
-                        format!("ECS task definition: {}", p.value),
-                    );
-                }
-                project.containers.extend(ecs::containers(f, &task));
-            }
-            Ok(None) => {}
-            Err(e) => loader.problem(
-                "UW001",
-                id,
-                e.span,
-                format!("not valid JSON: {}", e.message),
-            ),
-        }
-    }
-    for f in &context.yaml {
-        let Some((id, text)) = loader.read(f) else {
-            continue;
-        };
-        if kubernetes::is_helm_template(&text) {
-            loader.problem(
-                "UW004",
-                id,
-                Span::new(0, text.find('\n').unwrap_or(text.len())),
-                "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
-            );
-            continue;
-        }
-        let docs = match yaml::parse(&text) {
-            Ok(d) => d,
-            Err(e) => {
-                if crate::container::is_template(&text) && !e.message.contains("aliases expand") {
-                    loader.problem(
-                        "UW004",
-                        id,
-                        e.span,
-                        "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),
-                    );
-                } else if text.contains("services:")
-                    || text.contains("apiVersion:")
-                    // Over the alias budget: said whatever the file is.
-                    || e.message.contains("aliases expand")
-                {
-                    loader.problem(
-                        "UW001",
-                        id,
-                        e.span,
-                        format!("not valid YAML: {}", e.message),
-                    );
-                }
-                continue;
-            }
-        };
-        let mut problems = Vec::new();
-        if docs.first().is_some_and(compose::is_compose) {
-            let (cs, p) = compose::containers(f, &docs[0]);
-            project.containers.extend(cs);
-            problems = p;
-        } else if docs.iter().any(kubernetes::is_manifest) {
-            let (cs, p) = kubernetes::containers(f, &docs);
-            project.containers.extend(cs);
-            problems = p;
-        }
-        for p in problems {
-            loader.problem("UW001", id, p.span, p.value);
-        }
-    }
-    for f in &context.dockerfiles {
-        let Some((_, text)) = loader.read(f) else {
-            continue;
-        };
-        project.dockerfiles.push(dockerfile::parse(f, &text));
-    }
-    for f in &context.pins {
-        let Some((_, text)) = loader.read(f) else {
-            continue;
-        };
-        let pin = if f.ends_with("pyproject.toml") {
-            crate::uwsgi::version::pin_in_pyproject(&text)
-        } else {
-            crate::uwsgi::version::pin_in_requirements(&text)
-        };
-        if let Some((v, r)) = pin {
-            project.pins.push((
-                v,
-                crate::container::Place {
-                    file: f.clone(),
-                    span: Span::new(r.start, r.end),
-                    message: format!("pins uWSGI {v}"),
-                },
-            ));
-        }
-    }
-    let mut nginx_ids = Vec::new();
-    // A file another configuration includes is read as part of that one.
-    let mut seen: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    let mut loaded = Vec::new();
-    for f in &context.nginx {
-        let Some((_, text)) = loader.read(f) else {
-            continue;
-        };
-        let l = crate::nginx::include::load_with(
-            f,
-            text.as_bytes(),
-            overrides.nginx_prefix.as_deref(),
-            &context.roots,
-            loader.overlay,
-        );
-        // (Inside a dump every part is the dump file itself.)
-        seen.extend(
-            l.parts
-                .iter()
-                .skip(1)
-                .filter(|p| &p.path != f)
-                .map(|p| p.path.clone()),
-        );
-        loaded.push((f.clone(), l));
-    }
-    for (f, l) in loaded {
-        if seen.contains(&f) {
-            continue;
-        }
-        let mut ids = Vec::new();
-        for part in &l.parts {
-            match loader.read(&part.path) {
-                Some((id, _)) => ids.push(id),
-                None => ids.push(*ids.first().unwrap_or(&FileId(0))),
-            }
-        }
-        // A template (`${VAR}` for envsubst, Jinja) is Nginx only once
-        // rendered: a syntax error there is the template's, not a bug.
-        let template = l.parts.iter().any(|p| {
-            loader
-                .sources
-                .find_path(&p.path)
-                .map(|id| {
-                    crate::container::is_template(&String::from_utf8_lossy(
-                        &loader.sources.get(id).bytes,
-                    ))
-                })
-                .unwrap_or(false)
-        });
-        let mut told = false;
-        for p in &l.problems {
-            let id = ids[p.file];
-            let span = Span::new(p.span.start, p.span.end);
-            if template && !p.missing_include {
-                if !told {
-                    loader.problem(
-                        "UW004",
-                        id,
-                        span,
-                        format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
-                    );
-                    told = true;
-                }
-                continue;
-            }
-            let code = if p.missing_include { "UW002" } else { "UW001" };
-            loader.problem(code, id, span, format!("Nginx: {}", p.message));
-        }
-        let model = crate::nginx::model::build(&l.config);
-        project.nginx.push(crate::deployment::NginxConf {
-            main: f,
-            parts: l.parts,
-            model,
-        });
-        nginx_ids.push(ids);
-    }
-    (project, nginx_ids)
 }
 
 /// The uWSGI arguments of a linked container, with the config it names
@@ -499,6 +284,8 @@ pub struct Run {
     pub resolved: resolve::Resolved,
     pub file: FileId,
     pub nginx: Vec<usize>,
+    /// Why each of `nginx` is taken to be in front (same order).
+    pub nginx_why: Vec<String>,
     pub target: crate::uwsgi::version::Version,
     /// Where the target version is written (a pin, a Dockerfile line).
     pub target_from: Option<crate::container::Place>,
@@ -524,7 +311,7 @@ impl Run {
             nginx: self.nginx.clone(),
             memory: &self.settings.memory,
             header_cache: Default::default(),
-            advice_cache: Default::default(),
+            anchor_cache: Default::default(),
         }
     }
 }
@@ -538,6 +325,9 @@ pub struct Prepared {
     /// Problems found reading the context files.
     pub diagnostics: Vec<Diagnostic>,
     pub files: usize,
+    /// Configs checked because an asked context file takes part in their
+    /// deployment (canonical).
+    pub via_context: Vec<PathBuf>,
 }
 
 fn prepare_inis(
@@ -546,7 +336,16 @@ fn prepare_inis(
     context: &crate::discover::ContextFiles,
     overlay: &Overlay,
     overrides: &Overrides,
+    asked: &[PathBuf],
 ) -> Result<Prepared, LintError> {
+    // Context files asked for (a Compose file, an Nginx file …): the
+    // deployments they take part in are checked too.
+    let claimed: std::collections::HashSet<&PathBuf> = context.claimed.all().collect();
+    let asked_context: Vec<PathBuf> = asked
+        .iter()
+        .filter(|p| claimed.contains(p))
+        .cloned()
+        .collect();
     let cwd = std::env::current_dir()?;
     let mut host = HostFacts::anonymous(CATALOGUE_VERSION);
     host.cwd = cwd.clone();
@@ -573,14 +372,25 @@ fn prepare_inis(
         by_dir: HashMap::new(),
     };
     let mut sources = SourceMap::new();
-    let mut loader = Loader {
+    let mut reading = crate::readers::ReadContext {
         overlay,
         sources: &mut sources,
         cwd: cwd.clone(),
         ids: HashMap::new(),
-        diagnostics: Vec::new(),
+        problems: Vec::new(),
+        roots: &context.roots,
+        nginx_prefix: overrides.nginx_prefix.as_deref(),
+        project: Project::default(),
+        nginx_ids: Vec::new(),
     };
-    let (mut project, nginx_ids) = load_project(context, overrides, &mut loader);
+    reading.read_all(&context.claimed);
+    let crate::readers::ReadContext {
+        ids,
+        problems,
+        mut project,
+        nginx_ids,
+        ..
+    } = reading;
     if overrides.detect
         && let Some(d) =
             crate::container::cgroup::detect(Path::new("/sys/fs/cgroup"), Path::new("/proc"))
@@ -605,15 +415,7 @@ fn prepare_inis(
         .collect();
     // Each directory looked at once: its ancestors were looked at with it.
     let mut visited: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
-    for f in context
-        .ecs
-        .iter()
-        .chain(&context.yaml)
-        .chain(&context.dockerfiles)
-        .chain(&context.nginx)
-        .chain(&context.pins)
-        .chain(&all)
-    {
+    for f in context.claimed.all().chain(&all) {
         let mut dir = f.parent();
         if let Some(d) = dir
             && !project.dirs.contains(d)
@@ -631,10 +433,13 @@ fn prepare_inis(
             dir = d.parent();
         }
     }
-    let ids = loader.ids;
     // Problems in context files obey the settings that apply where they are.
     let mut diagnostics = Vec::new();
-    for mut d in loader.diagnostics {
+    for p in problems {
+        let Some(rule) = rules::find(p.code) else {
+            continue;
+        };
+        let mut d = rule.diag(p.file, p.span, p.message);
         let path = sources.get(d.file).path.clone().unwrap_or_default();
         let settings = cache.for_file(&path)?;
         let selected = rules::find(d.code).is_some_and(|r| settings.is_selected(r));
@@ -705,10 +510,15 @@ fn prepare_inis(
         .collect();
     // Each `[[deployment]]` once, in order: the configs of one settings
     // file all carry its list, and a repeat links nothing more.
-    let mut explicit: Vec<crate::settings::Deployment> = Vec::new();
+    let mut explicit: Vec<crate::deployment::Explicit> = Vec::new();
     let mut seen_explicit = std::collections::HashSet::new();
-    for (p, real) in inis.iter().zip(&inis_real) {
-        if let Ok(s) = cache.for_real(p, real.as_deref()) {
+    let asked_real = asked_context.iter().map(|p| (p, Some(p.as_path())));
+    for (p, real) in inis
+        .iter()
+        .zip(inis_real.iter().map(|r| r.as_deref()))
+        .chain(asked_real)
+    {
+        if let Ok(s) = cache.for_real(p, real) {
             for d in &s.deployments {
                 if seen_explicit.insert(d.clone()) {
                     explicit.push(d.clone());
@@ -737,8 +547,12 @@ fn prepare_inis(
                     args_place: None,
                     env: Vec::new(),
                     nginx: Vec::new(),
+                    nginx_why: Vec::new(),
+                    unix_aliases: Vec::new(),
                     nginx_colocated: None,
+                    stop_signal: None,
                     version: None,
+                    command_line: false,
                 });
             }
         }
@@ -752,6 +566,50 @@ fn prepare_inis(
             });
         }
     }
+    // Configs of the deployments the asked context files take part in.
+    let mut via_context: Vec<PathBuf> = Vec::new();
+    if !asked_context.is_empty() {
+        let asked: std::collections::HashSet<&Path> =
+            asked_context.iter().map(PathBuf::as_path).collect();
+        for d in links.iter().filter(|d| !d.command_line) {
+            if crate::deployment::files_of(d, &project).any(|f| asked.contains(f)) {
+                via_context.push(d.uwsgi.clone());
+            }
+        }
+        // Configs no container runs, behind an asked Nginx file.
+        for f in &facts {
+            if links.iter().any(|d| d.uwsgi == f.path) {
+                continue;
+            }
+            let fronts = index.related_nginx(&project, &f.path, &f.sockets, None);
+            if fronts.iter().any(|(n, _)| {
+                project.nginx[*n]
+                    .parts
+                    .iter()
+                    .any(|p| asked.contains(p.path.as_path()))
+            }) {
+                via_context.push(f.path.clone());
+            }
+        }
+        let checked: std::collections::HashSet<&PathBuf> = inis_real.iter().flatten().collect();
+        via_context.retain(|p| !checked.contains(p));
+        via_context.sort();
+        via_context.dedup();
+    }
+    let (inis, inis_real): (Vec<PathBuf>, Vec<Option<PathBuf>>) = inis
+        .iter()
+        .cloned()
+        .zip(inis_real)
+        .chain(via_context.iter().map(|p| (p.clone(), Some(p.clone()))))
+        .unzip();
+    // A config a linked container loads through `UWSGI_INI` is in use.
+    included.extend(
+        links
+            .iter()
+            .flat_map(|d| &d.env)
+            .filter(|e| e.name == "UWSGI_INI" || e.name == "UWSGI_YAML")
+            .map(|e| PathBuf::from(&e.value)),
+    );
     let uwsgi_hosts = links
         .iter()
         .flat_map(|d| d.container.hostnames.iter().cloned())
@@ -814,7 +672,13 @@ fn prepare_inis(
                     .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
             }
             let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
-            let Some((file, _)) = resolved.files.first().cloned() else {
+            // The checked file, not one `UWSGI_INI` loads before it.
+            let own = resolved.files.iter().find(|(f, _)| {
+                sources.get(*f).path.as_deref().is_some_and(|p| {
+                    crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
+                })
+            });
+            let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
                 // The config itself could not be read (too large, unreadable,
                 // not a regular file): said, never a silent pass.
                 let id = sources.add(SourceFile::new(
@@ -832,21 +696,24 @@ fn prepare_inis(
                 }
                 continue;
             };
-            let nginx = match d {
-                Some(d) => d.nginx.clone(),
-                None => index.related_nginx(
-                    &pctx.project,
-                    &canonical,
-                    &crate::deployment::sockets(&resolved),
-                    &[],
-                ),
+            let (nginx, nginx_why): (Vec<usize>, Vec<String>) = match d {
+                Some(d) => (d.nginx.clone(), d.nginx_why.clone()),
+                None => index
+                    .related_nginx(
+                        &pctx.project,
+                        &canonical,
+                        &crate::deployment::sockets(&resolved),
+                        None,
+                    )
+                    .into_iter()
+                    .unzip(),
             };
             // The target version, and where it is written when a file says it.
             let (target, target_from) = match settings.uwsgi_version {
                 Some(v) => (v, None),
                 None => match d
                     .and_then(|d| d.version.clone())
-                    .or_else(|| pctx.project.pins.first().cloned())
+                    .or_else(|| pctx.project.pin_for(&canonical))
                 {
                     Some((v, place)) => (v, Some(place)),
                     None => (NEWEST_2_0, None),
@@ -858,11 +725,62 @@ fn prepare_inis(
                 resolved,
                 file,
                 nginx,
+                nginx_why,
                 target,
                 target_from,
                 settings: settings.clone(),
             });
         }
+    }
+    // Containers whose command line is the whole config, below the paths
+    // asked: checked like a file, their findings on the command's lines.
+    let mut cli_configs = 0;
+    for (i, d) in links.iter_mut().enumerate() {
+        if !d.command_line {
+            continue;
+        }
+        let Some(place) = d.args_place.clone() else {
+            continue;
+        };
+        if !asked.iter().any(|a| place.file.starts_with(a)) {
+            continue;
+        }
+        let Some(&file) = pctx.ids.get(&place.file) else {
+            continue;
+        };
+        let settings = cache.for_file(&place.file)?.clone();
+        let mut inv = Invocation {
+            env: settings.env.clone(),
+            args: d.args.iter().map(|a| a.value.clone()).collect(),
+        };
+        inv.env
+            .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
+        let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
+        let sockets = crate::deployment::sockets(&resolved);
+        let fronts = index.related_nginx(&pctx.project, &d.uwsgi, &sockets, Some(&d.container));
+        let (target, target_from) = match settings.uwsgi_version {
+            Some(v) => (v, None),
+            None => match d.version.clone() {
+                Some((v, place)) => (v, Some(place)),
+                None => (NEWEST_2_0, None),
+            },
+        };
+        let (nginx, nginx_why): (Vec<usize>, Vec<String>) = fronts.into_iter().unzip();
+        d.unix_aliases = index.unix_aliases(&pctx.project, &nginx, &sockets, &d.container);
+        d.nginx = nginx.clone();
+        d.nginx_why = nginx_why.clone();
+        runs.push(Run {
+            ini: d.uwsgi.clone(),
+            deployment: Some(i),
+            resolved,
+            file,
+            nginx,
+            nginx_why,
+            target,
+            target_from,
+            settings,
+        });
+        cli_configs += 1;
     }
     Ok(Prepared {
         sources,
@@ -870,7 +788,8 @@ fn prepare_inis(
         links,
         runs,
         diagnostics,
-        files: inis.len(),
+        files: inis.len() + cli_configs,
+        via_context,
     })
 }
 
@@ -904,6 +823,7 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
         runs,
         mut diagnostics,
         files,
+        via_context,
     } = prepared;
     // Rules are pure functions of the prepared data: each run is checked on
     // its own, in parallel, and the findings kept in run order.
@@ -915,6 +835,13 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
                 let ctx = run.context(&sources, &pctx, &links);
                 let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
                 found.extend(budget_diagnostics(run, settings));
+                if ctx.command_line().is_some() {
+                    // A manifest's command line is not rewritten by fixes
+                    // (a shell-form command is one span).
+                    for d in &mut found {
+                        d.fix = None;
+                    }
+                }
                 let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
                 checked.sort();
                 checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
@@ -935,12 +862,31 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     };
     diagnostics.extend(found.into_iter().flatten());
     crate::output::normalize(&sources, &mut diagnostics);
+    let unlinked = runs
+        .iter()
+        .filter(|r| r.deployment.is_none())
+        .filter(|r| {
+            crate::source::canonicalize(&r.ini).map_or(true, |p| !pctx.included.contains(&p))
+        })
+        .map(|r| Unlinked {
+            config: r.ini.clone(),
+            fronts: r
+                .nginx
+                .iter()
+                .copied()
+                .zip(r.nginx_why.iter().cloned())
+                .collect(),
+        })
+        .collect();
     let report = Report {
         sources,
         diagnostics,
         files,
         deployments: links,
         nginx: pctx.project.nginx,
+        unlinked,
+        has_containers: pctx.has_containers,
+        via_context,
     };
     (report, runs)
 }

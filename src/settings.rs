@@ -164,33 +164,9 @@ struct PyTool {
     uwsgi_lint: Option<FileConfig>,
 }
 
-/// Memory assumptions (used by the memory budget and `advise`).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Memory {
-    pub baseline_rss_bytes: u64,
-    pub headroom: f64,
-    pub nginx_worker_bytes: u64,
-    pub master_bytes: u64,
-}
+pub use crate::model::Memory;
 
-impl Default for Memory {
-    fn default() -> Memory {
-        Memory {
-            baseline_rss_bytes: 100 << 20,
-            headroom: 0.10,
-            nginx_worker_bytes: 16 << 20,
-            master_bytes: 16 << 20,
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
-pub struct Deployment {
-    pub uwsgi: PathBuf,
-    pub container: Option<String>,
-    pub nginx: Vec<PathBuf>,
-    pub memory_limit_bytes: Option<u64>,
-}
+pub use crate::deployment::Explicit as Deployment;
 
 #[derive(Debug, Clone)]
 pub struct PerFileIgnore {

@@ -4,7 +4,7 @@
 
 use uwsgi_lint::advise::measure::Estimates;
 use uwsgi_lint::advise::model;
-use uwsgi_lint::advise::plan::{self, Given, Plan, Source};
+use uwsgi_lint::advise::plan::{self, Basis, Given, Plan, Source};
 use uwsgi_lint::settings::Overrides;
 use uwsgi_lint::uwsgi::version::Version;
 
@@ -42,11 +42,11 @@ fn value(p: &Plan, option: &str) -> Option<u64> {
         .and_then(|r| r.value.parse().ok())
 }
 
-fn source(p: &Plan, option: &str) -> Option<Source> {
+fn basis(p: &Plan, option: &str) -> Option<Basis> {
     p.recommendations
         .iter()
         .find(|r| r.option == option)
-        .map(|r| r.source)
+        .map(|r| r.basis)
 }
 
 const INI: &str = "[uwsgi]\nmaster = true\nmodule = app.wsgi\nprocesses = 4\n";
@@ -93,7 +93,9 @@ fn the_worst_case_of_the_advice_fits_the_limit() {
             "{last}"
         );
         assert!(
-            value(&p, "max-worker-lifetime").unwrap() > value(&p, "min-worker-lifetime").unwrap()
+            // Advised only when it changes: else uWSGI's default, 10 s.
+            value(&p, "max-worker-lifetime").unwrap()
+                > value(&p, "min-worker-lifetime").unwrap_or(10)
         );
     }
 }
@@ -109,7 +111,7 @@ fn no_limit_says_so_and_still_caps_relative_to_the_app() {
     assert_eq!(p.limit_bytes, None);
     assert!(value(&p, "evil-reload-on-rss").is_none());
     assert_eq!(value(&p, "reload-on-rss"), Some(200)); // 2 × the assumed 100 MiB
-    assert_eq!(source(&p, "reload-on-rss"), Some(Source::Default));
+    assert_eq!(basis(&p, "reload-on-rss"), Some(Basis::Heuristic));
 }
 
 #[test]
@@ -133,14 +135,14 @@ fn too_many_workers_are_reduced_to_what_fits() {
     let processes = value(&p, "processes").unwrap();
     // 1024 × 0.9 − 16 = 905 MiB; 1.5 × 100 MiB each: at most 6.
     assert!((1..=6).contains(&processes), "{processes}");
-    assert_eq!(source(&p, "processes"), Some(Source::Computed));
+    assert_eq!(basis(&p, "processes"), Some(Basis::Limit));
 }
 
 #[test]
 fn no_measurements_use_labelled_heuristics() {
     let p = plan_for("heur", INI, None, None, limit(2048 * MIB));
     assert_eq!(value(&p, "max-requests"), Some(1000));
-    assert_eq!(source(&p, "max-requests"), Some(Source::Default));
+    assert_eq!(basis(&p, "max-requests"), Some(Basis::Heuristic));
     assert_eq!(value(&p, "max-worker-lifetime"), Some(3600));
     assert!(
         p.inputs
@@ -159,7 +161,7 @@ fn zero_growth_recycles_rarely() {
         limit(2048 * MIB),
     );
     assert_eq!(value(&p, "max-requests"), Some(10_000));
-    assert_eq!(source(&p, "max-requests"), Some(Source::Measured));
+    assert_eq!(basis(&p, "max-requests"), Some(Basis::Measured));
 }
 
 #[test]
@@ -205,7 +207,7 @@ fn fast_growth_lowers_min_worker_lifetime() {
     );
     let min = value(&p, "min-worker-lifetime").unwrap();
     assert!(min < 10, "{min}");
-    assert_eq!(source(&p, "min-worker-lifetime"), Some(Source::Computed));
+    assert_eq!(basis(&p, "min-worker-lifetime"), Some(Basis::Measured));
 }
 
 #[test]

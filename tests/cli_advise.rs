@@ -100,16 +100,48 @@ fn write_applies_the_advice_and_check_agrees() {
 #[test]
 fn plot_draws_both_configs_and_the_limit() {
     let d = example_copy("plot");
-    let (code, _, err) = lint(&d, &["advise", "--no-config", "--plot", "memory.svg", "."]);
+    let (code, out, err) = lint(&d, &["advise", "--no-config", "--plot", "memory.svg", "."]);
     assert_eq!(code, Some(0), "{err}");
+    assert!(out.contains("plot written to memory.svg"), "{out}");
     let svg = std::fs::read_to_string(d.join("memory.svg")).unwrap();
     assert!(svg.starts_with("<svg"), "{}", &svg[..100.min(svg.len())]);
     for label in [
         "current: 4 workers",
         "advised: 4 workers",
         "hard limit 960 MiB",
+        "computed by the model",
+        "above the limit after",
     ] {
         assert!(svg.contains(label), "{label} missing");
+    }
+    // Nothing measured: a request count is not drawn, so not claimed.
+    assert!(!svg.contains("max-requests 1000"), "{svg}");
+    // Integer tick labels, and the legend below the plotting area (every
+    // legend text lower than every tick label).
+    let texts: Vec<(f64, String)> = svg
+        .split("<text")
+        .skip(1)
+        .filter_map(|t| {
+            let y = t.split("y=\"").nth(1)?.split('"').next()?.parse().ok()?;
+            let body = t.split('>').nth(1)?.split('<').next()?.trim().to_string();
+            Some((y, body))
+        })
+        .collect();
+    let ticks: Vec<&(f64, String)> = texts
+        .iter()
+        .filter(|(_, b)| !b.is_empty() && b.chars().all(|c| c.is_ascii_digit()))
+        .collect();
+    assert!(ticks.len() > 5, "{texts:?}");
+    assert!(!texts.iter().any(|(_, b)| b.ends_with(".0")), "{texts:?}");
+    let lowest_tick = ticks.iter().map(|t| t.0).fold(0.0, f64::max);
+    for (y, b) in texts
+        .iter()
+        .filter(|(_, b)| b.starts_with("advised:") || b.starts_with("current:"))
+    {
+        assert!(
+            *y > lowest_tick,
+            "legend `{b}` at {y} is inside the chart (ticks to {lowest_tick})"
+        );
     }
     assert!(svg.matches("<polyline").count() >= 3 || svg.matches("<path").count() >= 3);
 }
@@ -170,7 +202,7 @@ fn measurements_from_gzip_logs_and_stats_documents() {
     );
     let recs = v["deployments"][0]["recommendations"].as_array().unwrap();
     let mr = recs.iter().find(|r| r["option"] == "max-requests").unwrap();
-    assert_eq!(mr["source"], "computed");
+    assert_eq!(mr["basis"], "measured");
 
     // Stats with memory sampling off: a clear message, not a number.
     std::fs::write(

@@ -2,7 +2,7 @@
 //! UW202 and `advise`:
 //! `M = processes × P + master + extra processes + co-located Nginx`.
 
-use crate::rules::IniContext;
+use crate::model::IniContext;
 
 /// What shares the limit besides the workers, in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

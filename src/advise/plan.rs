@@ -6,8 +6,8 @@ use serde::Serialize;
 
 use super::measure::Estimates;
 use super::model::{self, Overhead};
+use crate::model::IniContext;
 use crate::nginx::model::PassKind;
-use crate::rules::IniContext;
 use crate::uwsgi::options::catalogue;
 
 const MIB: u64 = 1 << 20;
@@ -38,13 +38,40 @@ pub struct Input {
     pub note: String,
 }
 
+/// Why an advised value is what it is: the advice table's last word on
+/// whether to trust it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// Derived from measurements of the app.
+    Measured,
+    /// Required by a limit: the memory or CPU limit, the proxy's timeout,
+    /// the way the container stops, a rule of uWSGI itself.
+    Limit,
+    /// A rule of thumb, only for what the config leaves unset.
+    Heuristic,
+    /// The config's own value: nothing measured or limiting contradicts it.
+    Kept,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Measured => "measured",
+            Basis::Limit => "limit",
+            Basis::Heuristic => "heuristic",
+            Basis::Kept => "kept",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Recommendation {
     pub option: &'static str,
     pub current: Option<String>,
     pub value: String,
     pub reason: String,
-    pub source: Source,
+    pub basis: Basis,
 }
 
 impl Plan {
@@ -146,12 +173,21 @@ impl Builder<'_> {
             .map(|e| e.value_str().trim().to_string())
     }
 
+    /// The value as written in its file (before magic variables), if a
+    /// file sets the option.
+    fn written(&self, option: &str) -> Option<String> {
+        let e = self.ctx.last(option)?;
+        let (file, _, span) = self.ctx.spans(e)?;
+        let bytes = &self.ctx.sources.get(file).bytes;
+        Some(String::from_utf8_lossy(bytes.get(span.range())?).into_owned())
+    }
+
     /// Recommend `option = value` if the target uWSGI has the option.
     fn recommend(
         &mut self,
         option: &'static str,
         value: impl ToString,
-        source: Source,
+        basis: Basis,
         reason: impl Into<String>,
     ) {
         let Some(def) = catalogue().get(option) else {
@@ -166,7 +202,7 @@ impl Builder<'_> {
             current,
             value: value.to_string(),
             reason: reason.into(),
-            source,
+            basis,
         });
     }
 }
@@ -303,16 +339,51 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         max_requests: ctx.number("max-requests").unwrap_or(0),
     };
 
-    // 1–4: processes and the per-worker caps.
+    // 1–4: processes and the per-worker caps. A value the config sets is
+    // kept unless a limit or a measurement says it is wrong; a rule of
+    // thumb fills only what is unset.
     let cpu_want = cpus.map(|(c, _)| ((2.0 * c).ceil() as u64).max(2));
+    // `%k` is the host's CPU count, not the container's.
+    let host_cpus = b.written("processes").is_some_and(|w| w.contains("%k"));
+    // The count to start from, and how to say where it came from.
+    let (start, start_basis, start_why): (u64, Option<Basis>, String) = if host_cpus {
+        match cpu_want {
+            Some(w) => (
+                w,
+                Some(Basis::Limit),
+                format!(
+                    "`%k` counts the host's CPUs ({}), not the container's: 2 × its {} CPUs",
+                    current_processes.unwrap_or(0),
+                    cpus.map_or(0.0, |c| c.0)
+                ),
+            ),
+            None => {
+                b.plan.problems.push(format!(
+                    "`processes = %k` counts the host's CPUs ({} here), not the container's, and no CPU limit was found: give `--cpus` for a number that fits",
+                    current_processes.unwrap_or(0)
+                ));
+                (current_processes.unwrap_or(2).max(1), None, String::new())
+            }
+        }
+    } else {
+        match current_processes {
+            Some(c) if c > 0 => (c, Some(Basis::Kept), "the configured count".to_string()),
+            _ => match cpu_want {
+                Some(w) => (w, Some(Basis::Heuristic), "2 × CPUs".to_string()),
+                None => (
+                    2,
+                    Some(Basis::Heuristic),
+                    "two workers (no CPU count known)".to_string(),
+                ),
+            },
+        }
+    };
     let (processes, reload, evil) = match &limit {
         Some((l, _, _)) => {
             let a = model::available(*l, headroom, &overhead);
-            let fits = |p: u64| {
-                let per = a / p.max(1);
-                let reload = (0.85 * per as f64).min(per.saturating_sub(jump) as f64) as u64;
-                reload as f64 >= 1.2 * baseline as f64
-            };
+            let reload_of =
+                |per: u64| (0.85 * per as f64).min(per.saturating_sub(jump) as f64) as u64;
+            let fits = |p: u64| reload_of(a / p.max(1)) as f64 >= 1.2 * baseline as f64;
             let max_fit = (a as f64 / (1.5 * baseline as f64)).floor() as u64;
             if max_fit == 0 {
                 b.plan.problems.push(format!(
@@ -325,32 +396,84 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
                 ));
                 (None, None, None)
             } else {
-                let (p, why, src) = match current_processes {
-                    Some(p) if p > 0 && fits(p) => (
-                        p,
-                        "the configured count fits the limit".to_string(),
-                        Source::Config,
-                    ),
-                    cur => {
-                        let want = cpu_want.or(cur).unwrap_or(2);
-                        let p = want.min(max_fit).max(1);
-                        let why = match cur {
-                            Some(c) => format!(
-                                "{c} workers cannot each get 1.2 × their baseline under the limit; {p} can"
+                let p = if fits(start) {
+                    if let Some(basis) = start_basis {
+                        let why = match basis {
+                            Basis::Kept => format!(
+                                "{start_why}: each worker gets 1.2 × its baseline under the limit"
                             ),
-                            None => format!(
-                                "2 × CPUs, at most what the limit holds at 1.5 × baseline each ({max_fit})"
-                            ),
+                            _ => format!("{start_why}; it fits the limit"),
                         };
-                        (p, why, Source::Computed)
+                        b.recommend("processes", start, basis, why);
+                    }
+                    start
+                } else {
+                    let p = start.min(max_fit).max(1);
+                    b.recommend(
+                        "processes",
+                        p,
+                        Basis::Limit,
+                        format!(
+                            "{start} workers ({start_why}) cannot each get 1.2 × their baseline under the limit; {p} can (at most {max_fit} at 1.5 × baseline)"
+                        ),
+                    );
+                    p
+                };
+                let per = a / p;
+                let evil_c = per / MIB;
+                // A cap the config sets stays while it fits the share.
+                let kept = |name: &str, hi: u64| {
+                    ctx.last(name)
+                        .and(ctx.number(name))
+                        .map(|v| v / MIB)
+                        .filter(|v| {
+                            *v > 0 && *v <= hi && (*v * MIB) as f64 >= 1.2 * baseline as f64
+                        })
+                };
+                let evil = match kept("evil-reload-on-rss", evil_c) {
+                    Some(v) => {
+                        b.recommend(
+                            "evil-reload-on-rss",
+                            v,
+                            Basis::Kept,
+                            format!("within the per-worker share of the limit ({evil_c} MiB)"),
+                        );
+                        v
+                    }
+                    None => {
+                        b.recommend("evil-reload-on-rss", evil_c, Basis::Limit, format!("the hard cap: {p} workers × {evil_c} MiB + {} MiB fit the limit less {}% headroom; the master kills a worker above it", mib(overhead.total()), (headroom * 100.0).round()));
+                        evil_c
                     }
                 };
-                b.recommend("processes", p, src, why);
-                let per = a / p;
-                let evil = per / MIB;
-                let reload =
-                    ((0.85 * per as f64).min(per.saturating_sub(jump) as f64) as u64) / MIB;
-                if (reload * MIB) as f64 > 0.0 && ((reload * MIB) as f64) < 1.2 * baseline as f64 {
+                let reload_c = reload_of(if evil == evil_c { per } else { evil * MIB }) / MIB;
+                let reload = match kept("reload-on-rss", reload_c) {
+                    Some(v) if v < evil => {
+                        b.recommend(
+                            "reload-on-rss",
+                            v,
+                            Basis::Kept,
+                            format!("below evil-reload-on-rss, within the share ({reload_c} MiB)"),
+                        );
+                        v
+                    }
+                    _ => {
+                        b.recommend(
+                            "reload-on-rss",
+                            reload_c,
+                            if jump > 0 { Basis::Measured } else { Basis::Limit },
+                            format!(
+                                "85% of the per-worker share{}: recycled after the request that crosses it",
+                                if jump > 0 {
+                                    " (and one measured jump below it)"
+                                } else {
+                                    ""
+                                }
+                            ),
+                        );
+                        reload_c
+                    }
+                };
+                if ((reload * MIB) as f64) < 1.2 * baseline as f64 {
                     b.plan.problems.push(format!(
                         "`reload-on-rss = {reload}` is below 1.2 × the baseline ({} MiB): workers would recycle right after starting; raise the limit",
                         mib(baseline)
@@ -361,105 +484,145 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         }
         None => {
             b.plan.problems.push("no hard memory limit found, so no cap can be derived from it: give `--memory-limit`".into());
-            let p = current_processes.or(cpu_want).unwrap_or(2);
-            b.recommend(
-                "processes",
-                p,
-                if current_processes.is_some() {
-                    Source::Config
-                } else {
-                    Source::Default
-                },
-                "no limit to size it against",
-            );
+            if let Some(basis) = start_basis {
+                b.recommend(
+                    "processes",
+                    start,
+                    basis,
+                    format!("{start_why} (no memory limit to size it against)"),
+                );
+            }
             // A cap relative to the app itself still stops runaway growth.
-            let reload = mib(2 * baseline).max(1);
-            (Some(p), Some(reload), None)
+            let reload = match ctx
+                .last("reload-on-rss")
+                .and(ctx.number("reload-on-rss"))
+                .filter(|v| *v > 0)
+            {
+                Some(v) => {
+                    b.recommend(
+                        "reload-on-rss",
+                        v / MIB,
+                        Basis::Kept,
+                        "no memory limit to size it against",
+                    );
+                    v / MIB
+                }
+                None => {
+                    let r = mib(2 * baseline).max(1);
+                    b.recommend(
+                        "reload-on-rss",
+                        r,
+                        Basis::Heuristic,
+                        "twice the baseline (no limit to size it against)",
+                    );
+                    r
+                }
+            };
+            let evil = ctx
+                .last("evil-reload-on-rss")
+                .and(ctx.number("evil-reload-on-rss"))
+                .map(|v| v / MIB)
+                .filter(|v| *v > 0);
+            (Some(start), Some(reload), evil)
         }
     };
-    if let Some(evil) = evil {
-        b.recommend("evil-reload-on-rss", evil, Source::Computed, format!("the hard cap: {} workers × {evil} MiB + {} MiB fit the limit less {}% headroom; the master kills a worker above it", processes.unwrap_or(1), mib(overhead.total()), (headroom * 100.0).round()));
-    }
-    if let Some(reload) = reload {
-        let why = if limit.is_some() {
-            format!(
-                "85% of the per-worker share{}: recycled after the request that crosses it",
-                if jump > 0 {
-                    " (and one measured jump below it)"
-                } else {
-                    ""
-                }
-            )
-        } else {
-            "twice the baseline (no limit to size it against)".to_string()
-        };
-        b.recommend(
-            "reload-on-rss",
-            reload,
-            if limit.is_some() {
-                Source::Computed
-            } else {
-                Source::Default
-            },
-            why,
-        );
-    }
 
     // 5–6: recycling by request count.
     let p = processes.unwrap_or(1).max(1);
     let reload_bytes = reload.map_or(0, |r| r * MIB);
-    let (mut max_requests, mr_src, mr_why) = match growth {
-        Some(g) if g >= 1024.0 && reload_bytes > baseline => {
-            let n = (reload_bytes - baseline) as f64 / g;
-            let v = readable((0.8 * n).clamp(100.0, 100_000.0));
-            (
-                v,
-                Source::Computed,
-                format!(
-                    "a worker grows {:.0} KiB per request, so it reaches reload-on-rss after about {:.0} requests; recycle at 80% of that",
-                    g / 1024.0,
-                    n
-                ),
-            )
-        }
-        Some(_) => (
+    let configured_mr = ctx
+        .last("max-requests")
+        .and(ctx.number("max-requests"))
+        .filter(|v| *v > 0);
+    // With a measured growth: the requests a worker takes from its baseline
+    // to reload-on-rss.
+    let to_cap = growth
+        .filter(|g| *g >= 1024.0 && reload_bytes > baseline)
+        .map(|g| (reload_bytes - baseline) as f64 / g);
+    let (mut max_requests, mr_basis, mr_why) = match (configured_mr, to_cap, growth) {
+        (Some(c), Some(n), _) if (c as f64) <= 0.8 * n => (
+            c,
+            Basis::Kept,
+            format!(
+                "below the {n:.0} requests a worker takes to reach reload-on-rss at the measured growth"
+            ),
+        ),
+        (_, Some(n), Some(g)) => (
+            readable((0.8 * n).clamp(100.0, 100_000.0)),
+            Basis::Measured,
+            format!(
+                "a worker grows {:.0} KiB per request, so it reaches reload-on-rss after about {n:.0} requests; recycle at 80% of that{}",
+                g / 1024.0,
+                if 0.8 * n < 100.0 {
+                    " (at least 100: reload-on-rss recycles sooner)"
+                } else if 0.8 * n > 100_000.0 {
+                    " (at most 100000)"
+                } else {
+                    ""
+                }
+            ),
+        ),
+        (Some(c), _, _) => (
+            c,
+            Basis::Kept,
+            if growth.is_some() {
+                "no growth measured that contradicts it".to_string()
+            } else {
+                "nothing measured contradicts it".to_string()
+            },
+        ),
+        (None, _, Some(_)) => (
             10_000,
-            Source::Measured,
+            Basis::Measured,
             "no growth measured: recycle rarely, for slow leaks the samples did not show"
                 .to_string(),
         ),
-        None => (
+        (None, _, None) => (
             1000,
-            Source::Default,
-            "heuristic (nothing measured): a common starting point".to_string(),
+            Basis::Heuristic,
+            "nothing measured: a common starting point".to_string(),
         ),
     };
     let delta_ok = catalogue()
         .get("max-requests-delta")
         .and_then(|d| d.since())
         .is_none_or(|v| v <= ctx.target);
+    let configured_delta = ctx
+        .last("max-requests-delta")
+        .and(ctx.number("max-requests-delta"));
+    // Does the last worker's threshold still fit under reload-on-rss?
+    let last_fits = |mr: u64, d: u64| to_cap.is_none_or(|n| (mr + (p - 1) * d) as f64 <= n);
     let mut delta = 0;
+    let mut delta_basis = Basis::Heuristic;
     if p > 1 && delta_ok {
-        // Spread the thresholds over half of max-requests; with a measured
-        // growth, the last worker's threshold must still fit.
-        for _ in 0..20 {
-            delta = readable(model::stagger(max_requests, p) as f64).max(1);
-            let last = max_requests + (p - 1) * delta;
-            match growth {
-                Some(g)
-                    if g >= 1024.0
-                        && baseline as f64 + g * last as f64 > reload_bytes as f64
-                        && max_requests > 100 =>
-                {
+        match configured_delta {
+            Some(d) if last_fits(max_requests, d) => {
+                delta = d;
+                delta_basis = Basis::Kept;
+            }
+            _ => {
+                // Spread the thresholds over half of max-requests; with a
+                // measured growth, the last worker's threshold must still fit.
+                for _ in 0..20 {
+                    delta = readable(model::stagger(max_requests, p) as f64).max(1);
+                    if last_fits(max_requests, delta) {
+                        break;
+                    }
+                    delta_basis = Basis::Measured;
+                    if mr_basis == Basis::Kept || max_requests <= 100 {
+                        // Keep the configured count: narrow the spread instead.
+                        let room = to_cap.map_or(0.0, |n| n - max_requests as f64).max(0.0);
+                        delta = ((room / (p - 1) as f64).floor() as u64).max(1);
+                        break;
+                    }
                     max_requests = readable(max_requests as f64 * 0.9).max(100);
                 }
-                _ => break,
             }
         }
     }
-    b.recommend("max-requests", max_requests, mr_src, mr_why);
+    b.recommend("max-requests", max_requests, mr_basis, mr_why);
     if p > 1 && delta_ok {
-        b.recommend("max-requests-delta", delta, Source::Computed, format!("worker i recycles at max-requests + (i−1) × {delta}: the {p} workers do not restart together"));
+        b.recommend("max-requests-delta", delta, delta_basis, format!("worker i recycles at max-requests + (i−1) × {delta}: the {p} workers do not restart together"));
     }
 
     // 7: recycling by age.
@@ -475,50 +638,69 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         }
         _ => configured_min,
     };
-    let min_life_src = if min_life < configured_min {
-        Source::Computed
-    } else if ctx.last("min-worker-lifetime").is_some() {
-        Source::Config
-    } else {
-        Source::Default
-    };
-    let min_life_why = if min_life < configured_min {
-        format!(
-            "workers grow {:.1} MiB/s at the measured pace; younger than this they are not recycled, so they must not outgrow the {} MiB between reload-on-rss and evil-reload-on-rss first",
-            growth.unwrap_or(0.0) * rate.unwrap_or(0.0) / MIB as f64,
-            slack / MIB
-        )
-    } else {
-        "below max-worker-lifetime (uWSGI refuses to start otherwise)".to_string()
-    };
-    let (mut lifetime, life_src, life_why) = match rate {
-        Some(r) if r > 0.0 => {
-            let v = readable((2.0 * max_requests as f64 / r).clamp(600.0, 86_400.0));
-            (
-                v,
-                Source::Computed,
-                format!("twice the time a worker takes to serve max-requests at {r:.2} requests/s"),
-            )
-        }
+    let configured_life = ctx
+        .last("max-worker-lifetime")
+        .and(ctx.number("max-worker-lifetime"))
+        .filter(|v| *v > 0);
+    let (mut lifetime, mut life_basis, mut life_why) = match (configured_life, rate) {
+        (Some(l), _) => (
+            l,
+            Basis::Kept,
+            "nothing measured contradicts it".to_string(),
+        ),
+        (None, Some(r)) if r > 0.0 => (
+            readable((2.0 * max_requests as f64 / r).clamp(600.0, 86_400.0)),
+            Basis::Measured,
+            format!("twice the time a worker takes to serve max-requests at {r:.2} requests/s"),
+        ),
         _ => (
             3600,
-            Source::Default,
-            "heuristic: an hour bounds leaks that requests do not show".to_string(),
+            Basis::Heuristic,
+            "nothing measured: an hour bounds leaks that requests do not show".to_string(),
         ),
     };
     if lifetime <= min_life {
         lifetime = min_life + 60;
+        life_basis = Basis::Limit;
+        life_why =
+            format!("above min-worker-lifetime ({min_life} s): uWSGI refuses to start otherwise");
     }
-    b.recommend("max-worker-lifetime", lifetime, life_src, life_why);
-    b.recommend("min-worker-lifetime", min_life, min_life_src, min_life_why);
-    if p > 1 {
-        let d = readable(model::stagger(lifetime, p) as f64).max(1);
+    b.recommend("max-worker-lifetime", lifetime, life_basis, life_why);
+    // Advised only when it changes: the default (or the configured value)
+    // is otherwise right, and advice that is never written is noise.
+    if min_life < configured_min {
         b.recommend(
-            "max-worker-lifetime-delta",
-            d,
-            Source::Computed,
-            "spreads the workers' ages",
+            "min-worker-lifetime",
+            min_life,
+            Basis::Measured,
+            format!(
+                "workers grow {:.1} MiB/s at the measured pace; younger than this they are not recycled, so they must not outgrow the {} MiB between reload-on-rss and evil-reload-on-rss first",
+                growth.unwrap_or(0.0) * rate.unwrap_or(0.0) / MIB as f64,
+                slack / MIB
+            ),
         );
+    }
+    if p > 1 {
+        match ctx
+            .last("max-worker-lifetime-delta")
+            .and(ctx.number("max-worker-lifetime-delta"))
+        {
+            Some(d) => b.recommend(
+                "max-worker-lifetime-delta",
+                d,
+                Basis::Kept,
+                "spreads the workers' ages",
+            ),
+            None => {
+                let d = readable(model::stagger(lifetime, p) as f64).max(1);
+                b.recommend(
+                    "max-worker-lifetime-delta",
+                    d,
+                    Basis::Heuristic,
+                    "spreads the workers' ages",
+                );
+            }
+        }
     }
 
     // 9: harakiri against the proxy in front.
@@ -539,83 +721,121 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         .number("harakiri")
         .filter(|h| *h > 0 && ctx.last("harakiri").is_some());
     let harakiri = match (front, current_harakiri) {
-        (Some(f), Some(h)) if h < f => {
+        // Equal timeouts fire in the same second (as UW301 reads them).
+        (Some(f), Some(h)) if h <= f => {
             b.recommend(
                 "harakiri",
                 h,
-                Source::Config,
-                format!("below the proxy's {f} s read timeout"),
+                Basis::Kept,
+                format!("not above the proxy's {f} s read timeout"),
             );
             h
         }
         (Some(f), _) => {
             let h = f.saturating_sub(5).max(1);
-            b.recommend("harakiri", h, Source::Computed, format!("5 s below the proxy's {f} s read timeout, so uWSGI frees the worker before the client gets a 504"));
+            b.recommend("harakiri", h, Basis::Limit, format!("5 s below the proxy's {f} s read timeout, so uWSGI frees the worker before the client gets a 504"));
             h
         }
         (None, Some(h)) => {
             b.recommend(
                 "harakiri",
                 h,
-                Source::Config,
+                Basis::Kept,
                 "no proxy timeout found to compare with",
             );
             h
         }
         (None, None) => {
-            b.recommend("harakiri", 60, Source::Default, "Nginx's default read timeout is 60 s; set it a little below the real front timeout");
+            b.recommend("harakiri", 60, Basis::Heuristic, "Nginx's default read timeout is 60 s; set it a little below the real front timeout");
             60
         }
     };
 
-    // 8: how long a recycled or stopping worker may take.
+    // 8: how long a worker being recycled may finish its request. In uWSGI
+    // 2.0 `worker-reload-mercy` bounds recycling (age, reload-on-rss,
+    // max-requests) and graceful reloads, not the graceful stop: during
+    // the stop the master waits for each worker in turn and enforces
+    // neither the mercy nor harakiri (tests/oracle_runtime.rs). On 2.1 the
+    // stop is bounded by it, so it must fit the grace period (UW304).
     let grace = dep.map(|d| d.container.grace_seconds());
-    let mercy = match grace {
-        Some(g) if harakiri + 5 > g => {
-            b.plan.problems.push(format!(
+    let is_2_0 = ctx.target.major == 2 && ctx.target.minor == 0;
+    let mercy_now = ctx.number("worker-reload-mercy").unwrap_or(60);
+    let mercy_set = ctx.last("worker-reload-mercy").is_some();
+    let within_grace = |m: u64| is_2_0 || grace.is_none_or(|g| m <= g);
+    let recycle_why = format!(
+        "a worker being recycled (age, memory, request count) gets this long to finish its request: at least harakiri ({harakiri} s)"
+    );
+    if mercy_now >= harakiri && within_grace(mercy_now) {
+        if mercy_set {
+            b.recommend(
+                "worker-reload-mercy",
+                mercy_now,
+                Basis::Kept,
+                recycle_why.clone(),
+            );
+        }
+    } else {
+        let m = match grace {
+            Some(g) if !is_2_0 => harakiri.max(1).min(g.saturating_sub(5).max(1)),
+            _ => harakiri.max(1),
+        };
+        b.recommend(
+            "worker-reload-mercy",
+            m,
+            Basis::Limit,
+            match grace {
+                Some(g) if !is_2_0 => format!(
+                    "{recycle_why}; on uWSGI ≥ 2.1 it also bounds the stop, so within the container's {g} s stop grace period less 5 s"
+                ),
+                _ => recycle_why.clone(),
+            },
+        );
+    }
+    if let Some(g) = grace
+        && harakiri + 5 > g
+    {
+        b.plan.problems.push(if is_2_0 {
+            format!(
+                "a request may run {harakiri} s (harakiri), but the container is SIGKILLed {g} s after SIGTERM: the graceful stop waits for the request (in uWSGI 2.0 neither harakiri nor worker-reload-mercy bounds that wait), so a request still running then is cut; raise the stop grace period above {} s",
+                harakiri + 5
+            )
+        } else {
+            format!(
                 "a request may run {harakiri} s (harakiri), but the container is killed {g} s after SIGTERM: raise the stop grace period above {} s or lower harakiri",
                 harakiri + 5
-            ));
-            g.saturating_sub(5).max(1)
-        }
-        Some(g) => harakiri.max(g.saturating_sub(5).min(harakiri)),
-        None => harakiri,
-    };
-    b.recommend("worker-reload-mercy", mercy, Source::Computed, match grace {
-        Some(g) => format!("at least the longest request (harakiri {harakiri} s), within the container's {g} s stop grace period less 5 s"),
-        None => format!("at least the longest request (harakiri {harakiri} s)"),
-    });
+            )
+        });
+    }
 
     // 10: the non-numeric musts.
     if !ctx.master_on() {
         b.recommend(
             "master",
             "true",
-            Source::Default,
+            Basis::Limit,
             "recycling and harakiri need the master",
         );
     }
-    let is_2_0 = ctx.target.major == 2 && ctx.target.minor == 0;
-    // The stop that loses nothing: the graceful hook (die-on-term cuts the
-    // requests in flight). Only where no other master-start hook would be
-    // replaced by the edit.
-    if is_2_0
-        && dep.is_some()
-        && !crate::rules::lifecycle::graceful_stop_hooked(ctx)
-        && ctx.resolved.all("hook-master-start").next().is_none()
-    {
+    // The stop that loses nothing (UW303, UW308): the graceful hook;
+    // `die-on-term` would cut the requests in flight. A new line beside any
+    // other master-start hook (the option is a list).
+    if is_2_0 && dep.is_some() && !ctx.graceful_stop_hooked() {
         b.recommend(
             "hook-master-start",
-            crate::rules::lifecycle::GRACEFUL_STOP_HOOK,
-            Source::Default,
-            "uWSGI 2.0 reloads on SIGTERM; this hook makes it stop and lets in-flight requests finish (die-on-term would cut them)",
+            crate::model::GRACEFUL_STOP_HOOK,
+            Basis::Limit,
+            format!(
+                "{} stops uWSGI with SIGTERM, which uWSGI 2.0 takes as a reload; this hook makes it stop and lets each worker finish its request first (`die-on-term` would cut them{})",
+                dep.map_or("the container".to_string(), |d| d.container.who()),
+                grace.map_or(String::new(), |g| format!("; a request longer than the {g} s grace period is still cut by SIGKILL"))
+            ),
         );
     }
     if is_2_0 && !ctx.flag("need-app") {
         b.recommend(
             "need-app",
             "true",
-            Source::Default,
+            Basis::Heuristic,
             "fail at start when the app cannot be imported",
         );
     }
@@ -627,7 +847,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         b.recommend(
             "strict",
             "true",
-            Source::Default,
+            Basis::Heuristic,
             "misspelled options fail at start instead of being ignored",
         );
     }
@@ -639,7 +859,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         b.recommend(
             "buffer-size",
             32768,
-            Source::Container,
+            Basis::Limit,
             "Nginx passes request headers up to 4 × 8k",
         );
     }
@@ -649,7 +869,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
         b.recommend(
             "listen",
             s.value,
-            Source::Container,
+            Basis::Limit,
             "the container's net.core.somaxconn",
         );
     }

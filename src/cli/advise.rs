@@ -133,7 +133,17 @@ pub fn run(args: &Args) -> Result<u8, String> {
         Some(m) => Some(m.estimate().map_err(|e| format!("measurements: {e}"))?),
         None => None,
     };
-    let prepared = crate::lint::prepare(&paths, &overrides).map_err(|e| e.to_string())?;
+    // The advice is computed on the config as `check --fix` leaves it (its
+    // safe fixes applied in memory, and written along with the advice), so
+    // the two never disagree: a misspelled key is renamed once, not set
+    // again beside its misspelling.
+    let mut rewrite = crate::fix::Rewrite::new();
+    rewrite
+        .fix_rounds(&paths, &overrides, false)
+        .map_err(|e| e.to_string())?;
+    let check_fixes = rewrite.applied;
+    let prepared = crate::lint::prepare_with(&paths, &overrides, rewrite.overlay())
+        .map_err(|e| e.to_string())?;
     if prepared.runs.is_empty() {
         return Err("nothing to advise: no uWSGI config found".into());
     }
@@ -142,12 +152,103 @@ pub fn run(args: &Args) -> Result<u8, String> {
         memory_limit: args.memory_limit,
         cpus: args.cpus,
     };
+    let units = units_of(&prepared, estimates.as_ref(), &given, &cwd);
+
+    let mut plots = Vec::new();
+    if let Some(path) = &args.plot {
+        // One picture per deployment: `memory.svg`, then `memory-2.svg` ...
+        for (i, u) in units.iter().enumerate() {
+            let title = match &u.container {
+                Some(c) => format!("{} in {c}", u.uwsgi),
+                None => u.uwsgi.clone(),
+            };
+            let svg = crate::advise::plot::svg(&u.plan, &title)?;
+            let file = if i == 0 {
+                path.clone()
+            } else {
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                path.with_file_name(format!("{stem}-{}.svg", i + 1))
+            };
+            std::fs::write(&file, svg).map_err(|e| format!("{}: {e}", file.display()))?;
+            plots.push(file.display().to_string());
+        }
+    }
+    let plot_lines: String = plots
+        .iter()
+        .map(|p| format!("plot written to {p}\n"))
+        .collect();
+
+    if args.diff || args.write {
+        // An edit overlapping another (two configs setting an option in a
+        // file both read) waits for the next round, on the text as the
+        // round before left it, until nothing changes.
+        let mut round = (prepared, units);
+        for _ in 0..10 {
+            let diags: Vec<Diagnostic> = round
+                .1
+                .iter()
+                .flat_map(|u| u.fixes.iter().cloned())
+                .collect();
+            if !rewrite.apply(crate::fix::plan(&round.0.sources, &diags, true)) {
+                break;
+            }
+            rewrite
+                .fix_rounds(&paths, &overrides, false)
+                .map_err(|e| e.to_string())?;
+            let p = crate::lint::prepare_with(&paths, &overrides, rewrite.overlay())
+                .map_err(|e| e.to_string())?;
+            let u = units_of(&p, estimates.as_ref(), &given, &cwd);
+            round = (p, u);
+        }
+        let files = rewrite.files();
+        let mut out = String::new();
+        if args.write {
+            for name in rewrite.write()? {
+                out.push_str(&format!("wrote {name}\n"));
+            }
+        } else {
+            for f in &files {
+                out.push_str(&crate::fix::unified_diff(f));
+            }
+        }
+        if files.is_empty() {
+            out.push_str("nothing to change\n");
+        } else if check_fixes > 0 {
+            out.push_str(&format!(
+                "(with the {check_fixes} safe fix{} of `check --fix`, which the advice builds on)\n",
+                if check_fixes == 1 { "" } else { "es" }
+            ));
+        }
+        out.push_str(&plot_lines);
+        super::emit(&out);
+        return Ok(0);
+    }
+
+    let text = match args.format {
+        Format::Json => json(&units, estimates.as_ref(), measured.as_ref(), &plots),
+        Format::Text => text(&units, measured.as_ref(), check_fixes) + &plot_lines,
+    };
+    super::emit(&text);
+    Ok(0)
+}
+
+/// The plan of every deployment, with the edits that apply it (one fix
+/// per file it touches).
+fn units_of(
+    prepared: &crate::lint::Prepared,
+    estimates: Option<&measure::Estimates>,
+    given: &Given,
+    cwd: &std::path::Path,
+) -> Vec<Unit> {
     let mut units = Vec::new();
     for run in &prepared.runs {
         let ctx = run.context(&prepared.sources, &prepared.project, &prepared.links);
-        let p = plan::plan(&ctx, estimates.as_ref(), &given);
-        // One fix per file: the values it holds replaced, new lines added
-        // after the last option.
+        let p = plan::plan(&ctx, estimates, given);
+        // One fix per file it touches, made by the edit engine `check`'s
+        // fixes use (IniContext::set_option_edit).
         let pairs: Vec<(&str, String)> = p
             .recommendations
             .iter()
@@ -155,7 +256,24 @@ pub fn run(args: &Args) -> Result<u8, String> {
             .map(|r| (r.option, r.value.clone()))
             .collect();
         let mut by_file: BTreeMap<crate::source::FileId, Vec<Edit>> = BTreeMap::new();
-        for e in ctx.set_options_edits(&pairs) {
+        // A file whose section uWSGI never finds contributes nothing: a line
+        // written there would not be read either.
+        let unread = ctx
+            .resolved
+            .events
+            .iter()
+            .any(|e| e.kind == crate::uwsgi::resolve::EventKind::SectionNotFound);
+        let mut p = p;
+        let edits = if unread {
+            p.problems.push(format!(
+                "uWSGI finds no section it reads in {}: nothing written there would be read",
+                prepared.sources.get(run.file).name
+            ));
+            Vec::new()
+        } else {
+            ctx.set_options_edits(&pairs)
+        };
+        for e in edits {
             by_file.entry(e.file).or_default().push(e);
         }
         let fixes = by_file
@@ -177,11 +295,11 @@ pub fn run(args: &Args) -> Result<u8, String> {
             .collect();
         let dep = run.deployment.map(|i| &prepared.links[i]);
         units.push(Unit {
-            uwsgi: crate::uwsgi::resolve::display_name(&cwd, &run.ini),
+            uwsgi: crate::uwsgi::resolve::display_name(cwd, &run.ini),
             container: dep.map(|d| {
                 format!(
                     "{}#{}",
-                    crate::uwsgi::resolve::display_name(&cwd, &d.container.file),
+                    crate::uwsgi::resolve::display_name(cwd, &d.container.file),
                     d.container.name
                 )
             }),
@@ -191,58 +309,18 @@ pub fn run(args: &Args) -> Result<u8, String> {
         });
     }
 
-    if let Some(path) = &args.plot {
-        // One picture per deployment: `memory.svg`, then `memory-2.svg` ...
-        for (i, u) in units.iter().enumerate() {
-            let title = match &u.container {
-                Some(c) => format!("{} in {c}", u.uwsgi),
-                None => u.uwsgi.clone(),
-            };
-            let svg = crate::advise::plot::svg(&u.plan, &title)?;
-            let file = if i == 0 {
-                path.clone()
-            } else {
-                let stem = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                path.with_file_name(format!("{stem}-{}.svg", i + 1))
-            };
-            std::fs::write(&file, svg).map_err(|e| format!("{}: {e}", file.display()))?;
-        }
-    }
-
-    if args.diff || args.write {
-        let diags: Vec<Diagnostic> = units.iter().flat_map(|u| u.fixes.iter().cloned()).collect();
-        let files = crate::fix::plan(&prepared.sources, &diags, true);
-        let mut out = String::new();
-        for f in &files {
-            if args.write {
-                crate::fix::write_atomically(&f.path, &f.original, &f.fixed)
-                    .map_err(|e| format!("{}: {e}", f.path.display()))?;
-                out.push_str(&format!("wrote {}\n", f.name));
-            } else {
-                out.push_str(&crate::fix::unified_diff(f));
-            }
-        }
-        if files.is_empty() {
-            out.push_str("nothing to change\n");
-        }
-        super::emit(&out);
-        return Ok(0);
-    }
-
-    let text = match args.format {
-        Format::Json => json(&units, estimates.as_ref(), measured.as_ref()),
-        Format::Text => text(&units, measured.as_ref()),
-    };
-    super::emit(&text);
-    Ok(0)
+    units
 }
 
-fn json(units: &[Unit], est: Option<&measure::Estimates>, m: Option<&Measurements>) -> String {
+fn json(
+    units: &[Unit],
+    est: Option<&measure::Estimates>,
+    m: Option<&Measurements>,
+    plots: &[String],
+) -> String {
     let v = serde_json::json!({
         "version": 1,
+        "plots": plots,
         "measurements": m.map(|m| serde_json::json!({"sources": m.sources, "estimates": est})),
         "deployments": units.iter().map(|u| serde_json::json!({
             "uwsgi": u.uwsgi,
@@ -256,8 +334,14 @@ fn json(units: &[Unit], est: Option<&measure::Estimates>, m: Option<&Measurement
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
-fn text(units: &[Unit], m: Option<&Measurements>) -> String {
+fn text(units: &[Unit], m: Option<&Measurements>, check_fixes: usize) -> String {
     let mut s = String::new();
+    if check_fixes > 0 {
+        s.push_str(&format!(
+            "read with the {check_fixes} safe fix{} of `check --fix` applied (`--write` applies them too)\n\n",
+            if check_fixes == 1 { "" } else { "es" }
+        ));
+    }
     if let Some(m) = m {
         for src in &m.sources {
             s.push_str(&format!("measured: {src}\n"));
@@ -280,17 +364,25 @@ fn text(units: &[Unit], m: Option<&Measurements>) -> String {
             ));
         }
         s.push_str("\n  advice\n");
+        // Columns as wide as their longest cell (the hook's value is long).
+        let recs = &u.plan.recommendations;
+        let width = |f: &dyn Fn(&plan::Recommendation) -> usize, min: usize| {
+            recs.iter().map(f).max().unwrap_or(0).max(min)
+        };
+        let wo = width(&|r| r.option.len(), 6);
+        let wc = width(&|r| r.current.as_deref().map_or(1, str::len), 7);
+        let wv = width(&|r| r.value.len(), 7);
         s.push_str(&format!(
-            "    {:<28} {:<10} {:<10} {:<9} why\n",
-            "option", "current", "advised", "source"
+            "    {:<wo$} {:<wc$} {:<wv$} {:<9} why\n",
+            "option", "current", "advised", "basis"
         ));
-        for r in &u.plan.recommendations {
+        for r in recs {
             s.push_str(&format!(
-                "    {:<28} {:<10} {:<10} {:<9} {}\n",
+                "    {:<wo$} {:<wc$} {:<wv$} {:<9} {}\n",
                 r.option,
                 r.current.as_deref().unwrap_or("-"),
                 r.value,
-                format!("{:?}", r.source).to_lowercase(),
+                r.basis.as_str(),
                 r.reason
             ));
         }
@@ -299,6 +391,7 @@ fn text(units: &[Unit], m: Option<&Measurements>) -> String {
         }
         s.push('\n');
     }
+    s.push_str("basis: measured (from the app), limit (a limit requires it), heuristic (a rule of thumb for what is unset), kept (the config's value; nothing contradicts it)\n");
     s.push_str("apply with `uwsgi-lint advise --diff` (review) or `--write`\n");
     s
 }

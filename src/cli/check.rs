@@ -159,12 +159,9 @@ fn show_settings(settings: &Settings) -> String {
     serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
 }
 
-/// `--verbose`: one paragraph per link.
-fn verbose_links(
-    deployments: &[crate::deployment::Deployment],
-    nginx: &[crate::deployment::NginxConf],
-    cwd: &Path,
-) -> String {
+/// `--verbose`: one paragraph per link, then the configs no container runs.
+fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
+    let (deployments, nginx) = (&report.deployments, &report.nginx);
     let shown = |p: &Path| crate::uwsgi::resolve::display_name(cwd, p);
     let mut s = String::new();
     if deployments.is_empty() {
@@ -184,7 +181,11 @@ fn verbose_links(
             c.name,
             c.orchestrator.as_str(),
             d.reason,
-            d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" "),
+            if d.args.is_empty() {
+                "none seen".to_string()
+            } else {
+                d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" ")
+            },
             c.grace_seconds(),
         ));
         if let Some(sw) = &c.swap {
@@ -196,9 +197,12 @@ fn verbose_links(
         if let Some((v, p)) = &d.version {
             s.push_str(&format!("  uWSGI version: {v} ({})\n", shown(&p.file)));
         }
-        for n in &d.nginx {
+        for (n, why) in d.nginx.iter().zip(&d.nginx_why) {
             if let Some(conf) = nginx.get(*n) {
-                s.push_str(&format!("  Nginx in front: {}\n", shown(&conf.main)));
+                s.push_str(&format!(
+                    "  Nginx in front: {} ({why})\n",
+                    shown(&conf.main)
+                ));
             }
         }
         if d.nginx_colocated.is_some() {
@@ -206,7 +210,41 @@ fn verbose_links(
         }
         s.push('\n');
     }
+    for u in &report.unlinked {
+        s.push_str(&format!(
+            "not linked {}: no container found that runs it\n",
+            shown(&u.config)
+        ));
+        for (n, why) in &u.fronts {
+            if let Some(conf) = nginx.get(*n) {
+                s.push_str(&format!(
+                    "  Nginx in front: {} ({why})\n",
+                    shown(&conf.main)
+                ));
+            }
+        }
+        s.push('\n');
+    }
     s
+}
+
+/// One line when the project has containers but some config checked is
+/// run by none of them: the checks that need the container did not run.
+fn unlinked_note(report: &crate::lint::Report, cwd: &Path) -> Option<String> {
+    if !report.has_containers || report.unlinked.is_empty() {
+        return None;
+    }
+    let shown = |p: &Path| crate::uwsgi::resolve::display_name(cwd, p);
+    let n = report.unlinked.len();
+    let first = shown(&report.unlinked[0].config);
+    let which = if n == 1 {
+        format!("{first} is")
+    } else {
+        format!("{first} and {} more are", n - 1)
+    };
+    Some(format!(
+        "note: {which} run by no container found here, so the checks against a container (memory limit, stop grace, ports) did not run; if one runs it, name it in a `[[deployment]]` entry of uwsgi-lint.toml (`check -v` shows what was linked)\n"
+    ))
 }
 
 pub fn run(args: &Args) -> Result<u8, String> {
@@ -251,38 +289,32 @@ pub fn run(args: &Args) -> Result<u8, String> {
         return add_suppressions(&paths, &overrides, reason, args.exit_zero);
     }
     if args.diff {
-        let report = lint::lint(&paths, &overrides).map_err(|e| e.to_string())?;
-        let plan = crate::fix::plan(&report.sources, &report.diagnostics, args.unsafe_fixes);
+        // What `--fix` would write, every round of it.
+        let mut rw = crate::fix::Rewrite::new();
+        rw.fix_rounds(&paths, &overrides, args.unsafe_fixes)
+            .map_err(|e| e.to_string())?;
+        let files = rw.files();
         let mut out = String::new();
-        for f in &plan {
+        for f in &files {
             out.push_str(&crate::fix::unified_diff(f));
         }
-        let n: usize = plan.iter().map(|f| f.applied).sum();
+        let n = rw.applied;
         out.push_str(&format!(
             "{n} fix{} would be applied in {} file{}\n",
             if n == 1 { "" } else { "es" },
-            plan.len(),
-            if plan.len() == 1 { "" } else { "s" }
+            files.len(),
+            if files.len() == 1 { "" } else { "s" }
         ));
         super::emit(&out);
         return Ok(if n > 0 && !args.exit_zero { 1 } else { 0 });
     }
     let mut fixed = 0;
     if args.fix {
-        // Fixes can uncover others (a renamed key's value is then checked):
-        // re-lint and repeat, a bounded number of rounds.
-        for _ in 0..10 {
-            let report = lint::lint(&paths, &overrides).map_err(|e| e.to_string())?;
-            let plan = crate::fix::plan(&report.sources, &report.diagnostics, args.unsafe_fixes);
-            if plan.is_empty() {
-                break;
-            }
-            for f in plan {
-                crate::fix::write_atomically(&f.path, &f.original, &f.fixed)
-                    .map_err(|e| format!("{}: {e}", f.name))?;
-                fixed += f.applied;
-            }
-        }
+        let mut rw = crate::fix::Rewrite::new();
+        rw.fix_rounds(&paths, &overrides, args.unsafe_fixes)
+            .map_err(|e| e.to_string())?;
+        rw.write()?;
+        fixed = rw.applied;
     }
     let report = match (&args.stdin_filename, reading_stdin) {
         (Some(name), _) => {
@@ -323,6 +355,13 @@ pub fn run(args: &Args) -> Result<u8, String> {
                 .join(", ")
         ));
     }
+    // For people (stderr): machine formats stay as they are.
+    if matches!(args.format, Format::Text | Format::Concise)
+        && !args.verbose
+        && let Some(note) = unlinked_note(&report, &cwd)
+    {
+        eprint!("{note}");
+    }
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -352,7 +391,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
     };
     let mut rendered = String::new();
     if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
-        rendered.push_str(&verbose_links(&report.deployments, &report.nginx, &cwd));
+        rendered.push_str(&verbose_links(&report, &cwd));
     }
     rendered += &match (args.statistics, args.format) {
         (true, Format::Text | Format::Concise) => crate::output::summary::statistics(&input),

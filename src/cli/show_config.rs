@@ -90,7 +90,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
     let resolved = resolve_spec(args, &mut sources);
     match args.format {
         Format::Text => {
-            super::emit(&render_text(&resolved));
+            super::emit(&resolved.show_config_text());
             for e in &resolved.events {
                 let (file, line) = location(&sources, &e.origin.layer);
                 let at = match (file, line) {
@@ -160,14 +160,4 @@ pub fn split_section(spec: &str) -> (&str, Option<&str>) {
         }
         _ => (spec, None),
     }
-}
-
-/// The block uWSGI's `--show-config` prints.
-pub fn render_text(resolved: &Resolved) -> String {
-    let mut s = String::from(";uWSGI instance configuration\n[uwsgi]\n");
-    for e in &resolved.entries {
-        s.push_str(&format!("{} = {}\n", e.key_str(), e.value_str()));
-    }
-    s.push_str(";end of configuration\n");
-    s
 }

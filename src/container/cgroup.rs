@@ -65,7 +65,56 @@ fn host_mem_total(proc_root: &Path) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Read the limits of the cgroup mounted at `root` (normally `/sys/fs/cgroup`).
+/// This process's own cgroup directory under a hierarchy mounted at
+/// `mount`: its path in `/proc/self/cgroup` (the v2 line `0::/p`, or the v1
+/// line naming `controller`), less the root of that mount as
+/// `/proc/self/mountinfo` gives it. Without a cgroup namespace (a process
+/// put into a child cgroup, systemd services) the mount shows the host's
+/// root, not the cgroup that limits us; inside a namespace both are `/`.
+fn own_dir(mount: &Path, proc_root: &Path, controller: Option<&str>) -> PathBuf {
+    let read = |p: PathBuf| std::fs::read_to_string(p).ok();
+    let path = read(proc_root.join("self/cgroup")).and_then(|t| {
+        t.lines().find_map(|l| {
+            let mut f = l.splitn(3, ':');
+            let (_, list, path) = (f.next()?, f.next()?, f.next()?);
+            let wanted = match controller {
+                None => list.is_empty(),
+                Some(c) => list.split(',').any(|x| x == c),
+            };
+            wanted.then(|| path.to_string())
+        })
+    });
+    let Some(path) = path else {
+        return mount.to_path_buf();
+    };
+    // mountinfo: `id parent dev root mountpoint ... - fstype ...`.
+    let mount_root = read(proc_root.join("self/mountinfo"))
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                let f: Vec<&str> = l.split(' ').collect();
+                (f.get(4).map(Path::new) == Some(mount)).then(|| f.get(3).map(|r| r.to_string()))?
+            })
+        })
+        .unwrap_or_else(|| "/".to_string());
+    let rel = Path::new(&path)
+        .strip_prefix(&mount_root)
+        .ok()
+        .map(Path::to_path_buf);
+    match rel {
+        Some(r) if !r.as_os_str().is_empty() && !path.contains("..") => {
+            let dir = mount.join(r);
+            if dir.is_dir() {
+                dir
+            } else {
+                mount.to_path_buf()
+            }
+        }
+        _ => mount.to_path_buf(),
+    }
+}
+
+/// Read the limits of this process's cgroup, in the hierarchy mounted at
+/// `root` (normally `/sys/fs/cgroup`).
 pub fn detect(root: &Path, proc_root: &Path) -> Option<Detected> {
     let read = |p: &Path| {
         crate::source::read_regular(p, 4096)
@@ -73,6 +122,7 @@ pub fn detect(root: &Path, proc_root: &Path) -> Option<Detected> {
             .map(|b| String::from_utf8_lossy(&b).into_owned())
     };
     if root.join("cgroup.controllers").exists() {
+        let root = &own_dir(root, proc_root, None);
         let file = root.join("memory.max");
         let text = read(&file);
         return Some(Detected {
@@ -85,11 +135,12 @@ pub fn detect(root: &Path, proc_root: &Path) -> Option<Detected> {
             memory_file: file,
         });
     }
-    let file = root.join("memory/memory.limit_in_bytes");
+    let memory = own_dir(&root.join("memory"), proc_root, Some("memory"));
+    let cpu = own_dir(&root.join("cpu"), proc_root, Some("cpu"));
+    let file = memory.join("memory.limit_in_bytes");
     let text = read(&file)?;
-    let quota = read(&root.join("cpu/cpu.cfs_quota_us")).and_then(|q| q.trim().parse::<f64>().ok());
-    let period =
-        read(&root.join("cpu/cpu.cfs_period_us")).and_then(|q| q.trim().parse::<f64>().ok());
+    let quota = read(&cpu.join("cpu.cfs_quota_us")).and_then(|q| q.trim().parse::<f64>().ok());
+    let period = read(&cpu.join("cpu.cfs_period_us")).and_then(|q| q.trim().parse::<f64>().ok());
     Some(Detected {
         version: 1,
         problem: memory_problem(&file, Some(&text)),
@@ -170,6 +221,58 @@ mod tests {
         );
         assert_eq!(parse_v1_memory("9000000000", Some(8 << 30)), None);
         assert!(detect(&dir.join("none"), &dir).is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn reads_the_own_cgroup_below_the_mount() {
+        let dir = std::env::temp_dir().join(format!("uwsgi-lint-cgown-{}", std::process::id()));
+        let proc_root = dir.join("proc");
+        std::fs::create_dir_all(proc_root.join("self")).unwrap();
+        // v1, no cgroup namespace: the mount shows the host's root.
+        let v1 = dir.join("v1");
+        let mine = v1.join("memory/job/7");
+        std::fs::create_dir_all(&mine).unwrap();
+        std::fs::write(
+            v1.join("memory/memory.limit_in_bytes"),
+            "9223372036854771712\n",
+        )
+        .unwrap();
+        std::fs::write(mine.join("memory.limit_in_bytes"), "268435456\n").unwrap();
+        std::fs::write(
+            proc_root.join("self/cgroup"),
+            "5:cpu,cpuacct:/\n4:memory:/job/7\n0::/\n",
+        )
+        .unwrap();
+        std::fs::write(
+            proc_root.join("self/mountinfo"),
+            format!(
+                "35 31 0:32 / {} rw,relatime - cgroup cgroup rw,memory\n",
+                v1.join("memory").display()
+            ),
+        )
+        .unwrap();
+        let d = detect(&v1, &proc_root).unwrap();
+        assert_eq!((d.version, d.memory), (1, Some(Bytes(256 << 20))));
+        assert_eq!(d.memory_file, mine.join("memory.limit_in_bytes"));
+        // v2: the `0::` line; a mount whose root is the cgroup (a namespace).
+        let v2 = dir.join("v2");
+        std::fs::create_dir_all(v2.join("svc")).unwrap();
+        std::fs::write(v2.join("cgroup.controllers"), "memory cpu\n").unwrap();
+        std::fs::write(v2.join("memory.max"), "max\n").unwrap();
+        std::fs::write(v2.join("svc/memory.max"), "134217728\n").unwrap();
+        std::fs::write(proc_root.join("self/cgroup"), "0::/svc\n").unwrap();
+        std::fs::write(proc_root.join("self/mountinfo"), "").unwrap();
+        assert_eq!(
+            detect(&v2, &proc_root).unwrap().memory,
+            Some(Bytes(128 << 20))
+        );
+        std::fs::write(
+            proc_root.join("self/mountinfo"),
+            format!("41 31 0:38 /svc {} rw - cgroup2 cgroup2 rw\n", v2.display()),
+        )
+        .unwrap();
+        assert_eq!(detect(&v2, &proc_root).unwrap().memory, None);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

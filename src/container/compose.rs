@@ -185,9 +185,12 @@ fn ports(svc: &Node) -> Vec<(At<u16>, Option<bool>)> {
     out
 }
 
-/// Bind mounts, `./host/path:/container/path[:ro]` or the long form
-/// `{type: bind, source, target}`: (path on the host, path in the container).
-fn mounts(svc: &Node, dir: &Path) -> Vec<(std::path::PathBuf, String)> {
+/// Mounts, `./host/path:/container/path[:ro]` or the long form
+/// `{type: bind, source, target}`: (path on the host, path in the
+/// container). A named volume stands for itself: `<file>#volume:<name>`, a
+/// path no file has, shared by the services of the file that mount it.
+fn mounts(svc: &Node, file: &Path) -> Vec<(std::path::PathBuf, String)> {
+    let dir = file.parent().unwrap_or(Path::new(""));
     let mut out = Vec::new();
     for v in svc.get("volumes").map(Node::as_seq).unwrap_or_default() {
         let (src, dst) = match &v.value {
@@ -207,12 +210,18 @@ fn mounts(svc: &Node, dir: &Path) -> Vec<(std::path::PathBuf, String)> {
             },
             _ => continue,
         };
-        // Named volumes have no path on the host.
         if src.starts_with('.') || src.starts_with('/') {
             out.push((dir.join(src), dst));
+        } else if !src.is_empty() && !src.contains('$') {
+            out.push((volume_path(file, &src), dst));
         }
     }
     out
+}
+
+/// Where a named volume of a Compose file is "on the host".
+pub fn volume_path(file: &Path, name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("{}#volume:{name}", file.display()))
 }
 
 /// Deep merge for `extends`: `over`'s keys win, maps merge.
@@ -338,7 +347,7 @@ pub fn containers(file: &Path, doc: &Node) -> (Vec<Container>, Vec<At<String>>) 
                 c.hostnames.push(h);
             }
         }
-        c.mounts = mounts(&svc, dir);
+        c.mounts = mounts(&svc, file);
         c.siblings = names.iter().filter(|n| **n != name).cloned().collect();
         c.set_limit_from_hard();
         out.push(c);

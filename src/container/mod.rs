@@ -8,6 +8,8 @@ pub mod dockerfile;
 pub mod ecs;
 pub mod kubernetes;
 pub mod quantity;
+pub mod script;
+pub mod supervisord;
 pub mod yaml;
 
 use std::path::PathBuf;

@@ -803,7 +803,7 @@ fn execute(server: &Server, params: lsp::ExecuteCommandParams) -> Result<Value, 
     let mut out = String::new();
     for run in at.runs().filter(|r| at.ids.contains(&r.file)) {
         out.push_str(&format!("; {}\n", at.who(run)));
-        out.push_str(&crate::cli::show_config::render_text(&run.resolved));
+        out.push_str(&run.resolved.show_config_text());
     }
     if out.is_empty() {
         return Err("not a uWSGI config that is linted".into());

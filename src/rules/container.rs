@@ -3,11 +3,11 @@
 
 use crate::container::Orchestrator;
 use crate::diagnostic::Diagnostic;
-use crate::rules::{IniContext, Rule};
+use crate::rules::{Rule, RuleContext};
 use crate::uwsgi::resolve::Layer;
 
 /// UW501: `listen` above the kernel's `net.core.somaxconn`.
-pub fn listen_exceeds_somaxconn(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn listen_exceeds_somaxconn(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("listen").is_none() {
         return;
     }
@@ -45,7 +45,7 @@ pub fn listen_exceeds_somaxconn(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
 }
 
 /// UW502: worker counts from the host's CPUs, or far above the CPU limit.
-pub fn workers_exceed_cpu(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn workers_exceed_cpu(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     if dep.container.orchestrator == Orchestrator::Cgroup && dep.container.cpus.is_none() {
         return;
@@ -112,7 +112,7 @@ pub fn workers_exceed_cpu(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
 }
 
 /// UW503: a container with no hard memory limit (reservations are UW208's).
-pub fn no_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn no_memory_limit(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     // A Dockerfile cannot set a limit (`docker run -m` does): nothing to fix here.
     if dep.limit().is_some()
@@ -141,7 +141,7 @@ pub fn no_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
 }
 
 /// UW504: a `UWSGI_*` variable whose option the ini sets again (the ini wins).
-pub fn env_overridden_by_ini(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn env_overridden_by_ini(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     for e in &ctx.resolved.entries {
         let Layer::Env { var } = &e.origin.layer else {
@@ -190,7 +190,7 @@ pub fn env_overridden_by_ini(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
 }
 
 /// UW505: containers run uWSGI, but none of them this config.
-pub fn config_not_used(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn config_not_used(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.deployment.is_some() || ctx.project.linked.is_empty() {
         return;
     }

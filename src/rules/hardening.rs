@@ -2,11 +2,11 @@
 
 use crate::deployment::{Addr, parse_addr};
 use crate::diagnostic::Diagnostic;
-use crate::rules::{IniContext, Rule};
+use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 use crate::uwsgi::version::Version;
 
-pub fn strict_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn strict_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.resolved.strict {
         return;
     }
@@ -22,7 +22,7 @@ pub fn strict_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
 /// Where the linked container publishes `port` on the host: whether only on
 /// a private address, and the place that publishes it. `None` without that
 /// evidence (a bare file, or a port only other containers reach).
-fn published(ctx: &IniContext, port: u16) -> Option<(bool, Option<(FileId, Span)>)> {
+fn published(ctx: &RuleContext, port: u16) -> Option<(bool, Option<(FileId, Span)>)> {
     let dep = ctx.deployment?;
     let (p, private) = dep
         .container
@@ -35,7 +35,7 @@ fn published(ctx: &IniContext, port: u16) -> Option<(bool, Option<(FileId, Span)
 /// A socket bound on every interface and published by the container: a
 /// warning, or info when published only on a private address.
 fn public_socket_finding(
-    ctx: &IniContext,
+    ctx: &RuleContext,
     rule: &Rule,
     e: &crate::uwsgi::resolve::Entry,
     message: String,
@@ -67,7 +67,7 @@ fn public_socket_finding(
     Some(d)
 }
 
-pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn uwsgi_socket_public(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let http_protocol = ["protocol", "socket-protocol"].iter().any(|n| {
         ctx.last(n)
             .is_some_and(|e| e.value_str().trim().starts_with("http"))
@@ -92,7 +92,7 @@ pub fn uwsgi_socket_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
 }
 
 /// UW610: the stats server on every interface, published by the container.
-pub fn stats_server_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn stats_server_public(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(e) = ctx.last("stats") else { return };
     let message = format!(
         "the stats server `{}` listens on every interface and the container publishes its port: anyone who reaches it reads, without authentication, every worker's pid, state and request counts, the app's directory and its sockets",
@@ -110,7 +110,7 @@ pub fn stats_server_public(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
 /// UW603: a world-writable unix socket on a shared host. In a container the
 /// socket lives in the container's (or a shared volume's) filesystem, where
 /// 666 is how a sibling Nginx container's user reaches it: no finding.
-pub fn socket_world_writable(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn socket_world_writable(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.deployment.is_some() || ctx.project.has_containers {
         return;
     }
@@ -144,7 +144,7 @@ pub fn socket_world_writable(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
 /// UW604: uWSGI runs as root. An explicit `uid = root`/`0` says so by
 /// itself; no `uid` at all only where the image is known (a Dockerfile the
 /// container is built from) and it does not switch to another `USER`.
-pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn runs_as_root(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let is_root = |v: &str| matches!(v.trim(), "root" | "0");
     for name in ["uid", "gid"] {
         if let Some(e) = ctx.last(name)
@@ -187,7 +187,7 @@ pub fn runs_as_root(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     out.push(d);
 }
 
-pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn autoreload_in_production(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let processes = ctx.number("processes").unwrap_or(1);
     let container = ctx.deployment.map(|d| d.container.who());
     if processes < 2 && container.is_none() {
@@ -208,7 +208,7 @@ pub fn autoreload_in_production(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
 /// `wsgi-file`, `paste`, `eval` … always run in the main interpreter
 /// (`uwsgi_python_init_apps` passes it); each `mount` after the first app
 /// gets a sub-interpreter unless `single-interpreter` is on.
-pub fn single_interpreter_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn single_interpreter_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.flag("single-interpreter") {
         return;
     }
@@ -230,7 +230,7 @@ pub fn single_interpreter_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     out.push(d);
 }
 
-pub fn vacuum_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn vacuum_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.flag("vacuum") {
         return;
     }
@@ -265,7 +265,7 @@ pub fn vacuum_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     out.push(d);
 }
 
-pub fn threads_disabled(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn threads_disabled(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.target >= Version::new(2, 0, 27)
         || ctx.last("enable-threads").is_some()
         || ctx.number("threads").unwrap_or(1) > 1
@@ -276,7 +276,7 @@ pub fn threads_disabled(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
 }
 
 /// UW609: the `http` router behind a linked proxy that reaches it.
-pub fn http_router_behind_proxy(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn http_router_behind_proxy(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(e) = ctx.last("http") else { return };
     let Some((file, key_span, _)) = ctx.spans(e) else {
         return;

@@ -1,13 +1,13 @@
 //! UW0xx: inputs and meta — problems found while collecting the options.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::rules::{IniContext, Rule};
+use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 use crate::uwsgi::resolve::{EventKind, Layer, is_block_closer};
 use crate::uwsgi::syntax::{self, LineKind};
 
 /// Report every resolver event of `kind` as a diagnostic of `rule`.
-fn report(ctx: &IniContext, rule: &Rule, kind: EventKind, out: &mut Vec<Diagnostic>) {
+fn report(ctx: &RuleContext, rule: &Rule, kind: EventKind, out: &mut Vec<Diagnostic>) {
     for ev in ctx.resolved.events.iter().filter(|e| e.kind == kind) {
         let (file, span) = match ev.origin.layer {
             Layer::File { file, line, .. } => (file, line),
@@ -22,15 +22,15 @@ fn report(ctx: &IniContext, rule: &Rule, kind: EventKind, out: &mut Vec<Diagnost
     }
 }
 
-pub fn include_not_found(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn include_not_found(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::IncludeNotFound, out);
 }
 
-pub fn include_cycle(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn include_cycle(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::IncludeCycle, out);
 }
 
-pub fn runtime_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn runtime_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let before = out.len();
     report(ctx, rule, EventKind::RuntimeValue, out);
     // One finding per message and place (a loop repeats the same reference).
@@ -47,7 +47,7 @@ pub fn runtime_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
 /// `$(VAR)` that the environment here does not set: uWSGI keeps the text,
 /// which only matters where an option reads a number or a flag from it.
 /// One finding per variable and file, at the first such option.
-fn unset_env_vars(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+fn unset_env_vars(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     use crate::uwsgi::options::ValueKind;
     let mut done: std::collections::HashSet<(FileId, String)> = std::collections::HashSet::new();
     for (e, file, _, _) in ctx.file_entries() {
@@ -97,7 +97,7 @@ fn unset_env_vars(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn unclosed_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unclosed_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let before = out.len();
     report(ctx, rule, EventKind::UnclosedLogicBlock, out);
     for d in &mut out[before..] {
@@ -107,7 +107,7 @@ pub fn unclosed_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
 
 /// Nesting is found in the text, not only when uWSGI trips over it: uWSGI
 /// exits only when the outer block is active, but the nesting is wrong either way.
-pub fn nested_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let before = out.len();
     report(ctx, rule, EventKind::NestedLogicBlock, out);
     let reported: Vec<(FileId, Span)> = out[before..].iter().map(|d| (d.file, d.span)).collect();
@@ -148,23 +148,23 @@ pub fn nested_logic_block(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
     }
 }
 
-fn is_logic_opener(key: &str) -> bool {
+pub(crate) fn is_logic_opener(key: &str) -> bool {
     crate::uwsgi::options::catalogue()
         .get(key)
         .is_some_and(|d| d.parser == "uwsgi_opt_logic")
 }
 
-pub fn section_not_found(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn section_not_found(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::SectionNotFound, out);
 }
 
-pub fn include_with_section(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn include_with_section(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::IncludeWithSection, out);
 }
 
 /// uWSGI's reader is line-based and cannot fail, but a NUL byte (binary
 /// content, a UTF-16 file) silently ends each line early.
-pub fn parse_error(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn parse_error(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (file, _) in &ctx.resolved.files {
         let bytes = &ctx.sources.get(*file).bytes;
         if let Some(at) = bytes.iter().position(|&b| b == 0) {

@@ -1,10 +1,11 @@
 //! UW3xx: timeouts and lifecycle (single-file forms).
 
 use crate::diagnostic::Diagnostic;
-use crate::rules::{IniContext, Rule};
+use crate::model::GRACEFUL_STOP_HOOK;
+use crate::rules::{Rule, RuleContext};
 use crate::uwsgi::version::Version;
 
-pub fn no_harakiri(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn no_harakiri(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     // A harakiri that reads as 0 is UW103's finding.
     if ctx.last("harakiri").is_some() || ctx.is_fragment() {
         return;
@@ -25,31 +26,11 @@ fn is_2_0(v: Version) -> bool {
     v.major == 2 && v.minor == 0
 }
 
-/// The hook that makes SIGTERM a graceful stop (drain, bounded by
-/// `worker-reload-mercy`): `hook-master-start = unix_signal:15 gracefully_kill_them_all`.
-pub const GRACEFUL_STOP_HOOK: &str = "unix_signal:15 gracefully_kill_them_all";
-
-/// Is SIGTERM a graceful stop here: the hook, or uWSGI ≥ 2.1 (where
-/// SIGTERM always stops)?
-pub fn graceful_stop_hooked(ctx: &IniContext) -> bool {
-    // As `uwsgi_hook_unix_signal` reads it: `atoi` up to the first space,
-    // then the rest is the symbol name, exactly.
-    ctx.resolved.all("hook-master-start").any(|e| {
-        let v = e.value_str();
-        v.strip_prefix("unix_signal:")
-            .and_then(|arg| arg.split_once(' '))
-            .is_some_and(|(num, func)| {
-                crate::uwsgi::values::atoi(num.as_bytes()).0 == 15
-                    && func == "gracefully_kill_them_all"
-            })
-    })
-}
-
-pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn sigterm_reloads(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !is_2_0(ctx.target)
         || !ctx.master_on()
         || ctx.flag("die-on-term")
-        || graceful_stop_hooked(ctx)
+        || ctx.graceful_stop_hooked()
     {
         return;
     }
@@ -60,6 +41,11 @@ pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     // config run by an Emperor (which stops vassals through a pipe) or a
     // host service manager set up with another signal is not affected.
     let Some(dep) = ctx.deployment else { return };
+    // A launcher that stops uWSGI with another signal (supervisord's
+    // `stopsignal`): SIGTERM never reaches it.
+    if dep.stop_signal.is_some() {
+        return;
+    }
     let mut d = rule
         .at(
             ctx.anchor("master"),
@@ -80,7 +66,7 @@ pub fn sigterm_reloads(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
 /// bodies: a linked Nginx location that turns request buffering off, or a
 /// container that publishes an HTTP port of uWSGI with no Nginx in front. A
 /// buffering proxy (Nginx's default) reads the whole body first.
-pub fn harakiri_without_post_buffering(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn harakiri_without_post_buffering(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !ctx.is_set("harakiri") || ctx.is_set("post-buffering") {
         return;
     }
@@ -141,7 +127,7 @@ pub fn harakiri_without_post_buffering(ctx: &IniContext, rule: &Rule, out: &mut 
     out.push(d);
 }
 
-pub fn need_app_off(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn need_app_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if !is_2_0(ctx.target) || ctx.flag("need-app") || ctx.is_fragment() {
         return;
     }
@@ -156,7 +142,7 @@ type FrontTimeout = (
 );
 
 /// The front timeout of a linked Nginx location, with its place.
-fn front_timeouts(ctx: &IniContext) -> Vec<FrontTimeout> {
+fn front_timeouts(ctx: &RuleContext) -> Vec<FrontTimeout> {
     let mine = ctx.sockets();
     let mut out = Vec::new();
     for f in ctx.fronts() {
@@ -189,7 +175,7 @@ fn front_timeouts(ctx: &IniContext) -> Vec<FrontTimeout> {
 }
 
 /// UW301: harakiri at or above the proxy's read timeout.
-pub fn harakiri_exceeds_proxy_timeout(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn harakiri_exceeds_proxy_timeout(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(harakiri) = ctx.number("harakiri").filter(|h| *h > 0) else {
         return;
     };
@@ -235,8 +221,11 @@ pub fn harakiri_exceeds_proxy_timeout(ctx: &IniContext, rule: &Rule, out: &mut V
 /// reloads, `die-on-term` cuts at once, and the graceful hook waits for
 /// each worker in a blocking `waitpid` that the mercy check cannot
 /// interrupt (all shown on the real server in tests/oracle_runtime.rs).
-pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn mercy_exceeds_grace_period(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
+    if dep.stop_signal.is_some() {
+        return;
+    }
     if is_2_0(ctx.target) {
         return;
     }
@@ -273,12 +262,15 @@ pub fn mercy_exceeds_grace_period(ctx: &IniContext, rule: &Rule, out: &mut Vec<D
 
 /// UW308: in a container, `die-on-term` without the graceful hook: every
 /// stop and rollout cuts in-flight requests (SIGINT to the workers).
-pub fn stop_drops_requests(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
+    if dep.stop_signal.is_some() {
+        return;
+    }
     if !is_2_0(ctx.target)
         || !ctx.master_on()
         || !ctx.flag("die-on-term")
-        || graceful_stop_hooked(ctx)
+        || ctx.graceful_stop_hooked()
     {
         return;
     }
@@ -297,7 +289,7 @@ pub fn stop_drops_requests(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
 }
 
 /// UW306: `daemonize` in a container: PID 1 exits.
-pub fn daemonize_in_container(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn daemonize_in_container(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     for name in ["daemonize", "daemonize2"] {
         if ctx.last(name).is_some() {

@@ -2,7 +2,7 @@
 //! rules come with the deployment context).
 
 use crate::diagnostic::{Applicability, Diagnostic, Fix, Severity};
-use crate::rules::{IniContext, Rule};
+use crate::rules::{Rule, RuleContext};
 use crate::uwsgi::version::Version;
 
 const RECYCLERS: &[(&str, &str)] = &[
@@ -24,7 +24,7 @@ const RECYCLERS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn recycling_without_master(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn recycling_without_master(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.master_on() {
         return;
     }
@@ -38,7 +38,7 @@ pub fn recycling_without_master(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     }
 }
 
-pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unbounded_worker_memory(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ["reload-on-rss", "evil-reload-on-rss", "reload-on-as"]
         .iter()
         .any(|n| ctx.is_set(n) || ctx.last(n).is_some())
@@ -89,7 +89,7 @@ pub fn unbounded_worker_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
     out.push(d);
 }
 
-pub fn no_request_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn no_request_recycling(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("max-requests").is_some() || ctx.last("max-worker-lifetime").is_some() {
         return;
     }
@@ -117,7 +117,7 @@ pub fn no_request_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnos
     out.push(d);
 }
 
-pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn synchronized_recycling(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let processes = ctx.number("processes").unwrap_or(1);
     if processes < 2 {
         return;
@@ -166,7 +166,7 @@ pub fn synchronized_recycling(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     }
 }
 
-pub fn recycle_storm(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn recycle_storm(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if let Some(n) = ctx.number("max-requests").filter(|n| *n > 0 && *n < 100) {
         let (file, span) = ctx.anchor("max-requests");
         let mut d = rule.diag(
@@ -194,7 +194,7 @@ pub fn recycle_storm(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn address_space_limit_misuse(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn address_space_limit_misuse(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let rss = ctx.number("reload-on-rss").unwrap_or(0);
     for name in ["reload-on-as", "limit-as"] {
         let Some(e) = ctx.last(name) else { continue };
@@ -232,7 +232,7 @@ pub fn address_space_limit_misuse(ctx: &IniContext, rule: &Rule, out: &mut Vec<D
     }
 }
 
-pub fn lazy_apps_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn lazy_apps_memory(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let processes = ctx.number("processes").unwrap_or(1);
     if !(ctx.flag("lazy-apps") || ctx.flag("lazy")) || processes < 2 {
         return;
@@ -253,7 +253,7 @@ pub fn lazy_apps_memory(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
 /// (memory-model.md): `processes × P + master + extra`, where P is
 /// `evil-reload-on-rss`, else `reload-on-rss` (+ one request's growth,
 /// unknown here, so 0), else the assumed baseline.
-pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn memory_budget_exceeded(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     let Some(limit) = dep.limit() else {
         return;
@@ -384,7 +384,7 @@ pub fn memory_budget_exceeded(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
 }
 
 /// UW208: only a reservation, no hard limit.
-pub fn soft_limit_only(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn soft_limit_only(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     let c = &dep.container;
     let Some(r) = c.reservations.first() else {
@@ -424,7 +424,7 @@ pub fn soft_limit_only(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
 }
 
 /// UW210: a memory value that is almost surely a unit mistake.
-pub fn suspicious_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn suspicious_memory_limit(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     let c = &dep.container;
     for m in c.hard.iter().chain(&c.reservations) {
@@ -452,7 +452,7 @@ pub fn suspicious_memory_limit(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
 }
 
 /// UW211: two hard limits for one container that disagree.
-pub fn limits_disagree(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn limits_disagree(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     let c = &dep.container;
     // A shared (task or pod) limit above the container's own is normal;

@@ -5,11 +5,7 @@
 //! other rules still run.
 
 use crate::diagnostic::{Diagnostic, Severity};
-use crate::source::{FileId, SourceMap, Span};
-use crate::uwsgi::options::{ValueKind, catalogue};
-use crate::uwsgi::resolve::{Entry, Layer, Resolved};
-use crate::uwsgi::values::{read_flag, read_numeric};
-use crate::uwsgi::version::Version;
+use crate::source::{FileId, Span};
 
 pub mod container;
 pub mod hardening;
@@ -19,343 +15,40 @@ pub mod memory;
 pub mod proxy;
 pub mod values;
 
-/// What every config of a run shares: the containers, Dockerfiles and Nginx
-/// configurations around them, loaded into the source map.
-#[derive(Default)]
-pub struct ProjectContext {
-    pub project: crate::deployment::Project,
-    /// The file id of every context file loaded, by path.
-    pub ids: std::collections::HashMap<std::path::PathBuf, FileId>,
-    /// The file id of each part of each Nginx configuration.
-    pub nginx_ids: Vec<Vec<FileId>>,
-    /// Sockets of every uWSGI config of the project (resolved alone).
-    pub all_sockets: Vec<crate::deployment::Socket>,
-    /// Host names of containers that run uWSGI (Compose service names).
-    pub uwsgi_hosts: Vec<String>,
-    /// A container, Dockerfile or task was found at all (UW505).
-    pub has_containers: bool,
-    /// Configs some container runs.
-    pub linked: Vec<std::path::PathBuf>,
-    /// Files other configs include (not deployed on their own).
-    pub included: std::collections::HashSet<std::path::PathBuf>,
-    /// Files that define a container linked to some config, by directory.
-    pub runner_files: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>>,
+pub use crate::model::{IniContext, ProjectContext};
+
+/// What a rule sees: the model of one config, and what rules derive from it
+/// once for all of them.
+pub struct RuleContext<'a> {
+    pub ini: &'a IniContext<'a>,
+    /// The advice (UW202, UW203 and UW204 all use it).
+    advice: std::cell::OnceCell<crate::advise::plan::Plan>,
 }
 
-impl ProjectContext {
-    /// A file defining a container linked to some config lies in a
-    /// directory `path` is below, and relates to `path`: looked up by the
-    /// ancestors of `path`, not by scanning every such file.
-    pub fn runs_at_or_above(&self, path: &std::path::Path) -> bool {
-        // (`starts_with("")` holds for every path.)
-        let empty = path.is_absolute().then_some(std::path::Path::new(""));
-        path.ancestors().chain(empty).any(|d| {
-            self.runner_files
-                .get(d)
-                .is_some_and(|fs| fs.iter().any(|f| self.project.related(f, path)))
-        })
-    }
-
-    /// A place in a context file as `(file, span)`.
-    pub fn place(&self, p: &crate::container::Place) -> Option<(FileId, Span)> {
-        self.ids.get(&p.file).map(|id| (*id, p.span))
-    }
-
-    /// A related label at a context place.
-    pub fn related(&self, p: &crate::container::Place) -> Option<crate::diagnostic::Related> {
-        self.place(p)
-            .map(|(file, span)| crate::diagnostic::Related {
-                file,
-                span,
-                message: p.message.clone(),
-            })
-    }
-
-    /// A related label at `span` of a context file.
-    pub fn label(
-        &self,
-        file: &std::path::Path,
-        span: Span,
-        message: impl Into<String>,
-    ) -> Option<crate::diagnostic::Related> {
-        self.at(file, span)
-            .map(|(file, span)| crate::diagnostic::Related {
-                file,
-                span,
-                message: message.into(),
-            })
-    }
-
-    /// A place in a context file given by path and span.
-    pub fn at(&self, file: &std::path::Path, span: Span) -> Option<(FileId, Span)> {
-        self.ids.get(file).map(|id| (*id, span))
-    }
-
-    /// A place in the `part`-th file of the `conf`-th Nginx configuration
-    /// (spans are already offsets into the file shown, dumps included).
-    pub fn nginx_at(&self, conf: usize, part: usize, span: Span) -> Option<(FileId, Span)> {
-        let id = *self.nginx_ids.get(conf)?.get(part)?;
-        Some((id, span))
-    }
-}
-
-/// What a uWSGI-file rule sees.
-pub struct IniContext<'a> {
-    pub sources: &'a SourceMap,
-    /// The file being checked (the one `--ini` named).
-    pub file: FileId,
-    pub resolved: &'a Resolved,
-    pub target: Version,
-    /// Where the target version is written (a pin, a Dockerfile line).
-    pub target_from: Option<crate::container::Place>,
-    /// The container that runs this config, when one was linked.
-    pub deployment: Option<&'a crate::deployment::Deployment>,
-    pub project: &'a ProjectContext,
-    /// The Nginx configurations in front of this config (indexes).
-    pub nginx: Vec<usize>,
-    /// Memory assumptions (`[memory]` in the configuration).
-    pub memory: &'a crate::settings::Memory,
-    /// The section header, found once (several rules point at it).
-    pub header_cache: std::cell::OnceCell<Span>,
-    /// The advice, computed once (UW202, UW203 and UW204 all use it).
-    pub advice_cache: std::cell::OnceCell<crate::advise::plan::Plan>,
-}
-
-impl IniContext<'_> {
-    /// The effective (last) entry of a single-valued option, any alias.
-    pub fn last(&self, name: &str) -> Option<&Entry> {
-        self.resolved.last(name)
-    }
-
-    /// The number uWSGI uses for `name`: the last entry read with the
-    /// option's parser, else its default. `None` when the value is unknown.
-    pub fn number(&self, name: &str) -> Option<u64> {
-        let def = catalogue().get(name)?;
-        match self.last(name) {
-            Some(e) if !e.unknown.is_empty() => None,
-            Some(e) => read_numeric(def.kind, e.value.as_deref()).map(|n| n.value),
-            None => def.default_value(),
+impl<'a> RuleContext<'a> {
+    pub fn new(ini: &'a IniContext<'a>) -> Self {
+        RuleContext {
+            ini,
+            advice: std::cell::OnceCell::new(),
         }
-    }
-
-    /// Is a flag option on (`uwsgi_opt_true` semantics)? Unset is off.
-    pub fn flag(&self, name: &str) -> bool {
-        self.last(name)
-            .is_some_and(|e| read_flag(e.value.as_deref()))
-    }
-
-    /// Is `name` set to something non-zero / non-empty?
-    pub fn is_set(&self, name: &str) -> bool {
-        match catalogue().get(name) {
-            Some(d) if d.kind.is_numeric() => {
-                self.last(name).is_some() && self.number(name) != Some(0)
-            }
-            Some(d) if matches!(d.kind, ValueKind::Flag) => self.flag(name),
-            _ => self.last(name).is_some(),
-        }
-    }
-
-    /// A fragment: the config binds no socket of any kind, and uWSGI refuses
-    /// to start without one ("The -s/--socket option is missing"), so
-    /// another file, the command line or the environment completes it.
-    /// Rules about what is *absent* stay silent on a fragment.
-    pub fn is_fragment(&self) -> bool {
-        const BINDS: &[&str] = &[
-            "socket",
-            "uwsgi-socket",
-            "http-socket",
-            "https-socket",
-            "http",
-            "https",
-            "fastcgi-socket",
-            "scgi-socket",
-            "raw-socket",
-            "suwsgi-socket",
-            "ssl-socket",
-            "shared-socket",
-            "zerg",
-            "emperor",
-        ];
-        !self
-            .resolved
-            .entries
-            .iter()
-            .any(|e| e.def().is_some_and(|d| BINDS.contains(&d.name)))
-    }
-
-    /// Master is on when `master` reads true or any MASTER-flagged option is
-    /// present (facts §4).
-    pub fn master_on(&self) -> bool {
-        self.flag("master")
-            || self
-                .resolved
-                .entries
-                .iter()
-                .any(|e| e.def().is_some_and(|d| d.flags.enables_master()))
-    }
-
-    /// The primary place to point at for `name`: its last entry's key, else
-    /// the checked file's first `[uwsgi]` header.
-    pub fn anchor(&self, name: &str) -> (FileId, Span) {
-        if let Some(e) = self.last(name)
-            && let Some((file, key, _)) = self.spans(e)
-        {
-            return (file, key);
-        }
-        self.header()
-    }
-
-    /// Is this file read with uWSGI's YAML reader (so fixes write YAML)?
-    pub fn is_yaml(&self, file: FileId) -> bool {
-        let name = &self.sources.get(file).name;
-        name.ends_with(".yaml") || name.ends_with(".yml")
-    }
-
-    /// The section header of the checked file (`[uwsgi]`, or `uwsgi:` in YAML).
-    pub fn header(&self) -> (FileId, Span) {
-        let span = *self.header_cache.get_or_init(|| {
-            let f = self.sources.get(self.file);
-            let found = if self.is_yaml(self.file) {
-                crate::uwsgi::yaml::read(&f.bytes, b"uwsgi")
-                    .sections
-                    .iter()
-                    .find(|s| &f.bytes[s.range()] == b"uwsgi")
-                    .copied()
-            } else {
-                crate::uwsgi::syntax::parse(&f.bytes)
-                    .lines
-                    .iter()
-                    .find_map(|l| match l.kind {
-                        crate::uwsgi::syntax::LineKind::Section { header, .. } => Some(header),
-                        _ => None,
-                    })
-            };
-            found.unwrap_or_default()
-        });
-        (self.file, span)
-    }
-
-    /// An edit that makes `option = value` effective: the value of its last
-    /// entry replaced when a file sets it, else a new line after the last
-    /// option of the checked file (same indentation; `key: value` in YAML).
-    pub fn set_option_edit(&self, option: &str, value: &str) -> Option<crate::diagnostic::Edit> {
-        if let Some(e) = self.last(option) {
-            let (file, _, span) = self.spans(e)?;
-            return Some(crate::diagnostic::Edit {
-                file,
-                span,
-                content: value.to_string(),
-            });
-        }
-        let (file, anchor) = self
-            .file_entries()
-            .filter(|(_, f, _, _)| *f == self.file)
-            .last()
-            .map(|(_, f, k, _)| (f, k))
-            .unwrap_or_else(|| self.header());
-        Some(self.insert_option_edit(file, anchor, option, value))
-    }
-
-    /// A new `option = value` line after the line of `anchor`, with its
-    /// indentation (`key: value` in YAML, one level in after `uwsgi:`).
-    pub fn insert_option_edit(
-        &self,
-        file: FileId,
-        anchor: Span,
-        option: &str,
-        value: &str,
-    ) -> crate::diagnostic::Edit {
-        let f = self.sources.get(file);
-        let line = f.line_col(anchor.start).line;
-        let at = f.lines.line_start(line).unwrap_or(f.bytes.len());
-        let newline = if at > 0 && f.bytes.get(at - 1) == Some(&b'\n') {
-            ""
-        } else {
-            "\n"
-        };
-        let line_start = f.lines.line_start(line - 1).unwrap_or(0);
-        let mut indent: String = f.bytes[line_start..]
-            .iter()
-            .take_while(|b| **b == b' ' || **b == b'\t')
-            .map(|&b| b as char)
-            .collect();
-        let entry = if self.is_yaml(file) {
-            if anchor == self.header().1 && indent.is_empty() {
-                indent = "  ".into();
-            }
-            format!("{indent}{option}: {value}")
-        } else {
-            format!("{indent}{option} = {value}")
-        };
-        crate::diagnostic::Edit {
-            file,
-            span: Span::new(at, at),
-            content: format!("{newline}{entry}\n"),
-        }
-    }
-
-    /// The edits that set several options, insertions at one point merged
-    /// into one edit (in any file that holds one of them).
-    pub fn set_options_edits(&self, pairs: &[(&str, String)]) -> Vec<crate::diagnostic::Edit> {
-        let mut edits: Vec<crate::diagnostic::Edit> = Vec::new();
-        for (option, value) in pairs {
-            let Some(e) = self.set_option_edit(option, value) else {
-                continue;
-            };
-            match edits.iter_mut().find(|x| {
-                x.span.is_empty()
-                    && e.span.is_empty()
-                    && x.span.start == e.span.start
-                    && x.file == e.file
-            }) {
-                Some(x) => x.content.push_str(e.content.trim_start_matches('\n')),
-                None => edits.push(e),
-            }
-        }
-        edits
-    }
-
-    /// One fix setting several options; `None` when they would touch more
-    /// than one file (a fix is applied to one file).
-    pub fn set_options_fix(&self, pairs: &[(&str, String)]) -> Option<crate::diagnostic::Fix> {
-        let edits = self.set_options_edits(pairs);
-        let file = edits.first()?.file;
-        edits
-            .iter()
-            .all(|e| e.file == file)
-            .then_some(crate::diagnostic::Fix {
-                applicability: crate::diagnostic::Applicability::Unsafe,
-                edits,
-            })
     }
 
     /// The advice for this config with what `check` knows (no measurements).
     pub fn advice(&self) -> &crate::advise::plan::Plan {
-        self.advice_cache.get_or_init(|| {
-            crate::advise::plan::plan(self, None, &crate::advise::plan::Given::default())
+        self.advice.get_or_init(|| {
+            crate::advise::plan::plan(self.ini, None, &crate::advise::plan::Given::default())
         })
-    }
-
-    /// Entries read from files (not env/CLI), in order.
-    pub fn file_entries(&self) -> impl Iterator<Item = (&Entry, FileId, Span, Span)> {
-        self.resolved
-            .entries
-            .iter()
-            .filter_map(|e| self.spans(e).map(|(f, k, v)| (e, f, k, v)))
-    }
-
-    /// The key and value spans of an entry read from a file.
-    pub fn spans(&self, e: &Entry) -> Option<(FileId, Span, Span)> {
-        match e.origin.layer {
-            Layer::File {
-                file, key, value, ..
-            } => Some((file, key, value)),
-            _ => None,
-        }
     }
 }
 
-pub type CheckFn = fn(&IniContext, &Rule, &mut Vec<Diagnostic>);
+impl<'a> std::ops::Deref for RuleContext<'a> {
+    type Target = IniContext<'a>;
+    fn deref(&self) -> &IniContext<'a> {
+        self.ini
+    }
+}
+
+pub type CheckFn = fn(&RuleContext, &Rule, &mut Vec<Diagnostic>);
 
 pub struct Rule {
     pub code: &'static str,
@@ -509,12 +202,12 @@ pub fn find(code_or_name: &str) -> Option<&'static Rule> {
 
 /// Run every selected rule on one resolved ini; a panicking rule becomes an
 /// internal-error diagnostic instead of stopping the run.
-pub fn check_ini(ctx: &IniContext, selected: &dyn Fn(&Rule) -> bool) -> Vec<Diagnostic> {
-    run_rules(ctx, RULES, selected)
+pub fn check_ini(ini: &IniContext, selected: &dyn Fn(&Rule) -> bool) -> Vec<Diagnostic> {
+    run_rules(&RuleContext::new(ini), RULES, selected)
 }
 
 fn run_rules(
-    ctx: &IniContext,
+    ctx: &RuleContext,
     rules: &[Rule],
     selected: &dyn Fn(&Rule) -> bool,
 ) -> Vec<Diagnostic> {
@@ -549,13 +242,15 @@ fn run_rules(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::SourceFile;
+    use crate::source::{SourceFile, SourceMap};
+    use crate::uwsgi::resolve::Resolved;
+    use crate::uwsgi::version::Version;
 
-    fn boom(_: &IniContext, _: &Rule, _: &mut Vec<Diagnostic>) {
+    fn boom(_: &RuleContext, _: &Rule, _: &mut Vec<Diagnostic>) {
         panic!("rule bug");
     }
 
-    fn quiet(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    fn quiet(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
         out.push(rule.diag(ctx.file, Span::default(), "ran"));
     }
 
@@ -573,10 +268,11 @@ mod tests {
             deployment: None,
             project: &ProjectContext::default(),
             nginx: Vec::new(),
-            memory: &crate::settings::Memory::default(),
+            memory: &crate::model::Memory::default(),
             header_cache: Default::default(),
-            advice_cache: Default::default(),
+            anchor_cache: Default::default(),
         };
+        let ctx = RuleContext::new(&ctx);
         let rule = |code, check| Rule {
             code,
             name: "test",

@@ -4,8 +4,9 @@
 
 use crate::deployment::{Protocol, Socket, pass_targets, reached};
 use crate::diagnostic::{Diagnostic, Related};
+use crate::model::IniContext;
 use crate::nginx::model::{Location, Pass, PassKind, Target, WorkerProcesses};
-use crate::rules::{IniContext, Rule};
+use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 
 /// A location of a linked Nginx configuration that passes somewhere.
@@ -51,12 +52,19 @@ impl IniContext<'_> {
             .unwrap_or_default()
     }
 
+    /// Unix sockets the linked Nginx names by another path.
+    pub fn unix_aliases(&self) -> &[(String, String)] {
+        self.deployment
+            .map(|d| d.unix_aliases.as_slice())
+            .unwrap_or_default()
+    }
+
     /// Which of this config's sockets a front reaches.
     pub fn reached_socket(&self, front: &Front, sockets: &[Socket]) -> Option<Socket> {
-        front
-            .targets
-            .iter()
-            .find_map(|t| reached(t, sockets, self.hostnames()).cloned())
+        front.targets.iter().find_map(|t| {
+            crate::deployment::reached_via(t, sockets, self.hostnames(), self.unix_aliases())
+                .cloned()
+        })
     }
 
     /// An Nginx place as `(file, span)`.
@@ -79,7 +87,7 @@ impl IniContext<'_> {
 }
 
 fn related(
-    ctx: &IniContext,
+    ctx: &RuleContext,
     conf: usize,
     file: usize,
     span: Span,
@@ -93,7 +101,7 @@ fn related(
 }
 
 /// UW401: a pass aimed at uWSGI that reaches no socket of any config.
-pub fn upstream_not_served(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn upstream_not_served(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mine = ctx.sockets();
     if mine.is_empty() {
         // Sockets set where we cannot see (an env file, a runtime value).
@@ -106,7 +114,7 @@ pub fn upstream_not_served(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
             continue;
         }
         let served = f.targets.iter().any(|t| {
-            reached(t, &mine, ctx.hostnames()).is_some()
+            crate::deployment::reached_via(t, &mine, ctx.hostnames(), ctx.unix_aliases()).is_some()
                 || reached(t, &ctx.project.all_sockets, &ctx.project.uwsgi_hosts).is_some()
         });
         if served {
@@ -137,7 +145,7 @@ pub fn upstream_not_served(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
 }
 
 /// UW402: a protocol mismatch between the pass and the socket it reaches.
-pub fn protocol_mismatch(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn protocol_mismatch(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mine = ctx.sockets();
     for f in ctx.fronts() {
         let Some(s) = ctx.reached_socket(&f, &mine) else {
@@ -181,7 +189,7 @@ pub fn protocol_mismatch(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic
 }
 
 /// UW403: `buffer-size` below the request headers Nginx lets through.
-pub fn buffer_size_below_proxy_headers(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn buffer_size_below_proxy_headers(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mine = ctx.sockets();
     let Some(buffer) = ctx.number("buffer-size") else {
         return;
@@ -233,7 +241,7 @@ pub fn buffer_size_below_proxy_headers(ctx: &IniContext, rule: &Rule, out: &mut 
 }
 
 /// UW404: Nginx accepts bodies larger than `limit-post`.
-pub fn body_size_mismatch(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn body_size_mismatch(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(limit) = ctx.number("limit-post").filter(|n| *n > 0) else {
         return;
     };
@@ -285,7 +293,7 @@ pub fn body_size_mismatch(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
 }
 
 /// UW405: a unix socket Nginx reaches with no permissions set for it.
-pub fn unix_socket_permissions(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unix_socket_permissions(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("chmod-socket").is_some() || ctx.last("chown-socket").is_some() {
         return;
     }
@@ -329,7 +337,7 @@ pub fn unix_socket_permissions(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diag
 }
 
 /// UW406: `worker_processes auto` in a CPU-limited container counts the host's CPUs.
-pub fn nginx_workers_auto_in_container(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn nginx_workers_auto_in_container(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
     let Some(cpus) = &dep.container.cpus else {
         return;
@@ -386,7 +394,7 @@ fn uwsgi_equivalent(proxy: &str) -> Option<String> {
 }
 
 /// UW407: `proxy_*` directives in a location that passes with `uwsgi_pass`.
-pub fn proxy_directive_on_uwsgi_pass(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn proxy_directive_on_uwsgi_pass(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mine = ctx.sockets();
     for f in ctx.fronts() {
         if f.pass.kind != PassKind::Uwsgi || ctx.reached_socket(&f, &mine).is_none() {

@@ -1,115 +1,18 @@
 //! UW1xx: uWSGI option values, judged as uWSGI's own parsers read them.
 
 use crate::diagnostic::{Applicability, Diagnostic, Edit, Fix, Severity};
-use crate::rules::{IniContext, Rule};
+use crate::model::IniContext;
+use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 use crate::uwsgi::options::{OptionDef, Unit, ValueKind, catalogue};
 use crate::uwsgi::resolve::{Entry, ViaKind};
+pub(crate) use crate::uwsgi::suggest::suggestion;
 use crate::uwsgi::values::{NumericRead, read_flag, read_numeric};
-
-/// Levenshtein distance, bounded use (option names are short).
-#[cfg(test)]
-fn distance(a: &str, b: &str) -> usize {
-    within(a, b, usize::MAX - 1).unwrap_or(usize::MAX)
-}
-
-/// Levenshtein distance when it is at most `max`: a row whose smallest
-/// cell exceeds `max` ends the search early.
-fn within(a: &str, b: &str, max: usize) -> Option<usize> {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        if cur.iter().min().is_some_and(|&m| m > max) {
-            return None;
-        }
-        prev = cur;
-    }
-    Some(prev[b.len()]).filter(|&d| d <= max)
-}
-
-/// Every string made by deleting at most two characters of `s`.
-fn deletions(s: &str) -> std::collections::HashSet<String> {
-    let mut out = std::collections::HashSet::from([s.to_string()]);
-    let mut frontier = vec![s.to_string()];
-    for _ in 0..2 {
-        let mut next = Vec::new();
-        for w in &frontier {
-            let chars: Vec<char> = w.chars().collect();
-            for i in 0..chars.len() {
-                let v: String = chars[..i].iter().chain(&chars[i + 1..]).collect();
-                if out.insert(v.clone()) {
-                    next.push(v);
-                }
-            }
-        }
-        frontier = next;
-    }
-    out
-}
-
-/// The options of the build by every deletion of up to two characters: two
-/// strings within edit distance 2 share such a deletion, so a key is
-/// compared only with the names it shares one with (no scan of the
-/// catalogue per key), and a key longer than every name + 2 with none.
-struct NameIndex {
-    by_deletion: std::collections::HashMap<String, Vec<&'static str>>,
-    longest: usize,
-}
-
-fn name_index() -> &'static NameIndex {
-    static INDEX: std::sync::OnceLock<NameIndex> = std::sync::OnceLock::new();
-    INDEX.get_or_init(|| {
-        let mut index = NameIndex {
-            by_deletion: std::collections::HashMap::new(),
-            longest: 0,
-        };
-        for d in catalogue().iter().filter(|d| d.in_build) {
-            index.longest = index.longest.max(d.name.chars().count());
-            for v in deletions(d.name) {
-                index.by_deletion.entry(v).or_default().push(d.name);
-            }
-        }
-        index
-    })
-}
-
-/// The closest real option: the dashed spelling first, then edit distance ≤ 2.
-fn suggestion(key: &str) -> Option<(&'static str, bool)> {
-    let dashed = key.replace('_', "-").to_ascii_lowercase();
-    if let Some(d) = catalogue().get(&dashed).filter(|d| d.in_build) {
-        return Some((d.name, true));
-    }
-    if key.len() < 4 {
-        return None;
-    }
-    let index = name_index();
-    if dashed.chars().count() > index.longest + 2 {
-        return None;
-    }
-    let mut candidates: Vec<&'static str> = deletions(&dashed)
-        .iter()
-        .filter_map(|v| index.by_deletion.get(v))
-        .flatten()
-        .copied()
-        .collect();
-    candidates.sort_unstable();
-    candidates.dedup();
-    candidates
-        .into_iter()
-        .filter_map(|name| within(&dashed, name, 2).map(|dist| (dist, name)))
-        .min()
-        .map(|(_, n)| (n, false))
-}
 
 /// Every name referenced as `%(key)` (or inside a `%(... key ...)`
 /// expression) or tested by `if-opt`/`if-not-opt` (which read collected
 /// keys), gathered once per config.
-fn used_names(ctx: &IniContext) -> std::collections::HashSet<String> {
+fn used_names(ctx: &RuleContext) -> std::collections::HashSet<String> {
     let mut names = std::collections::HashSet::new();
     for e in &ctx.resolved.entries {
         let Some(v) = e.raw_value.as_deref() else {
@@ -128,7 +31,7 @@ fn used_names(ctx: &IniContext) -> std::collections::HashSet<String> {
     names
 }
 
-pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unknown_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let used = used_names(ctx);
     unknown_env_options(ctx, rule, &used, out);
     // A file this config includes could not be read: it may use any key as
@@ -206,7 +109,7 @@ pub fn unknown_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) 
 /// `UWSGI_*` variables of the container that name no option: uWSGI turns
 /// every one into an option and silently ignores the unknown ones.
 fn unknown_env_options(
-    ctx: &IniContext,
+    ctx: &RuleContext,
     rule: &Rule,
     used: &std::collections::HashSet<String>,
     out: &mut Vec<Diagnostic>,
@@ -308,7 +211,7 @@ pub(crate) fn effect_suffix(def: &OptionDef, value: u64) -> String {
     }
 }
 
-pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn unit_suffix_ignored(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
             continue;
@@ -415,7 +318,7 @@ pub fn unit_suffix_ignored(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnost
     }
 }
 
-pub fn non_numeric_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn non_numeric_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         if def.name == "cheaper" {
             continue; // UW116 explains what a non-numeric `cheaper` does
@@ -518,7 +421,7 @@ fn is_command_like(name: &str) -> bool {
         || name.contains("-route")
 }
 
-pub fn inline_comment_rule(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn inline_comment_rule(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         if is_command_like(def.name) || !e.unknown.is_empty() {
@@ -612,7 +515,7 @@ fn strip_quotes(v: &str) -> Option<&str> {
     }
 }
 
-pub fn quoted_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn quoted_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         if def.kind.is_numeric() || is_command_like(def.name) {
@@ -650,7 +553,7 @@ pub fn quoted_value(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn duplicate_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mut seen: Vec<(&'static str, &Entry, FileId, Span)> = Vec::new();
     for (e, file, key_span, _) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
@@ -707,7 +610,7 @@ pub fn duplicate_option(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>
     }
 }
 
-pub fn stray_percent(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn stray_percent(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for &(file, span, var) in &ctx.resolved.magic_uses {
         if crate::uwsgi::magic::is_known_var(var) {
             continue;
@@ -743,7 +646,7 @@ pub fn stray_percent(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     }
 }
 
-pub fn value_out_of_range(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn value_out_of_range(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, def, text) in numeric_entries(ctx) {
         let Some(n) = read_numeric(def.kind, Some(text.as_bytes())) else {
             continue;
@@ -799,7 +702,7 @@ pub fn value_out_of_range(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnosti
     }
 }
 
-pub fn immediate_option_placeholder(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn immediate_option_placeholder(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         if !def.is_immediate() {
@@ -831,7 +734,7 @@ pub fn immediate_option_placeholder(ctx: &IniContext, rule: &Rule, out: &mut Vec
     }
 }
 
-pub fn option_needs_newer_uwsgi(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn option_needs_newer_uwsgi(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, key_span, _) in ctx.file_entries() {
         let Some(def) = e.def() else { continue };
         let Some(since) = def.since() else { continue };
@@ -854,7 +757,7 @@ pub fn option_needs_newer_uwsgi(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     }
 }
 
-pub fn inherit_overrides(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn inherit_overrides(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let inherited: Vec<&Entry> = ctx
         .resolved
         .entries
@@ -910,7 +813,7 @@ pub const APP_ENTRIES: &[&str] = &[
 /// UW113: two entry points for the default app. The Python plugin loads
 /// them in a fixed order and skips the later ones ("mountpoint already
 /// configured. skip."), so only the first ever serves.
-pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn conflicting_app_entry(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mut found: Vec<(&str, FileId, Span)> = Vec::new();
     for name in APP_ENTRIES.iter().filter(|n| **n != "mount") {
         if found.iter().any(|(n, ..)| {
@@ -948,7 +851,7 @@ pub fn conflicting_app_entry(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagno
     }
 }
 
-pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn reload_mercy_ineffective(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if ctx.last("reload-mercy").is_none() || ctx.last("worker-reload-mercy").is_some() {
         return;
     }
@@ -958,7 +861,7 @@ pub fn reload_mercy_ineffective(ctx: &IniContext, rule: &Rule, out: &mut Vec<Dia
     )));
 }
 
-pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn lifetime_not_above_min(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let (Some(max), Some(min)) = (
         ctx.number("max-worker-lifetime"),
         ctx.number("min-worker-lifetime"),
@@ -976,7 +879,7 @@ pub fn lifetime_not_above_min(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagn
     )));
 }
 
-pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn invalid_cheaper(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     if let Some(e) = ctx.last("cheaper")
         && let Some((file, key_span, value_span)) = ctx.spans(e)
         && e.unknown.is_empty()
@@ -1022,7 +925,7 @@ pub fn invalid_cheaper(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     }
 }
 
-pub fn strict_rejects_input(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn strict_rejects_input(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for ev in ctx
         .resolved
         .events
@@ -1054,7 +957,7 @@ const HTTP_ROUTER: &[&str] = &[
 
 /// UW119: options of the HTTP router set where no router runs: the workers
 /// serve `http-socket` themselves and never read them.
-pub fn router_option_without_router(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn router_option_without_router(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let router = ctx.resolved.entries.iter().any(|e| {
         e.def()
             .is_some_and(|d| d.plugin == "http" && HTTP_ROUTER.contains(&d.name))
@@ -1129,7 +1032,7 @@ fn conventional(tokens: &[i64], ops: &[u8]) -> Option<i64> {
 /// UW118: a `%()` expression uWSGI evaluates differently from arithmetic:
 /// parentheses end the expression at the first `)`, and operators apply
 /// strictly left to right.
-pub fn placeholder_math_misread(ctx: &IniContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+pub fn placeholder_math_misread(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
         let Some(raw) = e.raw_value.as_deref() else {
             continue;
@@ -1227,6 +1130,8 @@ fn x_is_number(v: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::uwsgi::suggest::{distance, within};
 
     #[test]
     fn suggestions() {

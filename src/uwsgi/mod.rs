@@ -5,6 +5,7 @@
 pub mod magic;
 pub mod options;
 pub mod resolve;
+pub mod suggest;
 pub mod syntax;
 pub mod values;
 pub mod version;

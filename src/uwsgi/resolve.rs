@@ -211,6 +211,16 @@ pub struct Resolved {
 }
 
 impl Resolved {
+    /// The block uWSGI's `--show-config` prints.
+    pub fn show_config_text(&self) -> String {
+        let mut s = String::from(";uWSGI instance configuration\n[uwsgi]\n");
+        for e in &self.entries {
+            s.push_str(&format!("{} = {}\n", e.key_str(), e.value_str()));
+        }
+        s.push_str(";end of configuration\n");
+        s
+    }
+
     /// Does uWSGI exit at startup for a reason found while collecting?
     pub fn fatal(&self) -> Option<&Event> {
         self.events.iter().find(|e| e.fatal)

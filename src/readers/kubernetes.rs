@@ -1,0 +1,47 @@
+//! Kubernetes manifests: pod templates of every workload kind, with their
+//! containers' resources, commands, ports and grace period.
+
+use std::path::PathBuf;
+
+use super::{Candidate, ReadContext, Reader, is_yaml, yaml_documents};
+use crate::container::kubernetes;
+use crate::source::Span;
+
+pub struct Manifests;
+
+impl Reader for Manifests {
+    fn name(&self) -> &'static str {
+        "kubernetes"
+    }
+
+    fn claims(&self, file: &Candidate) -> bool {
+        is_yaml(file) && file.str().contains("apiVersion:")
+    }
+
+    fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
+        for f in files {
+            let Some((id, text)) = cx.read(f) else {
+                continue;
+            };
+            if kubernetes::is_helm_template(&text) {
+                cx.problem(
+                    "UW004",
+                    id,
+                    Span::new(0, text.find('\n').unwrap_or(text.len())),
+                    "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
+                );
+                continue;
+            }
+            let Some(docs) = yaml_documents(cx, id, &text) else {
+                continue;
+            };
+            if docs.iter().any(kubernetes::is_manifest) {
+                let (cs, problems) = kubernetes::containers(f, &docs);
+                cx.project.containers.extend(cs);
+                for p in problems {
+                    cx.problem("UW001", id, p.span, p.value);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,267 @@
+//! Readers of the files around uWSGI configs: each input format is one
+//! module behind [`Reader`], and [`READERS`] lists them. The walk offers
+//! every file to the readers in order (the first to claim it reads it);
+//! the pipeline knows no format by name. Adding a format is one module
+//! and one line in [`READERS`].
+
+pub mod compose;
+pub mod dockerfile;
+pub mod ecs;
+pub mod kubernetes;
+pub mod nginx;
+pub mod pins;
+pub mod script;
+pub mod supervisord;
+
+use std::cell::OnceCell;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use crate::deployment::Project;
+use crate::input::Overlay;
+use crate::source::{FileId, SourceFile, SourceMap, Span};
+
+/// One input format.
+pub trait Reader: Sync {
+    /// Its short name (`compose`, `nginx` …), as `-v` shows it.
+    fn name(&self) -> &'static str;
+    /// Is `file` one of this format's? By name first, content if needed.
+    fn claims(&self, file: &Candidate) -> bool;
+    /// Read every claimed file into the project (`files` sorted).
+    fn read(&self, files: &[PathBuf], cx: &mut ReadContext);
+}
+
+/// Every reader, in the order files are offered to them.
+pub static READERS: &[&dyn Reader] = &[
+    &dockerfile::Dockerfiles,
+    &pins::Pins,
+    &ecs::EcsTasks,
+    &kubernetes::Manifests,
+    &compose::ComposeFiles,
+    &supervisord::SupervisordConfs,
+    &script::Scripts,
+    &nginx::NginxConfigs,
+];
+
+/// The reader named `name`.
+pub fn find(name: &str) -> Option<&'static dyn Reader> {
+    READERS.iter().copied().find(|r| r.name() == name)
+}
+
+/// A file the walk found, offered to the readers; its content is read at
+/// most once, and only if a reader asks.
+pub struct Candidate<'a> {
+    pub path: &'a Path,
+    /// The file name, as written.
+    pub name: &'a str,
+    /// The extension, lower-case (`""` when none).
+    pub ext: &'a str,
+    read: &'a dyn Fn() -> std::io::Result<Vec<u8>>,
+    bytes: OnceCell<Result<Vec<u8>, std::io::ErrorKind>>,
+}
+
+impl<'a> Candidate<'a> {
+    pub fn new(
+        path: &'a Path,
+        name: &'a str,
+        ext: &'a str,
+        read: &'a dyn Fn() -> std::io::Result<Vec<u8>>,
+    ) -> Self {
+        Candidate {
+            path,
+            name,
+            ext,
+            read,
+            bytes: OnceCell::new(),
+        }
+    }
+
+    /// With the content already read.
+    pub fn with_bytes(mut self, bytes: Vec<u8>) -> Self {
+        self.bytes = OnceCell::from(Ok(bytes));
+        self
+    }
+
+    /// The content; `None` when it cannot be read.
+    pub fn text(&self) -> Option<&[u8]> {
+        self.bytes
+            .get_or_init(|| (self.read)().map_err(|e| e.kind()))
+            .as_deref()
+            .ok()
+    }
+
+    /// The file exists but cannot be read (too large, unreadable, not a
+    /// regular file): a reader that claims it by name reports why.
+    pub fn unreadable(&self) -> bool {
+        self.text().is_none()
+            && self
+                .bytes
+                .get()
+                .is_some_and(|r| r.as_ref().err() != Some(&std::io::ErrorKind::NotFound))
+    }
+
+    /// The content as text (lossy), or `""`.
+    pub fn str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(self.text().unwrap_or_default())
+    }
+}
+
+/// Files of the project by the reader that claimed them, in [`READERS`] order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Claimed(pub Vec<Vec<PathBuf>>);
+
+impl Claimed {
+    pub fn new() -> Self {
+        Claimed(vec![Vec::new(); READERS.len()])
+    }
+
+    /// Offer `file` to the readers; the first to claim it keeps it.
+    pub fn offer(&mut self, file: &Candidate) -> bool {
+        match READERS.iter().position(|r| r.claims(file)) {
+            Some(i) => {
+                self.0[i].push(file.path.to_path_buf());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Every claimed file.
+    pub fn all(&self) -> impl Iterator<Item = &PathBuf> {
+        self.0.iter().flatten()
+    }
+
+    /// The files `name` claimed.
+    pub fn of(&self, name: &str) -> &[PathBuf] {
+        READERS
+            .iter()
+            .position(|r| r.name() == name)
+            .map_or(&[], |i| &self.0[i][..])
+    }
+
+    pub fn sort(&mut self) {
+        for v in &mut self.0 {
+            v.sort();
+            v.dedup();
+        }
+    }
+}
+
+/// A problem a reader found in a file: `UW001` (cannot be read as its
+/// format), `UW002` (an include is missing), `UW004` (partly unknown).
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub code: &'static str,
+    pub file: FileId,
+    pub span: Span,
+    pub message: String,
+}
+
+/// What readers read with and into: the files loaded so far (each added to
+/// the source map once), the problems found, and the project model.
+pub struct ReadContext<'a> {
+    pub overlay: &'a Overlay,
+    pub sources: &'a mut SourceMap,
+    pub cwd: PathBuf,
+    pub ids: HashMap<PathBuf, FileId>,
+    /// Problems found in the files read, turned into findings later.
+    pub problems: Vec<Problem>,
+    /// The roots walked: files read through includes stay below them.
+    pub roots: &'a [PathBuf],
+    /// `--nginx-prefix`: where Nginx's relative includes start.
+    pub nginx_prefix: Option<&'a Path>,
+    pub project: Project,
+    /// The file id of each part of each Nginx configuration.
+    pub nginx_ids: Vec<Vec<FileId>>,
+}
+
+impl ReadContext<'_> {
+    /// Read `path` once into the source map: its id and text. A file that
+    /// exists but cannot be read is reported once (UW001), never skipped
+    /// silently.
+    pub fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
+        let bytes = match self.overlay.read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
+                    let id = self.sources.add(SourceFile::new(
+                        crate::uwsgi::resolve::display_name(&self.cwd, path),
+                        Some(path.to_path_buf()),
+                        Vec::new(),
+                    ));
+                    self.ids.insert(path.to_path_buf(), id);
+                    self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
+                }
+                return None;
+            }
+        };
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let id = match self.ids.get(path) {
+            Some(id) => *id,
+            None => {
+                let id = self.sources.add(SourceFile::new(
+                    crate::uwsgi::resolve::display_name(&self.cwd, path),
+                    Some(path.to_path_buf()),
+                    bytes,
+                ));
+                self.ids.insert(path.to_path_buf(), id);
+                id
+            }
+        };
+        Some((id, text))
+    }
+
+    /// A problem with a context file (unreadable, malformed, a template).
+    pub fn problem(&mut self, code: &'static str, file: FileId, span: Span, message: String) {
+        self.problems.push(Problem {
+            code,
+            file,
+            span,
+            message,
+        });
+    }
+
+    /// Run every reader on the files it claimed.
+    pub fn read_all(&mut self, claimed: &Claimed) {
+        for (reader, files) in READERS.iter().zip(&claimed.0) {
+            reader.read(files, self);
+        }
+    }
+}
+
+/// The YAML documents of a claimed file, or `None` with the reason
+/// reported: a template (Jinja, Go) is YAML only once rendered (UW004);
+/// anything else that does not parse is UW001.
+pub fn yaml_documents(
+    cx: &mut ReadContext,
+    id: FileId,
+    text: &str,
+) -> Option<Vec<crate::container::yaml::Node>> {
+    match crate::container::yaml::parse(text) {
+        Ok(d) => Some(d),
+        Err(e) => {
+            // Over the alias budget: said whatever the file is.
+            if crate::container::is_template(text) && !e.message.contains("aliases expand") {
+                cx.problem(
+                    "UW004",
+                    id,
+                    e.span,
+                    "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),
+                );
+            } else {
+                cx.problem(
+                    "UW001",
+                    id,
+                    e.span,
+                    format!("not valid YAML: {}", e.message),
+                );
+            }
+            None
+        }
+    }
+}
+
+/// A YAML file by extension.
+pub fn is_yaml(file: &Candidate) -> bool {
+    matches!(file.ext, "yml" | "yaml")
+}
