@@ -219,9 +219,21 @@ pub fn apply(
 /// findings it covers, and those it leaves alone with the reason.
 #[derive(Debug, Default)]
 pub struct Additions {
-    pub files: Vec<crate::fix::FileFix>,
+    pub files: Vec<Commented>,
     pub covered: usize,
     pub skipped: Vec<(Diagnostic, String)>,
+}
+
+/// A file with the comments added: written by the caller (through the
+/// atomic writer of `--fix`; this module stays below `fix` in the pipeline).
+#[derive(Debug, Clone)]
+pub struct Commented {
+    pub path: std::path::PathBuf,
+    pub name: String,
+    pub original: Vec<u8>,
+    pub fixed: Vec<u8>,
+    /// Comments added.
+    pub applied: usize,
 }
 
 /// One comment to insert before a line: its indentation and line break,
@@ -349,7 +361,7 @@ pub fn additions(
             // goes before it, so only what follows the insertion matters.
             fixed.splice(at..at, comment.bytes());
         }
-        out.files.push(crate::fix::FileFix {
+        out.files.push(Commented {
             path,
             name,
             original,
