@@ -69,6 +69,11 @@ pub const KEYS: &[(&str, &str, &str)] = &[
         "Memory of the uWSGI master. Default 16MiB.",
     ),
     (
+        "[output] docs-url",
+        "string (absolute URL)",
+        "Where the rule pages are published: SARIF `helpUri` and JSON `url` point there. `{code}` in it is replaced by the rule's code, else `/UW202.md` is appended, e.g. `https://github.com/you/uwsgi-lint/blob/v0.1.0/rules`. Also `--docs-url`.",
+    ),
+    (
         "[[deployment]] uwsgi",
         "path",
         "Explicit link: the uWSGI config of a deployment.",
@@ -119,7 +124,14 @@ struct FileConfig {
     severity: Option<BTreeMap<Spanned<String>, Level>>,
     per_file_ignores: Option<BTreeMap<Spanned<String>, Vec<Spanned<String>>>>,
     memory: Option<MemoryConfig>,
+    output: Option<OutputConfig>,
     deployment: Option<Vec<DeploymentConfig>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct OutputConfig {
+    docs_url: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -186,6 +198,8 @@ pub struct Settings {
     pub deployments: Vec<Deployment>,
     /// `--env` pairs (resolution environment).
     pub env: Vec<(String, String)>,
+    /// `[output] docs-url` / `--docs-url`: where rule pages are published.
+    pub docs_url: Option<String>,
     /// The configuration file these came from, if any.
     pub config: Option<PathBuf>,
 }
@@ -296,6 +310,21 @@ pub fn parse_size(s: &str) -> Option<u64> {
     // Memory sizes: anything past a pebibyte is a typo, and bounded values
     // keep the budget arithmetic far from overflow.
     (n >= 0.0 && n.is_finite() && bytes <= MAX_SIZE as f64).then_some(bytes as u64)
+}
+
+/// A docs base URL: absolute, `http` or `https`, no spaces.
+pub fn parse_docs_url(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("https://") || s.starts_with("http://"))
+        && s.split_once("://")
+            .is_some_and(|(_, rest)| !rest.is_empty())
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not an absolute http(s) URL (e.g. https://github.com/you/uwsgi-lint/blob/main/rules)"
+        ))
+    }
 }
 
 /// The largest size accepted anywhere (1 PiB).
@@ -450,6 +479,10 @@ fn validate(
             },
         };
     }
+    if let Some(url) = cfg.output.and_then(|o| o.docs_url) {
+        s.docs_url =
+            Some(parse_docs_url(url.get_ref()).map_err(|m| error_at(path, text, url.span(), m))?);
+    }
     for d in cfg.deployment.unwrap_or_default() {
         s.deployments.push(Deployment {
             uwsgi: base.join(d.uwsgi.get_ref()),
@@ -531,6 +564,8 @@ pub struct Overrides {
     pub memory_limit: Option<u64>,
     /// `--nginx-prefix`: where relative Nginx includes are taken from.
     pub nginx_prefix: Option<PathBuf>,
+    /// `--docs-url`.
+    pub docs_url: Option<String>,
 }
 
 impl Overrides {
@@ -555,6 +590,9 @@ impl Overrides {
             s.uwsgi_version = self.uwsgi_version;
         }
         s.env = self.env.clone();
+        if self.docs_url.is_some() {
+            s.docs_url = self.docs_url.clone();
+        }
         Ok(s)
     }
 }
@@ -568,7 +606,7 @@ pub fn reference_markdown() -> String {
         s.push_str(&format!("| `{k}` | {} | {d} |\n", t.replace('|', "\\|")));
     }
     s.push_str(
-        "\n## Example\n\n```toml\nselect = [\"ALL\"]\nignore = [\"UW601\"]\nfail-on = \"warning\"\nuwsgi-version = \"2.0.21\"\n\n[severity]\nUW302 = \"info\"\n\n[per-file-ignores]\n\"legacy/*.ini\" = [\"UW104\"]\n\n[memory]\nbaseline-rss = \"120MiB\"\nheadroom = 0.10\nnginx-worker = \"16MiB\"\nmaster = \"16MiB\"\n\n[[deployment]]\nuwsgi = \"deploy/uwsgi.ini\"\ncontainer = \"docker-compose.yml#web\"\nnginx = [\"deploy/nginx.conf\"]\nmemory-limit = \"1GiB\"\n```\n",
+        "\n## Example\n\n```toml\nselect = [\"ALL\"]\nignore = [\"UW601\"]\nfail-on = \"warning\"\nuwsgi-version = \"2.0.21\"\n\n[severity]\nUW302 = \"info\"\n\n[per-file-ignores]\n\"legacy/*.ini\" = [\"UW104\"]\n\n[memory]\nbaseline-rss = \"120MiB\"\nheadroom = 0.10\nnginx-worker = \"16MiB\"\nmaster = \"16MiB\"\n\n[output]\ndocs-url = \"https://github.com/you/uwsgi-lint/blob/main/rules\"\n\n[[deployment]]\nuwsgi = \"deploy/uwsgi.ini\"\ncontainer = \"docker-compose.yml#web\"\nnginx = [\"deploy/nginx.conf\"]\nmemory-limit = \"1GiB\"\n```\n",
     );
     s
 }
@@ -629,7 +667,7 @@ mod tests {
         let mut found = Vec::new();
         for (k, v) in &table {
             match v {
-                toml::Value::Table(t) if k == "memory" => {
+                toml::Value::Table(t) if k == "memory" || k == "output" => {
                     found.extend(t.keys().map(|sub| format!("[{k}] {sub}")))
                 }
                 toml::Value::Table(_) => found.push(format!("[{k}]")),

@@ -215,6 +215,163 @@ pub fn apply(
     out
 }
 
+/// What `--add-suppressions` writes: the new content of each file, the
+/// findings it covers, and those it leaves alone with the reason.
+#[derive(Debug, Default)]
+pub struct Additions {
+    pub files: Vec<Commented>,
+    pub covered: usize,
+    pub skipped: Vec<(Diagnostic, String)>,
+}
+
+/// A file with the comments added: written by the caller (through the
+/// atomic writer of `--fix`; this module stays below `fix` in the pipeline).
+#[derive(Debug, Clone)]
+pub struct Commented {
+    pub path: std::path::PathBuf,
+    pub name: String,
+    pub original: Vec<u8>,
+    pub fixed: Vec<u8>,
+    /// Comments added.
+    pub applied: usize,
+}
+
+/// One comment to insert before a line: its indentation and line break,
+/// whether it is file-wide, and the rules it names.
+type Insert = (
+    String,
+    &'static str,
+    bool,
+    std::collections::BTreeSet<&'static str>,
+);
+
+/// Per file on disk: display name, bytes, comment marker, inserts by offset.
+type PerFile = (
+    String,
+    Vec<u8>,
+    u8,
+    std::collections::BTreeMap<usize, Insert>,
+);
+
+/// Plan a suppression comment above every finding located in a uWSGI ini or
+/// YAML config: `ignore[CODES] reason` above the option line it is on, or
+/// `ignore-file[CODES] reason` when it points at no option (a section
+/// header, a file-wide finding). Findings elsewhere (Nginx, containers) and
+/// those about suppression comments themselves are returned as skipped.
+pub fn additions(
+    sources: &SourceMap,
+    diags: &[Diagnostic],
+    reason: &str,
+) -> Result<Additions, String> {
+    let reason = reason.trim();
+    if !reason.chars().any(char::is_alphanumeric) {
+        return Err(format!(
+            "--add-suppressions needs a reason (words, e.g. \"adopted before review\"); `{reason}` is none: it is written into every comment"
+        ));
+    }
+    if reason.contains(['\n', '\r']) {
+        return Err("the reason of --add-suppressions must be one line".into());
+    }
+    let mut out = Additions::default();
+    let mut per_file: std::collections::BTreeMap<std::path::PathBuf, PerFile> =
+        std::collections::BTreeMap::new();
+    for d in diags {
+        if matches!(d.code, "UW007" | "UW008") {
+            out.skipped.push((
+                d.clone(),
+                "it is about a suppression comment: fix or remove that comment".into(),
+            ));
+            continue;
+        }
+        let src = sources.get(d.file);
+        let Some(path) = src.path.clone() else {
+            out.skipped
+                .push((d.clone(), "not read from a file on disk".into()));
+            continue;
+        };
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        let marker = if ext == "ini" || crate::discover::is_uwsgi_ini(&src.bytes) {
+            b';'
+        } else if matches!(ext, "yaml" | "yml") && crate::discover::is_uwsgi_yaml(&src.bytes) {
+            b'#'
+        } else {
+            out.skipped.push((
+                d.clone(),
+                "not in a uWSGI config: suppression comments are read only in uWSGI ini and YAML files (use `ignore` or `[per-file-ignores]` in uwsgi-lint.toml)".into(),
+            ));
+            continue;
+        };
+        let entry = per_file.entry(path).or_insert_with(|| {
+            (
+                src.name.clone(),
+                src.bytes.clone(),
+                marker,
+                Default::default(),
+            )
+        });
+        let doc = syntax::parse(&entry.1);
+        let at = d.span.start.min(entry.1.len());
+        let i = doc
+            .lines
+            .partition_point(|l| l.newline.map_or(l.span.end, |n| n.end) <= at)
+            .min(doc.lines.len().saturating_sub(1));
+        let Some(line) = doc.lines.get(i) else {
+            // An empty file: a file-wide comment at its start.
+            let e = entry
+                .3
+                .entry(0)
+                .or_insert((String::new(), "\n", true, Default::default()));
+            e.3.insert(d.code);
+            out.covered += 1;
+            continue;
+        };
+        let bytes = &entry.1;
+        let indent = String::from_utf8_lossy(
+            &bytes[line.span.start..line.content.start.max(line.span.start)],
+        )
+        .into_owned();
+        let eol = if line.span.end > line.span.start && bytes[line.span.end - 1] == b'\r' {
+            "\r\n"
+        } else {
+            "\n"
+        };
+        let file_wide = !matches!(line.kind, LineKind::Entry { .. });
+        let e =
+            entry
+                .3
+                .entry(line.span.start)
+                .or_insert((indent, eol, file_wide, Default::default()));
+        e.3.insert(d.code);
+        out.covered += 1;
+    }
+    for (path, (name, original, marker, inserts)) in per_file {
+        if inserts.is_empty() {
+            continue;
+        }
+        let mut fixed = original.clone();
+        for (&at, (indent, eol, file_wide, codes)) in inserts.iter().rev() {
+            let kind = if *file_wide { "ignore-file" } else { "ignore" };
+            let codes: Vec<&str> = codes.iter().copied().collect();
+            let comment = format!(
+                "{indent}{} uwsgi-lint: {kind}[{}] {reason}{eol}",
+                marker as char,
+                codes.join(", ")
+            );
+            // A file whose last line has no line break: the comment still
+            // goes before it, so only what follows the insertion matters.
+            fixed.splice(at..at, comment.bytes());
+        }
+        out.files.push(Commented {
+            path,
+            name,
+            original,
+            fixed,
+            applied: inserts.len(),
+        });
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

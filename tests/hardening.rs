@@ -328,7 +328,16 @@ fn a_label_past_column_65535_renders() {
     let p = project(&[("uwsgi.ini", &ini)]);
     let (code, out, err) = run(p.path(), &["check", "--no-config", "uwsgi.ini"]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(out.contains("[uwsgi.ini:3:70011]"), "{err}");
+    assert!(out.contains("--> uwsgi.ini:3:70011\n"), "{out}{err}");
+    // The source line is shown as an excerpt, not whole.
+    let shown = out
+        .lines()
+        .find(|l| l.starts_with("3 | "))
+        .expect("the line");
+    assert!(
+        shown.starts_with("3 | …aaaa") && shown.len() < 200,
+        "{shown}"
+    );
 }
 
 /// The findings, without the line that names the file linted.

@@ -21,9 +21,15 @@ fn repo(name: &str) -> PathBuf {
 }
 
 fn check(dir: &Path, format: &str) -> String {
+    check_with(dir, format, &[])
+}
+
+fn check_with(dir: &Path, format: &str, extra: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
         .current_dir(dir)
-        .args(["check", "--no-config", "--format", format, "."])
+        .args(["check", "--no-config", "--format", format])
+        .args(extra)
+        .arg(".")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -50,11 +56,31 @@ fn sarif_validates_against_the_schema() {
         assert_eq!(uri, "deploy%20dir/uwsgi.ini");
     }
     for rule in rules {
+        let id = rule["id"].as_str().unwrap();
         assert!(
             rule["helpUri"]
                 .as_str()
                 .unwrap()
-                .ends_with(&format!("{}.md", rule["id"].as_str().unwrap()))
+                .ends_with(&format!("{id}.md"))
+        );
+        // The rule's page travels with the SARIF: GitHub shows `help`.
+        let page = uwsgi_lint::rules::find(id).unwrap().page;
+        let markdown = rule["help"]["markdown"].as_str().unwrap();
+        assert!(markdown.starts_with(&format!("# {id} ")), "{markdown}");
+        assert!(
+            page.contains(markdown),
+            "{id}: help.markdown is the page body"
+        );
+        assert!(!markdown.contains("\n---\n"), "{id}: no front matter");
+        let text = rule["help"]["text"].as_str().unwrap();
+        assert!(
+            text.starts_with(&format!("{id} ")) && !text.contains("```"),
+            "{text}"
+        );
+        let full = rule["fullDescription"]["text"].as_str().unwrap();
+        assert!(
+            !full.is_empty() && page.contains(full.split(' ').next().unwrap()),
+            "{full}"
         );
     }
     let dup = results.iter().find(|r| r["ruleId"] == "UW106").unwrap();
@@ -81,6 +107,52 @@ fn sarif_validates_against_the_schema() {
         out.status.success(),
         "SARIF does not validate:\n{}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn docs_url_makes_help_links_absolute() {
+    let dir = repo("docs-url");
+    let base = "https://example.org/uwsgi-lint/rules";
+    let sarif: serde_json::Value =
+        serde_json::from_str(&check_with(&dir, "sarif", &["--docs-url", base])).unwrap();
+    for rule in sarif["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .unwrap()
+    {
+        assert_eq!(
+            rule["helpUri"],
+            format!("{base}/{}.md", rule["id"].as_str().unwrap())
+        );
+    }
+    // From the configuration, with `{code}` placed by hand.
+    std::fs::write(
+        dir.join("uwsgi-lint.toml"),
+        "[output]\ndocs-url = \"https://example.org/r/{code}.html\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(&dir)
+        .args(["check", "--format", "json", "."])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let d = &json["diagnostics"][0];
+    assert_eq!(
+        d["url"],
+        format!("https://example.org/r/{}.html", d["code"].as_str().unwrap())
+    );
+    // A relative URL is refused, with its position.
+    std::fs::write(
+        dir.join("uwsgi-lint.toml"),
+        "[output]\ndocs-url = \"rules/\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = common::uwsgi_lint(&dir, &["check", "."]);
+    assert_eq!(code, Some(2));
+    assert!(
+        err.contains("uwsgi-lint.toml:2:12") && err.contains("absolute"),
+        "{err}"
     );
 }
 
@@ -132,4 +204,83 @@ fn gitlab_fingerprints_are_stable_and_unique() {
         assert!(item[key].is_string(), "{item}");
     }
     assert!(item["location"]["lines"]["begin"].is_u64());
+}
+
+/// The GitHub problem matcher (`.github/uwsgi-lint-matcher.json`) picks every
+/// finding out of real `--format concise` output, with the right file,
+/// place, severity and code, and nothing else. Its regexes are applied with
+/// Python's `re`, which reads these the way the Actions runner does.
+#[test]
+fn problem_matcher_reads_concise_output() {
+    let dir = repo("matcher");
+    let concise = check_with(&dir, "concise", &["--select", "ALL"]);
+    let json: serde_json::Value =
+        serde_json::from_str(&check_with(&dir, "json", &["--select", "ALL"])).unwrap();
+    let findings = json["diagnostics"].as_array().unwrap();
+    let severities: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|d| d["severity"].as_str().unwrap())
+        .collect();
+    assert_eq!(severities.len(), 3, "all three severities: {severities:?}");
+    let matcher = common::manifest_dir().join(".github/uwsgi-lint-matcher.json");
+    let input = dir.join("concise.txt");
+    std::fs::write(&input, &concise).unwrap();
+    let script = r#"
+import json, re, sys
+matchers = json.load(open(sys.argv[1]))["problemMatcher"]
+for line in open(sys.argv[2], encoding="utf-8").read().splitlines():
+    hits = []
+    for m in matchers:
+        p = m["pattern"][0]
+        r = re.match(p["regexp"], line)
+        if r:
+            sev = r.group(p["severity"]) if "severity" in p else m.get("severity", "error")
+            hits.append("\t".join([r.group(p["file"]), r.group(p["line"]), r.group(p["column"]), sev, r.group(p["code"]), r.group(p["message"])]))
+    print(len(hits), *hits, sep="\t")
+"#;
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(&matcher)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results = String::from_utf8(out.stdout).unwrap();
+    let mut matched = Vec::new();
+    for (line, result) in concise.lines().zip(results.lines()) {
+        let fields: Vec<&str> = result.split('\t').collect();
+        match fields[0] {
+            "0" => assert!(
+                !line.contains("[UW"),
+                "a finding the matcher misses: {line}"
+            ),
+            "1" => matched.push(fields[1..].join("\t")),
+            n => panic!("{n} matchers match {line}"),
+        }
+    }
+    let expected: Vec<String> = findings
+        .iter()
+        .map(|d| {
+            let sev = match d["severity"].as_str().unwrap() {
+                "info" => "notice",
+                s => s,
+            };
+            format!(
+                "{}\t{}\t{}\t{sev}\t{}\t{}",
+                d["file"].as_str().unwrap(),
+                d["line"],
+                d["column"],
+                d["code"].as_str().unwrap(),
+                d["message"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let (mut a, mut b) = (matched.clone(), expected.clone());
+    a.sort();
+    b.sort();
+    assert_eq!(a, b);
 }

@@ -103,14 +103,18 @@ fn every_rule_has_page_fixtures_and_fires_on_bad_only() {
                     ));
                 }
                 if must_fire {
+                    let options = output::Options::default();
+                    let input = output::Input {
+                        sources: &report.sources,
+                        diagnostics: &own,
+                        files: report.files,
+                        deployments: &report.deployments,
+                        nginx: &report.nginx,
+                        root: &root,
+                        options: &options,
+                    };
                     let text = output::text::render(&report.sources, &own, false);
-                    let json = output::json::render(
-                        &report.sources,
-                        &own,
-                        report.files,
-                        &report.deployments,
-                        &report.nginx,
-                    );
+                    let json = output::json::render(&input);
                     insta::with_settings!({snapshot_path => root.join("snapshots"), prepend_module_to_snapshot => false}, {
                         insta::assert_snapshot!(format!("{}{suffix}_text", rule.code), stable(&text));
                         insta::assert_snapshot!(format!("{}{suffix}_json", rule.code), stable(&json));

@@ -15,6 +15,16 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Print how many findings each rule has instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Add `; uwsgi-lint: ignore[CODE] REASON` above every finding in a uWSGI config, so an
+    /// existing project starts clean (the reason is required).
+    #[arg(long, value_name = "REASON", conflicts_with_all = ["fix", "diff", "statistics"])]
+    pub add_suppressions: Option<String>,
+    /// Absolute base URL of the rule pages, for SARIF `helpUri` and JSON `url` (`[output] docs-url`).
+    #[arg(long, value_name = "URL", value_parser = crate::settings::parse_docs_url)]
+    pub docs_url: Option<String>,
     /// Lowest severity that makes the exit code 1 (default: the config's, else warning).
     #[arg(long, value_enum)]
     pub fail_on: Option<FailOn>,
@@ -77,15 +87,7 @@ pub struct Args {
     pub nginx_prefix: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Concise,
-    Json,
-    Sarif,
-    Github,
-    Gitlab,
-}
+pub use crate::output::Format;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Color {
@@ -135,6 +137,7 @@ fn overrides(args: &Args) -> Result<Overrides, String> {
         env: args.env.clone(),
         config: args.config.clone(),
         no_config: args.no_config,
+        docs_url: args.docs_url.clone(),
     })
 }
 
@@ -149,6 +152,7 @@ fn show_settings(settings: &Settings) -> String {
         "severity": settings.severity.iter().map(|(c, s)| (c.to_string(), s.as_str())).collect::<std::collections::BTreeMap<_, _>>(),
         "per-file-ignores": settings.per_file_ignores.iter().map(|p| (p.pattern.clone(), p.rules.clone())).collect::<std::collections::BTreeMap<_, _>>(),
         "memory": settings.memory,
+        "output": {"docs-url": settings.docs_url},
         "deployment": settings.deployments,
         "rules": crate::rules::RULES.iter().filter(|r| settings.is_selected(r)).map(|r| r.code).collect::<Vec<_>>(),
     });
@@ -274,8 +278,15 @@ pub fn run(args: &Args) -> Result<u8, String> {
         return Ok(0);
     }
     let reading_stdin = args.paths.iter().any(|p| p.as_os_str() == "-");
-    if (args.fix || args.diff) && (reading_stdin || args.stdin_filename.is_some()) {
-        return Err("--fix and --diff work on files, not on standard input".into());
+    if (args.fix || args.diff || args.add_suppressions.is_some())
+        && (reading_stdin || args.stdin_filename.is_some())
+    {
+        return Err(
+            "--fix, --diff and --add-suppressions work on files, not on standard input".into(),
+        );
+    }
+    if let Some(reason) = &args.add_suppressions {
+        return add_suppressions(&paths, &overrides, reason, args.exit_zero);
     }
     if args.diff {
         // What `--fix` would write, every round of it.
@@ -351,82 +362,104 @@ pub fn run(args: &Args) -> Result<u8, String> {
     {
         eprint!("{note}");
     }
-    let rendered = match args.format {
-        Format::Text | Format::Concise => {
-            let color = match args.color {
-                Color::Always => true,
-                Color::Never => false,
-                Color::Auto => {
-                    use std::io::IsTerminal;
-                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-                }
-            };
-            let mut s = String::new();
-            if args.verbose {
-                s.push_str(&verbose_links(&report, &cwd));
-            }
-            s += &if args.format == Format::Concise {
-                crate::output::concise::render(&report.sources, &report.diagnostics)
-            } else {
-                crate::output::text::render(&report.sources, &report.diagnostics, color)
-            };
-            let n = report.diagnostics.len();
-            if args.fix {
-                s.push_str(&format!(
-                    "fixed {fixed} finding{}\n",
-                    if fixed == 1 { "" } else { "s" }
-                ));
-            }
-            s.push_str(&format!(
-                "{n} finding{} in {} uWSGI file{}\n",
-                if n == 1 { "" } else { "s" },
-                report.files,
-                if report.files == 1 { "" } else { "s" }
-            ));
-            let fixable = |safe: bool| {
-                report
-                    .diagnostics
-                    .iter()
-                    .filter_map(|d| d.fix.as_ref())
-                    .filter(|f| (f.applicability == crate::diagnostic::Applicability::Safe) == safe)
-                    .count()
-            };
-            let (safe, unsafe_) = (fixable(true), fixable(false));
-            if safe > 0 {
-                s.push_str(&format!("{safe} fixable with `--fix`\n"));
-            }
-            if unsafe_ > 0 {
-                s.push_str(&format!(
-                    "{unsafe_} more fixable with `--fix --unsafe-fixes`\n"
-                ));
-            }
-            s
+    let color = match args.color {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => {
+            use std::io::IsTerminal;
+            std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
         }
-        Format::Json => crate::output::json::render(
-            &report.sources,
-            &report.diagnostics,
-            report.files,
-            &report.deployments,
-            &report.nginx,
-        ),
-        Format::Sarif => crate::output::sarif::render(
-            &report.sources,
-            &report.diagnostics,
-            &crate::discover::repo_root(&cwd),
-        ),
-        Format::Github => crate::output::github::render(
-            &report.sources,
-            &report.diagnostics,
-            &crate::discover::repo_root(&cwd),
-        ),
-        Format::Gitlab => crate::output::gitlab::render(
-            &report.sources,
-            &report.diagnostics,
-            &crate::discover::repo_root(&cwd),
-        ),
+    };
+    let options = crate::output::Options {
+        color,
+        docs_url: top.docs_url.clone(),
+        rules_not_run: crate::rules::RULES
+            .iter()
+            .filter(|r| !top.is_selected(r))
+            .count(),
+        fixed: args.fix.then_some(fixed),
+    };
+    let root = crate::discover::repo_root(&cwd);
+    let input = crate::output::Input {
+        sources: &report.sources,
+        diagnostics: &report.diagnostics,
+        files: report.files,
+        deployments: &report.deployments,
+        nginx: &report.nginx,
+        root: &root,
+        options: &options,
+    };
+    let mut rendered = String::new();
+    if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
+        rendered.push_str(&verbose_links(&report, &cwd));
+    }
+    rendered += &match (args.statistics, args.format) {
+        (true, Format::Text | Format::Concise) => crate::output::summary::statistics(&input),
+        (true, Format::Json) => crate::output::summary::statistics_json(&input),
+        (true, f) => {
+            return Err(format!(
+                "--statistics prints text or JSON, not `{}`",
+                clap::ValueEnum::to_possible_value(&f)
+                    .map(|v| v.get_name().to_string())
+                    .unwrap_or_default()
+            ));
+        }
+        (false, f) => crate::output::renderer(f).render(&input),
     };
     super::emit(&rendered);
     let threshold: Severity = top.fail_on.unwrap_or(Level::Warning).into();
     let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
     Ok(if failing && !args.exit_zero { 1 } else { 0 })
+}
+
+/// `--add-suppressions REASON`: a suppression comment above every finding
+/// in a uWSGI config (written atomically, each file only if unchanged since
+/// it was read); says what it could not suppress and why. Running it again
+/// adds nothing: the findings it covered are suppressed.
+fn add_suppressions(
+    paths: &[PathBuf],
+    overrides: &Overrides,
+    reason: &str,
+    exit_zero: bool,
+) -> Result<u8, String> {
+    let report = lint::lint(paths, overrides).map_err(|e| e.to_string())?;
+    let plan = crate::suppress::additions(&report.sources, &report.diagnostics, reason)?;
+    for f in &plan.files {
+        crate::fix::write_atomically(&f.path, &f.original, &f.fixed)
+            .map_err(|e| format!("{}: {e}", f.name))?;
+    }
+    let mut out = String::new();
+    for (d, why) in &plan.skipped {
+        let f = report.sources.get(d.file);
+        let pos = f.line_col(d.span.start);
+        out.push_str(&format!(
+            "not suppressed: {}:{}:{}: {}[{}] {}: {why}\n",
+            f.name,
+            pos.line,
+            pos.column,
+            d.severity.as_str(),
+            d.code,
+            d.message
+        ));
+    }
+    let added: usize = plan.files.iter().map(|f| f.applied).sum();
+    use crate::output::summary::plural;
+    out.push_str(&format!(
+        "Added {} covering {} in {}.\n",
+        plural(added, "suppression comment", "suppression comments"),
+        plural(plan.covered, "finding", "findings"),
+        plural(plan.files.len(), "file", "files"),
+    ));
+    if !plan.skipped.is_empty() {
+        out.push_str(&format!(
+            "{} left as they are (see above).\n",
+            plural(plan.skipped.len(), "finding", "findings")
+        ));
+    }
+    super::emit(&out);
+    Ok(if plan.skipped.is_empty() || exit_zero {
+        0
+    } else {
+        1
+    })
 }

@@ -150,7 +150,7 @@ pub fn rule_href(code: &str) -> Option<lsp::Uri> {
 }
 
 fn rule_href_uncached(code: &str) -> Option<lsp::Uri> {
-    let url = crate::output::rule_url(code);
+    let url = crate::output::rule_url(code, None);
     if url.starts_with("https://") || url.starts_with("http://") {
         return lsp::Uri::from_str(&url).ok();
     }

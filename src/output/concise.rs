@@ -3,9 +3,21 @@
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
 
+use super::Input;
+
+/// The concise renderer: the findings, then the summary.
+pub struct Concise;
+
+impl super::Renderer for Concise {
+    fn render(&self, input: &Input<'_>) -> String {
+        render(input.sources, input.diagnostics) + &super::summary::render(input)
+    }
+}
+
+/// One line per finding, in the order text output shows them.
 pub fn render(sources: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut s = String::new();
-    for d in diags {
+    for d in super::text::order(sources, diags) {
         let f = sources.get(d.file);
         let pos = f.line_col(d.span.start);
         s.push_str(&format!(

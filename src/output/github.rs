@@ -19,6 +19,15 @@ pub fn escape_property(s: &str) -> String {
     escape_data(s).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// The GitHub renderer.
+pub struct Github;
+
+impl super::Renderer for Github {
+    fn render(&self, input: &super::Input<'_>) -> String {
+        render(input.sources, input.diagnostics, input.root)
+    }
+}
+
 pub fn render(sources: &SourceMap, diags: &[Diagnostic], root: &Path) -> String {
     let mut out = String::new();
     for d in diags {

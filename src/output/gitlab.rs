@@ -20,6 +20,15 @@ fn fnv1a(data: &[u8]) -> u64 {
     })
 }
 
+/// The GitLab renderer.
+pub struct Gitlab;
+
+impl super::Renderer for Gitlab {
+    fn render(&self, input: &super::Input<'_>) -> String {
+        render(input.sources, input.diagnostics, input.root)
+    }
+}
+
 pub fn render(sources: &SourceMap, diags: &[Diagnostic], root: &Path) -> String {
     let mut seen: HashMap<u64, usize> = HashMap::new();
     let items: Vec<serde_json::Value> = diags

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::{Applicability, Diagnostic, Severity};
+use crate::diagnostic::{Applicability, Severity};
 use crate::source::{FileId, SourceMap, Span};
 
 #[derive(Serialize)]
@@ -104,13 +104,19 @@ fn shown(p: &std::path::Path) -> String {
     crate::uwsgi::resolve::display_name(&cwd, p)
 }
 
-pub fn render(
-    sources: &SourceMap,
-    diags: &[Diagnostic],
-    files: usize,
-    deployments: &[crate::deployment::Deployment],
-    nginx: &[crate::deployment::NginxConf],
-) -> String {
+/// The JSON renderer.
+pub struct Json;
+
+impl super::Renderer for Json {
+    fn render(&self, input: &super::Input<'_>) -> String {
+        render(input)
+    }
+}
+
+pub fn render(input: &super::Input<'_>) -> String {
+    let (sources, diags, files) = (input.sources, input.diagnostics, input.files);
+    let (deployments, nginx) = (input.deployments, input.nginx);
+    let docs_url = input.options.docs_url.as_deref();
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
     let doc = Doc {
         version: 1,
@@ -135,7 +141,7 @@ pub fn render(
                     })
                     .collect(),
                 help: d.help.as_deref(),
-                url: crate::output::rule_url(d.code),
+                url: crate::output::rule_url(d.code, docs_url),
                 fix: d.fix.as_ref().map(|f| JFix {
                     applicability: f.applicability,
                     edits: f

@@ -1,14 +1,76 @@
-//! Report: renderers that turn diagnostics into text or JSON.
+//! Report: renderers that turn diagnostics into text, JSON, SARIF, GitHub
+//! annotations or GitLab Code Quality. Each lives in its own file behind one
+//! interface, [`Renderer`], fed one [`Input`].
 
 pub mod concise;
 pub mod github;
 pub mod gitlab;
 pub mod json;
 pub mod sarif;
+pub mod summary;
 pub mod text;
 
+use std::path::Path;
+
+use crate::deployment::{Deployment, NginxConf};
 use crate::diagnostic::Diagnostic;
 use crate::source::SourceMap;
+
+/// The output formats of `check`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Concise,
+    Json,
+    Sarif,
+    Github,
+    Gitlab,
+}
+
+/// Everything a renderer may show: the findings and what they were found in.
+pub struct Input<'a> {
+    pub sources: &'a SourceMap,
+    /// Sorted and de-duplicated ([`normalize`]).
+    pub diagnostics: &'a [Diagnostic],
+    /// uWSGI configs linted.
+    pub files: usize,
+    pub deployments: &'a [Deployment],
+    pub nginx: &'a [NginxConf],
+    /// The repository root: CI formats give paths relative to it.
+    pub root: &'a Path,
+    pub options: &'a Options,
+}
+
+/// How to render (what the command line and settings asked for).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// ANSI colour in text output.
+    pub color: bool,
+    /// Absolute base URL of the rule pages (`[output] docs-url`, `--docs-url`).
+    pub docs_url: Option<String>,
+    /// Rules that did not run (not in the default set, or ignored): the
+    /// summary says how to run them.
+    pub rules_not_run: usize,
+    /// Findings `--fix` fixed before this report, when it ran.
+    pub fixed: Option<usize>,
+}
+
+/// One output format.
+pub trait Renderer {
+    fn render(&self, input: &Input<'_>) -> String;
+}
+
+/// The renderer of a format.
+pub fn renderer(format: Format) -> &'static dyn Renderer {
+    match format {
+        Format::Text => &text::Text,
+        Format::Concise => &concise::Concise,
+        Format::Json => &json::Json,
+        Format::Sarif => &sarif::Sarif,
+        Format::Github => &github::Github,
+        Format::Gitlab => &gitlab::Gitlab,
+    }
+}
 
 /// Sort by (file, line, column, code) and drop exact duplicates (a file
 /// included by several inis is checked once per includer).
@@ -51,9 +113,18 @@ pub fn project_url() -> Option<&'static str> {
     Some(env!("CARGO_PKG_REPOSITORY")).filter(|u| !u.is_empty())
 }
 
-/// A rule's documentation page: on the repository when it is known, else
-/// the page's path in the source tree (`rules/UW102.md`).
-pub fn rule_url(code: &str) -> String {
+/// A rule's documentation page: under `docs_url` when one is configured
+/// (its `{code}` replaced, else `/UW102.md` appended), else on the
+/// repository when it is known, else the page's path in the source tree
+/// (`rules/UW102.md`).
+pub fn rule_url(code: &str, docs_url: Option<&str>) -> String {
+    if let Some(base) = docs_url {
+        return if base.contains("{code}") {
+            base.replace("{code}", code)
+        } else {
+            format!("{}/{code}.md", base.trim_end_matches('/'))
+        };
+    }
     match project_url() {
         Some(url) => format!("{}/blob/main/rules/{code}.md", url.trim_end_matches('/')),
         None => format!("rules/{code}.md"),

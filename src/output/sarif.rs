@@ -56,7 +56,60 @@ fn driver(rules: Vec<Value>) -> Value {
     d
 }
 
-pub fn render(sources: &SourceMap, diags: &[Diagnostic], root: &Path) -> String {
+/// The SARIF renderer.
+pub struct Sarif;
+
+impl super::Renderer for Sarif {
+    fn render(&self, input: &super::Input<'_>) -> String {
+        render(
+            input.sources,
+            input.diagnostics,
+            input.root,
+            input.options.docs_url.as_deref(),
+        )
+    }
+}
+
+/// A rule page without its front matter.
+pub fn page_body(page: &str) -> &str {
+    page.strip_prefix("---\n")
+        .and_then(|rest| rest.split_once("\n---\n"))
+        .map_or(page, |(_, body)| body)
+        .trim()
+}
+
+/// The first paragraph of a page's `## What it does`, as one line.
+pub fn full_description(page: &str) -> Option<String> {
+    let body = page_body(page);
+    let (_, rest) = body.split_once("## What it does")?;
+    let para: Vec<&str> = rest
+        .trim_start()
+        .lines()
+        .take_while(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(str::trim)
+        .collect();
+    (!para.is_empty()).then(|| para.join(" "))
+}
+
+/// A page as plain text: headings without their `#`, code fences dropped.
+pub fn plain_text(page: &str) -> String {
+    let mut out = String::new();
+    for line in page_body(page).lines() {
+        if line.starts_with("```") {
+            continue;
+        }
+        out.push_str(line.trim_start_matches('#').trim_start_matches(' '));
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+pub fn render(
+    sources: &SourceMap,
+    diags: &[Diagnostic],
+    root: &Path,
+    docs_url: Option<&str>,
+) -> String {
     let mut rule_ids: Vec<&str> = diags.iter().map(|d| d.code).collect();
     rule_ids.sort();
     rule_ids.dedup();
@@ -64,13 +117,18 @@ pub fn render(sources: &SourceMap, diags: &[Diagnostic], root: &Path) -> String 
         .iter()
         .filter_map(|code| crate::rules::find(code))
         .map(|r| {
-            json!({
+            let mut rule = json!({
                 "id": r.code,
                 "name": r.name,
                 "shortDescription": {"text": r.summary},
-                "helpUri": crate::output::rule_url(r.code),
+                "helpUri": crate::output::rule_url(r.code, docs_url),
+                "help": {"text": plain_text(r.page), "markdown": page_body(r.page)},
                 "defaultConfiguration": {"level": level(r.severity)},
-            })
+            });
+            if let Some(full) = full_description(r.page) {
+                rule["fullDescription"] = json!({"text": full});
+            }
+            rule
         })
         .collect();
     let results: Vec<Value> = diags

@@ -1,41 +1,52 @@
-//! Human-readable output, rendered by miette: the message, the source lines
-//! with the span labelled, the same for related places in other files, and
-//! the help.
+//! `--format text` (the default): in the rustc and ruff tradition, each
+//! finding as `error[UW202]: message`, its place (`--> file:line:col`) and
+//! source lines with the span labelled, related places in other files as
+//! `note:` sections, the help, then a summary. Rendered by annotate-snippets
+//! (the crate rustc and ruff use for this), fed only the lines it shows.
 
+use std::cmp::Reverse;
 use std::collections::HashMap;
-use std::fmt;
+use std::sync::Arc;
 
-use miette::{
-    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
-    SourceCode, SourceSpan, SpanContents,
-};
+use annotate_snippets::{Annotation, AnnotationKind, Group, Level, Renderer, Snippet};
 
-use crate::diagnostic::{Diagnostic, Severity};
+use crate::diagnostic::{Diagnostic, Related, Severity};
 use crate::source::{FileId, SourceMap, Span};
 
-/// A file's text as miette needs it (lossy UTF-8), computed once per file
-/// and shared by every diagnostic in it, with the line starts miette counts
-/// and the byte-offset map, so that rendering one diagnostic costs what it
-/// prints, not the size of the file.
+use super::Input;
+
+/// The text renderer.
+pub struct Text;
+
+impl super::Renderer for Text {
+    fn render(&self, input: &Input<'_>) -> String {
+        let mut s = render(input.sources, input.diagnostics, input.options.color);
+        s.push_str(&super::summary::render(input));
+        s
+    }
+}
+
+/// A file's text as shown (lossy UTF-8), computed once per file and shared
+/// by every diagnostic in it, with its line starts and the byte-offset map,
+/// so that rendering one diagnostic costs what it prints, not the size of
+/// the file.
 struct Lossy {
-    name: String,
     text: String,
-    /// Line starts as miette counts lines (`\n`, `\r\n` and a lone `\r`).
+    /// Line starts.
     starts: Vec<usize>,
     /// For a file that is not valid UTF-8: per chunk, its raw start, its
     /// start in `text`, its valid length and its invalid length.
     chunks: Option<Vec<(usize, usize, usize, usize)>>,
 }
 
-/// A line longer than this, or a label further right, is shown as an
-/// excerpt around the label (miette cannot pad past column 65,535, and a
+/// A line longer than this is shown as an excerpt around the label (a
 /// whole long line per finding would make the output quadratic).
 const LONG_LINE: usize = 4096;
 /// Bytes of the line shown on each side of a label in an excerpt.
 const EXCERPT_MARGIN: usize = 40;
 
 impl Lossy {
-    fn new(name: &str, bytes: &[u8]) -> Lossy {
+    fn new(bytes: &[u8]) -> Lossy {
         let (text, chunks) = match std::str::from_utf8(bytes) {
             Ok(t) => (t.to_string(), None),
             Err(_) => {
@@ -53,24 +64,16 @@ impl Lossy {
                 (text, Some(chunks))
             }
         };
-        let b = text.as_bytes();
+        // Lines end at `\n` only, as uWSGI and every other place we report
+        // split them (a lone `\r` stays inside its line).
         let mut starts = vec![0];
-        let mut i = 0;
-        while i < b.len() {
-            match b[i] {
-                b'\r' if b.get(i + 1) == Some(&b'\n') => {
-                    i += 2;
-                    starts.push(i);
-                }
-                b'\r' | b'\n' => {
-                    i += 1;
-                    starts.push(i);
-                }
-                _ => i += 1,
-            }
-        }
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
         Lossy {
-            name: name.to_string(),
             text,
             starts,
             chunks,
@@ -97,7 +100,7 @@ impl Lossy {
         }
     }
 
-    /// The line (0-based, miette's count) holding `offset`.
+    /// The line (0-based) holding `offset`.
     fn line_of(&self, offset: usize) -> usize {
         self.starts
             .partition_point(|&s| s <= offset)
@@ -117,370 +120,246 @@ impl Lossy {
     fn line_len(&self, l: usize) -> usize {
         self.line_end(l) - self.starts[l]
     }
-
-    /// Whether a span is shown as an excerpt of its line.
-    fn long(&self, start: usize, end: usize, before: usize, after: usize) -> bool {
-        let (ls, le) = (self.line_of(start), self.line_of(end));
-        let first = ls.saturating_sub(before);
-        let last = (le + after).min(self.starts.len() - 1);
-        start - self.starts[ls] > LONG_LINE
-            || (le - ls) < 64 && (first..=last).any(|l| self.line_len(l) > LONG_LINE)
-    }
 }
 
-/// One file of a place: the shared text, read by span on demand.
-struct Text {
-    file: std::sync::Arc<Lossy>,
+type Cache = HashMap<FileId, Arc<Lossy>>;
+
+fn text_of(sources: &SourceMap, cache: &mut Cache, file: FileId) -> Arc<Lossy> {
+    cache
+        .entry(file)
+        .or_insert_with(|| Arc::new(Lossy::new(&sources.get(file).bytes)))
+        .clone()
 }
 
-impl SourceCode for Text {
-    fn read_span<'a>(
-        &'a self,
-        span: &SourceSpan,
-        before: usize,
-        after: usize,
-    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let f = &*self.file;
-        let (s, len) = (span.offset(), span.len());
-        if s + len > f.text.len() {
-            return Err(MietteError::OutOfBounds);
+/// A span over more lines than this is shown by its first lines only.
+const MAX_SPAN_LINES: usize = 6;
+/// A related place in the same file this close (in lines) to the finding is
+/// labelled in the same snippet; further away it gets a `note:` of its own.
+const NEAR: usize = 3;
+
+/// A labelled span, as offsets into a file's shown text.
+struct Mark {
+    start: usize,
+    end: usize,
+    label: Option<String>,
+    primary: bool,
+}
+
+/// One kept line of a window: where it starts in the file text, how much of
+/// it is kept, where the kept part starts in the window source, and the
+/// length of the `…` put before it.
+struct Kept {
+    from: usize,
+    len: usize,
+    at: usize,
+    prefix: usize,
+}
+
+/// The source lines a snippet shows (joined by `\n`), its first line number
+/// (1-based), and the marks as ranges of that source.
+fn window(f: &Lossy, marks: &mut [Mark]) -> (String, usize, Vec<std::ops::Range<usize>>) {
+    // Cut multi-line spans to their first lines, and to one line when any
+    // line they cover is long (an excerpt shows one line).
+    for m in marks.iter_mut() {
+        m.end = m.end.max(m.start);
+        let ls = f.line_of(m.start);
+        let le = f
+            .line_of(m.end.saturating_sub(1).max(m.start))
+            .min(ls + MAX_SPAN_LINES - 1);
+        if (ls..=le).any(|l| f.line_len(l) > LONG_LINE) {
+            m.end = m.end.min(f.line_end(ls)).max(m.start);
+        } else {
+            m.end = m.end.min(f.line_end(le)).max(m.start);
         }
-        let e = s + len.saturating_sub(1);
-        let ls = f.line_of(s);
-        if f.long(s, e, before, after) {
-            // An excerpt of the label's line, no context lines.
-            let line_end = f.line_end(ls);
-            if len > LONG_LINE || s + len > line_end.max(s) {
-                return Err(MietteError::OutOfBounds);
-            }
-            let mut a = s.saturating_sub(EXCERPT_MARGIN).max(f.starts[ls]);
+    }
+    let first = marks.iter().map(|m| f.line_of(m.start)).min().unwrap_or(0);
+    let last = marks
+        .iter()
+        .map(|m| f.line_of(m.end.saturating_sub(1).max(m.start)))
+        .max()
+        .unwrap_or(first)
+        .max(first);
+    let mut source = String::new();
+    let mut kept = Vec::with_capacity(last - first + 1);
+    for l in first..=last {
+        if l > first {
+            source.push('\n');
+        }
+        let (start, end) = (f.starts[l], f.line_end(l));
+        let (mut a, mut b) = (start, end);
+        if end - start > LONG_LINE {
+            // An excerpt around the first mark on this line.
+            let at = marks
+                .iter()
+                .filter(|m| f.line_of(m.start) == l)
+                .map(|m| (m.start, m.end))
+                .min()
+                .unwrap_or((start, start));
+            a = at.0.saturating_sub(EXCERPT_MARGIN).max(start);
+            b = (at.0 + (at.1 - at.0).min(LONG_LINE) + EXCERPT_MARGIN).min(end);
             while !f.text.is_char_boundary(a) {
                 a -= 1;
             }
-            let mut b = (s + len + EXCERPT_MARGIN).min(line_end).max(s + len);
             while !f.text.is_char_boundary(b) {
                 b += 1;
             }
-            let column = if before == 0 { s - f.starts[ls] } else { 0 };
-            return Ok(Box::new(MietteSpanContents::new_named(
-                f.name.clone(),
-                &f.text.as_bytes()[a..b],
-                SourceSpan::new(a.into(), b - a),
-                ls,
-                column,
-                ls,
-            )));
         }
-        // miette's own reading, on a window of whole lines around the span
-        // (one more on each side than asked), shifted back to the file.
-        let first = ls.saturating_sub(before + 1);
-        let last = f.line_of(e) + after + 2;
-        let base = f.starts[first];
-        let stop = f.starts.get(last).copied().unwrap_or(f.text.len());
-        let window = &f.text.as_bytes()[base..stop];
-        let c = window.read_span(&SourceSpan::new((s - base).into(), len), before, after)?;
-        Ok(Box::new(MietteSpanContents::new_named(
-            f.name.clone(),
-            c.data(),
-            SourceSpan::new((c.span().offset() + base).into(), c.span().len()),
-            c.line() + first,
-            c.column(),
-            c.line_count() + first,
-        )))
-    }
-}
-
-type Cache = HashMap<FileId, std::sync::Arc<Lossy>>;
-
-fn text_of(sources: &SourceMap, cache: &mut Cache, file: FileId) -> Text {
-    let f = cache.entry(file).or_insert_with(|| {
-        let src = sources.get(file);
-        std::sync::Arc::new(Lossy::new(&src.name, &src.bytes))
-    });
-    Text { file: f.clone() }
-}
-
-/// A byte span of the raw file as a span of its lossy UTF-8 text; a label
-/// on a long line is cut to that line and to [`LONG_LINE`] bytes.
-fn miette_span(text: &Text, span: Span) -> SourceSpan {
-    let f = &*text.file;
-    let s = f.offset(span.start);
-    let mut e = f.offset(span.end).max(s);
-    let ls = f.line_of(s);
-    if f.long(s, e.saturating_sub(1).max(s), 1, 1) {
-        e = e.min(f.line_end(ls)).min(s + LONG_LINE).max(s);
-        while !f.text.is_char_boundary(e) {
-            e -= 1;
+        let prefix = if a > start { "…" } else { "" };
+        source.push_str(prefix);
+        kept.push(Kept {
+            from: a,
+            len: b - a,
+            at: source.len() - prefix.len(),
+            prefix: prefix.len(),
+        });
+        // A lone `\r` would move the terminal's cursor: shown as a space.
+        source.push_str(&f.text[a..b].replace('\r', " "));
+        if b < end {
+            source.push('…');
         }
     }
-    SourceSpan::new(s.into(), e - s)
-}
-
-/// One place with its own file: the primary diagnostic, or a related one.
-struct Place {
-    message: String,
-    code: Option<String>,
-    severity: miette::Severity,
-    help: Option<String>,
-    text: Text,
-    labels: Vec<LabeledSpan>,
-    related: Vec<Place>,
-}
-
-impl fmt::Debug for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl fmt::Display for Place {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for Place {}
-
-impl miette::Diagnostic for Place {
-    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.code
-            .as_ref()
-            .map(|c| Box::new(c) as Box<dyn fmt::Display>)
-    }
-    fn severity(&self) -> Option<miette::Severity> {
-        Some(self.severity)
-    }
-    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
-    }
-    fn source_code(&self) -> Option<&dyn SourceCode> {
-        Some(&self.text)
-    }
-    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        Some(Box::new(self.labels.iter().cloned()))
-    }
-    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn miette::Diagnostic> + 'a>> {
-        if self.related.is_empty() {
-            return None;
-        }
-        Some(Box::new(
-            self.related.iter().map(|p| p as &dyn miette::Diagnostic),
-        ))
-    }
-}
-
-fn severity(s: Severity) -> miette::Severity {
-    match s {
-        Severity::Error => miette::Severity::Error,
-        Severity::Warning => miette::Severity::Warning,
-        Severity::Info => miette::Severity::Advice,
-    }
-}
-
-fn place(sources: &SourceMap, cache: &mut Cache, d: &Diagnostic) -> Place {
-    let text = text_of(sources, cache, d.file);
-    let mut labels = vec![LabeledSpan::new_primary_with_span(
-        Some(d.name.to_string()),
-        miette_span(&text, d.span),
-    )];
-    let mut related = Vec::new();
-    for r in &d.related {
-        if r.file == d.file {
-            labels.push(LabeledSpan::new_with_span(
-                Some(r.message.clone()),
-                miette_span(&text, r.span),
-            ));
-        } else {
-            let other = text_of(sources, cache, r.file);
-            let span = miette_span(&other, r.span);
-            related.push(Place {
-                message: r.message.clone(),
-                code: None,
-                severity: miette::Severity::Advice,
-                help: None,
-                text: other,
-                labels: vec![LabeledSpan::new_primary_with_span(
-                    Some(r.message.clone()),
-                    span,
-                )],
-                related: Vec::new(),
-            });
-        }
-    }
-    Place {
-        // miette's snippet header carries file:line:col.
-        message: d.message.clone(),
-        code: Some(d.code.to_string()),
-        severity: severity(d.severity),
-        help: d.help.clone(),
-        text,
-        labels,
-        related,
-    }
-}
-
-/// Render with or without colour; the width is fixed so output is stable.
-pub fn render(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
-    let theme = if color {
-        GraphicalTheme::unicode()
-    } else {
-        GraphicalTheme::unicode_nocolor()
+    let map = |pos: usize| {
+        let k = &kept[f.line_of(pos).clamp(first, last) - first];
+        k.at + k.prefix + pos.clamp(k.from, k.from + k.len) - k.from
     };
-    let handler = GraphicalReportHandler::new_themed(theme)
-        .with_links(false)
-        .with_width(110)
-        .with_context_lines(1);
+    let ranges = marks
+        .iter()
+        .map(|m| {
+            let s = map(m.start);
+            s..map(m.end).max(s)
+        })
+        .collect();
+    (source, first + 1, ranges)
+}
+
+/// A snippet of one file with its marks (the first one gives the
+/// `--> file:line:col`), and, when its line is shown as an excerpt, the
+/// location annotate-snippets prints (counted in the excerpt) and the true one.
+fn snippet<'a>(
+    sources: &SourceMap,
+    cache: &mut Cache,
+    file: FileId,
+    at: Span,
+    mut marks: Vec<Mark>,
+) -> (Snippet<'a, Annotation<'a>>, Option<(String, String)>) {
+    let src = sources.get(file);
+    let pos = src.line_col(at.start);
+    let f = text_of(sources, cache, file);
+    let (source, line_start, ranges) = window(&f, &mut marks);
+    let fixup = ranges.first().and_then(|r| {
+        let line_from = source[..r.start].rfind('\n').map_or(0, |i| i + 1);
+        let line = line_start + source[..r.start].matches('\n').count();
+        let column = source[line_from..r.start].chars().count() + 1;
+        ((line, column) != (pos.line, pos.column)).then(|| {
+            (
+                format!("{}:{line}:{column}", src.name),
+                format!("{}:{}:{}", src.name, pos.line, pos.column),
+            )
+        })
+    });
+    let annotations = marks.into_iter().zip(ranges).map(|(m, r)| {
+        let kind = if m.primary {
+            AnnotationKind::Primary
+        } else {
+            AnnotationKind::Context
+        };
+        kind.span(r).label(m.label)
+    });
+    let snippet = Snippet::source(source)
+        .path(src.name.clone())
+        .line_start(line_start)
+        .fold(false)
+        .annotations(annotations);
+    (snippet, fixup)
+}
+
+fn level(s: Severity) -> Level<'static> {
+    match s {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+        Severity::Info => Level::INFO,
+    }
+}
+
+/// The marks of a span of `file` (raw bytes) in its shown text.
+fn mark(f: &Lossy, span: Span, label: Option<String>, primary: bool) -> Mark {
+    Mark {
+        start: f.offset(span.start),
+        end: f.offset(span.end),
+        label,
+        primary,
+    }
+}
+
+/// One finding, as annotate-snippets renders it.
+fn finding(sources: &SourceMap, cache: &mut Cache, d: &Diagnostic, renderer: &Renderer) -> String {
+    let line = |file: FileId, at: usize| sources.get(file).line_col(at).line;
+    let here = line(d.file, d.span.start);
+    let (near, far): (Vec<&Related>, Vec<&Related>) = d
+        .related
+        .iter()
+        .partition(|r| r.file == d.file && line(r.file, r.span.start).abs_diff(here) <= NEAR);
+    let f = text_of(sources, cache, d.file);
+    let mut marks = vec![mark(&f, d.span, Some(d.name.to_string()), true)];
+    marks.extend(
+        near.iter()
+            .map(|r| mark(&f, r.span, Some(r.message.clone()), false)),
+    );
+    let mut fixups = Vec::new();
+    let (first, fixup) = snippet(sources, cache, d.file, d.span, marks);
+    fixups.extend(fixup);
+    let mut main = level(d.severity)
+        .primary_title(d.message.as_str())
+        .id(d.code)
+        .element(first);
+    if let Some(help) = &d.help {
+        main = main.element(Level::HELP.message(help.as_str()));
+    }
+    let mut groups = vec![main];
+    for r in far {
+        let other = text_of(sources, cache, r.file);
+        let marks = vec![mark(&other, r.span, None, false)];
+        let (other, fixup) = snippet(sources, cache, r.file, r.span, marks);
+        fixups.extend(fixup);
+        groups.push(
+            Group::with_title(Level::NOTE.secondary_title(r.message.as_str())).element(other),
+        );
+    }
+    let mut out = renderer.render(&groups);
+    // An excerpt's column counts from the excerpt: name the true one.
+    for (shown, real) in fixups {
+        out = out.replacen(&format!("{shown}\n"), &format!("{real}\n"), 1);
+    }
+    out
+}
+
+/// The order findings are shown in: by file, then line, errors first within
+/// a line, then column and code.
+pub fn order<'a>(sources: &SourceMap, diags: &'a [Diagnostic]) -> Vec<&'a Diagnostic> {
+    let key = |d: &Diagnostic| {
+        let f = sources.get(d.file);
+        let p = f.line_col(d.span.start);
+        (p.line, Reverse(d.severity), p.column)
+    };
+    let mut v: Vec<_> = diags.iter().map(|d| (key(d), d)).collect();
+    v.sort_by(|(ka, a), (kb, b)| {
+        (&sources.get(a.file).name, ka, a.code).cmp(&(&sources.get(b.file).name, kb, b.code))
+    });
+    v.into_iter().map(|(_, d)| d).collect()
+}
+
+/// The findings, each followed by a blank line (no summary).
+pub fn render(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> String {
+    let renderer = if color {
+        Renderer::styled()
+    } else {
+        Renderer::plain()
+    };
     let mut s = String::new();
     let mut cache = Cache::new();
-    for d in diags {
-        let _ = handler.render_report(&mut s, &place(sources, &mut cache, d));
-        s.push('\n');
+    for d in order(sources, diags) {
+        s.push_str(&finding(sources, &mut cache, d, &renderer));
+        s.push_str("\n\n");
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::diagnostic::Related;
-    use crate::source::SourceFile;
-
-    fn diag(file: FileId, span: (usize, usize), related: &[(usize, usize)]) -> Diagnostic {
-        Diagnostic {
-            code: "UW001",
-            name: "here",
-            severity: Severity::Warning,
-            message: "a message".into(),
-            file,
-            span: Span::new(span.0, span.1),
-            related: related
-                .iter()
-                .map(|&(s, e)| Related {
-                    file,
-                    span: Span::new(s, e),
-                    message: "there".into(),
-                })
-                .collect(),
-            help: None,
-            fix: None,
-        }
-    }
-
-    /// What miette renders from the whole file, as this module did before
-    /// it read files by window.
-    struct Whole {
-        source: miette::NamedSource<String>,
-        labels: Vec<LabeledSpan>,
-    }
-    impl fmt::Debug for Whole {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a message")
-        }
-    }
-    impl fmt::Display for Whole {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a message")
-        }
-    }
-    impl std::error::Error for Whole {}
-    impl miette::Diagnostic for Whole {
-        fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-            Some(Box::new("UW001"))
-        }
-        fn severity(&self) -> Option<miette::Severity> {
-            Some(miette::Severity::Warning)
-        }
-        fn source_code(&self) -> Option<&dyn SourceCode> {
-            Some(&self.source)
-        }
-        fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-            Some(Box::new(self.labels.iter().cloned()))
-        }
-    }
-
-    fn whole(bytes: &[u8], span: (usize, usize), related: &[(usize, usize)]) -> String {
-        let at = |o: usize| String::from_utf8_lossy(&bytes[..o]).len();
-        let sp = |(s, e): (usize, usize)| SourceSpan::new(at(s).into(), at(e) - at(s));
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some("here".into()),
-            sp(span),
-        )];
-        labels.extend(
-            related
-                .iter()
-                .map(|&r| LabeledSpan::new_with_span(Some("there".into()), sp(r))),
-        );
-        let w = Whole {
-            source: miette::NamedSource::new("u.ini", String::from_utf8_lossy(bytes).into_owned()),
-            labels,
-        };
-        let handler = GraphicalReportHandler::new_themed(GraphicalTheme::unicode_nocolor())
-            .with_links(false)
-            .with_width(110)
-            .with_context_lines(1);
-        let mut s = String::new();
-        handler.render_report(&mut s, &w).unwrap();
-        s.push('\n');
-        s
-    }
-
-    type Case<'a> = (&'a [u8], (usize, usize), Vec<(usize, usize)>);
-
-    #[test]
-    fn windows_render_as_miette_renders_the_whole_file() {
-        let many: String = (0..40).map(|i| format!("k{i} = {i}\n")).collect();
-        let cases: Vec<Case> = vec![
-            (b"[uwsgi]\nmaster = true\nworkers = 4\n", (8, 14), vec![]),
-            (
-                b"[uwsgi]\r\nmaster = true\r\nworkers = 4\r\n",
-                (9, 15),
-                vec![(25, 32)],
-            ),
-            (b"[uwsgi]\rmaster = true\rworkers = 4", (8, 14), vec![]),
-            (
-                b"a = \xff\xfe\nb = \xe2\x82\nc = 3\n",
-                (11, 13),
-                vec![(4, 6)],
-            ),
-            (b"only", (0, 4), vec![]),
-            (b"a = 1\nb = 2\n", (12, 12), vec![]),
-            (b"a = 1\nb = 2\nc = 3\n", (0, 11), vec![]),
-            (
-                many.as_bytes(),
-                (many.len() - 7, many.len() - 1),
-                vec![(0, 2)],
-            ),
-            (many.as_bytes(), (100, 104), vec![(108, 110)]),
-        ];
-        for (bytes, span, related) in cases {
-            let mut sources = SourceMap::new();
-            let f = sources.add(SourceFile::new("u.ini", None, bytes.to_vec()));
-            let ours = render(&sources, &[diag(f, span, &related)], false);
-            assert_eq!(
-                ours,
-                whole(bytes, span, &related),
-                "{:?}",
-                String::from_utf8_lossy(bytes)
-            );
-        }
-    }
-
-    #[test]
-    fn a_label_past_column_65535_is_shown_as_an_excerpt() {
-        let mut text = "x".repeat(70_000);
-        text.push_str(" harakiri = 30\nnext = 1\n");
-        let mut sources = SourceMap::new();
-        let f = sources.add(SourceFile::new("u.ini", None, text.clone().into_bytes()));
-        let at = 70_001;
-        let out = render(&sources, &[diag(f, (at, at + 8), &[(3, 5)])], false);
-        assert!(out.contains("[u.ini:1:70002]"), "{out}");
-        assert!(out.contains("xx harakiri = 30"), "{out}");
-        assert!(out.len() < 2_000, "{} bytes", out.len());
-        // A label wider than a long line's excerpt is cut, not a panic.
-        let out = render(&sources, &[diag(f, (10, 70_010), &[])], false);
-        assert!(out.contains("[u.ini:1:11]"), "{out}");
-        assert!(out.len() < 30_000, "{} bytes", out.len());
-    }
 }
