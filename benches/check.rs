@@ -164,3 +164,49 @@ fn check_monorepo(b: divan::Bencher, n: usize) {
     let dir = monorepo(n);
     b.bench(|| uwsgi_lint::lint::lint(std::slice::from_ref(&dir), &overrides).unwrap());
 }
+
+/// A 2,000-line config: the example's, then comments, env lines, routes
+/// and mounts, as large real configs grow.
+fn big_ini() -> Vec<u8> {
+    let mut s = String::from_utf8(read("deploy/uwsgi.ini")).unwrap();
+    let mut i = 0;
+    while s.lines().count() < 2000 {
+        s.push_str(&format!(
+            "; block {i}\nenv = FEATURE_{i}=on\nroute = ^/legacy/{i}/ redirect:/new/{i}/\nstatic-map = /assets/{i}=/app/static/{i}\nif-env = STAGE_{i}\nworkers = %(processes)\nendif =\n"
+        ));
+        i += 1;
+    }
+    s.into_bytes()
+}
+
+/// The editor's case: one keystroke in a 2,000-line `uwsgi.ini` of the
+/// example project, re-linted from the unsaved text (what `uwsgi-lint lsp`
+/// runs on each change).
+#[divan::bench(sample_count = 200)]
+fn relint_2000_line_ini(b: divan::Bencher) {
+    let dir = tree(6);
+    if !dir.exists() {
+        let ok = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(example())
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "copying the example");
+    }
+    let ini = dir.join("deploy/uwsgi.ini");
+    let text = big_ini();
+    let overrides = Overrides {
+        no_config: true,
+        ..Overrides::default()
+    };
+    let mut n = 0u64;
+    b.bench_local(|| {
+        // A different text each time, as typing makes it.
+        n += 1;
+        let mut t = text.clone();
+        t.extend_from_slice(format!("; keystroke {n}\n").as_bytes());
+        let overlay = uwsgi_lint::input::Overlay::single(&ini, t);
+        uwsgi_lint::lint::lint_with(std::slice::from_ref(&dir), &overrides, &overlay).unwrap()
+    });
+}
