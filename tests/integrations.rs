@@ -170,25 +170,25 @@ fn hooks_pass_clean_and_fail_bad(
 ) {
     let repo = project(name);
     let home = common::manifest_dir().join(format!("target/pre-commit-home-{name}"));
-    let try_repo = |hook: &str| {
+    let try_files = |hook: &str, files: &[&str]| {
         let mut c = Command::new(pre_commit);
         c.current_dir(&repo)
             .env("PRE_COMMIT_HOME", &home)
             .env("PATH", path_with(pre_commit))
             .env_remove("GIT_DIR")
-            .args([
-                "try-repo",
-                hook_repo.to_str().unwrap(),
-                hook,
-                "--all-files",
-                "--color",
-                "never",
-            ]);
+            .args(["try-repo", hook_repo.to_str().unwrap(), hook]);
+        if files.is_empty() {
+            c.arg("--all-files");
+        } else {
+            c.arg("--files").args(files);
+        }
+        c.args(["--color", "never"]);
         for (k, v) in env {
             c.env(k, v);
         }
         run(c, 1800)
     };
+    let try_repo = |hook: &str| try_files(hook, &[]);
     let (code, out) = try_repo("uwsgi-lint");
     assert_eq!(code, Some(0), "clean config should pass:\n{out}");
     std::fs::write(
@@ -206,6 +206,25 @@ fn hooks_pass_clean_and_fail_bad(
     let (code, out) = try_repo("uwsgi-lint-project");
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("error[UW103]"), "{out}");
+    // Only a Compose file changes, and its lower limit breaks the config's
+    // memory budget: the per-file hook, given just that file, reports the
+    // UW202 it causes on the config.
+    std::fs::write(repo.join("deploy/uwsgi.ini"), CLEAN).unwrap();
+    let compose = |limit: &str| {
+        format!(
+            "services:\n  web:\n    image: registry.example.org/shop:1.0\n    command: [\"uwsgi\", \"--ini\", \"/srv/deploy/uwsgi.ini\"]\n    volumes:\n      - ./deploy:/srv/deploy:ro\n    mem_limit: {limit}\n    stop_grace_period: 30s\n"
+        )
+    };
+    std::fs::write(repo.join("docker-compose.yml"), compose("1g")).unwrap();
+    git(&repo, &["add", "."]);
+    git(&repo, &["commit", "-q", "-m", "compose"]);
+    let (code, out) = try_files("uwsgi-lint", &["docker-compose.yml"]);
+    assert_eq!(code, Some(0), "the limit fits:\n{out}");
+    std::fs::write(repo.join("docker-compose.yml"), compose("256m")).unwrap();
+    git(&repo, &["commit", "-q", "-am", "lower the limit"]);
+    let (code, out) = try_files("uwsgi-lint", &["docker-compose.yml"]);
+    assert_eq!(code, Some(1), "a lower limit should fail:\n{out}");
+    assert!(out.contains("error[UW202]"), "{out}");
     let _ = std::fs::remove_dir_all(&repo);
 }
 

@@ -296,20 +296,21 @@ pub fn memory_budget_exceeded(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diag
     } else {
         Severity::Warning
     };
+    let workers = if processes == 1 { "worker" } else { "workers" };
     let what = if assumed {
         format!(
-            "{processes} workers × an assumed {} MiB each (no per-worker cap; `[memory] baseline-rss`)",
+            "{processes} {workers} × an assumed {} MiB each (no per-worker cap; `[memory] baseline-rss`)",
             mib(per_worker)
         )
     } else if below_baseline {
         format!(
-            "{processes} workers × {} MiB each (`{cap_name}` is {} MiB, below a worker's baseline of {} MiB (`[memory] baseline-rss`): every worker is recycled after each request and still uses its baseline)",
+            "{processes} {workers} × {} MiB each (`{cap_name}` is {} MiB, below a worker's baseline of {} MiB (`[memory] baseline-rss`): every worker is recycled after each request and still uses its baseline)",
             mib(per_worker),
             mib(cap),
             mib(per_worker)
         )
     } else {
-        format!("{processes} workers × {cap_name} {} MiB", mib(per_worker))
+        format!("{processes} {workers} × {cap_name} {} MiB", mib(per_worker))
     };
     let master = overhead.master;
     let mut extra_text = if overhead.extra > 0 {
