@@ -490,6 +490,17 @@ impl Index {
             .flat_map(|c| c.hostnames.iter().map(String::as_str))
             .filter(|h| !LOOPBACK.contains(h))
             .collect();
+        // A name reached on another port than the one listened on (a
+        // Kubernetes Service's `port` → `targetPort`).
+        let forwarded: HashMap<(&str, u16), u16> = project
+            .containers
+            .iter()
+            .flat_map(|c| {
+                c.port_aliases
+                    .iter()
+                    .map(|(h, p, t)| ((h.as_str(), *p), *t))
+            })
+            .collect();
         for (i, n) in project.nginx.iter().enumerate() {
             let entry = (path_key(&n.main), i);
             // The project's only config is behind any of its Nginx files.
@@ -508,6 +519,7 @@ impl Index {
                             host: h,
                             port: Some(p),
                         } if known.contains(h.as_str()) => {
+                            let p = forwarded.get(&(h.as_str(), *p)).unwrap_or(p);
                             named
                                 .entry((*p, h.clone()))
                                 .or_default()
@@ -912,17 +924,32 @@ pub fn reached<'a>(
 }
 
 /// [`reached`], with unix paths Nginx names by another path (a shared
-/// mount) taken as the socket they are.
+/// mount) taken as the socket they are, and a port the container is
+/// reached by under a name (a Kubernetes Service's `port`) taken as the
+/// port it listens on (`targetPort`).
 pub fn reached_via<'a>(
     target: &Target,
     sockets: &'a [Socket],
     hostnames: &[String],
     aliases: &[(String, String)],
+    ports: &[(String, u16, u16)],
 ) -> Option<&'a Socket> {
     if let Target::Unix(p) = target
         && let Some((_, q)) = aliases.iter().find(|(n, _)| n == p)
     {
         return reached(&Target::Unix(q.clone()), sockets, hostnames);
+    }
+    if let Target::Host {
+        host,
+        port: Some(p),
+    } = target
+        && let Some((_, _, t)) = ports.iter().find(|(h, from, _)| h == host && from == p)
+    {
+        let inside = Target::Host {
+            host: host.clone(),
+            port: Some(*t),
+        };
+        return reached(&inside, sockets, hostnames);
     }
     reached(target, sockets, hostnames)
 }

@@ -199,3 +199,34 @@ fn a_unix_socket_in_a_volume_both_containers_mount_is_reached() {
     assert!(out.contains("app/uwsgi.ini:7:1: warning[UW301]"), "{out}");
     insta::assert_snapshot!("compose-shared-socket", out);
 }
+
+#[test]
+fn an_nginx_pass_to_a_kubernetes_service_fronts_the_pods_it_selects() {
+    // Both apps listen on :8000; the Service `shop` (port 80 → 8000)
+    // selects only the shop pods, and Nginx passes to its cluster name.
+    let out = run("k8s-service");
+    let shop = out
+        .split("\n\n")
+        .find(|p| p.starts_with("linked k8s/shop.yaml#uwsgi"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(
+        shop.contains(
+            "Nginx in front: nginx/shop.conf (it passes to `shop.web.svc.cluster.local:8000`"
+        ),
+        "{out}"
+    );
+    let blog = out
+        .split("\n\n")
+        .find(|p| p.starts_with("linked k8s/blog.yaml#uwsgi"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(!blog.contains("Nginx in front"), "{out}");
+    // The Service port is the pod's 8000: no UW401, and the timeout applies.
+    assert!(!out.contains("UW401"), "{out}");
+    assert!(
+        out.contains("k8s/shop.yaml:20:108: warning[UW301]"),
+        "{out}"
+    );
+    // Quoted words of an exec-form command are no quoted ini values.
+    assert!(!out.contains("UW105"), "{out}");
+    insta::assert_snapshot!("k8s-service", out);
+}

@@ -26,6 +26,125 @@ fn pod_spec(doc: &Node) -> Option<&Node> {
     doc.at(path)
 }
 
+/// The labels of a workload's pods (what Services select).
+fn pod_labels(doc: &Node) -> Vec<(String, String)> {
+    let path: &[&str] = match doc.get("kind").and_then(Node::as_str) {
+        Some("Pod") => &["metadata", "labels"],
+        Some("CronJob") => &[
+            "spec",
+            "jobTemplate",
+            "spec",
+            "template",
+            "metadata",
+            "labels",
+        ],
+        _ => &["spec", "template", "metadata", "labels"],
+    };
+    doc.at(path)
+        .map(|l| {
+            l.entries()
+                .iter()
+                .filter_map(|(k, v)| Some((k.scalar_text()?, v.scalar_text()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Service: the pods it selects, and its ports (`port` → `targetPort`,
+/// a number; a named target port is left out).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Service {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub selector: Vec<(String, String)>,
+    pub ports: Vec<(u16, u16)>,
+}
+
+/// The Services among `docs` (also inside a `kind: List`).
+pub fn services(docs: &[Node]) -> Vec<Service> {
+    let mut out = Vec::new();
+    let items = docs.iter().flat_map(|d| {
+        if d.get("kind").and_then(Node::as_str) == Some("List") {
+            d.get("items")
+                .map(Node::as_seq)
+                .unwrap_or_default()
+                .iter()
+                .collect::<Vec<_>>()
+        } else {
+            vec![d]
+        }
+    });
+    for d in items {
+        if d.get("kind").and_then(Node::as_str) != Some("Service") {
+            continue;
+        }
+        let Some(name) = d.at(&["metadata", "name"]).and_then(Node::scalar_text) else {
+            continue;
+        };
+        let selector = d
+            .at(&["spec", "selector"])
+            .map(|s| {
+                s.entries()
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.scalar_text()?, v.scalar_text()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let number = |n: Option<&Node>| match n.map(|n| &n.value) {
+            Some(Value::Int(i)) => u16::try_from(*i).ok(),
+            _ => None,
+        };
+        let ports = d
+            .at(&["spec", "ports"])
+            .map(Node::as_seq)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| {
+                let port = number(p.get("port"))?;
+                let target = match p.get("targetPort") {
+                    None => port,
+                    t => number(t)?,
+                };
+                Some((port, target))
+            })
+            .collect();
+        out.push(Service {
+            name,
+            namespace: d.at(&["metadata", "namespace"]).and_then(Node::scalar_text),
+            selector,
+            ports,
+        });
+    }
+    out
+}
+
+/// Give the containers each Service selects its names (`web`,
+/// `web.shop`, `web.shop.svc.cluster.local`) and its port mapping.
+pub fn apply_services(containers: &mut [Container], services: &[Service]) {
+    for s in services.iter().filter(|s| !s.selector.is_empty()) {
+        let mut names = vec![s.name.clone()];
+        if let Some(ns) = &s.namespace {
+            names.push(format!("{}.{ns}", s.name));
+            names.push(format!("{}.{ns}.svc", s.name));
+            names.push(format!("{}.{ns}.svc.cluster.local", s.name));
+        }
+        for c in containers
+            .iter_mut()
+            .filter(|c| c.orchestrator == Orchestrator::Kubernetes)
+            .filter(|c| s.selector.iter().all(|kv| c.labels.contains(kv)))
+        {
+            for n in &names {
+                if !c.hostnames.contains(n) {
+                    c.hostnames.push(n.clone());
+                }
+                for (port, target) in s.ports.iter().filter(|(p, t)| p != t) {
+                    c.port_aliases.push((n.clone(), *port, *target));
+                }
+            }
+        }
+    }
+}
+
 /// Is this a Kubernetes document we read (a workload or a `List` of them)?
 pub fn is_manifest(doc: &Node) -> bool {
     doc.get("apiVersion").is_some()
@@ -246,6 +365,7 @@ pub fn containers_with(
             k.hostnames = vec!["localhost".into(), "127.0.0.1".into()];
             k.siblings = names.iter().filter(|n| **n != name).cloned().collect();
             k.mounts = config_map_mounts(spec, c);
+            k.labels = pod_labels(doc);
             k.set_limit_from_hard();
             out.push(k);
         }

@@ -137,6 +137,12 @@ pub struct Container {
     pub siblings: Vec<String>,
     /// Bind mounts: (path on the host, path in the container).
     pub mounts: Vec<(PathBuf, String)>,
+    /// Labels of the pod (Kubernetes), which Services select by.
+    pub labels: Vec<(String, String)>,
+    /// Ports it is reached by under a name that differ from the port it
+    /// listens on: (host name, port, port in the container) — a Kubernetes
+    /// Service's `port` → `targetPort`.
+    pub port_aliases: Vec<(String, u16, u16)>,
 }
 
 impl Container {
@@ -164,6 +170,8 @@ impl Container {
             hostnames: Vec::new(),
             siblings: Vec::new(),
             mounts: Vec::new(),
+            labels: Vec::new(),
+            port_aliases: Vec::new(),
         }
     }
 

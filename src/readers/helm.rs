@@ -125,10 +125,10 @@ fn read_chart(cx: &mut ReadContext, dir: &Path, files: &[&PathBuf]) {
                 id,
                 *first,
                 format!(
-                    "Helm: {} part{} of this template depend{} on more than `values.yaml` says (a `range`, or a condition on something else): not read; the rest is (lint the output of `helm template` to check all of it)",
+                    "Helm: {} part{} of this template {} rendering to read (a `range`, or a condition other than `.Values.x` or `not .Values.x`, which is all uwsgi-lint evaluates): not read; the rest is (lint the output of `helm template` to check all of it)",
                     masked.unread.len(),
                     if masked.unread.len() == 1 { "" } else { "s" },
-                    if masked.unread.len() == 1 { "s" } else { "" },
+                    if masked.unread.len() == 1 { "needs" } else { "need" },
                 ),
             );
         }

@@ -21,6 +21,7 @@ impl Reader for Manifests {
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
         let first = cx.project.containers.len();
         let mut defined = Vec::new();
+        let mut services = Vec::new();
         for f in files {
             let Some((id, text)) = cx.read(f) else {
                 continue;
@@ -44,11 +45,14 @@ impl Reader for Manifests {
                     cx.problem("UW001", id, p.span, p.value);
                 }
             }
+            services.extend(kubernetes::services(&docs));
             let entries = kubernetes::config_map_entries(&docs);
             for name in configmap::read(cx, f, id, &text, &entries, &|_| false) {
                 defined.push((name, f.clone()));
             }
         }
         configmap::resolve_mounts(&mut cx.project.containers[first..], &defined);
+        // A Service names the pods it selects (in any manifest read).
+        kubernetes::apply_services(&mut cx.project.containers[first..], &services);
     }
 }

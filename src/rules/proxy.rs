@@ -59,11 +59,24 @@ impl IniContext<'_> {
             .unwrap_or_default()
     }
 
+    /// Ports the container is reached by under a name (a Service's).
+    pub fn port_aliases(&self) -> &[(String, u16, u16)] {
+        self.deployment
+            .map(|d| d.container.port_aliases.as_slice())
+            .unwrap_or_default()
+    }
+
     /// Which of this config's sockets a front reaches.
     pub fn reached_socket(&self, front: &Front, sockets: &[Socket]) -> Option<Socket> {
         front.targets.iter().find_map(|t| {
-            crate::deployment::reached_via(t, sockets, self.hostnames(), self.unix_aliases())
-                .cloned()
+            crate::deployment::reached_via(
+                t,
+                sockets,
+                self.hostnames(),
+                self.unix_aliases(),
+                self.port_aliases(),
+            )
+            .cloned()
         })
     }
 
@@ -114,7 +127,14 @@ pub fn upstream_not_served(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
             continue;
         }
         let served = f.targets.iter().any(|t| {
-            crate::deployment::reached_via(t, &mine, ctx.hostnames(), ctx.unix_aliases()).is_some()
+            crate::deployment::reached_via(
+                t,
+                &mine,
+                ctx.hostnames(),
+                ctx.unix_aliases(),
+                ctx.port_aliases(),
+            )
+            .is_some()
                 || reached(t, &ctx.project.all_sockets, &ctx.project.uwsgi_hosts).is_some()
         });
         if served {

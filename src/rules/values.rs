@@ -421,8 +421,17 @@ fn is_command_like(name: &str) -> bool {
         || name.contains("-route")
 }
 
+/// An argument of a command line: the shell or the manifest's syntax has
+/// already taken its quotes and comments, so its text is no ini value.
+fn from_command_line(e: &Entry) -> bool {
+    matches!(e.origin.layer, crate::uwsgi::resolve::Layer::Cli { .. })
+}
+
 pub fn inline_comment_rule(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
+        if from_command_line(e) {
+            continue;
+        }
         let Some(def) = e.def() else { continue };
         if is_command_like(def.name) || !e.unknown.is_empty() {
             continue;
@@ -517,6 +526,9 @@ fn strip_quotes(v: &str) -> Option<&str> {
 
 pub fn quoted_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
+        if from_command_line(e) {
+            continue;
+        }
         let Some(def) = e.def() else { continue };
         if def.kind.is_numeric() || is_command_like(def.name) {
             continue;
