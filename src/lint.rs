@@ -589,8 +589,9 @@ fn prepare_inis(
             }
         }
         // Configs no container runs, behind an asked Nginx file.
+        let linked: std::collections::HashSet<&PathBuf> = links.iter().map(|d| &d.uwsgi).collect();
         for f in &facts {
-            if links.iter().any(|d| d.uwsgi == f.path) {
+            if linked.contains(&f.path) {
                 continue;
             }
             let fronts = index.related_nginx(&project, &f.path, &f.sockets, None);

@@ -430,16 +430,9 @@ fn add_suppressions(
     }
     let mut out = String::new();
     for (d, why) in &plan.skipped {
-        let f = report.sources.get(d.file);
-        let pos = f.line_col(d.span.start);
         out.push_str(&format!(
-            "not suppressed: {}:{}:{}: {}[{}] {}: {why}\n",
-            f.name,
-            pos.line,
-            pos.column,
-            d.severity.as_str(),
-            d.code,
-            d.message
+            "not suppressed: {}: {why}\n",
+            crate::output::concise::line(&report.sources, d)
         ));
     }
     let added: usize = plan.files.iter().map(|f| f.applied).sum();

@@ -121,6 +121,22 @@ pub fn services(docs: &[Node]) -> Vec<Service> {
 /// Give the containers each Service selects its names (`web`,
 /// `web.shop`, `web.shop.svc.cluster.local`) and its port mapping.
 pub fn apply_services(containers: &mut [Container], services: &[Service]) {
+    // Containers by each label of their pod: a Service looks at those that
+    // carry its rarest selector label, not at every container.
+    let mut by_label: std::collections::HashMap<(&str, &str), Vec<usize>> =
+        std::collections::HashMap::new();
+    for (i, c) in containers.iter().enumerate() {
+        if c.orchestrator == Orchestrator::Kubernetes {
+            for (k, v) in &c.labels {
+                by_label
+                    .entry((k.as_str(), v.as_str()))
+                    .or_default()
+                    .push(i);
+            }
+        }
+    }
+    // (container, Service, name) for each name a Service gives a container.
+    let mut names_of: Vec<(usize, &Service, String)> = Vec::new();
     for s in services.iter().filter(|s| !s.selector.is_empty()) {
         let mut names = vec![s.name.clone()];
         if let Some(ns) = &s.namespace {
@@ -128,19 +144,34 @@ pub fn apply_services(containers: &mut [Container], services: &[Service]) {
             names.push(format!("{}.{ns}.svc", s.name));
             names.push(format!("{}.{ns}.svc.cluster.local", s.name));
         }
-        for c in containers
-            .iter_mut()
-            .filter(|c| c.orchestrator == Orchestrator::Kubernetes)
-            .filter(|c| s.selector.iter().all(|kv| c.labels.contains(kv)))
-        {
-            for n in &names {
-                if !c.hostnames.contains(n) {
-                    c.hostnames.push(n.clone());
-                }
-                for (port, target) in s.ports.iter().filter(|(p, t)| p != t) {
-                    c.port_aliases.push((n.clone(), *port, *target));
+        let candidates = s
+            .selector
+            .iter()
+            .map(|(k, v)| {
+                by_label
+                    .get(&(k.as_str(), v.as_str()))
+                    .map_or(&[][..], |l| &l[..])
+            })
+            .min_by_key(|l| l.len())
+            .unwrap_or_default();
+        for &i in candidates {
+            if s.selector
+                .iter()
+                .all(|kv| containers[i].labels.contains(kv))
+            {
+                for n in &names {
+                    names_of.push((i, s, n.clone()));
                 }
             }
+        }
+    }
+    for (i, s, n) in names_of {
+        let c = &mut containers[i];
+        for (port, target) in s.ports.iter().filter(|(p, t)| p != t) {
+            c.port_aliases.push((n.clone(), *port, *target));
+        }
+        if !c.hostnames.contains(&n) {
+            c.hostnames.push(n);
         }
     }
 }

@@ -18,17 +18,23 @@ impl super::Renderer for Concise {
 pub fn render(sources: &SourceMap, diags: &[Diagnostic]) -> String {
     let mut s = String::new();
     for d in super::text::order(sources, diags) {
-        let f = sources.get(d.file);
-        let pos = f.line_col(d.span.start);
-        s.push_str(&format!(
-            "{}:{}:{}: {}[{}] {}\n",
-            f.name,
-            pos.line,
-            pos.column,
-            d.severity.as_str(),
-            d.code,
-            d.message
-        ));
+        s.push_str(&line(sources, d));
+        s.push('\n');
     }
     s
+}
+
+/// `file:line:col: severity[CODE] message`, without the newline.
+pub fn line(sources: &SourceMap, d: &Diagnostic) -> String {
+    let f = sources.get(d.file);
+    let pos = f.line_col(d.span.start);
+    format!(
+        "{}:{}:{}: {}[{}] {}",
+        f.name,
+        pos.line,
+        pos.column,
+        d.severity.as_str(),
+        d.code,
+        d.message
+    )
 }

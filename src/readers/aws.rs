@@ -593,17 +593,7 @@ pub fn read_task_template(
     };
     let mut unknowns = Vec::new();
     let task = task(root, defs, Keys::Camel, &mut unknowns);
-    for p in &task.problems {
-        cx.problem(
-            "UW001",
-            id,
-            p.span,
-            format!("ECS task definition: {}", p.value),
-        );
-    }
-    for u in unknowns {
-        cx.problem("UW004", id, u.span, u.value);
-    }
+    super::report_task(cx, id, &task, unknowns);
     cx.project
         .containers
         .extend(crate::container::ecs::containers(f, &task));

@@ -82,17 +82,7 @@ impl Reader for Templates {
                         continue;
                     };
                     let task = aws::task(Some(&props), defs, Keys::Pascal, &mut unknowns);
-                    for p in &task.problems {
-                        cx.problem(
-                            "UW001",
-                            id,
-                            p.span,
-                            format!("ECS task definition: {}", p.value),
-                        );
-                    }
-                    for u in unknowns {
-                        cx.problem("UW004", id, u.span, u.value);
-                    }
+                    super::report_task(cx, id, &task, unknowns);
                     let mut containers = ecs::containers(f, &task);
                     for c in &mut containers {
                         if c.group.is_none() {

@@ -30,14 +30,7 @@ impl Reader for EcsTasks {
             }
             match ecs::parse(&text) {
                 Ok(Some(task)) => {
-                    for p in &task.problems {
-                        cx.problem(
-                            "UW001",
-                            id,
-                            p.span,
-                            format!("ECS task definition: {}", p.value),
-                        );
-                    }
+                    super::report_task(cx, id, &task, Vec::new());
                     cx.project.containers.extend(ecs::containers(f, &task));
                 }
                 Ok(None) => {}

@@ -291,3 +291,24 @@ pub fn yaml_documents(
 pub fn is_yaml(file: &Candidate) -> bool {
     matches!(file.ext, "yml" | "yaml")
 }
+
+/// What reading an ECS task found wrong (UW001) or left unknown until it
+/// is deployed (UW004), said at its place.
+pub fn report_task(
+    cx: &mut ReadContext,
+    id: FileId,
+    task: &crate::container::ecs::EcsTask,
+    unknowns: Vec<crate::container::At<String>>,
+) {
+    for p in &task.problems {
+        cx.problem(
+            "UW001",
+            id,
+            p.span,
+            format!("ECS task definition: {}", p.value),
+        );
+    }
+    for u in unknowns {
+        cx.problem("UW004", id, u.span, u.value);
+    }
+}

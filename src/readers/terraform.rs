@@ -207,17 +207,7 @@ impl Reader for TerraformFiles {
                 let defs = ev.tree(&defs.value);
                 (budget, bytes_left) = (ev.budget, ev.bytes_left);
                 let task = aws::task(Some(&task_tree), &defs, Keys::Camel, &mut unknowns);
-                for p in &task.problems {
-                    cx.problem(
-                        "UW001",
-                        *id,
-                        p.span,
-                        format!("ECS task definition: {}", p.value),
-                    );
-                }
-                for u in unknowns {
-                    cx.problem("UW004", *id, u.span, u.value);
-                }
+                super::report_task(cx, *id, &task, unknowns);
                 let mut containers = ecs::containers(f, &task);
                 for c in &mut containers {
                     if c.group.is_none() {
