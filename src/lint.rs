@@ -30,6 +30,8 @@ pub struct Report {
     /// Configs checked because a context file asked for takes part in
     /// their deployment.
     pub via_context: Vec<PathBuf>,
+    /// Templates, or parts of them, read only once rendered.
+    pub not_read: Vec<crate::model::NotRead>,
 }
 
 /// A config no container runs.
@@ -377,6 +379,7 @@ fn prepare_inis(
         cwd: cwd.clone(),
         ids: HashMap::new(),
         problems: Vec::new(),
+        not_read: Vec::new(),
         roots: &context.roots,
         nginx_prefix: overrides.nginx_prefix.as_deref(),
         project: Project::default(),
@@ -388,6 +391,7 @@ fn prepare_inis(
     let crate::readers::ReadContext {
         ids,
         problems,
+        not_read,
         mut project,
         nginx_ids,
         embedded,
@@ -629,6 +633,7 @@ fn prepare_inis(
         .filter(|h| h != "localhost" && h != "127.0.0.1")
         .collect();
     let pctx = ProjectContext {
+        not_read,
         has_containers: !project.containers.is_empty() || !project.dockerfiles.is_empty(),
         linked: links.iter().map(|d| d.uwsgi.clone()).collect(),
         runner_files: {
@@ -930,6 +935,7 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
         unlinked,
         has_containers: pctx.has_containers,
         via_context,
+        not_read: pctx.not_read,
     };
     (report, runs)
 }

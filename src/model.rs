@@ -28,6 +28,16 @@ impl Default for Memory {
     }
 }
 
+/// A context file, or part of one, that is read only once rendered (a Helm,
+/// Jinja or envsubst template): not a fault of the file, so it is no
+/// finding; `check` says how much was left unread.
+#[derive(Debug, Clone)]
+pub struct NotRead {
+    pub file: FileId,
+    pub span: Span,
+    pub message: String,
+}
+
 /// What every config of a run shares: the containers, Dockerfiles and Nginx
 /// configurations around them, loaded into the source map.
 #[derive(Default)]
@@ -49,6 +59,8 @@ pub struct ProjectContext {
     pub included: std::collections::HashSet<std::path::PathBuf>,
     /// Files that define a container linked to some config, by directory.
     pub runner_files: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>>,
+    /// Templates (or parts of them) not read.
+    pub not_read: Vec<NotRead>,
 }
 
 impl ProjectContext {

@@ -133,15 +133,42 @@ fn helm_templates_and_broken_yaml_are_reported_not_misread() {
         ],
     );
     let v = check(&d, &["--no-config", "."]);
-    let helm = find(&v, "UW004").expect("UW004 for the helm template");
-    assert_eq!(helm["file"], "chart/templates/deployment.yaml");
+    // A template is not at fault: no finding, but the run says what it
+    // could not read (a note; `-v` says where and why).
+    assert!(find(&v, "UW004").is_none(), "{v}");
     let broken = find(&v, "UW001").expect("UW001 for the YAML");
     assert_eq!(broken["file"], "docker-compose.yml");
     assert!(v["deployments"].as_array().unwrap().is_empty());
+    let text = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+            .current_dir(&d)
+            .args(["check", "--no-config"])
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (_, err) = text(&["."]);
+    assert!(
+        err.contains("note: chart/templates/deployment.yaml is a template"),
+        "{err}"
+    );
+    let (out, _) = text(&["-v", "."]);
+    assert!(
+        out.contains("not read chart/templates/deployment.yaml:1:1: a template"),
+        "{out}"
+    );
+    // The per-file hook hears only about the files it was given.
+    let (_, err) = text(&["uwsgi.ini"]);
+    assert!(!err.contains("template"), "{err}");
+    let (_, err) = text(&["chart/templates/deployment.yaml", "uwsgi.ini"]);
+    assert!(err.contains("is a template"), "{err}");
     // Selection applies to context files too.
-    let v = check(&d, &["--no-config", "--ignore", "UW004", "."]);
-    assert!(find(&v, "UW004").is_none());
-    assert!(find(&v, "UW001").is_some());
+    let v = check(&d, &["--no-config", "--ignore", "UW001", "."]);
+    assert!(find(&v, "UW001").is_none());
 }
 
 #[test]

@@ -228,6 +228,69 @@ fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
     s
 }
 
+/// The templates (or parts) left unread that concern this run: every one
+/// for a directory, only the files named when files are given (the
+/// per-file hook is not told about the rest of the repository).
+fn not_read<'a>(
+    report: &'a crate::lint::Report,
+    paths: &[PathBuf],
+) -> Vec<&'a crate::model::NotRead> {
+    let named: Option<Vec<PathBuf>> = paths.iter().all(|p| p.is_file()).then(|| {
+        paths
+            .iter()
+            .filter_map(|p| crate::source::canonicalize(p).ok())
+            .collect()
+    });
+    report
+        .not_read
+        .iter()
+        .filter(|n| match &named {
+            None => true,
+            Some(named) => {
+                report.sources.get(n.file).path.as_ref().is_some_and(|p| {
+                    crate::source::canonicalize(p).is_ok_and(|p| named.contains(&p))
+                })
+            }
+        })
+        .collect()
+}
+
+/// `--verbose`: each template left unread, where and why.
+fn verbose_not_read(report: &crate::lint::Report, paths: &[PathBuf]) -> String {
+    let mut s = String::new();
+    for n in not_read(report, paths) {
+        let f = report.sources.get(n.file);
+        let at = f.line_col(n.span.start);
+        s.push_str(&format!(
+            "not read {}:{}:{}: {}\n",
+            f.name, at.line, at.column, n.message
+        ));
+    }
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    s
+}
+
+/// One line for the templates left unread: not the files' fault, so no
+/// findings, but what they hold was not checked.
+fn not_read_note(report: &crate::lint::Report, paths: &[PathBuf]) -> Option<String> {
+    let mut files: Vec<&str> = not_read(report, paths)
+        .iter()
+        .map(|n| report.sources.get(n.file).name.as_str())
+        .collect();
+    files.sort_unstable();
+    files.dedup();
+    let first = files.first()?;
+    let which = match files.len() {
+        1 => format!("{first} is a template"),
+        n => format!("{first} and {} more files are templates", n - 1),
+    };
+    Some(format!(
+        "note: {which} (Helm, Jinja, envsubst) read only once rendered, so what they hold was not checked; `check -v` says which parts, and the rendered output can be linted\n"
+    ))
+}
+
 /// One line when the project has containers but some config checked is
 /// run by none of them: the checks that need the container did not run.
 fn unlinked_note(report: &crate::lint::Report, cwd: &Path) -> Option<String> {
@@ -362,6 +425,12 @@ pub fn run(args: &Args) -> Result<u8, String> {
     {
         eprint!("{note}");
     }
+    if matches!(args.format, Format::Text | Format::Concise)
+        && !args.verbose
+        && let Some(note) = not_read_note(&report, &paths)
+    {
+        eprint!("{note}");
+    }
     let color = match args.color {
         Color::Always => true,
         Color::Never => false,
@@ -392,6 +461,7 @@ pub fn run(args: &Args) -> Result<u8, String> {
     let mut rendered = String::new();
     if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
         rendered.push_str(&verbose_links(&report, &cwd));
+        rendered.push_str(&verbose_not_read(&report, &paths));
     }
     rendered += &match (args.statistics, args.format) {
         (true, Format::Text | Format::Concise) => crate::output::summary::statistics(&input),

@@ -579,8 +579,7 @@ pub fn read_task_template(
     let t = match template_json(text, &|_| None) {
         Ok(t) => t,
         Err(e) => {
-            cx.problem(
-                "UW004",
+            cx.not_read(
                 id,
                 e.span,
                 format!("an ECS task definition template, not read: {}", e.message),
@@ -698,6 +697,7 @@ pub(crate) mod tests {
             cwd: std::path::PathBuf::from("/p"),
             ids: Default::default(),
             problems: Vec::new(),
+            not_read: Vec::new(),
             roots: &[],
             nginx_prefix: None,
             project: Default::default(),

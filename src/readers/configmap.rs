@@ -158,9 +158,7 @@ pub fn read(
         let at = e.key.span;
         let region = block_content(text, e.key).map_or(e.value.span, |(s, e)| Span::new(s, e));
         if templated(region) || decoded.contains("{{") || decoded.contains("{%") {
-            cx.problem(
-                "UW004",
-                id,
+            cx.not_read(id,
                 at,
                 format!("the {what} `{key}` of the ConfigMap `{}` is a template (`{{{{ … }}}}` placeholders that are not plain values of `values.yaml`): it is read only once rendered, not linted", e.config_map),
             );
@@ -176,9 +174,7 @@ pub fn read(
         let masked = match masked {
             Ok(m) => m,
             Err(why) => {
-                cx.problem(
-                    "UW004",
-                    id,
+                cx.not_read(id,
                     at,
                     format!("the {what} `{key}` of the ConfigMap `{}` is {why}: not linted (a literal block, `{key}: |`, is read line for line)", e.config_map),
                 );

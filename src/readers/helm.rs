@@ -86,9 +86,7 @@ fn read_chart(cx: &mut ReadContext, dir: &Path, files: &[&PathBuf]) {
         let docs = match crate::container::yaml::parse(&masked.text) {
             Ok(d) => d,
             Err(e) => {
-                cx.problem(
-                    "UW004",
-                    id,
+                cx.not_read(id,
                     e.span,
                     format!("a Helm template whose literal parts are not YAML ({}): its containers and limits are read only once rendered (lint the output of `helm template`)", e.message),
                 );
@@ -120,9 +118,7 @@ fn read_chart(cx: &mut ReadContext, dir: &Path, files: &[&PathBuf]) {
             defined.push((name, f.to_path_buf()));
         }
         if let Some(first) = masked.unread.first() {
-            cx.problem(
-                "UW004",
-                id,
+            cx.not_read(id,
                 *first,
                 format!(
                     "Helm: {} part{} of this template {} rendering to read (a `range`, or a condition other than `.Values.x` or `not .Values.x`, which is all uwsgi-lint evaluates): not read; the rest is (lint the output of `helm template` to check all of it)",

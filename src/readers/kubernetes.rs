@@ -27,9 +27,7 @@ impl Reader for Manifests {
                 continue;
             };
             if kubernetes::is_helm_template(&text) {
-                cx.problem(
-                    "UW004",
-                    id,
+                cx.not_read(id,
                     Span::new(0, text.find('\n').unwrap_or(text.len())),
                     "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
                 );

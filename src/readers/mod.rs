@@ -176,6 +176,8 @@ pub struct ReadContext<'a> {
     pub ids: HashMap<PathBuf, FileId>,
     /// Problems found in the files read, turned into findings later.
     pub problems: Vec<Problem>,
+    /// Templates (or parts) read only once rendered: no findings.
+    pub not_read: Vec<crate::model::NotRead>,
     /// The roots walked: files read through includes stay below them.
     pub roots: &'a [PathBuf],
     /// `--nginx-prefix`: where Nginx's relative includes start.
@@ -247,6 +249,15 @@ impl ReadContext<'_> {
         });
     }
 
+    /// A template, or part of one, that is read only once rendered.
+    pub fn not_read(&mut self, file: FileId, span: Span, message: String) {
+        self.not_read.push(crate::model::NotRead {
+            file,
+            span,
+            message,
+        });
+    }
+
     /// Run every reader on the files it claimed.
     pub fn read_all(&mut self, claimed: &Claimed) {
         for (reader, files) in READERS.iter().zip(&claimed.0) {
@@ -268,8 +279,7 @@ pub fn yaml_documents(
         Err(e) => {
             // Over the alias budget: said whatever the file is.
             if crate::container::is_template(text) && !e.message.contains("aliases expand") {
-                cx.problem(
-                    "UW004",
+                cx.not_read(
                     id,
                     e.span,
                     "a template (Jinja or Go placeholders) is YAML only once rendered: its containers and limits are not read".into(),

@@ -81,9 +81,7 @@ pub(crate) fn add(cx: &mut ReadContext, f: PathBuf, l: crate::nginx::include::Lo
         let span = Span::new(p.span.start, p.span.end);
         if template && !p.missing_include {
             if !told {
-                cx.problem(
-                        "UW004",
-                        id,
+                cx.not_read(id,
                         span,
                         format!("Nginx: {} — this file is a template (`${{…}}` or Jinja placeholders), read as Nginx only once rendered; its settings are not checked", p.message),
                     );
