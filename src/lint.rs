@@ -443,7 +443,8 @@ fn prepare_inis(
             if !visited.insert(d.to_path_buf()) {
                 break;
             }
-            if has_project_marker(d) {
+            // A root walked is a project: what `check DIR` was given.
+            if has_project_marker(d) || context.roots.iter().any(|r| r == d) {
                 project.dirs.insert(d.to_path_buf());
             }
             dir = d.parent();
