@@ -137,6 +137,50 @@ fn entrypoint_default_raises_processes_past_the_limit() {
 }
 
 #[test]
+fn a_case_on_the_command_picks_the_branch_each_container_runs() {
+    let d = copy(
+        "entrypoint-workers",
+        &[
+            (
+                "docker/docker-entrypoint.sh",
+                "python manage.py migrate --noinput\n",
+                "python manage.py migrate --noinput\ncase \"$1\" in\n  worker) exec celery -A api worker ;;\n  web|'')\n",
+            ),
+            (
+                "docker/docker-entrypoint.sh",
+                "--http-socket \":${PORT:-8000}\"\n",
+                "--http-socket \":${PORT:-8000}\"\n    ;;\n  *) exec \"$@\" ;;\nesac\n",
+            ),
+            (
+                "docker-compose.yml",
+                "    mem_limit: 1g\n",
+                "    mem_limit: 1g\n    command: [\"web\"]\n",
+            ),
+            (
+                "docker-compose.yml",
+                "  db:\n",
+                "  worker:\n    build:\n      context: .\n      dockerfile: docker/Dockerfile\n    command: [\"worker\"]\n    mem_limit: 512m\n  db:\n",
+            ),
+        ],
+    );
+    let (text, v) = run(&d);
+    // Only `web` reaches uWSGI: one link, the budget checked against 1g.
+    let deps = v["deployments"].as_array().unwrap();
+    assert_eq!(deps.len(), 1, "{text}");
+    assert_eq!(deps[0]["container"], "docker-compose.yml#api", "{text}");
+    assert!(
+        text.contains("uWSGI arguments: --ini /app/config/uwsgi.ini --processes 8"),
+        "{text}"
+    );
+    let m = find(&v, "UW202").expect("UW202")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(m.contains("`mem_limit: 1g` of `api`"), "{m}");
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn exec_all_arguments_runs_the_image_command() {
     let (text, v) = run(&fixture("exec-cmd-args"));
     snapshot("exec_cmd_args", &text);

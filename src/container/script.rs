@@ -31,8 +31,15 @@ pub enum Stmt {
     Unknowable(Vec<String>),
     /// `.`/`source`/`eval`: anything may be set from here on.
     Taint,
-    Shift(usize),
+    /// `shift n` at a nesting depth.
+    Shift(usize, usize),
     Command(Command),
+    /// `case WORD in`: the branches that follow test WORD.
+    Case(Word),
+    /// `pattern|pattern)`: a branch of the innermost `case`.
+    Branch(Vec<Word>),
+    /// `esac`.
+    EndCase,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -531,6 +538,9 @@ pub fn parse(path: &Path, text: &str) -> Script {
     let mut depth = 0usize;
     let mut cases = 0usize;
     let mut words: Vec<Word> = Vec::new();
+    // After `case … in` and after `;;`: the next words are patterns.
+    let mut want_pattern = false;
+    let mut patterns: Vec<Word> = Vec::new();
     let mut k = 0;
     while k <= toks.len() {
         let sep = match toks.get(k) {
@@ -549,13 +559,46 @@ pub fn parse(path: &Path, text: &str) -> Script {
             k += 1;
             continue;
         }
-        // `pattern)` inside `case`: not a command.
+        // `case WORD in` (a first pattern may follow on the same line).
+        if words.first().and_then(Word::bare) == Some("case") && words.len() >= 3 {
+            stmts.push(Stmt::Case(words[1].clone()));
+            depth += 1;
+            cases += 1;
+            want_pattern = true;
+            words.drain(..3);
+        }
+        if want_pattern {
+            match sep {
+                "|" => {
+                    patterns.append(&mut words);
+                    continue;
+                }
+                ")" => {
+                    patterns.append(&mut words);
+                    stmts.push(Stmt::Branch(std::mem::take(&mut patterns)));
+                    want_pattern = false;
+                    continue;
+                }
+                // `(pattern)`: the opening parenthesis is optional.
+                "\n" | ";" | "(" if words.is_empty() => continue,
+                _ => {}
+            }
+        }
+        // `pattern)` inside `case` not seen as one: not a command.
         if sep == ")" && cases > 0 {
             words.clear();
             continue;
         }
+        let closes = words.first().and_then(Word::bare) == Some("esac");
         let cmd = std::mem::take(&mut words);
         command(cmd, sep == "&", &mut depth, &mut cases, &mut stmts);
+        if closes {
+            patterns.clear();
+            want_pattern = false;
+        }
+        if sep == ";;" && cases > 0 {
+            want_pattern = true;
+        }
     }
     Script {
         path: path.to_path_buf(),
@@ -597,6 +640,9 @@ fn command(
                 return;
             }
             "esac" => {
+                if *cases > 0 {
+                    stmts.push(Stmt::EndCase);
+                }
                 *depth = depth.saturating_sub(1);
                 *cases = cases.saturating_sub(1);
                 words_start += 1;
@@ -674,7 +720,7 @@ fn command(
                 .and_then(Word::bare)
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1);
-            stmts.push(Stmt::Shift(if *depth == 0 { n } else { usize::MAX }));
+            stmts.push(Stmt::Shift(n, *depth));
         }
         "exec" => {
             words.remove(0);
@@ -713,6 +759,24 @@ fn push_command(
 enum Val {
     Set(String),
     Unknown,
+}
+
+/// Does the current branch of a `case` run?
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Taken {
+    Yes,
+    No,
+    Maybe,
+}
+
+struct Frame {
+    /// The word tested, where known.
+    subject: Option<String>,
+    /// A branch surely ran: the later ones do not.
+    decided: bool,
+    branch: Taken,
+    /// An earlier branch may have run.
+    maybe_before: bool,
 }
 
 struct State<'a> {
@@ -756,6 +820,30 @@ impl State<'_> {
 
     /// A word's fields: unquoted expansions split on blanks, `"$@"` one
     /// field per argument. Unknown parts are written as markers.
+    /// A `case` pattern as a glob: unquoted text keeps `*`, `?`, `[…]`;
+    /// quoted text and expansions match literally. `None` where unknown.
+    fn pattern(&mut self, w: &Word) -> Option<glob::Pattern> {
+        let mut p = String::new();
+        for part in &w.parts {
+            match part {
+                Part::Lit(t, false) => p.push_str(t),
+                Part::Lit(t, true) => p.push_str(&glob::Pattern::escape(t)),
+                other => {
+                    let one = Word {
+                        parts: vec![other.clone()],
+                        span: w.span,
+                    };
+                    let t = self.expand(&one).join(" ");
+                    if t.contains("$(unknown:") {
+                        return None;
+                    }
+                    p.push_str(&glob::Pattern::escape(&t));
+                }
+            }
+        }
+        glob::Pattern::new(&p).ok()
+    }
+
     fn expand(&mut self, w: &Word) -> Vec<String> {
         if w.is_all_args() {
             if !self.args_known {
@@ -972,9 +1060,62 @@ impl Script {
             .iter()
             .rposition(|s| matches!(s, Stmt::Command(c) if c.depth == 0 && !c.background));
         let mut found: Vec<(Launch, bool)> = Vec::new();
+        // The `case`s we are in: which branch runs, where the subject and
+        // the patterns are known.
+        let mut frames: Vec<Frame> = Vec::new();
         for (i, s) in self.stmts.iter().enumerate() {
             match s {
-                Stmt::Assign { name, value, depth } => st.assign(name, value, *depth),
+                Stmt::Case(w) => {
+                    let skipped = frames.iter().any(|f| f.branch == Taken::No);
+                    let subject = st.expand(w).join(" ");
+                    frames.push(Frame {
+                        subject: (!subject.contains("$(unknown:")).then_some(subject),
+                        decided: skipped,
+                        branch: if skipped { Taken::No } else { Taken::Maybe },
+                        maybe_before: false,
+                    });
+                    continue;
+                }
+                Stmt::Branch(patterns) => {
+                    let globs: Vec<Option<glob::Pattern>> =
+                        patterns.iter().map(|p| st.pattern(p)).collect();
+                    if let Some(f) = frames.last_mut() {
+                        f.branch = match &f.subject {
+                            _ if f.decided => Taken::No,
+                            Some(subject) if globs.iter().all(Option::is_some) => {
+                                if globs.iter().flatten().any(|g| g.matches(subject)) {
+                                    f.decided = !f.maybe_before;
+                                    if f.maybe_before {
+                                        Taken::Maybe
+                                    } else {
+                                        Taken::Yes
+                                    }
+                                } else {
+                                    Taken::No
+                                }
+                            }
+                            _ => {
+                                f.maybe_before = true;
+                                Taken::Maybe
+                            }
+                        };
+                    }
+                    continue;
+                }
+                Stmt::EndCase => {
+                    frames.pop();
+                    continue;
+                }
+                _ if frames.iter().any(|f| f.branch == Taken::No) => continue,
+                _ => {}
+            }
+            // Nesting that only chosen branches make is no nesting.
+            let chosen = frames.iter().filter(|f| f.branch == Taken::Yes).count();
+            match s {
+                Stmt::Case(_) | Stmt::Branch(_) | Stmt::EndCase => {}
+                Stmt::Assign { name, value, depth } => {
+                    st.assign(name, value, depth.saturating_sub(chosen))
+                }
                 Stmt::Unset(names) => {
                     for n in names {
                         if st.tainted {
@@ -995,8 +1136,8 @@ impl Script {
                     st.tainted = true;
                     st.vars.clear();
                 }
-                Stmt::Shift(n) => {
-                    if *n == usize::MAX {
+                Stmt::Shift(n, depth) => {
+                    if depth.saturating_sub(chosen) > 0 {
                         st.args_known = false;
                     } else {
                         st.args.drain(..(*n).min(st.args.len()));
@@ -1055,7 +1196,7 @@ impl Script {
                             exec: c.exec,
                             from_args: runs_args,
                         },
-                        c.depth == 0,
+                        c.depth.saturating_sub(chosen) == 0,
                     ));
                 }
             }
@@ -1168,8 +1309,18 @@ mod tests {
             vec!["/start.sh", "a b"]
         );
         let branches = "#!/bin/bash\ncase \"$1\" in\nweb)\n  exec supervisord -c /a.conf\n  ;;\nworker)\n  exec celery worker\n  ;;\nesac\n";
+        // The argument picks the branch; unknown, every branch may run.
+        assert_eq!(
+            words(&run(branches, &[], &["web"])),
+            vec!["supervisord", "-c", "/a.conf"]
+        );
+        assert_eq!(
+            words(&run(branches, &[], &["worker"])),
+            vec!["celery", "worker"]
+        );
+        assert_eq!(run(branches, &[], &["beat"]), Outcome::Nothing);
         assert!(matches!(
-            run(branches, &[], &["web"]),
+            run(branches, &[], &[]),
             Outcome::Ambiguous(v) if v.len() == 2
         ));
         let one = "#!/bin/sh\nif [ -f /x ]; then\n  . /x\nfi\nexec /usr/bin/supervisord\n";
@@ -1178,6 +1329,48 @@ mod tests {
         assert_eq!(words(&run(bg, &[], &[])), vec!["uwsgi", "--ini", "a.ini"]);
         let none = "#!/bin/sh\n./wait-for-it.sh db:3306 -- echo up\npython run.py\n";
         assert_eq!(run(none, &[], &[]), Outcome::Nothing);
+    }
+
+    #[test]
+    fn case_branches_follow_the_known_word() {
+        // Alternatives, globs, quoted patterns, `(pattern)`, one line, the
+        // default branch, and `shift` inside the branch that runs.
+        let text = "#!/bin/sh\nset -e\ncmd=$1\nshift\ncase \"$cmd\" in\n  (web|simple)\n    exec uwsgi --ini /app/uwsgi.ini \"$@\"\n    ;;\n  \"work\"*) exec celery worker;;\n  run) shift; exec \"$@\" ;;\n  *)\n    exec \"$cmd\" \"$@\"\n    ;;\nesac\n";
+        assert_eq!(
+            words(&run(text, &[], &["simple", "--processes", "4"])),
+            vec!["uwsgi", "--ini", "/app/uwsgi.ini", "--processes", "4"]
+        );
+        assert_eq!(
+            words(&run(text, &[], &["workers"])),
+            vec!["celery", "worker"]
+        );
+        assert_eq!(
+            words(&run(text, &[], &["run", "x", "uwsgi", "--http", ":80"])),
+            vec!["uwsgi", "--http", ":80"]
+        );
+        assert_eq!(words(&run(text, &[], &["bash"])), vec!["bash"]);
+        let one = "case $MODE in web) exec uwsgi a.ini;; *) exec sleep 1;; esac\n";
+        assert_eq!(
+            words(&run(one, &[("MODE", "web")], &[])),
+            vec!["uwsgi", "a.ini"]
+        );
+        // Nested: the inner `case` of a branch that does not run is skipped.
+        let nested =
+            "case $1 in\na) case $2 in x) exec uwsgi x.ini;; esac;;\nb) exec uwsgi b.ini;;\nesac\n";
+        assert_eq!(
+            words(&run(nested, &[], &["b", "x"])),
+            vec!["uwsgi", "b.ini"]
+        );
+        assert_eq!(
+            words(&run(nested, &[], &["a", "x"])),
+            vec!["uwsgi", "x.ini"]
+        );
+        // A pattern only the running script knows: any branch may run.
+        let unknown = "case $1 in\n$(date)) exec uwsgi a.ini;;\nb) exec uwsgi b.ini;;\nesac\n";
+        assert!(matches!(
+            run(unknown, &[], &["b"]),
+            Outcome::Ambiguous(v) if v.len() == 2
+        ));
     }
 
     proptest::proptest! {
