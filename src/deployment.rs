@@ -172,6 +172,9 @@ pub struct Deployment {
     /// The container's command line is the whole config: it names no
     /// config file, and `uwsgi` is `file#name` of the container.
     pub command_line: bool,
+    /// An option of the command line is only known at runtime (left out):
+    /// the config may set anything more.
+    pub runtime_options: bool,
 }
 
 /// Every file a deployment's facts come from: the container's file, its
@@ -1065,6 +1068,21 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
     for (i, d) in project.dockerfiles.iter().enumerate() {
         dockerfile_at.entry(canon(&d.path)).or_insert(i);
     }
+    // Dockerfiles by the places they copy files to in their image.
+    let mut by_destination: HashMap<String, Vec<usize>> = HashMap::new();
+    if project.dockerfiles.len() > 1 {
+        for (i, d) in project.dockerfiles.iter().enumerate() {
+            for dest in d.destinations() {
+                // (The root is "" there.)
+                let dest = if dest.is_empty() {
+                    "/".to_string()
+                } else {
+                    dest
+                };
+                by_destination.entry(dest).or_default().push(i);
+            }
+        }
+    }
     let used_image = |c: &Container| -> (Option<&Dockerfile>, Option<&'static str>) {
         if let Some(df) = &c.dockerfile {
             return (
@@ -1086,6 +1104,41 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
                 project.dockerfiles.first(),
                 Some("the project's only Dockerfile"),
             );
+        }
+        // Several: the one Dockerfile of its project that copies the
+        // program the container starts (`EntryPoint: /entrypoint-uwsgi.sh`
+        // ← `COPY docker/entrypoint-uwsgi.sh /`) into its image.
+        let program = c
+            .entrypoint
+            .as_ref()
+            .or(c.command.as_ref())
+            .map(|w| w.iter().map(|a| a.value.clone()).collect::<Vec<_>>())
+            .and_then(|w| {
+                crate::container::script::strip_wrappers(&w)
+                    .first()
+                    .cloned()
+            })
+            .filter(|p| p.starts_with('/') && p.len() > 1);
+        if let (false, Some(program)) = (library, program) {
+            let mut found: Vec<usize> = Path::new(&program)
+                .ancestors()
+                .filter_map(|a| by_destination.get(a.to_str()?))
+                .flatten()
+                .copied()
+                .filter(|&i| {
+                    let df = &project.dockerfiles[i];
+                    df.source_of(&program).is_some_and(|src| src.is_file())
+                        && project.same_project(&df.path, &c.file)
+                })
+                .collect();
+            found.sort_unstable();
+            found.dedup();
+            if let [one] = found[..] {
+                return (
+                    Some(&project.dockerfiles[one]),
+                    Some("the only Dockerfile of the project that copies the program it starts"),
+                );
+            }
         }
         (None, None)
     };
@@ -2217,7 +2270,7 @@ pub fn link_indexed(
                 reason.replacen("its command names", "that command names", 1)
             );
         }
-        for n in notes {
+        for n in &notes {
             // "uWSGI's option `--$(unknown:MODE)` is only known at runtime (left out)"
             reason.push_str(&format!("; uWSGI's {}", n.trim_start_matches("whose ")));
         }
@@ -2303,6 +2356,7 @@ pub fn link_indexed(
             stop_signal: r.stop_signal,
             version,
             command_line,
+            runtime_options: !notes.is_empty(),
         });
     }
     // Explicit links that name no container: the config with a given limit.
@@ -2348,6 +2402,7 @@ pub fn link_indexed(
             stop_signal: None,
             version: project.pin_for(&c.path),
             command_line: false,
+            runtime_options: false,
         });
     }
     for d in &mut out {

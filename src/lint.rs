@@ -570,6 +570,7 @@ fn prepare_inis(
                     stop_signal: None,
                     version: None,
                     command_line: false,
+                    runtime_options: false,
                 });
             }
         }

@@ -181,6 +181,16 @@ impl IniContext<'_> {
     /// another file, the command line or the environment completes it.
     /// Rules about what is *absent* stay silent on a fragment.
     pub fn is_fragment(&self) -> bool {
+        self.is_open() || self.binds_nothing()
+    }
+
+    /// Options only known at runtime may complete the config (a launcher's
+    /// unknown option or `$EXTRA_ARGS`): what is absent may be set there.
+    pub fn is_open(&self) -> bool {
+        self.resolved.open || self.deployment.is_some_and(|d| d.runtime_options)
+    }
+
+    fn binds_nothing(&self) -> bool {
         const BINDS: &[&str] = &[
             "socket",
             "uwsgi-socket",

@@ -181,6 +181,50 @@ fn a_case_on_the_command_picks_the_branch_each_container_runs() {
 }
 
 #[test]
+fn of_several_dockerfiles_the_one_that_copies_the_program_builds_the_image() {
+    let (text, v) = run(&fixture("image-by-copied-program"));
+    snapshot("image_by_copied_program", &text);
+    // `wait-for-it.sh … -- /entrypoint-uwsgi.sh`: the wait is a wrapper;
+    // only Dockerfile.django copies the script, and its ENV completes it.
+    assert!(
+        text.contains("its image taken to be the only Dockerfile of the project that copies the program it starts"),
+        "{text}"
+    );
+    assert!(
+        text.contains("uWSGI arguments: --socket 0.0.0.0:3031 --master --processes 4 --wsgi shop.wsgi:application"),
+        "{text}"
+    );
+    assert!(
+        text.contains("image built from: Dockerfile.django"),
+        "{text}"
+    );
+    assert!(find(&v, "UW302").is_some(), "{v}");
+    // An option only the running script knows (`$EXTRA_ARGS`, `--$KIND`)
+    // may set anything: nothing is said to be missing.
+    for (from, to) in [
+        (
+            "  --wsgi shop.wsgi:application\n",
+            "  --wsgi shop.wsgi:application $EXTRA_ARGS\n",
+        ),
+        ("\"--${APP_SOCKET_KIND}\"", "\"--${KIND_FROM_RUNTIME}\""),
+    ] {
+        let d = copy(
+            "image-by-copied-program",
+            &[("docker/entrypoint-uwsgi.sh", from, to)],
+        );
+        let (text, v) = run(&d);
+        assert!(
+            text.contains("linked ecs/task-definition.json#uwsgi"),
+            "{text}"
+        );
+        for absent in ["UW302", "UW307", "UW203", "UW303", "UW604", "UW004"] {
+            assert!(find(&v, absent).is_none(), "{absent}: {v}");
+        }
+        let _ = std::fs::remove_dir_all(&d);
+    }
+}
+
+#[test]
 fn exec_all_arguments_runs_the_image_command() {
     let (text, v) = run(&fixture("exec-cmd-args"));
     snapshot("exec_cmd_args", &text);

@@ -44,14 +44,35 @@ fn services_of(doc: &Node) -> Option<&Node> {
 }
 
 /// `${VAR:-default}` / `${VAR-default}` takes its default (what Compose does
-/// with no `.env`); any other interpolation leaves the value unknown.
+/// with no `.env`), wherever it stands in the value; `$$` is a `$`; any
+/// other interpolation leaves the value unknown.
 fn interpolate(s: &str) -> Option<String> {
     if !s.contains('$') {
         return Some(s.to_string());
     }
-    let inner = s.strip_prefix("${")?.strip_suffix('}')?;
-    let (_, default) = inner.split_once(":-").or_else(|| inner.split_once('-'))?;
-    (!default.contains('$')).then(|| default.to_string())
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if let Some(r) = rest.strip_prefix("$$") {
+            out.push('$');
+            rest = r;
+            continue;
+        }
+        let inner = rest.strip_prefix("${")?;
+        let end = inner.find('}')?;
+        let (_, default) = inner[..end]
+            .split_once(":-")
+            .or_else(|| inner[..end].split_once('-'))?;
+        if default.contains('$') {
+            return None;
+        }
+        out.push_str(default);
+        rest = &inner[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 fn at_text(n: &Node) -> Option<At<String>> {
@@ -365,7 +386,8 @@ pub fn containers_with(
                     .get("dockerfile")
                     .and_then(Node::as_str)
                     .unwrap_or("Dockerfile");
-                Some(dir.join(ctx).join(df))
+                // `Dockerfile.django-${OS:-debian}`: the default.
+                Some(dir.join(interpolate(ctx)?).join(interpolate(df)?))
             }
             _ => None,
         });
@@ -536,5 +558,12 @@ mod tests {
         assert_eq!(duration_seconds("soon"), None);
         assert_eq!(interpolate("${MEM:-512m}").as_deref(), Some("512m"));
         assert_eq!(interpolate("${MEM}"), None);
+        assert_eq!(
+            interpolate("Dockerfile.django-${OS:-debian}").as_deref(),
+            Some("Dockerfile.django-debian")
+        );
+        assert_eq!(interpolate("a$$b-${X-1}${Y:-2}").as_deref(), Some("a$b-12"));
+        assert_eq!(interpolate("x-$OS"), None);
+        assert_eq!(interpolate("${X:-$Y}"), None);
     }
 }

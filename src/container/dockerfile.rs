@@ -267,6 +267,19 @@ pub fn parse(path: &Path, text: &str) -> Dockerfile {
 }
 
 impl Dockerfile {
+    /// Every `COPY`/`ADD` destination, absolute in the image (as
+    /// [`Dockerfile::source_of`] reads them): to index Dockerfiles by it.
+    pub fn destinations(&self) -> impl Iterator<Item = String> + '_ {
+        self.copies.iter().map(|(_, dest)| {
+            let d = dest.value.trim_end_matches('/');
+            if dest.value.starts_with('/') {
+                d.to_string()
+            } else {
+                format!("{}/{d}", self.workdir.as_deref().unwrap_or(""))
+            }
+        })
+    }
+
     /// Where a file of the build context lands in the image, for a path the
     /// container names (`/app/deploy/uwsgi.ini` ← `COPY . /app`).
     pub fn source_of(&self, in_image: &str) -> Option<PathBuf> {
@@ -278,7 +291,8 @@ impl Dockerfile {
         };
         for (srcs, dest) in self.copies.iter().rev() {
             let dest_dir = dest.value.trim_end_matches('/');
-            let dest_abs = if dest_dir.starts_with('/') {
+            // (`COPY x /`: the root, "" once trimmed.)
+            let dest_abs = if dest.value.starts_with('/') {
                 dest_dir.to_string()
             } else {
                 format!("{}/{dest_dir}", self.workdir.as_deref().unwrap_or(""))

@@ -1019,6 +1019,11 @@ pub fn strip_wrappers(words: &[String]) -> &[String] {
                 1 + w[1..].iter().take_while(|a| a.starts_with('-')).count()
             }
             "gosu" | "su-exec" | "setpriv" | "chpst" => 2,
+            // `wait-for-it.sh db:5432 -t 30 -- cmd …`: waits, then runs cmd.
+            b if b.starts_with("wait-for") => match w.iter().position(|a| a == "--") {
+                Some(dd) => dd + 1,
+                None => return w,
+            },
             "env" => {
                 1 + w[1..]
                     .iter()
@@ -1398,5 +1403,20 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(strip_wrappers(&w)[0], "uwsgi");
+        let w: Vec<String> = [
+            "/wait-for-it.sh",
+            "db:5432",
+            "-t",
+            "30",
+            "--",
+            "/run.sh",
+            "a",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(strip_wrappers(&w), &w[5..]);
+        // Without `--` it runs nothing after the wait.
+        assert_eq!(strip_wrappers(&w[..4]), &w[..4]);
     }
 }

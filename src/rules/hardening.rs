@@ -7,6 +7,10 @@ use crate::source::{FileId, Span};
 use crate::uwsgi::version::Version;
 
 pub fn strict_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if ctx.resolved.strict {
         return;
     }
@@ -145,6 +149,10 @@ pub fn socket_world_writable(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagn
 /// itself; no `uid` at all only where the image is known (a Dockerfile the
 /// container is built from) and it does not switch to another `USER`.
 pub fn runs_as_root(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     let is_root = |v: &str| matches!(v.trim(), "root" | "0");
     for name in ["uid", "gid"] {
         if let Some(e) = ctx.last(name)
@@ -209,6 +217,10 @@ pub fn autoreload_in_production(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Di
 /// (`uwsgi_python_init_apps` passes it); each `mount` after the first app
 /// gets a sub-interpreter unless `single-interpreter` is on.
 pub fn single_interpreter_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if ctx.flag("single-interpreter") {
         return;
     }
@@ -231,6 +243,10 @@ pub fn single_interpreter_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diag
 }
 
 pub fn vacuum_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if ctx.flag("vacuum") {
         return;
     }
@@ -266,6 +282,10 @@ pub fn vacuum_off(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
 }
 
 pub fn threads_disabled(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if ctx.target >= Version::new(2, 0, 27)
         || ctx.last("enable-threads").is_some()
         || ctx.number("threads").unwrap_or(1) > 1

@@ -57,7 +57,11 @@ fn unset_env_vars(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
         if !numeric && !flag {
             continue;
         }
-        for u in e.unknown.iter().filter(|u| u.reference.starts_with("$(")) {
+        // (A launcher's unknown word is no variable uWSGI reads: unknown.)
+        for u in e.unknown.iter().filter(|u| {
+            u.reference.starts_with("$(")
+                && !u.reference.starts_with(crate::uwsgi::resolve::UNKNOWN_WORD)
+        }) {
             if !done.insert((file, u.reference.clone())) {
                 continue;
             }

@@ -27,6 +27,10 @@ fn is_2_0(v: Version) -> bool {
 }
 
 pub fn sigterm_reloads(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if !is_2_0(ctx.target)
         || !ctx.master_on()
         || ctx.flag("die-on-term")
@@ -263,6 +267,10 @@ pub fn mercy_exceeds_grace_period(ctx: &RuleContext, rule: &Rule, out: &mut Vec<
 /// UW308: in a container, `die-on-term` without the graceful hook: every
 /// stop and rollout cuts in-flight requests (SIGINT to the workers).
 pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     let Some(dep) = ctx.deployment else { return };
     if dep.stop_signal.is_some() {
         return;

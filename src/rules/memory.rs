@@ -25,6 +25,10 @@ const RECYCLERS: &[(&str, &str)] = &[
 ];
 
 pub fn recycling_without_master(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if ctx.master_on() {
         return;
     }
@@ -42,6 +46,7 @@ pub fn unbounded_worker_memory(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Dia
     if ["reload-on-rss", "evil-reload-on-rss", "reload-on-as"]
         .iter()
         .any(|n| ctx.is_set(n) || ctx.last(n).is_some())
+        || ctx.is_open()
     {
         return;
     }
@@ -90,6 +95,10 @@ pub fn unbounded_worker_memory(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Dia
 }
 
 pub fn no_request_recycling(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    // What is absent may be set by an option only known at runtime.
+    if ctx.is_open() {
+        return;
+    }
     if ctx.last("max-requests").is_some() || ctx.last("max-worker-lifetime").is_some() {
         return;
     }

@@ -195,6 +195,10 @@ pub struct Event {
     pub fatal: bool,
 }
 
+/// How a launcher's word only known at runtime is written into uWSGI's
+/// arguments (see `container::supervisord::unknown_marker`).
+pub const UNKNOWN_WORD: &str = "$(unknown:";
+
 /// The result: uWSGI's `exported_opts` plus what happened on the way.
 #[derive(Debug, Clone, Default)]
 pub struct Resolved {
@@ -208,6 +212,9 @@ pub struct Resolved {
     pub declared: Vec<String>,
     /// `%X` magic variables used, with where.
     pub magic_uses: Vec<(FileId, Span, u8)>,
+    /// A command-line word only known at runtime stands where options go
+    /// (a launcher's `$EXTRA_ARGS`): any option may be set there.
+    pub open: bool,
 }
 
 impl Resolved {
@@ -654,6 +661,10 @@ impl Resolver<'_> {
             i += 1;
         }
         for (index, arg) in positional {
+            if arg.contains(UNKNOWN_WORD) {
+                self.out.open = true;
+                continue;
+            }
             if !arg.starts_with('[') {
                 let origin = self.cli_origin(index);
                 self.load_any(arg.as_bytes(), origin, "positional argument");
