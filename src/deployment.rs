@@ -167,6 +167,9 @@ pub struct Deployment {
     /// The signal uWSGI gets when the container stops, where it is not
     /// SIGTERM (a supervisord program's `stopsignal`).
     pub stop_signal: Option<Place>,
+    /// A launcher's own wait before SIGKILL (supervisord's `stopwaitsecs`,
+    /// 10 s unless set), in seconds, with where it is set.
+    pub stop_wait: Option<(u64, Place)>,
     /// The uWSGI version the image installs.
     pub version: Option<(Version, Place)>,
     /// The container's command line is the whole config: it names no
@@ -199,6 +202,23 @@ pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<It
 }
 
 impl Deployment {
+    /// Seconds from the stop signal to SIGKILL: the container's grace
+    /// period, or a launcher's shorter wait (supervisord's `stopwaitsecs`).
+    pub fn grace_seconds(&self) -> u64 {
+        let grace = self.container.grace_seconds();
+        self.stop_wait
+            .as_ref()
+            .map_or(grace, |(w, _)| grace.min(*w))
+    }
+
+    /// The launcher's wait, where it is what cuts the stop short.
+    pub fn stop_wait_cuts(&self) -> Option<&Place> {
+        self.stop_wait
+            .as_ref()
+            .filter(|(w, _)| *w < self.container.grace_seconds())
+            .map(|(_, p)| p)
+    }
+
     pub fn limit(&self) -> Option<&Limit> {
         self.container.limit.as_ref()
     }
@@ -1014,6 +1034,8 @@ struct Runner<'a> {
     user: Option<String>,
     /// The signal a launcher stops uWSGI with, when not SIGTERM.
     stop_signal: Option<Place>,
+    /// A launcher's wait before SIGKILL.
+    stop_wait: Option<(u64, Place)>,
 }
 
 /// An image no project builds for its uWSGI app: an official library image
@@ -1192,6 +1214,7 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
                 nginx: s.nginx,
                 user: s.user,
                 stop_signal: s.stop_signal,
+                stop_wait: s.stop_wait,
             });
         }
     }
@@ -1258,6 +1281,7 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
                 nginx: s.nginx,
                 user: s.user,
                 stop_signal: s.stop_signal,
+                stop_wait: s.stop_wait,
             });
         }
     }
@@ -1283,6 +1307,8 @@ struct Started {
     user: Option<String>,
     /// supervisord stops the program with another signal than SIGTERM.
     stop_signal: Option<Place>,
+    /// supervisord's `stopwaitsecs` (10 s unless set): it SIGKILLs then.
+    stop_wait: Option<(u64, Place)>,
 }
 
 /// The project's launchers, by canonical path.
@@ -1853,6 +1879,31 @@ impl<'a> Launchers<'a> {
                             });
                         }
                     }
+                    // supervisord SIGKILLs the program `stopwaitsecs`
+                    // after its stop signal (10 s unless set).
+                    if s.stop_wait.is_none() {
+                        let secs = p
+                            .stopwaitsecs
+                            .as_ref()
+                            .map_or(Some(10), |w| w.value.trim().parse::<u64>().ok());
+                        if let Some(secs) = secs {
+                            s.stop_wait = Some((
+                                secs,
+                                Place {
+                                    file: conf.path.clone(),
+                                    span: p.stopwaitsecs.as_ref().map_or(p.span, |w| w.span),
+                                    message: format!(
+                                        "supervisord SIGKILLs uWSGI {secs} s after its stop signal (`stopwaitsecs`{})",
+                                        if p.stopwaitsecs.is_some() {
+                                            ""
+                                        } else {
+                                            ", default"
+                                        }
+                                    ),
+                                },
+                            ));
+                        }
+                    }
                     let stop: Vec<String> = [
                         ("stopsignal", &p.stopsignal),
                         ("stopwaitsecs", &p.stopwaitsecs),
@@ -2354,6 +2405,7 @@ pub fn link_indexed(
             unix_aliases: Vec::new(),
             nginx_colocated,
             stop_signal: r.stop_signal,
+            stop_wait: r.stop_wait,
             version,
             command_line,
             runtime_options: !notes.is_empty(),
@@ -2400,6 +2452,7 @@ pub fn link_indexed(
             unix_aliases: Vec::new(),
             nginx_colocated: None,
             stop_signal: None,
+            stop_wait: None,
             version: project.pin_for(&c.path),
             command_line: false,
             runtime_options: false,

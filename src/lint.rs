@@ -568,6 +568,7 @@ fn prepare_inis(
                     unix_aliases: Vec::new(),
                     nginx_colocated: None,
                     stop_signal: None,
+                    stop_wait: None,
                     version: None,
                     command_line: false,
                     runtime_options: false,

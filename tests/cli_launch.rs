@@ -103,6 +103,50 @@ fn seed_topology_one_ecs_container_started_by_supervisord() {
 }
 
 #[test]
+fn supervisord_kills_after_its_stopwaitsecs_before_the_container_grace() {
+    // No `stopwaitsecs`: supervisord SIGKILLs 10 s after the stop signal,
+    // before ECS's 30 s; without the hook uWSGI 2.0 reloads on SIGTERM.
+    let d = copy(
+        "seed-ecs-supervisord",
+        &[
+            ("deploy/supervisord.conf", "stopwaitsecs=25\n", ""),
+            (
+                "deploy/uwsgi.ini",
+                "die-on-term = true\nhook-master-start = unix_signal:15 gracefully_kill_them_all",
+                "",
+            ),
+        ],
+    );
+    let (text, v) = run(&d);
+    assert!(
+        text.contains(
+            "stop grace: 10 s (supervisord's `stopwaitsecs`, shorter than the container's)"
+        ),
+        "{text}"
+    );
+    assert_eq!(v["deployments"][0]["stop_grace_seconds"], 10, "{v}");
+    let d303 = find(&v, "UW303").expect("UW303");
+    let m = d303["message"].as_str().unwrap();
+    assert!(
+        m.contains("supervisord in the ECS container `web` waits its `stopwaitsecs` (10 s)"),
+        "{m}"
+    );
+    assert!(
+        d303["related"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["file"] == "deploy/supervisord.conf"
+                && r["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("10 s after its stop signal (`stopwaitsecs`, default)")),
+        "{d303}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn entrypoint_default_raises_processes_past_the_limit() {
     let (text, v) = run(&fixture("entrypoint-workers"));
     snapshot("entrypoint_workers", &text);

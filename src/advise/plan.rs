@@ -757,7 +757,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
     // the stop the master waits for each worker in turn and enforces
     // neither the mercy nor harakiri (tests/oracle_runtime.rs). On 2.1 the
     // stop is bounded by it, so it must fit the grace period (UW304).
-    let grace = dep.map(|d| d.container.grace_seconds());
+    let grace = dep.map(|d| d.grace_seconds());
     let is_2_0 = ctx.target.major == 2 && ctx.target.minor == 0;
     let mercy_now = ctx.number("worker-reload-mercy").unwrap_or(60);
     let mercy_set = ctx.last("worker-reload-mercy").is_some();

@@ -175,7 +175,7 @@ fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
             (None, None) => "none found".to_string(),
         };
         s.push_str(&format!(
-            "linked {} ← {}#{} ({}): {}\n  uWSGI arguments: {}\n  memory limit: {limit}\n  stop grace: {} s\n",
+            "linked {} ← {}#{} ({}): {}\n  uWSGI arguments: {}\n  memory limit: {limit}\n  stop grace: {} s{}\n",
             shown(&d.uwsgi),
             shown(&c.file),
             c.name,
@@ -186,7 +186,12 @@ fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
             } else {
                 d.args.iter().map(|a| a.value.as_str()).collect::<Vec<_>>().join(" ")
             },
-            c.grace_seconds(),
+            d.grace_seconds(),
+            if d.stop_wait_cuts().is_some() {
+                " (supervisord's `stopwaitsecs`, shorter than the container's)"
+            } else {
+                ""
+            },
         ));
         if let Some(sw) = &c.swap {
             s.push_str(&format!("  memory + swap: `{}: {}`\n", sw.key, sw.raw));

@@ -169,7 +169,7 @@ pub fn render(input: &super::Input<'_>) -> String {
                     .collect(),
                 nginx_colocated: d.nginx_colocated.is_some(),
                 uwsgi_version: d.version.as_ref().map(|v| v.0.to_string()),
-                stop_grace_seconds: d.container.grace_seconds(),
+                stop_grace_seconds: d.grace_seconds(),
                 memory_limit_bytes: d.limit().map(|l| l.bytes.0),
                 memory_limit: d.limit().map(|l| l.explanation.clone()),
             })

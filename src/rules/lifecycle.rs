@@ -50,17 +50,30 @@ pub fn sigterm_reloads(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>
     if dep.stop_signal.is_some() {
         return;
     }
+    let waits = match dep.stop_wait_cuts() {
+        Some(_) => format!(
+            "supervisord in {} waits its `stopwaitsecs` ({} s)",
+            dep.container.who(),
+            dep.grace_seconds()
+        ),
+        None => format!(
+            "{} waits its {} s grace period",
+            dep.container.who(),
+            dep.grace_seconds()
+        ),
+    };
     let mut d = rule
         .at(
             ctx.anchor("master"),
             format!(
-                "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {} waits its {} s grace period on every stop and rollout, then SIGKILLs in-flight requests",
-                dep.container.who(),
-                dep.container.grace_seconds()
+                "uWSGI 2.0 with a master reloads on SIGTERM instead of stopping: {waits} on every stop and rollout, then SIGKILLs in-flight requests"
             ),
         )
         .with_help(help);
     if let Some(p) = &dep.args_place {
+        d.related.extend(ctx.project.related(p));
+    }
+    if let Some(p) = dep.stop_wait_cuts() {
         d.related.extend(ctx.project.related(p));
     }
     out.push(d);
@@ -236,22 +249,36 @@ pub fn mercy_exceeds_grace_period(ctx: &RuleContext, rule: &Rule, out: &mut Vec<
     let Some(mercy) = ctx.number("worker-reload-mercy") else {
         return;
     };
-    let grace = dep.container.grace_seconds();
+    let grace = dep.grace_seconds();
     if mercy <= grace {
         return;
     }
     let c = &dep.container;
     let explicit = ctx.last("worker-reload-mercy").is_some();
+    let killed = match dep.stop_wait_cuts() {
+        Some(_) => {
+            format!("supervisord SIGKILLs uWSGI {grace} s after its stop signal (`stopwaitsecs`)")
+        }
+        None => format!(
+            "{} is SIGKILLed {grace} s after SIGTERM{}",
+            c.who(),
+            if c.stop_grace.is_some() {
+                ""
+            } else {
+                " (the orchestrator's default)"
+            }
+        ),
+    };
     let mut d = rule.at(
         ctx.anchor("worker-reload-mercy"),
         format!(
-            "the graceful stop waits up to `worker-reload-mercy` = {mercy} s{} for busy workers, but {} is SIGKILLed {grace} s after SIGTERM{}: a slow request is killed mid-way instead of finishing",
+            "the graceful stop waits up to `worker-reload-mercy` = {mercy} s{} for busy workers, but {killed}: a slow request is killed mid-way instead of finishing",
             if explicit { "" } else { " (default)" },
-            c.who(),
-            if c.stop_grace.is_some() { "" } else { " (the orchestrator's default)" }
         ),
     );
-    if let Some(g) = &c.stop_grace {
+    if let Some(p) = dep.stop_wait_cuts() {
+        d.related.extend(ctx.project.related(p));
+    } else if let Some(g) = &c.stop_grace {
         d.related.extend(
             ctx.project
                 .label(&c.file, g.span, format!("stop grace {grace} s")),
@@ -282,7 +309,7 @@ pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
     {
         return;
     }
-    let grace = dep.container.grace_seconds();
+    let grace = dep.grace_seconds();
     let mut d = rule.at(
         ctx.anchor("die-on-term"),
         format!(
