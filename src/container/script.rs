@@ -405,7 +405,22 @@ impl<'a> Lexer<'a> {
                 self.i += 1;
                 let end = self.matching(b'(', b')');
                 self.i = (end + 1).min(self.b.len());
-                parts.push(Part::Unknown(self.s[start..self.i].to_string(), quoted));
+                let inner = self.s.get(start + 2..end.min(self.b.len())).unwrap_or("");
+                // `$(command -v uwsgi)`, `$(which uwsgi)`: the program's path,
+                // found on PATH; its name is what matters here.
+                let words: Vec<&str> = inner.split_whitespace().collect();
+                let program = match words[..] {
+                    ["command", "-v", name] | ["which", name] => Some(name),
+                    _ => None,
+                }
+                .filter(|n| {
+                    n.bytes()
+                        .all(|c| c.is_ascii_alphanumeric() || b"-_.".contains(&c))
+                });
+                match program {
+                    Some(name) => parts.push(Part::Lit(name.to_string(), quoted)),
+                    None => parts.push(Part::Unknown(self.s[start..self.i].to_string(), quoted)),
+                }
             }
             b'{' => {
                 self.i += 1;
@@ -1332,6 +1347,16 @@ mod tests {
         assert_eq!(words(&run(one, &[], &[])), vec!["/usr/bin/supervisord"]);
         let bg = "#!/bin/sh\nnginx &\n./wait.sh db\nuwsgi --ini a.ini # start\n";
         assert_eq!(words(&run(bg, &[], &[])), vec!["uwsgi", "--ini", "a.ini"]);
+        let found = "#!/bin/bash\n$(command -v uwsgi) --ini /app/u.ini\n";
+        assert_eq!(
+            words(&run(found, &[], &[])),
+            vec!["uwsgi", "--ini", "/app/u.ini"]
+        );
+        let which = "#!/bin/sh\nexec \"$(which uwsgi)\" --ini a.ini\n";
+        assert_eq!(
+            words(&run(which, &[], &[])),
+            vec!["uwsgi", "--ini", "a.ini"]
+        );
         let none = "#!/bin/sh\n./wait-for-it.sh db:3306 -- echo up\npython run.py\n";
         assert_eq!(run(none, &[], &[]), Outcome::Nothing);
     }
