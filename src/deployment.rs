@@ -170,6 +170,10 @@ pub struct Deployment {
     /// A launcher's own wait before SIGKILL (supervisord's `stopwaitsecs`,
     /// 10 s unless set), in seconds, with where it is set.
     pub stop_wait: Option<(u64, Place)>,
+    /// A shell script the container starts runs uWSGI (or what starts it)
+    /// without `exec` and sets no `trap`: the shell stays in front of it
+    /// and does not pass the container's SIGTERM on.
+    pub shell_in_front: Option<Place>,
     /// The uWSGI version the image installs.
     pub version: Option<(Version, Place)>,
     /// The container's command line is the whole config: it names no
@@ -1036,6 +1040,8 @@ struct Runner<'a> {
     stop_signal: Option<Place>,
     /// A launcher's wait before SIGKILL.
     stop_wait: Option<(u64, Place)>,
+    /// The container's own script runs it without `exec`.
+    shell_in_front: Option<Place>,
 }
 
 /// An image no project builds for its uWSGI app: an official library image
@@ -1215,6 +1221,7 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
                 user: s.user,
                 stop_signal: s.stop_signal,
                 stop_wait: s.stop_wait,
+                shell_in_front: s.shell_in_front,
             });
         }
     }
@@ -1282,6 +1289,7 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
                 user: s.user,
                 stop_signal: s.stop_signal,
                 stop_wait: s.stop_wait,
+                shell_in_front: s.shell_in_front,
             });
         }
     }
@@ -1309,6 +1317,8 @@ struct Started {
     stop_signal: Option<Place>,
     /// supervisord's `stopwaitsecs` (10 s unless set): it SIGKILLs then.
     stop_wait: Option<(u64, Place)>,
+    /// The script the container starts runs this without `exec`.
+    shell_in_front: Option<Place>,
 }
 
 /// The project's launchers, by canonical path.
@@ -1569,6 +1579,9 @@ impl<'a> Launchers<'a> {
                 "",
             );
         }
+        // The container's own command (no wrapper, no launcher before it):
+        // the script's shell is the container's main process.
+        let main_process = depth == 0 && skip == 0;
         // `bash /app/start.sh args`, or the script itself.
         let (path, args) = if shell {
             match av[1..].iter().position(|a| !a.value.starts_with('-')) {
@@ -1584,7 +1597,7 @@ impl<'a> Launchers<'a> {
         let src = self.project_file(&path.value, c, image)?;
         let script = self.scripts.get(&src).map(|i| &self.project.scripts[*i])?;
         let shown = shown_path(&src, &c.file);
-        self.run_script(
+        let mut out = self.run_script(
             script,
             args,
             file,
@@ -1594,7 +1607,26 @@ impl<'a> Launchers<'a> {
             env,
             depth,
             &format!("runs `{}` ({shown})", path.value),
-        )
+        )?;
+        if main_process && !script.traps_signals() {
+            use crate::container::script::Outcome;
+            let known: std::collections::HashMap<String, String> = env
+                .iter()
+                .map(|e| (e.name.clone(), e.value.clone()))
+                .collect();
+            if let Outcome::Runs(l) = script.outcome(&known, args)
+                && !l.exec
+            {
+                for s in &mut out {
+                    s.shell_in_front = Some(Place {
+                        file: script.path.clone(),
+                        span: l.span,
+                        message: format!("`{}` runs this without `exec`", path.value),
+                    });
+                }
+            }
+        }
+        Some(out)
     }
 
     /// The command a script ends in, followed. `caller` is the file the
@@ -2406,6 +2438,7 @@ pub fn link_indexed(
             nginx_colocated,
             stop_signal: r.stop_signal,
             stop_wait: r.stop_wait,
+            shell_in_front: r.shell_in_front,
             version,
             command_line,
             runtime_options: !notes.is_empty(),
@@ -2453,6 +2486,7 @@ pub fn link_indexed(
             nginx_colocated: None,
             stop_signal: None,
             stop_wait: None,
+            shell_in_front: None,
             version: project.pin_for(&c.path),
             command_line: false,
             runtime_options: false,

@@ -569,6 +569,7 @@ fn prepare_inis(
                     nginx_colocated: None,
                     stop_signal: None,
                     stop_wait: None,
+                    shell_in_front: None,
                     version: None,
                     command_line: false,
                     runtime_options: false,

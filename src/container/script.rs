@@ -1062,6 +1062,14 @@ pub fn strip_wrappers(words: &[String]) -> &[String] {
 }
 
 impl Script {
+    /// Does the script set a `trap` (to pass signals on to its child)?
+    pub fn traps_signals(&self) -> bool {
+        self.stmts.iter().any(|s| {
+            matches!(s, Stmt::Command(c)
+                if c.words.first().and_then(Word::literal).as_deref() == Some("trap"))
+        })
+    }
+
     /// The command this script ends in, with `env` the container's
     /// environment and `args` the script's arguments.
     pub fn outcome(&self, env: &HashMap<String, String>, args: &[At<String>]) -> Outcome {

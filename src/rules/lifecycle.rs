@@ -46,8 +46,9 @@ pub fn sigterm_reloads(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>
     // host service manager set up with another signal is not affected.
     let Some(dep) = ctx.deployment else { return };
     // A launcher that stops uWSGI with another signal (supervisord's
-    // `stopsignal`): SIGTERM never reaches it.
-    if dep.stop_signal.is_some() {
+    // `stopsignal`), or a shell in front of it (UW309): SIGTERM never
+    // reaches it.
+    if dep.stop_signal.is_some() || dep.shell_in_front.is_some() {
         return;
     }
     let waits = match dep.stop_wait_cuts() {
@@ -240,7 +241,7 @@ pub fn harakiri_exceeds_proxy_timeout(ctx: &RuleContext, rule: &Rule, out: &mut 
 /// interrupt (all shown on the real server in tests/oracle_runtime.rs).
 pub fn mercy_exceeds_grace_period(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
-    if dep.stop_signal.is_some() {
+    if dep.stop_signal.is_some() || dep.shell_in_front.is_some() {
         return;
     }
     if is_2_0(ctx.target) {
@@ -299,7 +300,7 @@ pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
         return;
     }
     let Some(dep) = ctx.deployment else { return };
-    if dep.stop_signal.is_some() {
+    if dep.stop_signal.is_some() || dep.shell_in_front.is_some() {
         return;
     }
     if !is_2_0(ctx.target)
@@ -320,6 +321,41 @@ pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
     d.help = Some(format!(
         "to drain instead, add `hook-master-start = {GRACEFUL_STOP_HOOK}`: each worker finishes its request first (requests longer than the {grace} s stop grace period are still cut by SIGKILL)"
     ));
+    out.push(d);
+}
+
+/// UW309: the container's script runs uWSGI without `exec` and sets no
+/// `trap`: the shell gets the container's SIGTERM and does not pass it on
+/// (as PID 1 it ignores it; otherwise it dies and leaves uWSGI behind), so
+/// uWSGI is SIGKILLed with its requests in flight (shown on the real
+/// kernel in tests/oracle_pid1.rs).
+pub fn shell_in_front(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
+    let Some(dep) = ctx.deployment else { return };
+    let Some(place) = &dep.shell_in_front else {
+        return;
+    };
+    let Some(at) = ctx.project.at(&place.file, place.span) else {
+        return;
+    };
+    let script = place
+        .message
+        .split('`')
+        .nth(1)
+        .unwrap_or("the container's script")
+        .to_string();
+    let mut d = rule.at(
+        at,
+        format!(
+            "`{script}` runs uWSGI without `exec`: the shell stays in front of it and does not pass SIGTERM on when {} is stopped, so uWSGI never stops gracefully and is SIGKILLed with its requests in flight",
+            dep.container.who()
+        ),
+    );
+    d.help = Some("start it with `exec` (`exec uwsgi …`): uWSGI replaces the shell and gets the signal itself".into());
+    d.related.push(crate::diagnostic::Related {
+        file: ctx.file,
+        span: ctx.header().1,
+        message: "the uWSGI config it runs".into(),
+    });
     out.push(d);
 }
 

@@ -152,6 +152,7 @@ registry! {
     UW306 "daemonize-in-container" Error on Some(lifecycle::daemonize_in_container) => "`daemonize` in a container: the main process exits and the container stops";
     UW307 "need-app-off" Warning on Some(lifecycle::need_app_off) => "an import error leaves a server that answers every request with an error";
     UW308 "stop-drops-requests" Info on Some(lifecycle::stop_drops_requests) => "in a container, `die-on-term` without the graceful hook: every stop cuts in-flight requests";
+    UW309 "shell-in-front" Error on Some(lifecycle::shell_in_front) => "the container's script runs uWSGI without `exec`: SIGTERM never reaches it, every stop SIGKILLs in-flight requests";
     UW401 "upstream-not-served" Error on Some(proxy::upstream_not_served) => "an Nginx `uwsgi_pass`/`proxy_pass` target matches no socket of the uWSGI config";
     UW402 "protocol-mismatch" Error on Some(proxy::protocol_mismatch) => "`uwsgi_pass` to an HTTP socket or `proxy_pass` to a uwsgi-protocol socket: every request is a 502";
     UW403 "buffer-size-below-proxy-headers" Warning on Some(proxy::buffer_size_below_proxy_headers) => "uWSGI `buffer-size` below the request headers Nginx lets through";
