@@ -172,6 +172,9 @@ pub struct Deployment {
     /// The container's command line is the whole config: it names no
     /// config file, and `uwsgi` is `file#name` of the container.
     pub command_line: bool,
+    /// Fronts other than Nginx that route to this container (an ALB, an
+    /// Ingress, Traefik), linked by `crate::fronts`.
+    pub fronts: Vec<crate::container::front::Linked>,
 }
 
 /// Every file a deployment's facts come from: the container's file, its
@@ -213,6 +216,8 @@ pub struct Project {
     pub supervisord: Vec<crate::container::supervisord::Supervisord>,
     /// Shell scripts an image may start (entrypoints, start scripts).
     pub scripts: Vec<crate::container::script::Script>,
+    /// Fronts that are not Nginx (load balancers, Ingresses, Traefik).
+    pub fronts: Vec<crate::container::front::Front>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
     pub dirs: std::collections::HashSet<PathBuf>,
@@ -2303,6 +2308,7 @@ pub fn link_indexed(
             stop_signal: r.stop_signal,
             version,
             command_line,
+            fronts: Vec::new(),
         });
     }
     // Explicit links that name no container: the config with a given limit.
@@ -2348,6 +2354,7 @@ pub fn link_indexed(
             stop_signal: None,
             version: project.pin_for(&c.path),
             command_line: false,
+            fronts: Vec::new(),
         });
     }
     for d in &mut out {

@@ -540,6 +540,7 @@ fn prepare_inis(
     }
     let index = crate::deployment::Index::new(&facts, &project, &explicit);
     let mut links = crate::deployment::link_indexed(&index, &facts, &project, &explicit);
+    crate::fronts::link(&mut links, &project);
     if overrides.detect {
         // Inside the container, every config checked runs in this cgroup.
         let cg = project
@@ -565,6 +566,7 @@ fn prepare_inis(
                     stop_signal: None,
                     version: None,
                     command_line: false,
+                    fronts: Vec::new(),
                 });
             }
         }
