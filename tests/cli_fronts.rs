@@ -207,3 +207,36 @@ fn verbose_shows_each_front_and_why() {
         "  front (ingress-nginx): the Ingress `shop` in tests/fixtures/fronts/ingress-socket/k8s/ingress.yaml (it routes to Service `shop` port 80, which selects this pod (target port 8000))\n    timeout: 60 s (default); body limit: 1048576 bytes (default); speaks HTTP to it\n"
     ), "{out}");
 }
+
+#[test]
+fn advise_sets_harakiri_below_the_front_timeout() {
+    let advise = |name: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+            .current_dir(common::manifest_dir())
+            .args(["advise", "--no-config", "--format", "json"])
+            .arg(fixture(name))
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let r = v["deployments"][0]["recommendations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["option"] == "harakiri")
+            .cloned()
+            .expect("harakiri advised");
+        (
+            r["value"].as_str().unwrap().to_string(),
+            r["reason"].as_str().unwrap().to_string(),
+        )
+    };
+    let (value, reason) = advise("ecs-terraform");
+    assert_eq!(value, "55");
+    assert!(
+        reason.starts_with("5 s below the 60 s timeout of the ALB `aws_alb.public`"),
+        "{reason}"
+    );
+    let (value, reason) = advise("compose-traefik");
+    assert_eq!(value, "25");
+    assert!(reason.contains("30 s timeout of Traefik"), "{reason}");
+}
