@@ -240,3 +240,23 @@ fn advise_sets_harakiri_below_the_front_timeout() {
     assert_eq!(value, "25");
     assert!(reason.contains("30 s timeout of Traefik"), "{reason}");
 }
+
+#[test]
+fn copilot_service_without_harakiri_behind_its_alb() {
+    let v = json("copilot");
+    assert_eq!(proxy_codes(&v), ["UW408"]);
+    let d = finding(&v, "UW408");
+    let m = d["message"].as_str().unwrap();
+    assert!(m.starts_with("no `harakiri`: a request may run past the idle timeout (default 60 s) of the ALB of Copilot service `shop`"), "{m}");
+    // The default is nowhere written: the label is the `http` section.
+    assert_eq!(
+        related_files(d),
+        [(
+            "tests/fixtures/fronts/copilot/copilot/shop/manifest.yml".to_string(),
+            11
+        )]
+    );
+    let front = &v["deployments"][0]["fronts"][0];
+    assert_eq!(front["kind"], "alb");
+    assert_eq!(front["timeout_seconds"], 60);
+}

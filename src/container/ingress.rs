@@ -86,104 +86,105 @@ fn ingress(file: &Path, d: &Node, out: &mut Vec<Front>) {
         .unwrap_or_default();
     let any = |prefix: &str| annotations.iter().any(|(k, _)| k.starts_with(prefix));
     let who = format!("the Ingress `{name}`");
-    let (kind, timeout, body, protocol) = if any(ALB) || class == "alb" {
-        let idle = ann(&format!("{ALB}load-balancer-attributes")).and_then(|n| {
-            let v = n.scalar_text()?;
-            let secs = v.split(',').find_map(|kv| {
-                let (k, v) = kv.split_once('=')?;
-                (k.trim() == "idle_timeout.timeout_seconds")
-                    .then(|| v.trim().parse::<u64>().ok())?
-            })?;
-            Some(Setting::written(
-                secs,
-                format!("`idle_timeout.timeout_seconds={secs}`"),
-                place(file, n, format!("idle timeout {secs} s")),
-            ))
-        });
-        let protocol = ann(&format!("{ALB}backend-protocol"));
-        (
-            FrontKind::Alb,
-            Some(idle.unwrap_or_else(|| {
-                Setting::default(60, "the ALB idle timeout (default 60 s)".into())
-            })),
-            None,
-            protocol,
-        )
-    } else if any(NGINX) || (class.contains("nginx") && !any(NGINX_INC)) {
-        let timeout = match ann(&format!("{NGINX}proxy-read-timeout")) {
-            Some(n) => n
-                .scalar_text()
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(|s| {
-                    Setting::written(
-                        s,
-                        format!("`proxy-read-timeout: \"{s}\"`"),
-                        place(file, n, format!("proxy read timeout {s} s")),
-                    )
+    let (kind, timeout, body, protocol) =
+        if any(ALB) || class == "alb" {
+            let idle = ann(&format!("{ALB}load-balancer-attributes")).and_then(|n| {
+                let v = n.scalar_text()?;
+                let secs = v.split(',').find_map(|kv| {
+                    let (k, v) = kv.split_once('=')?;
+                    (k.trim() == "idle_timeout.timeout_seconds")
+                        .then(|| v.trim().parse::<u64>().ok())?
+                })?;
+                Some(Setting::written(
+                    secs,
+                    format!("`idle_timeout.timeout_seconds={secs}`"),
+                    place(file, n, format!("idle timeout {secs} s")),
+                ))
+            });
+            let protocol = ann(&format!("{ALB}backend-protocol"));
+            (
+                FrontKind::Alb,
+                Some(idle.unwrap_or_else(|| {
+                    Setting::default(60, "the idle timeout (default 60 s)".into())
+                })),
+                None,
+                protocol,
+            )
+        } else if any(NGINX) || (class.contains("nginx") && !any(NGINX_INC)) {
+            let timeout = match ann(&format!("{NGINX}proxy-read-timeout")) {
+                Some(n) => n
+                    .scalar_text()
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(|s| {
+                        Setting::written(
+                            s,
+                            format!("`proxy-read-timeout: \"{s}\"`"),
+                            place(file, n, format!("proxy read timeout {s} s")),
+                        )
+                    }),
+                None => Some(Setting::default(
+                    60,
+                    "ingress-nginx's `proxy-read-timeout` (default 60 s)".into(),
+                )),
+            };
+            let body = match ann(&format!("{NGINX}proxy-body-size")) {
+                Some(n) => n.scalar_text().and_then(|v| {
+                    let b = crate::nginx::units::size(&v)?;
+                    Some(Setting::written(
+                        b.0,
+                        format!("`proxy-body-size: {}`", v.trim()),
+                        place(file, n, "`proxy-body-size` in effect here".into()),
+                    ))
                 }),
-            None => Some(Setting::default(
-                60,
-                "ingress-nginx's `proxy-read-timeout` (default 60 s)".into(),
-            )),
-        };
-        let body = match ann(&format!("{NGINX}proxy-body-size")) {
-            Some(n) => n.scalar_text().and_then(|v| {
-                let b = crate::nginx::units::size(&v)?;
-                Some(Setting::written(
-                    b.0,
-                    format!("`proxy-body-size: {}`", v.trim()),
-                    place(file, n, "`proxy-body-size` in effect here".into()),
-                ))
-            }),
-            None => Some(Setting::default(
-                1 << 20,
-                "ingress-nginx's `proxy-body-size` (default 1m)".into(),
-            )),
-        };
-        (
-            FrontKind::IngressNginx,
-            timeout,
-            body,
-            ann(&format!("{NGINX}backend-protocol")),
-        )
-    } else if any(NGINX_INC) {
-        let timeout = match ann(&format!("{NGINX_INC}proxy-read-timeout")) {
-            Some(n) => n.scalar_text().and_then(|v| {
-                let s = crate::nginx::units::time(v.trim())?.as_secs();
-                Some(Setting::written(
-                    s,
-                    format!("`nginx.org/proxy-read-timeout: {}`", v.trim()),
-                    place(file, n, format!("proxy read timeout {s} s")),
-                ))
-            }),
-            None => Some(Setting::default(
-                60,
-                "the NGINX Ingress `proxy-read-timeout` (default 60s)".into(),
-            )),
-        };
-        let body = match ann(&format!("{NGINX_INC}client-max-body-size")) {
-            Some(n) => n.scalar_text().and_then(|v| {
-                let b = crate::nginx::units::size(&v)?;
-                Some(Setting::written(
-                    b.0,
-                    format!("`nginx.org/client-max-body-size: {}`", v.trim()),
-                    place(file, n, "`client-max-body-size` in effect here".into()),
-                ))
-            }),
-            None => Some(Setting::default(
-                1 << 20,
-                "the NGINX Ingress `client-max-body-size` (default 1m)".into(),
-            )),
-        };
-        (FrontKind::IngressNginx, timeout, body, None)
-    } else {
-        let kind = if class.contains("traefik") {
-            FrontKind::Traefik
+                None => Some(Setting::default(
+                    1 << 20,
+                    "ingress-nginx's `proxy-body-size` (default 1m)".into(),
+                )),
+            };
+            (
+                FrontKind::IngressNginx,
+                timeout,
+                body,
+                ann(&format!("{NGINX}backend-protocol")),
+            )
+        } else if any(NGINX_INC) {
+            let timeout = match ann(&format!("{NGINX_INC}proxy-read-timeout")) {
+                Some(n) => n.scalar_text().and_then(|v| {
+                    let s = crate::nginx::units::time(v.trim())?.as_secs();
+                    Some(Setting::written(
+                        s,
+                        format!("`nginx.org/proxy-read-timeout: {}`", v.trim()),
+                        place(file, n, format!("proxy read timeout {s} s")),
+                    ))
+                }),
+                None => Some(Setting::default(
+                    60,
+                    "the NGINX Ingress `proxy-read-timeout` (default 60s)".into(),
+                )),
+            };
+            let body = match ann(&format!("{NGINX_INC}client-max-body-size")) {
+                Some(n) => n.scalar_text().and_then(|v| {
+                    let b = crate::nginx::units::size(&v)?;
+                    Some(Setting::written(
+                        b.0,
+                        format!("`nginx.org/client-max-body-size: {}`", v.trim()),
+                        place(file, n, "`client-max-body-size` in effect here".into()),
+                    ))
+                }),
+                None => Some(Setting::default(
+                    1 << 20,
+                    "the NGINX Ingress `client-max-body-size` (default 1m)".into(),
+                )),
+            };
+            (FrontKind::IngressNginx, timeout, body, None)
         } else {
-            FrontKind::Ingress
+            let kind = if class.contains("traefik") {
+                FrontKind::Traefik
+            } else {
+                FrontKind::Ingress
+            };
+            (kind, None, None, None)
         };
-        (kind, None, None, None)
-    };
     let (protocol, protocol_place) = match protocol {
         Some(n) => (
             n.scalar_text()
