@@ -173,7 +173,7 @@ pub struct Deployment {
     /// config file, and `uwsgi` is `file#name` of the container.
     pub command_line: bool,
     /// Fronts other than Nginx that route to this container (an ALB, an
-    /// Ingress, Traefik), linked by `crate::fronts`.
+    /// Ingress, Traefik), linked by the `fronts` module.
     pub fronts: Vec<crate::container::front::Linked>,
 }
 

@@ -79,7 +79,7 @@ pub fn fronts(file: &Path, doc: &Node) -> Vec<Front> {
             .iter()
             .filter(|(k, _, _)| k.starts_with("traefik.http."))
             .collect();
-        if http.is_empty() && !get("traefik.enable").is_some_and(|(_, v, _)| v.trim() == "true") {
+        if http.is_empty() && get("traefik.enable").is_none_or(|(_, v, _)| v.trim() != "true") {
             continue;
         }
         let suffix = |s: &str| {

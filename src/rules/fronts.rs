@@ -50,14 +50,14 @@ impl IniContext<'_> {
             |p: &Option<crate::container::Place>| p.as_ref().and_then(|p| self.project.related(p));
         dep.fronts
             .iter()
-            .filter_map(|l| {
+            .map(|l| {
                 let f = &l.front;
                 let value = |s: &crate::container::front::Setting| Value {
                     value: s.value,
                     shown: s.shown.clone(),
                     at: related(&s.place),
                 };
-                Some(FrontView {
+                FrontView {
                     nginx: false,
                     who: f.who.clone(),
                     timeout: f.timeout.as_ref().map(value),
@@ -66,7 +66,7 @@ impl IniContext<'_> {
                     protocol_at: related(&f.protocol_place),
                     socket: reached(&mine, l.port),
                     target_at: self.project.related(&f.target_place),
-                })
+                }
             })
             .collect()
     }
