@@ -212,7 +212,7 @@ fn ingress(file: &Path, d: &Node, out: &mut Vec<Front>) {
             backends.extend(p.get("backend"));
         }
     }
-    let mut seen: Vec<(String, Option<u16>)> = Vec::new();
+    let mut seen: std::collections::HashSet<(String, Option<u16>)> = Default::default();
     for b in backends {
         // v1: `service: {name, port: {number | name}}`; v1beta1:
         // `serviceName`, `servicePort` (a named port is left unknown).
@@ -227,10 +227,9 @@ fn ingress(file: &Path, d: &Node, out: &mut Vec<Front>) {
             ),
         };
         let Some(svc) = svc else { continue };
-        if seen.contains(&(svc.clone(), port)) {
+        if !seen.insert((svc.clone(), port)) {
             continue;
         }
-        seen.push((svc.clone(), port));
         out.push(Front {
             kind,
             who: who.clone(),
@@ -320,5 +319,88 @@ fn port_number(n: &Node) -> Option<u16> {
     match &n.value {
         Value::Int(i) => u16::try_from(*i).ok(),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Vec<Front> {
+        fronts(
+            Path::new("/p/ing.yaml"),
+            &crate::container::yaml::parse(text).unwrap(),
+        )
+    }
+
+    #[test]
+    fn controllers_and_their_defaults() {
+        // ingress-nginx by class, defaults; a named port is left unknown.
+        let f = read(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: a, namespace: shop}\nspec:\n  ingressClassName: nginx\n  rules:\n  - http:\n      paths:\n      - backend: {service: {name: web, port: {name: http}}}\n      - backend: {service: {name: web, port: {name: http}}}\n",
+        );
+        assert_eq!(f.len(), 1, "one front per Service and port");
+        assert_eq!(f[0].kind, FrontKind::IngressNginx);
+        assert_eq!(
+            f[0].timeout.as_ref().map(|t| (t.value, t.place.is_none())),
+            Some((60, true))
+        );
+        assert_eq!(f[0].body_limit.as_ref().map(|b| b.value), Some(1 << 20));
+        assert_eq!(
+            f[0].target,
+            Target::Host {
+                host: "web".into(),
+                port: None,
+                namespace: Some("shop".into())
+            }
+        );
+        // An unparsable timeout is unknown, not the default; `0` body is no limit.
+        let f = read(
+            "kind: Ingress\nmetadata:\n  name: b\n  annotations:\n    nginx.ingress.kubernetes.io/proxy-read-timeout: 2m\n    nginx.ingress.kubernetes.io/proxy-body-size: \"0\"\n    nginx.ingress.kubernetes.io/backend-protocol: grpc\nspec:\n  backend: {serviceName: web, servicePort: 80}\n",
+        );
+        assert!(f[0].timeout.is_none());
+        assert_eq!(f[0].body_limit.as_ref().map(|b| b.value), Some(0));
+        assert_eq!(f[0].protocol, "GRPC");
+        assert_eq!(
+            f[0].target,
+            Target::Host {
+                host: "web".into(),
+                port: Some(80),
+                namespace: None
+            }
+        );
+        // The AWS Load Balancer Controller: an ALB and its attribute.
+        let f = read(
+            "kind: Ingress\nmetadata:\n  name: c\n  annotations:\n    alb.ingress.kubernetes.io/load-balancer-attributes: deletion_protection.enabled=true,idle_timeout.timeout_seconds=120\nspec:\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n",
+        );
+        assert_eq!(f[0].kind, FrontKind::Alb);
+        assert_eq!(f[0].timeout.as_ref().map(|t| t.value), Some(120));
+        assert!(f[0].body_limit.is_none());
+        // Another controller: HTTP, nothing known of its timeouts.
+        let f = read(
+            "kind: Ingress\nmetadata: {name: d}\nspec:\n  ingressClassName: gce\n  defaultBackend: {service: {name: web, port: {number: 80}}}\n",
+        );
+        assert_eq!(
+            (f[0].kind, f[0].timeout.is_none(), f[0].protocol.as_str()),
+            (FrontKind::Ingress, true, "HTTP")
+        );
+    }
+
+    #[test]
+    fn ingress_routes_name_their_services() {
+        let f = read(
+            "apiVersion: traefik.io/v1alpha1\nkind: IngressRoute\nmetadata: {name: r, namespace: shop}\nspec:\n  routes:\n  - match: Host(`x`)\n    services:\n    - {name: web, port: 8000, scheme: h2c}\n    - {name: api@file, kind: TraefikService}\n",
+        );
+        assert_eq!(f.len(), 1);
+        assert_eq!(f[0].kind, FrontKind::Traefik);
+        assert_eq!(f[0].protocol, "H2C");
+        assert_eq!(
+            f[0].target,
+            Target::Host {
+                host: "web".into(),
+                port: Some(8000),
+                namespace: Some("shop".into())
+            }
+        );
     }
 }

@@ -54,16 +54,26 @@ pub fn fronts(file: &Path, doc: &Node) -> Vec<Front> {
         }
         all_labels.extend(labels(svc));
     }
+    // Middlewares' body limits by name, once (not a scan per use).
+    let mut limits: std::collections::HashMap<&str, (u64, &Node)> =
+        std::collections::HashMap::new();
+    for (k, v, n) in &all_labels {
+        let Some((name, key)) = k
+            .strip_prefix("traefik.http.middlewares.")
+            .and_then(|r| r.split_once('.'))
+        else {
+            continue;
+        };
+        if key.eq_ignore_ascii_case("buffering.maxRequestBodyBytes")
+            && let Ok(b) = v.trim().parse::<u64>()
+        {
+            limits.insert(name, (b, *n));
+        }
+    }
     let middleware_body = |m: &str| {
-        let m = m.trim().split('@').next().unwrap_or("");
-        all_labels.iter().find_map(|(k, v, n)| {
-            let rest = k.strip_prefix("traefik.http.middlewares.")?;
-            let (name, key) = rest.split_once('.')?;
-            (name == m && key.eq_ignore_ascii_case("buffering.maxRequestBodyBytes"))
-                .then(|| v.trim().parse::<u64>().ok())
-                .flatten()
-                .map(|b| (b, *n))
-        })
+        limits
+            .get(m.trim().split('@').next().unwrap_or(""))
+            .copied()
     };
     let mut out = Vec::new();
     for (key, svc) in services.entries() {
@@ -153,5 +163,41 @@ fn labels(svc: &Node) -> Vec<(String, String, &Node)> {
             })
             .collect(),
         _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Vec<Front> {
+        let docs = crate::container::yaml::parse(text).unwrap();
+        fronts(Path::new("/p/compose.yaml"), &docs[0])
+    }
+
+    #[test]
+    fn labels_as_a_map_or_a_list_and_what_is_no_http_front() {
+        let f = read(
+            "services:\n  proxy:\n    image: traefik:v3\n    command: [\"--serverstransport.forwardingtimeouts.responseheadertimeout=1m30s\"]\n  web:\n    labels:\n      traefik.http.routers.w.rule: Host(`x`)\n      traefik.http.services.w.loadbalancer.server.port: \"8000\"\n  off:\n    labels: [traefik.enable=false, traefik.http.routers.o.rule=Host(`y`)]\n  tcp:\n    labels: [traefik.tcp.routers.t.rule=HostSNI(`*`)]\n  bare:\n    labels: [traefik.enable=true]\n",
+        );
+        let names: Vec<_> = f
+            .iter()
+            .map(|f| match &f.target {
+                Target::Container { name, port, .. } => (name.as_str(), *port),
+                _ => unreachable!(),
+            })
+            .collect();
+        assert_eq!(names, [("web", Some(8000)), ("bare", None)]);
+        assert_eq!(f[0].timeout.as_ref().map(|t| t.value), Some(90));
+        // No buffering middleware: no body limit.
+        assert!(f[0].body_limit.is_none());
+    }
+
+    #[test]
+    fn no_response_timeout_means_none() {
+        let f = read(
+            "services:\n  proxy:\n    image: traefik:v3\n  web:\n    labels: [traefik.http.routers.w.rule=Host(`x`)]\n",
+        );
+        assert!(f[0].timeout.is_none());
     }
 }

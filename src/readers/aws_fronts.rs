@@ -520,3 +520,94 @@ fn reference(t: &Tree) -> Option<String> {
     };
     (kind.starts_with("aws_") && ident(kind) && ident(name)).then(|| format!("{kind}.{name}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unknown(e: &str) -> Tree {
+        Tree::new(Val::Unknown(e.into()), Span::default())
+    }
+
+    #[test]
+    fn references_to_resources() {
+        for (e, want) in [
+            ("aws_lb.web.arn", Some("aws_lb.web")),
+            (
+                "\"${aws_lb_target_group.app[0].arn}\"",
+                Some("aws_lb_target_group.app"),
+            ),
+            ("Ref ShopTargets", Some("ShopTargets")),
+            ("!GetAtt PublicLB.Arn", Some("PublicLB")),
+            ("var.target_group_arn", None),
+            ("module.lb.arn", None),
+        ] {
+            assert_eq!(reference(&unknown(e)).as_deref(), want, "{e}");
+        }
+    }
+
+    fn resource(kind: &str, id: &str, fields: Vec<(&str, Tree)>) -> Resource {
+        Resource {
+            file: "/p/main.tf".into(),
+            scope: "/p".into(),
+            kind: kind.into(),
+            id: id.into(),
+            tree: Tree::new(
+                Val::Obj(
+                    fields
+                        .into_iter()
+                        .map(|(k, v)| (k.to_string(), v))
+                        .collect(),
+                ),
+                Span::default(),
+            ),
+            span: Span::default(),
+        }
+    }
+
+    fn s(v: &str) -> Tree {
+        Tree::new(Val::Str(v.into()), Span::default())
+    }
+
+    #[test]
+    fn network_load_balancers_are_no_http_front() {
+        let service = |tg: &str| {
+            resource(
+                "aws_ecs_service",
+                "aws_ecs_service.a",
+                vec![(
+                    "load_balancer",
+                    Tree::new(
+                        Val::Obj(vec![
+                            ("target_group_arn".into(), unknown(&format!("{tg}.arn"))),
+                            ("container_name".into(), s("web")),
+                        ]),
+                        Span::default(),
+                    ),
+                )],
+            )
+        };
+        let rs = vec![
+            resource(
+                "aws_lb_target_group",
+                "aws_lb_target_group.t",
+                vec![("protocol", s("TCP"))],
+            ),
+            resource(
+                "aws_lb_target_group",
+                "aws_lb_target_group.h",
+                vec![("protocol", s("HTTP"))],
+            ),
+            service("aws_lb_target_group.t"),
+            service("aws_lb_target_group.h"),
+        ];
+        let f = fronts(&rs);
+        assert_eq!(f.len(), 1, "{f:?}");
+        // Its load balancer is not found: HTTP, timeout unknown.
+        assert!(f[0].timeout.is_none());
+        assert_eq!(
+            f[0].deregistration_delay.as_ref().map(|d| d.value),
+            Some(300)
+        );
+    }
+}
