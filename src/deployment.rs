@@ -179,7 +179,8 @@ pub struct Deployment {
 
 /// Every file a deployment's facts come from: the container's file, its
 /// image's Dockerfile, where its command and limit are written, the Nginx
-/// in front (all parts).
+/// in front (all parts), the other fronts (where each is defined and where
+/// it names the container).
 pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<Item = &'a Path> {
     let limit = d
         .container
@@ -196,6 +197,11 @@ pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<It
         .chain(d.args_place.iter().map(|p| p.file.as_path()))
         .chain(limit)
         .chain(nginx)
+        .chain(d.fronts.iter().flat_map(|l| {
+            [&l.front.place.file, &l.front.target_place.file]
+                .into_iter()
+                .map(PathBuf::as_path)
+        }))
 }
 
 impl Deployment {

@@ -57,51 +57,81 @@ fn linked(
         }
     };
     let related = |i: usize| project.related(&fronts[i].place.file, &c.file);
+    // Among the fronts that fit, the nearest to the container's file: a
+    // repository of several deployments (or overlays per environment)
+    // names the same container or Service in each.
+    let nearest = |ids: Vec<usize>| -> Vec<usize> {
+        let depth = |i: usize| crate::deployment::common_depth(&fronts[i].place.file, &c.file);
+        let best = ids.iter().map(|&i| depth(i)).max().unwrap_or(0);
+        ids.into_iter().filter(|&i| depth(i) == best).collect()
+    };
     if c.orchestrator == Orchestrator::Ecs {
-        for &i in by_ecs.get(c.name.as_str()).into_iter().flatten() {
-            let Target::Ecs { port, tasks, .. } = &fronts[i].target else {
-                continue;
+        let fits = |i: &usize| {
+            let Target::Ecs { tasks, within, .. } = &fronts[*i].target else {
+                return false;
             };
             // A service names its task definition: the container must be
-            // of that one when it is known.
+            // of that one when it is known, in its template or module.
             let in_task = tasks.is_empty()
                 || c.group
                     .as_ref()
                     .is_some_and(|g| tasks.iter().any(|t| t == g));
-            if in_task && related(i) {
-                let f = &fronts[i];
-                push(
-                    i,
-                    format!(
-                        "it routes to container `{}`{}: {}",
-                        c.name,
-                        port.map(|p| format!(" port {p}")).unwrap_or_default(),
-                        f.via
-                    ),
-                    *port,
-                );
-            }
+            let here = within
+                .as_ref()
+                .is_none_or(|w| c.file == *w || c.file.parent() == Some(w.as_path()));
+            in_task && here && related(*i)
+        };
+        let ids = by_ecs
+            .get(c.name.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(fits)
+            .collect();
+        for i in nearest(ids) {
+            let f = &fronts[i];
+            let Target::Ecs { port, .. } = &f.target else {
+                continue;
+            };
+            push(
+                i,
+                format!(
+                    "it routes to container `{}`{}: {}",
+                    c.name,
+                    port.map(|p| format!(" port {p}")).unwrap_or_default(),
+                    f.via
+                ),
+                *port,
+            );
         }
     }
     // Namespaced host names (`web.shop`) say the Service declares its namespace.
     let namespaced = c.hostnames.iter().any(|h| h.contains('.'));
-    for h in &c.hostnames {
-        for &i in by_host.get(h.as_str()).into_iter().flatten() {
-            let Target::Host {
-                port, namespace, ..
-            } = &fronts[i].target
-            else {
+    // Only pods are reached through a Service (a Compose service's name is
+    // a host name too, but no Ingress routes to it).
+    let pod = c.orchestrator == Orchestrator::Kubernetes;
+    for h in c.hostnames.iter().filter(|_| pod) {
+        let fits = |i: &usize| {
+            let Target::Host { namespace, .. } = &fronts[*i].target else {
+                return false;
+            };
+            let ns_ok = match namespace {
+                Some(ns) if namespaced => c.hostnames.contains(&format!("{h}.{ns}")),
+                _ => true,
+            };
+            ns_ok && related(*i)
+        };
+        let ids = by_host
+            .get(h.as_str())
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(fits)
+            .collect();
+        for i in nearest(ids) {
+            let Target::Host { port, .. } = &fronts[i].target else {
                 continue;
             };
-            if let Some(ns) = namespace
-                && namespaced
-                && !c.hostnames.contains(&format!("{h}.{ns}"))
-            {
-                continue;
-            }
-            if !related(i) {
-                continue;
-            }
             // The Service's port → the container's (`targetPort`).
             let inside = port.map(|p| {
                 c.port_aliases

@@ -260,3 +260,12 @@ fn copilot_service_without_harakiri_behind_its_alb() {
     assert_eq!(front["kind"], "alb");
     assert_eq!(front["timeout_seconds"], 60);
 }
+
+#[test]
+fn a_changed_load_balancer_file_checks_the_config_behind_it() {
+    // What the per-file pre-commit hook passes when only `alb.tf` changed.
+    let alb = fixture("ecs-terraform/terraform/alb.tf");
+    let (_, out) = check(&["--format", "json", alb.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(proxy_codes(&v), ["UW408"], "{v:#}");
+}

@@ -75,6 +75,10 @@ pub enum Target {
         container: String,
         port: Option<u16>,
         tasks: Vec<String>,
+        /// The container is defined in this file, or in a file directly in
+        /// this directory (a Terraform module): a service names a task of
+        /// its own template or module.
+        within: Option<PathBuf>,
     },
     /// A host name other containers reach a container by (a Kubernetes
     /// Service), the port asked on it, and the namespace it is asked in.

@@ -314,6 +314,7 @@ fn scope_fronts(rs: &[&Resource]) -> Vec<Front> {
             container: a.container.clone(),
             port: a.port,
             tasks,
+            within: Some(a.r.scope.clone()),
         };
         let target_place = Place {
             file: a.r.file.clone(),

@@ -174,6 +174,7 @@ fn front(f: &Path, doc: &Node, name: &str) -> Option<crate::container::front::Fr
             container: container.clone(),
             port,
             tasks: vec![name.to_string()],
+            within: Some(f.to_path_buf()),
         },
         target_place: place(
             http,
