@@ -182,11 +182,15 @@ pub struct Deployment {
     /// An option of the command line is only known at runtime (left out):
     /// the config may set anything more.
     pub runtime_options: bool,
+    /// Fronts other than Nginx that route to this container (an ALB, an
+    /// Ingress, Traefik), linked by the `fronts` module.
+    pub fronts: Vec<crate::container::front::Linked>,
 }
 
 /// Every file a deployment's facts come from: the container's file, its
 /// image's Dockerfile, where its command and limit are written, the Nginx
-/// in front (all parts).
+/// in front (all parts), the other fronts (where each is defined and where
+/// it names the container).
 pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<Item = &'a Path> {
     let limit = d
         .container
@@ -203,6 +207,11 @@ pub fn files_of<'a>(d: &'a Deployment, project: &'a Project) -> impl Iterator<It
         .chain(d.args_place.iter().map(|p| p.file.as_path()))
         .chain(limit)
         .chain(nginx)
+        .chain(d.fronts.iter().flat_map(|l| {
+            [&l.front.place.file, &l.front.target_place.file]
+                .into_iter()
+                .map(PathBuf::as_path)
+        }))
 }
 
 impl Deployment {
@@ -240,6 +249,8 @@ pub struct Project {
     pub supervisord: Vec<crate::container::supervisord::Supervisord>,
     /// Shell scripts an image may start (entrypoints, start scripts).
     pub scripts: Vec<crate::container::script::Script>,
+    /// Fronts that are not Nginx (load balancers, Ingresses, Traefik).
+    pub fronts: Vec<crate::container::front::Front>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
     pub dirs: std::collections::HashSet<PathBuf>,
@@ -2442,6 +2453,7 @@ pub fn link_indexed(
             version,
             command_line,
             runtime_options: !notes.is_empty(),
+            fronts: Vec::new(),
         });
     }
     // Explicit links that name no container: the config with a given limit.
@@ -2490,6 +2502,7 @@ pub fn link_indexed(
             version: project.pin_for(&c.path),
             command_line: false,
             runtime_options: false,
+            fronts: Vec::new(),
         });
     }
     for d in &mut out {

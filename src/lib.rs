@@ -12,6 +12,7 @@ pub mod deployment;
 pub mod diagnostic;
 pub mod discover;
 pub mod fix;
+pub mod fronts;
 pub mod input;
 pub mod lint;
 pub mod lsp;

@@ -545,6 +545,7 @@ fn prepare_inis(
     }
     let index = crate::deployment::Index::new(&facts, &project, &explicit);
     let mut links = crate::deployment::link_indexed(&index, &facts, &project, &explicit);
+    crate::fronts::link(&mut links, &project);
     if overrides.detect {
         // Inside the container, every config checked runs in this cgroup.
         let cg = project
@@ -573,6 +574,7 @@ fn prepare_inis(
                     version: None,
                     command_line: false,
                     runtime_options: false,
+                    fronts: Vec::new(),
                 });
             }
         }

@@ -49,3 +49,10 @@ fn configuration_reference_is_current() {
         "docs/configuration.md is out of date: UPDATE_DOCS=1 cargo test --test docs"
     );
 }
+
+#[test]
+fn readme_counts_the_rules() {
+    let readme = std::fs::read_to_string(common::manifest_dir().join("README.md")).unwrap();
+    let said = format!("{} rules: every rule of the catalogue", RULES.len());
+    assert!(readme.contains(&said), "README.md should say `{said}`");
+}

@@ -705,18 +705,19 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
 
     // 9: harakiri against the proxy in front.
     let mine = ctx.sockets();
-    let front = ctx
-        .fronts()
+    // Every front in one shape: Nginx's read timeout, an ALB's idle
+    // timeout, an Ingress's or Traefik's (the shortest wins).
+    let fronts = ctx.front_timeouts();
+    let nearest = fronts
         .iter()
-        .filter(|f| ctx.reached_socket(f, &mine).is_some())
-        .filter_map(|f| {
-            let s = match f.pass.kind {
-                PassKind::Uwsgi => &f.location.uwsgi_read_timeout,
-                PassKind::Proxy => &f.location.proxy_read_timeout,
-            };
-            (!s.unknown).then_some(s.value.as_secs())
-        })
-        .min();
+        .filter_map(|f| Some((f.timeout.as_ref()?.value, f)))
+        .min_by_key(|(t, f)| (*t, !f.nginx));
+    let front = nearest.map(|(t, _)| t);
+    // How the advice names it: Nginx as before, the others by name.
+    let named = |t: u64| match nearest {
+        Some((_, f)) if !f.nginx => format!("the {t} s timeout of {}", f.who),
+        _ => format!("the proxy's {t} s read timeout"),
+    };
     let current_harakiri = ctx
         .number("harakiri")
         .filter(|h| *h > 0 && ctx.last("harakiri").is_some());
@@ -727,13 +728,21 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
                 "harakiri",
                 h,
                 Basis::Kept,
-                format!("not above the proxy's {f} s read timeout"),
+                format!("not above {}", named(f)),
             );
             h
         }
         (Some(f), _) => {
             let h = f.saturating_sub(5).max(1);
-            b.recommend("harakiri", h, Basis::Limit, format!("5 s below the proxy's {f} s read timeout, so uWSGI frees the worker before the client gets a 504"));
+            b.recommend(
+                "harakiri",
+                h,
+                Basis::Limit,
+                format!(
+                    "5 s below {}, so uWSGI frees the worker before the client gets a 504",
+                    named(f)
+                ),
+            );
             h
         }
         (None, Some(h)) => {

@@ -213,6 +213,9 @@ fn verbose_links(report: &crate::lint::Report, cwd: &Path) -> String {
         if d.nginx_colocated.is_some() {
             s.push_str("  Nginx runs in the same container\n");
         }
+        for l in &d.fronts {
+            s.push_str(&crate::fronts::describe(l, &shown));
+        }
         s.push('\n');
     }
     for u in &report.unlinked {

@@ -6,11 +6,14 @@ pub mod cgroup;
 pub mod compose;
 pub mod dockerfile;
 pub mod ecs;
+pub mod front;
 pub mod helm;
+pub mod ingress;
 pub mod kubernetes;
 pub mod quantity;
 pub mod script;
 pub mod supervisord;
+pub mod traefik;
 pub mod yaml;
 
 use std::path::PathBuf;

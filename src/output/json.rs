@@ -26,6 +26,20 @@ struct JDeployment {
     stop_grace_seconds: u64,
     memory_limit_bytes: Option<u64>,
     memory_limit: Option<String>,
+    /// Fronts that are not Nginx (ALB, Ingress, Traefik).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    fronts: Vec<JFront>,
+}
+
+#[derive(Serialize)]
+struct JFront {
+    kind: &'static str,
+    name: String,
+    file: String,
+    reason: String,
+    timeout_seconds: Option<u64>,
+    body_limit_bytes: Option<u64>,
+    protocol: String,
 }
 
 #[derive(Serialize)]
@@ -172,6 +186,22 @@ pub fn render(input: &super::Input<'_>) -> String {
                 stop_grace_seconds: d.grace_seconds(),
                 memory_limit_bytes: d.limit().map(|l| l.bytes.0),
                 memory_limit: d.limit().map(|l| l.explanation.clone()),
+                fronts: d
+                    .fronts
+                    .iter()
+                    .map(|l| {
+                        let f = &l.front;
+                        JFront {
+                            kind: f.kind.as_str(),
+                            name: f.who.clone(),
+                            file: shown(&f.place.file),
+                            reason: l.why.clone(),
+                            timeout_seconds: f.timeout.as_ref().map(|t| t.value),
+                            body_limit_bytes: f.body_limit.as_ref().map(|b| b.value),
+                            protocol: f.protocol.clone(),
+                        }
+                    })
+                    .collect(),
             })
             .collect(),
         summary: Summary {

@@ -1,5 +1,6 @@
 //! CloudFormation templates (also SAM and `cdk synth` output), JSON or
-//! YAML: each `AWS::ECS::TaskDefinition` resource, read as the ECS JSON
+//! YAML: the load balancers in front of ECS services (`aws_fronts`), and
+//! each `AWS::ECS::TaskDefinition` resource, read as the ECS JSON
 //! reader reads a task (`Memory`, `ContainerDefinitions[].Memory`,
 //! `MemoryReservation`, `Command`, `EntryPoint`, `Environment`,
 //! `PortMappings`, `StopTimeout`). An intrinsic function (`!Ref`, `!Sub`,
@@ -10,6 +11,7 @@
 use std::path::PathBuf;
 
 use super::aws::{self, Keys, Tree, Unknowns, Val};
+use super::aws_fronts;
 use super::{Candidate, ReadContext, Reader};
 use crate::container::ecs;
 use crate::container::yaml::{self, Node, Value};
@@ -27,12 +29,13 @@ impl Reader for Templates {
         matches!(file.ext, "yml" | "yaml" | "json" | "template")
             && file.text().is_some_and(|t| {
                 let t = String::from_utf8_lossy(t);
-                t.contains(TASK)
+                (t.contains(TASK) || t.contains("AWS::ElasticLoadBalancing"))
                     && (t.contains("Resources") || t.contains("AWSTemplateFormatVersion"))
             })
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
+        let mut lb_resources: Vec<aws_fronts::Resource> = Vec::new();
         for f in files {
             let Some((id, text)) = cx.read(f) else {
                 continue;
@@ -70,6 +73,22 @@ impl Reader for Templates {
                     continue;
                 };
                 for (logical, res) in resources {
+                    // Load balancers and what links them to containers.
+                    if let Some(kind) = res
+                        .get("Type")
+                        .and_then(Tree::str)
+                        .filter(|k| aws_fronts::CLOUDFORMATION_TYPES.contains(k))
+                        && let Some(props) = res.get("Properties")
+                    {
+                        lb_resources.push(aws_fronts::Resource {
+                            file: f.clone(),
+                            scope: f.clone(),
+                            kind: kind.to_string(),
+                            id: logical.clone(),
+                            tree: resolve(props, params.as_ref(), 0),
+                            span: res.span,
+                        });
+                    }
                     if res.get("Type").and_then(Tree::str) != Some(TASK) {
                         continue;
                     }
@@ -93,6 +112,7 @@ impl Reader for Templates {
                 }
             }
         }
+        cx.project.fronts.extend(aws_fronts::fronts(&lb_resources));
     }
 }
 

@@ -1,5 +1,5 @@
 //! Docker Compose files: services with their limits, commands, ports and
-//! mounts.
+//! mounts, and the Traefik labels that put a front before them.
 
 use std::path::PathBuf;
 
@@ -66,6 +66,10 @@ impl Reader for ComposeFiles {
                     |file: &str, name: &str| compose::service(others.get(file)?.as_ref()?, name);
                 let (cs, problems) = compose::containers_with(f, &docs[0], &external);
                 cx.project.containers.extend(cs);
+                // Traefik labels: fronts of the services that carry them.
+                cx.project
+                    .fronts
+                    .extend(crate::container::traefik::fronts(f, &docs[0]));
                 for p in problems {
                     cx.problem("UW001", id, p.span, p.value);
                 }

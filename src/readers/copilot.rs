@@ -6,6 +6,8 @@
 //! the task. `exec: true` turns on ECS Exec; it is not a command.
 //! Of `environments:` overrides, only `memory` is read (the smallest). A
 //! Request-Driven Web Service (App Runner) or Static Site is no ECS task.
+//! The `http` section puts the service behind the environment's ALB (a
+//! front, `container::front`).
 
 use std::path::{Path, PathBuf};
 
@@ -111,8 +113,78 @@ impl Reader for Manifests {
                     .and_then(|l| Some(At::new(l.as_str()?.to_string(), l.span)));
             }
             cx.project.containers.extend(containers);
+            cx.project.fronts.extend(front(f, doc, &name));
         }
     }
+}
+
+/// The ALB a Load Balanced Web Service (or a Backend Service with `http`)
+/// sits behind: `http.target_container` (default the main container) on
+/// `http.target_port` (default `image.port`). The environment's load
+/// balancer is not in the manifest, so its idle timeout is the AWS
+/// default, 60 s.
+fn front(f: &Path, doc: &Node, name: &str) -> Option<crate::container::front::Front> {
+    use crate::container::Place;
+    use crate::container::front::{Front, FrontKind, Setting, Target};
+    if !matches!(
+        doc.get("type").and_then(Node::as_str),
+        Some("Load Balanced Web Service" | "Backend Service")
+    ) {
+        return None;
+    }
+    let http = doc.get("http").filter(|h| h.is_map())?;
+    let place = |n: &Node, message: String| Place {
+        file: f.to_path_buf(),
+        span: n.span,
+        message,
+    };
+    let container = http
+        .get("target_container")
+        .and_then(Node::scalar_text)
+        .unwrap_or_else(|| name.to_string());
+    let port = http
+        .get("target_port")
+        .or_else(|| doc.at(&["image", "port"]))
+        .and_then(|p| p.scalar_text()?.parse::<u16>().ok());
+    let dereg = http.get("deregistration_delay").and_then(|d| {
+        let text = d.scalar_text()?;
+        let secs = crate::container::front::go_duration_seconds(&text)?;
+        Some(Setting::written(
+            secs,
+            format!("`deregistration_delay: {text}`"),
+            place(d, format!("deregistration delay {secs} s")),
+        ))
+    });
+    Some(Front {
+        kind: FrontKind::Alb,
+        who: format!("the ALB of Copilot service `{name}`"),
+        place: place(
+            http,
+            "`http`: behind the environment's load balancer".into(),
+        ),
+        timeout: Some(Setting::default(
+            60,
+            "the idle timeout (default 60 s)".into(),
+        )),
+        body_limit: None,
+        protocol: "HTTP".into(),
+        protocol_place: None,
+        deregistration_delay: dereg,
+        target: Target::Ecs {
+            container: container.clone(),
+            port,
+            tasks: vec![name.to_string()],
+            within: Some(f.to_path_buf()),
+        },
+        target_place: place(
+            http,
+            format!(
+                "routes to container `{container}`{}",
+                port.map(|p| format!(" port {p}")).unwrap_or_default()
+            ),
+        ),
+        via: "the manifest's `http` section".into(),
+    })
 }
 
 fn is_yaml_name(name: &str) -> bool {

@@ -1,5 +1,6 @@
 //! Kubernetes manifests: pod templates of every workload kind, with their
-//! containers' resources, commands, ports and grace period.
+//! containers' resources, commands, ports and grace period; the Services
+//! that name pods, and the Ingresses in front of them.
 
 use std::path::PathBuf;
 
@@ -44,6 +45,10 @@ impl Reader for Manifests {
                 }
             }
             services.extend(kubernetes::services(&docs));
+            // Ingresses and IngressRoutes: fronts of the Services they name.
+            cx.project
+                .fronts
+                .extend(crate::container::ingress::fronts(f, &docs));
             let entries = kubernetes::config_map_entries(&docs);
             for name in configmap::read(cx, f, id, &text, &entries, &|_| false) {
                 defined.push((name, f.clone()));

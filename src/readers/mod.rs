@@ -5,6 +5,7 @@
 //! and one line in [`READERS`].
 
 pub mod aws;
+pub mod aws_fronts;
 pub mod cloudformation;
 pub mod compose;
 pub mod configmap;

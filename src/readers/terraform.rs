@@ -21,6 +21,7 @@ use hcl_edit::structure::{Body, Structure};
 use hcl_edit::template::Element;
 
 use super::aws::{self, Keys, Known, Tree, Unknowns, Val};
+use super::aws_fronts;
 use super::{Candidate, ReadContext, Reader};
 use crate::container::ecs;
 use crate::source::{FileId, Span};
@@ -171,15 +172,54 @@ impl Reader for TerraformFiles {
         // Work allowed, for the whole read: linear in what was read.
         let mut budget = 10_000 + 8 * parsed.iter().map(|p| p.2.len()).sum::<usize>();
         let mut bytes_left = MAX_TEMPLATE_BYTES;
+        let mut lb_resources: Vec<aws_fronts::Resource> = Vec::new();
         for (f, id, text, body) in &parsed {
             let dir = dir_of(f);
             let empty = Module::default();
             let module = modules.get(&dir).unwrap_or(&empty);
             for s in body.iter() {
                 let Structure::Block(b) = s else { continue };
-                if b.ident.as_str() != "resource"
-                    || b.labels.first().map(|l| l.as_str()) != Some("aws_ecs_task_definition")
-                {
+                let kind = b.labels.first().map(|l| l.as_str()).unwrap_or_default();
+                if b.ident.as_str() == "resource" && aws_fronts::TERRAFORM_TYPES.contains(&kind) {
+                    // Load balancers and what links them (tasks: only the family).
+                    let mut ev = Eval {
+                        module,
+                        dir: &dir,
+                        id: *id,
+                        text,
+                        cx,
+                        depth: 0,
+                        budget,
+                        bytes_left,
+                    };
+                    let tree = if kind == "aws_ecs_task_definition" {
+                        let family = b.body.get_attribute("family").map(|a| ev.tree(&a.value));
+                        Tree::new(
+                            Val::Obj(
+                                family
+                                    .map(|f| ("family".to_string(), f))
+                                    .into_iter()
+                                    .collect(),
+                            ),
+                            span(b.span()),
+                        )
+                    } else {
+                        ev.body_tree(&b.body, span(b.span()))
+                    };
+                    (budget, bytes_left) = (ev.budget, ev.bytes_left);
+                    lb_resources.push(aws_fronts::Resource {
+                        file: f.clone(),
+                        scope: dir.clone(),
+                        kind: kind.to_string(),
+                        id: format!(
+                            "{kind}.{}",
+                            b.labels.get(1).map(|l| l.as_str()).unwrap_or_default()
+                        ),
+                        tree,
+                        span: span(b.span()),
+                    });
+                }
+                if b.ident.as_str() != "resource" || kind != "aws_ecs_task_definition" {
                     continue;
                 }
                 let Some(defs) = b.body.get_attribute("container_definitions") else {
@@ -217,6 +257,7 @@ impl Reader for TerraformFiles {
                 cx.project.containers.extend(containers);
             }
         }
+        cx.project.fronts.extend(aws_fronts::fronts(&lb_resources));
     }
 }
 
@@ -265,6 +306,28 @@ impl Eval<'_, '_, '_> {
         let at = span(e.span());
         let shown = self.text.get(at.range()).unwrap_or("?").trim();
         Tree::new(Val::Unknown(shown.to_string()), at)
+    }
+
+    /// A block's attributes and nested blocks as an object (a repeated
+    /// block is a repeated key).
+    fn body_tree(&mut self, body: &Body, at: Span) -> Tree {
+        let mut fields = Vec::new();
+        if self.depth <= MAX_DEPTH {
+            self.depth += 1;
+            for s in body.iter() {
+                match s {
+                    Structure::Attribute(a) => {
+                        fields.push((a.key.as_str().to_string(), self.tree(&a.value)))
+                    }
+                    Structure::Block(b) => {
+                        let t = self.body_tree(&b.body, span(b.span()));
+                        fields.push((b.ident.as_str().to_string(), t));
+                    }
+                }
+            }
+            self.depth -= 1;
+        }
+        Tree::new(Val::Obj(fields), at)
     }
 
     fn tree(&mut self, e: &Expression) -> Tree {

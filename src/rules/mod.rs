@@ -8,6 +8,8 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::source::{FileId, Span};
 
 pub mod container;
+pub mod front_timeout;
+pub mod fronts;
 pub mod hardening;
 pub mod inputs;
 pub mod lifecycle;
@@ -160,6 +162,7 @@ registry! {
     UW405 "unix-socket-permissions" Warning on Some(proxy::unix_socket_permissions) => "a unix socket Nginx connects to with no `chmod-socket`/`chown-socket`";
     UW406 "nginx-workers-auto-in-container" Warning on Some(proxy::nginx_workers_auto_in_container) => "co-located Nginx with `worker_processes auto` under a CPU limit counts host CPUs";
     UW407 "proxy-directive-on-uwsgi-pass" Warning on Some(proxy::proxy_directive_on_uwsgi_pass) => "`proxy_*` directives in a location that passes with `uwsgi_pass`: they have no effect";
+    UW408 "harakiri-exceeds-front-timeout" Warning on Some(front_timeout::harakiri_exceeds_front_timeout) => "`harakiri` (or none) above the timeout of a front that is not Nginx (ALB, Ingress, Traefik): the client gets a 504 while the worker keeps running";
     UW501 "listen-exceeds-somaxconn" Error on Some(container::listen_exceeds_somaxconn) => "`listen` above the container's `net.core.somaxconn`: startup fails";
     UW502 "workers-exceed-cpu" Warning on Some(container::workers_exceed_cpu) => "`%k` in a container (host CPUs), or workers far above the CPU limit";
     UW503 "no-memory-limit" Info off Some(container::no_memory_limit) => "uWSGI runs in a container with no hard memory limit";

@@ -206,6 +206,8 @@ pub fn protocol_mismatch(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnosti
         d.help = Some(fix.into());
         out.push(d);
     }
+    // The fronts that are not Nginx (ALB, Ingress, Traefik).
+    crate::rules::fronts::protocol_mismatch(ctx, rule, out);
 }
 
 /// UW403: `buffer-size` below the request headers Nginx lets through.
@@ -265,6 +267,8 @@ pub fn body_size_mismatch(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
     let Some(limit) = ctx.number("limit-post").filter(|n| *n > 0) else {
         return;
     };
+    // The fronts that are not Nginx (an Ingress, Traefik's buffering).
+    crate::rules::fronts::body_size_mismatch(ctx, rule, limit, out);
     let mine = ctx.sockets();
     for f in ctx.fronts() {
         if ctx.reached_socket(&f, &mine).is_none() {
