@@ -317,6 +317,7 @@ impl Run {
             memory: &self.settings.memory,
             header_cache: Default::default(),
             anchor_cache: Default::default(),
+            doc_cache: Default::default(),
         }
     }
 }

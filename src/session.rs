@@ -59,6 +59,9 @@ struct State {
     /// Some config reads a file's content through `@(…)` or `for-readline`,
     /// which the resolver does not list among the files it loaded.
     reads_other_files: bool,
+    /// `[output] docs-url` of the settings where the project lies (what
+    /// `check` run there links rule pages to).
+    docs_url: Option<String>,
 }
 
 /// Names whose content is settings or steers the walk.
@@ -154,6 +157,11 @@ impl Session {
         }
     }
 
+    /// Where rule pages are published, by the project's settings.
+    pub fn docs_url(&self) -> Option<&str> {
+        self.state.as_ref().and_then(|s| s.docs_url.as_deref())
+    }
+
     /// The last analysis made, if any.
     pub fn last(&self) -> Option<&Analysis> {
         self.state.as_ref().map(|s| &s.analysis)
@@ -170,6 +178,18 @@ impl Session {
     /// `check`'s pipeline, keeping what later changes need.
     fn build(&mut self) -> Result<(), LintError> {
         let prepared = crate::lint::prepare_with(&self.paths, &self.overrides, &self.overlay())?;
+        // As `check` takes it: the settings of the first path's directory.
+        let docs_url = match self.paths.first() {
+            Some(p) => {
+                let dir = if p.is_dir() {
+                    p.as_path()
+                } else {
+                    p.parent().unwrap_or(Path::new("."))
+                };
+                self.overrides.settings_for(dir)?.docs_url
+            }
+            None => None,
+        };
         let Prepared {
             sources,
             project: pctx,
@@ -208,6 +228,7 @@ impl Session {
             context,
             found,
             reads_other_files,
+            docs_url,
         };
         state.assemble(&self.paths);
         self.state = Some(state);

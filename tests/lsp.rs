@@ -1050,3 +1050,79 @@ fn a_sequence_of_edits_to_the_config_and_to_compose_keeps_exactly_checks_finding
     }
     c.stop();
 }
+
+#[test]
+fn rule_links_follow_the_docs_url_setting_as_checks_do() {
+    let root = project("docs-url", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    std::fs::write(
+        root.join("uwsgi-lint.toml"),
+        "[output]\ndocs-url = \"https://docs.example.com/rules\"\n",
+    )
+    .unwrap();
+    let links = |diags: &[Value]| -> Vec<(String, String)> {
+        diags
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["codeDescription"]["href"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let check_links = |check: &Value| -> Vec<(String, String)> {
+        check["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["file"] == "deploy/uwsgi.ini")
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["url"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // From the configuration file: the links `check --format json` gives.
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.open(&ini, "uwsgi");
+    let got = links(&c.diagnostics(&ini, 1));
+    assert!(got.contains(&(
+        "UW202".into(),
+        "https://docs.example.com/rules/UW202.md".into()
+    )));
+    assert_eq!(got, check_links(&check_json(&root, &[])));
+    c.stop();
+    // The client's setting wins, as `--docs-url` does; `{code}` is replaced.
+    let url = "https://lint.example.org/r/{code}";
+    let (mut c, _) = Client::start(&root, json!({ "docsUrl": url }), None);
+    c.open(&ini, "uwsgi");
+    let got = links(&c.diagnostics(&ini, 1));
+    assert!(got.contains(&("UW202".into(), "https://lint.example.org/r/UW202".into())));
+    assert_eq!(got, check_links(&check_json(&root, &["--docs-url", url])));
+    // A relative URL is refused with a message, and the file's setting holds.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "docsUrl": "rules/" } }),
+    );
+    let warned = loop {
+        let m = c.next();
+        if m["method"] == "window/logMessage" {
+            break m;
+        }
+    };
+    assert!(
+        warned["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("docsUrl")
+    );
+    let got = links(&c.republish(&ini, 2));
+    assert!(got.contains(&(
+        "UW202".into(),
+        "https://docs.example.com/rules/UW202.md".into()
+    )));
+    c.stop();
+}

@@ -554,7 +554,7 @@ fn code_actions(
         if !at.ids.contains(&d.file) || d.span.end < from || d.span.start > to {
             continue;
         }
-        let diag = convert::diagnostic(&report.sources, d, at.enc());
+        let diag = convert::diagnostic(&report.sources, d, at.enc(), at.project.docs_url);
         if let Some(fix) = &d.fix
             && let Some(changes) = edit_map(&at, &fix.edits)
         {

@@ -50,6 +50,8 @@ pub struct Doc {
 pub struct Project<'a> {
     pub root: &'a Path,
     pub analysis: &'a Analysis,
+    /// Where rule pages are published (`[output] docs-url`, `docsUrl`).
+    pub docs_url: Option<&'a str>,
 }
 
 /// A project with an open document, and its session.
@@ -64,6 +66,8 @@ pub struct Server {
     docs: BTreeMap<String, Doc>,
     folders: Vec<PathBuf>,
     overrides: Overrides,
+    /// The settings `initializationOptions` gave.
+    init_settings: serde_json::Map<String, Value>,
     debounce: Duration,
     dirty: bool,
     projects: Vec<Tracked>,
@@ -99,6 +103,7 @@ impl Server {
             docs: BTreeMap::new(),
             folders: Vec::new(),
             overrides: Overrides::default(),
+            init_settings: serde_json::Map::new(),
             debounce: Duration::from_millis(50),
             dirty: false,
             projects: Vec::new(),
@@ -277,7 +282,7 @@ impl Server {
         folders.dedup();
         self.folders = folders;
         if let Some(opts) = params.initialization_options {
-            self.apply_settings(&opts);
+            self.apply_settings(&opts, true);
         }
         self.initialized = true;
         serde_json::json!({
@@ -288,15 +293,24 @@ impl Server {
 
     /// `initializationOptions` or `workspace/didChangeConfiguration` settings
     /// (either bare or under `uwsgi-lint`): what the command-line flags of
-    /// `check` would say, over the configuration files.
-    fn apply_settings(&mut self, v: &Value) {
+    /// `check` would say, over the configuration files. The keys of a
+    /// configuration change replace those of `initializationOptions`; the
+    /// keys it leaves out keep theirs (eglot, for one, sends an empty change
+    /// right after initializing).
+    fn apply_settings(&mut self, v: &Value, initial: bool) {
         let v = v
             .get("uwsgi-lint")
             .or_else(|| v.get("uwsgiLint"))
             .unwrap_or(v);
-        if !v.is_object() {
+        let Some(given) = v.as_object() else {
             return;
+        };
+        if initial {
+            self.init_settings = given.clone();
         }
+        let mut merged = self.init_settings.clone();
+        merged.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let v = &Value::Object(merged);
         let mut o = Overrides::default();
         let mut problems = Vec::new();
         let list = |key: &str, problems: &mut Vec<String>| -> Vec<String> {
@@ -354,6 +368,12 @@ impl Server {
             .get("nginxPrefix")
             .and_then(Value::as_str)
             .map(PathBuf::from);
+        if let Some(s) = v.get("docsUrl").and_then(Value::as_str) {
+            match crate::settings::parse_docs_url(s) {
+                Ok(url) => o.docs_url = Some(url),
+                Err(e) => problems.push(format!("`docsUrl`: {e}")),
+            }
+        }
         if let Some(ms) = v.get("debounceMs").and_then(Value::as_u64) {
             self.debounce = Duration::from_millis(ms.min(5_000));
         }
@@ -452,7 +472,7 @@ impl Server {
                 }
                 DidChangeConfiguration::METHOD => {
                     let p: lsp::DidChangeConfigurationParams = parse(n.params)?;
-                    self.apply_settings(&p.settings);
+                    self.apply_settings(&p.settings, false);
                     for t in &mut self.projects {
                         t.session.set_overrides(self.overrides.clone());
                     }
@@ -615,6 +635,7 @@ impl Server {
             Some(Project {
                 root: &t.root,
                 analysis: t.session.last()?,
+                docs_url: t.session.docs_url(),
             })
         })
     }
@@ -655,7 +676,12 @@ impl Server {
                     // (A config embedded in a manifest shows in the manifest.)
                     let file = report.sources.get(d.file).path.as_deref();
                     if file.map(crate::input::shown_path).as_deref() == Some(path.as_path()) {
-                        out.push(convert::diagnostic(&report.sources, d, self.enc));
+                        out.push(convert::diagnostic(
+                            &report.sources,
+                            d,
+                            self.enc,
+                            project.docs_url,
+                        ));
                     }
                 }
             }
