@@ -210,3 +210,45 @@ fn relint_2000_line_ini(b: divan::Bencher) {
         uwsgi_lint::lint::lint_with(std::slice::from_ref(&dir), &overrides, &overlay).unwrap()
     });
 }
+
+/// The language server's per-change path: the session of the example
+/// project keeps its context, and each keystroke in the 2,000-line
+/// `uwsgi.ini` re-reads, resolves and checks only that config (the first,
+/// full analysis is made before timing).
+#[divan::bench(sample_count = 200)]
+fn relint_session_2000_line_ini(b: divan::Bencher) {
+    let dir = tree(6);
+    if !dir.exists() {
+        let ok = std::process::Command::new("cp")
+            .arg("-r")
+            .arg(example())
+            .arg(&dir)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "copying the example");
+    }
+    let dir = uwsgi_lint::source::canonicalize(&dir).unwrap();
+    std::env::set_current_dir(&dir).unwrap();
+    let ini = dir.join("deploy/uwsgi.ini");
+    let text = big_ini();
+    let overrides = Overrides {
+        no_config: true,
+        ..Overrides::default()
+    };
+    let mut session = uwsgi_lint::session::Session::new(vec![dir.clone()], overrides);
+    session.set_texts([(ini.as_path(), &text[..])]);
+    session.analysis().unwrap();
+    let mut n = 0u64;
+    b.bench_local(|| {
+        n += 1;
+        let mut t = text.clone();
+        t.extend_from_slice(format!("; keystroke {n}\n").as_bytes());
+        session.set_texts([(ini.as_path(), &t[..])]);
+        session.analysis().unwrap().report.diagnostics.len()
+    });
+    let counts = session.counts();
+    assert_eq!(
+        counts.full, 1,
+        "every keystroke stays incremental: {counts:?}"
+    );
+}

@@ -21,6 +21,7 @@ pub mod nginx;
 pub mod output;
 pub mod readers;
 pub mod rules;
+pub mod session;
 pub mod settings;
 pub mod source;
 pub mod stats;

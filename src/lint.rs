@@ -170,8 +170,13 @@ pub fn lint_with(
     overlay: &Overlay,
 ) -> Result<Analysis, LintError> {
     let (mut report, runs) = check(prepare_with(paths, overrides, overlay)?);
-    // Report only on what was asked for (pre-commit passes single files): a
-    // finding inside an included file outside `paths` belongs to that file.
+    retain_asked(&mut report, paths);
+    Ok(Analysis { report, runs })
+}
+
+/// Report only on what was asked for (pre-commit passes single files): a
+/// finding inside an included file outside `paths` belongs to that file.
+pub(crate) fn retain_asked(report: &mut Report, paths: &[PathBuf]) {
     let mut asked: Vec<PathBuf> = paths
         .iter()
         .filter_map(|p| crate::source::canonicalize(p).ok())
@@ -184,7 +189,6 @@ pub fn lint_with(
             asked.iter().any(|r| p.starts_with(r))
         })
     });
-    Ok(Analysis { report, runs })
 }
 
 /// Lint content read from standard input as if it were the file `name`
@@ -291,6 +295,8 @@ pub struct Run {
     /// Where the target version is written (a pin, a Dockerfile line).
     pub target_from: Option<crate::container::Place>,
     pub settings: Settings,
+    /// How it was resolved (an incremental session resolves it again).
+    pub inv: Invocation,
 }
 
 impl Run {
@@ -313,6 +319,7 @@ impl Run {
             memory: &self.settings.memory,
             header_cache: Default::default(),
             anchor_cache: Default::default(),
+            doc_cache: Default::default(),
         }
     }
 }
@@ -329,6 +336,21 @@ pub struct Prepared {
     /// Configs checked because an asked context file takes part in their
     /// deployment (canonical).
     pub via_context: Vec<PathBuf>,
+    /// The host and options every config was resolved with.
+    pub host: HostFacts,
+    pub opts: ResolveOptions,
+    /// Each config of the project resolved alone (what linking saw).
+    pub alone: Vec<Alone>,
+}
+
+/// A config resolved on its own: the facts linking matches on and the
+/// files its resolution read.
+#[derive(Debug, Clone)]
+pub struct Alone {
+    pub facts: ConfigFacts,
+    pub inv: Invocation,
+    /// Included files (canonical), in the order read.
+    pub included: Vec<PathBuf>,
 }
 
 fn prepare_inis(
@@ -483,43 +505,26 @@ fn prepare_inis(
                 .clone(),
         );
     }
-    let resolved_alone: Vec<(ConfigFacts, Vec<PathBuf>)> = {
+    let resolved_alone: Vec<Alone> = {
         use rayon::prelude::*;
         all.par_iter()
             .zip(all_settings.par_iter())
             .map(|(p, env)| {
-                let mut scratch = SourceMap::new();
                 let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
-                let r = resolve::resolve(
-                    &invocation(&display_name(&cwd, p), yaml, env),
+                resolve_alone(
+                    p.clone(),
+                    invocation(&display_name(&cwd, p), yaml, env),
                     &host,
                     &opts,
-                    &mut scratch,
-                );
-                let included: Vec<PathBuf> = r
-                    .files
-                    .iter()
-                    .skip(1)
-                    .filter_map(|(f, _)| {
-                        let path = scratch.get(*f).path.clone()?;
-                        Some(crate::source::canonicalize(&path).unwrap_or(path))
-                    })
-                    .collect();
-                (
-                    ConfigFacts {
-                        path: p.clone(),
-                        sockets: crate::deployment::sockets(&r),
-                    },
-                    included,
                 )
             })
             .collect()
     };
     let mut facts = Vec::with_capacity(resolved_alone.len());
     let mut included = std::collections::HashSet::new();
-    for (f, inc) in resolved_alone {
-        facts.push(f);
-        included.extend(inc);
+    for a in &resolved_alone {
+        facts.push(a.facts.clone());
+        included.extend(a.included.iter().cloned());
     }
     let inis_real: Vec<Option<PathBuf>> = inis
         .iter()
@@ -753,6 +758,7 @@ fn prepare_inis(
                 target,
                 target_from,
                 settings: settings.clone(),
+                inv,
             });
         }
     }
@@ -803,6 +809,7 @@ fn prepare_inis(
             target,
             target_from,
             settings,
+            inv,
         });
         cli_configs += 1;
     }
@@ -814,7 +821,38 @@ fn prepare_inis(
         diagnostics,
         files: inis.len() + cli_configs,
         via_context,
+        host,
+        opts,
+        alone: resolved_alone,
     })
+}
+
+/// Resolve one config on its own, as linking sees it.
+pub(crate) fn resolve_alone(
+    path: PathBuf,
+    inv: Invocation,
+    host: &HostFacts,
+    opts: &ResolveOptions,
+) -> Alone {
+    let mut scratch = SourceMap::new();
+    let r = resolve::resolve(&inv, host, opts, &mut scratch);
+    let included: Vec<PathBuf> = r
+        .files
+        .iter()
+        .skip(1)
+        .filter_map(|(f, _)| {
+            let path = scratch.get(*f).path.clone()?;
+            Some(crate::source::canonicalize(&path).unwrap_or(path))
+        })
+        .collect();
+    Alone {
+        facts: ConfigFacts {
+            path,
+            sockets: crate::deployment::sockets(&r),
+        },
+        inv,
+        included,
+    }
 }
 
 /// The configs to check and to link, with those embedded in context files
@@ -868,56 +906,44 @@ fn budget_diagnostics(run: &Run, settings: &Settings) -> Vec<Diagnostic> {
         .collect()
 }
 
-/// Run the rules on every prepared config.
-fn check(prepared: Prepared) -> (Report, Vec<Run>) {
-    let Prepared {
-        sources,
-        project: pctx,
-        links,
-        runs,
-        mut diagnostics,
-        files,
-        via_context,
-    } = prepared;
-    // Rules are pure functions of the prepared data: each run is checked on
-    // its own, in parallel, and the findings kept in run order.
-    let found: Vec<Vec<Diagnostic>> = {
-        use rayon::prelude::*;
-        runs.par_iter()
-            .map(|run| {
-                let settings = &run.settings;
-                let ctx = run.context(&sources, &pctx, &links);
-                let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
-                found.extend(budget_diagnostics(run, settings));
-                if ctx.command_line().is_some() {
-                    // A manifest's command line is not rewritten by fixes
-                    // (a shell-form command is one span).
-                    for d in &mut found {
-                        d.fix = None;
-                    }
-                }
-                let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
-                checked.sort();
-                checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
-                let found =
-                    crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
-                let mut out = Vec::new();
-                for mut d in found {
-                    let path = sources.get(d.file).path.clone().unwrap_or_default();
-                    if settings.ignored_in(&path, d.code) {
-                        continue;
-                    }
-                    d.severity = settings.severity_of(d.code, d.severity);
-                    out.push(d);
-                }
-                out
-            })
-            .collect()
-    };
-    diagnostics.extend(found.into_iter().flatten());
-    crate::output::normalize(&sources, &mut diagnostics);
-    let unlinked = runs
-        .iter()
+/// The findings of one run: its rules, budgets, suppressions and the
+/// settings that apply to its files.
+pub(crate) fn check_run(
+    run: &Run,
+    sources: &SourceMap,
+    pctx: &ProjectContext,
+    links: &[Deployment],
+) -> Vec<Diagnostic> {
+    let settings = &run.settings;
+    let ctx = run.context(sources, pctx, links);
+    let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+    found.extend(budget_diagnostics(run, settings));
+    if ctx.command_line().is_some() {
+        // A manifest's command line is not rewritten by fixes
+        // (a shell-form command is one span).
+        for d in &mut found {
+            d.fix = None;
+        }
+    }
+    let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
+    checked.sort();
+    checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
+    let found = crate::suppress::apply(sources, &checked, found, &|r| settings.is_selected(r));
+    let mut out = Vec::new();
+    for mut d in found {
+        let path = sources.get(d.file).path.clone().unwrap_or_default();
+        if settings.ignored_in(&path, d.code) {
+            continue;
+        }
+        d.severity = settings.severity_of(d.code, d.severity);
+        out.push(d);
+    }
+    out
+}
+
+/// Configs checked that no container runs (and no config includes).
+pub(crate) fn unlinked(runs: &[Run], pctx: &ProjectContext) -> Vec<Unlinked> {
+    runs.iter()
         .filter(|r| r.deployment.is_none())
         .filter(|r| {
             crate::source::canonicalize(&r.ini).map_or(true, |p| !pctx.included.contains(&p))
@@ -931,7 +957,32 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
                 .zip(r.nginx_why.iter().cloned())
                 .collect(),
         })
-        .collect();
+        .collect()
+}
+
+/// Run the rules on every prepared config.
+fn check(prepared: Prepared) -> (Report, Vec<Run>) {
+    let Prepared {
+        sources,
+        project: pctx,
+        links,
+        runs,
+        mut diagnostics,
+        files,
+        via_context,
+        ..
+    } = prepared;
+    // Rules are pure functions of the prepared data: each run is checked on
+    // its own, in parallel, and the findings kept in run order.
+    let found: Vec<Vec<Diagnostic>> = {
+        use rayon::prelude::*;
+        runs.par_iter()
+            .map(|run| check_run(run, &sources, &pctx, &links))
+            .collect()
+    };
+    diagnostics.extend(found.into_iter().flatten());
+    crate::output::normalize(&sources, &mut diagnostics);
+    let unlinked = unlinked(&runs, &pctx);
     let report = Report {
         sources,
         diagnostics,

@@ -140,9 +140,24 @@ pub struct IniContext<'a> {
     pub header_cache: std::cell::OnceCell<Span>,
     /// Where new options go ([`IniContext::insertion_anchor`]), found once.
     pub anchor_cache: std::cell::OnceCell<(FileId, Span)>,
+    /// The checked file's lines, parsed once for the rules that read them.
+    pub doc_cache: std::cell::OnceCell<crate::uwsgi::syntax::IniDoc>,
 }
 
 impl IniContext<'_> {
+    /// The lines of `file` as an ini: parsed once for the checked file.
+    pub fn ini_doc(&self, file: FileId) -> std::borrow::Cow<'_, crate::uwsgi::syntax::IniDoc> {
+        if file == self.file {
+            std::borrow::Cow::Borrowed(
+                self.doc_cache.get_or_init(|| {
+                    crate::uwsgi::syntax::parse(&self.sources.get(self.file).bytes)
+                }),
+            )
+        } else {
+            std::borrow::Cow::Owned(crate::uwsgi::syntax::parse(&self.sources.get(file).bytes))
+        }
+    }
+
     /// The effective (last) entry of a single-valued option, any alias.
     pub fn last(&self, name: &str) -> Option<&Entry> {
         self.resolved.last(name)
@@ -269,7 +284,7 @@ impl IniContext<'_> {
                     .iter()
                     .find(|(file, _)| *file == self.file)
                     .map_or("uwsgi", |(_, s)| s.as_str());
-                crate::uwsgi::syntax::parse(&f.bytes)
+                self.ini_doc(self.file)
                     .lines
                     .iter()
                     .find_map(|l| match l.kind {
@@ -370,10 +385,15 @@ impl IniContext<'_> {
         // Never inside an `if-*`/`for` block: a line there is conditional
         // (or swallowed, when the block is never closed).
         let blocks = self.logic_blocks();
+        // The blocks are disjoint and in file order: one binary search per
+        // line, not a scan of every block (a large config has hundreds).
+        let in_block = |at: usize| {
+            let i = blocks.partition_point(|b| b.start <= at);
+            i > 0 && at < blocks[i - 1].end
+        };
         let mine = || {
-            self.file_entries().filter(|(_, f, k, _)| {
-                *f == self.file && !blocks.iter().any(|b| b.start <= k.start && k.start < b.end)
-            })
+            self.file_entries()
+                .filter(|(_, f, k, _)| *f == self.file && !in_block(k.start))
         };
         mine()
             .filter(|(e, _, _, _)| e.def().is_some_and(|d| RECYCLING.contains(&d.name)))
@@ -392,7 +412,7 @@ impl IniContext<'_> {
         let bytes = &self.sources.get(self.file).bytes;
         let mut out = Vec::new();
         let mut open: Option<usize> = None;
-        for line in &crate::uwsgi::syntax::parse(bytes).lines {
+        for line in &self.ini_doc(self.file).lines {
             let crate::uwsgi::syntax::LineKind::Entry { key, .. } = line.kind else {
                 continue;
             };

@@ -274,6 +274,14 @@ impl SourceMap {
         &self.files[id.0 as usize]
     }
 
+    /// Put a new text in place of a file's (same id, same path): an
+    /// incremental session re-reads a changed file under its old id.
+    pub fn replace_bytes(&mut self, id: FileId, bytes: Vec<u8>) {
+        let old = &self.files[id.0 as usize];
+        let file = SourceFile::new(old.name.clone(), old.path.clone(), bytes);
+        self.files[id.0 as usize] = file;
+    }
+
     /// The id of a file already read from `path`, if any.
     pub fn find_path(&self, path: &Path) -> Option<FileId> {
         self.by_path.get(path).copied()

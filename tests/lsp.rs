@@ -873,3 +873,256 @@ fn a_configmap_manifest_gets_the_findings_of_the_config_it_holds_and_follows_edi
     assert!(!codes(&after).contains(&"UW202".to_string()), "{after:?}");
     c.stop();
 }
+
+/// Everything a finding says, in one shape for `check --format json` and
+/// for the protocol: code, severity, message, range (0-based), the related
+/// places (file, range, message), the help and the fix's applicability.
+type Full = (
+    String,
+    String,
+    String,
+    [u64; 4],
+    Vec<String>,
+    String,
+    String,
+);
+
+fn check_full(check: &Value, file: &str) -> Vec<Full> {
+    let range = |d: &Value| {
+        let n = |k: &str| d[k].as_u64().unwrap() - 1;
+        [n("line"), n("column"), n("end_line"), n("end_column")]
+    };
+    check["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["file"] == file)
+        .map(|d| {
+            let related = d["related"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    format!(
+                        "{} {:?} {}",
+                        r["file"].as_str().unwrap(),
+                        range(r),
+                        r["message"]
+                    )
+                })
+                .collect();
+            (
+                d["code"].as_str().unwrap().to_string(),
+                d["severity"].as_str().unwrap().to_string(),
+                d["message"].as_str().unwrap().to_string(),
+                range(d),
+                related,
+                d["help"].to_string(),
+                d["fix"]["applicability"].to_string(),
+            )
+        })
+        .collect()
+}
+
+fn lsp_full(root: &Path, diags: &[Value]) -> Vec<Full> {
+    let prefix = format!("{}/", uri(root));
+    let range = |r: &Value| {
+        let n = |a: &str, b: &str| r[a][b].as_u64().unwrap();
+        [
+            n("start", "line"),
+            n("start", "character"),
+            n("end", "line"),
+            n("end", "character"),
+        ]
+    };
+    lsp_findings(diags)
+        .into_iter()
+        .zip(diags)
+        .map(|((code, sev, msg, at), d)| {
+            let related = d["relatedInformation"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| {
+                    let file = r["location"]["uri"].as_str().unwrap();
+                    let file = file.strip_prefix(&prefix).unwrap_or(file);
+                    format!(
+                        "{file} {:?} {}",
+                        range(&r["location"]["range"]),
+                        r["message"]
+                    )
+                })
+                .collect();
+            (
+                code,
+                sev,
+                msg,
+                at,
+                related,
+                d["data"]["help"].to_string(),
+                d["data"]["fix"].to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Replace the first `find` in `text` by `by` through a ranged change
+/// (ASCII text), and return the new text.
+fn edit(c: &mut Client, path: &Path, version: i64, text: &str, find: &str, by: &str) -> String {
+    let at = text
+        .find(find)
+        .unwrap_or_else(|| panic!("`{find}` in {text}"));
+    let pos = |off: usize| {
+        let before = &text[..off];
+        let line = before.matches('\n').count();
+        let col = off - before.rfind('\n').map_or(0, |i| i + 1);
+        json!({ "line": line, "character": col })
+    };
+    let range = json!({ "start": pos(at), "end": pos(at + find.len()) });
+    c.change(path, version, json!([{ "range": range, "text": by }]));
+    text.replacen(find, by, 1)
+}
+
+#[test]
+fn a_sequence_of_edits_to_the_config_and_to_compose_keeps_exactly_checks_findings() {
+    let root = project("session", "rules/UW202/bad/variant-compose");
+    let ini = root.join("uwsgi.ini");
+    let compose = root.join("docker-compose.yml");
+    // An include, so that findings come from two files of one config.
+    std::fs::write(root.join("base.ini"), "[uwsgi]\nharakiri = \"30\"\n").unwrap();
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(&ini, text.replace("[uwsgi]\n", "[uwsgi]\nini = base.ini\n")).unwrap();
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    let mut ini_text = c.open(&ini, "uwsgi");
+    let mut compose_text = c.open(&compose, "yaml");
+    let (mut iv, mut cv) = (1, 1);
+    // Each step: an edit, then the diagnostics of both documents compared
+    // with `check --format json` on the same texts, saved.
+    let steps: &[(&str, &str, &str)] = &[
+        ("ini", "processes = 4", "processes = 2"),
+        (
+            "ini",
+            "master = true\n",
+            "master = true\nreload_on_rss = 100\n",
+        ),
+        (
+            "ini",
+            "[uwsgi]\n",
+            "[uwsgi]\n; moved down a line\nbuffer-size = 32k\n",
+        ),
+        ("compose", "mem_limit: 1g", "mem_limit: 512m"),
+        ("ini", "processes = 2", "processes = 8"),
+        // A socket: what linking matches on changes.
+        ("ini", "master = true\n", "master = true\nsocket = :3031\n"),
+        ("ini", "buffer-size = 32k\n", ""),
+        ("compose", "mem_limit: 512m", "mem_limit: 8g"),
+        ("ini", "reload_on_rss = 100\n", "reload-on-rss = 100\n"),
+    ];
+    for (i, &(which, find, by)) in steps.iter().enumerate() {
+        if which == "ini" {
+            iv += 1;
+            ini_text = edit(&mut c, &ini, iv, &ini_text, find, by);
+        } else {
+            cv += 1;
+            compose_text = edit(&mut c, &compose, cv, &compose_text, find, by);
+        }
+        iv += 1;
+        let on_ini = c.republish(&ini, iv);
+        cv += 1;
+        let on_compose = c.republish(&compose, cv);
+        std::fs::write(&ini, &ini_text).unwrap();
+        std::fs::write(&compose, &compose_text).unwrap();
+        let check = check_json(&root, &[]);
+        assert_eq!(
+            lsp_full(&root, &on_ini),
+            check_full(&check, "uwsgi.ini"),
+            "step {i}: {which} `{find}` → `{by}`"
+        );
+        assert_eq!(
+            lsp_full(&root, &on_compose),
+            check_full(&check, "docker-compose.yml"),
+            "step {i}: {which} `{find}` → `{by}`"
+        );
+        if i == 2 {
+            // The findings of the include are `check`'s too.
+            assert!(!check_full(&check, "base.ini").is_empty());
+        }
+    }
+    c.stop();
+}
+
+#[test]
+fn rule_links_follow_the_docs_url_setting_as_checks_do() {
+    let root = project("docs-url", "examples/django-ecs");
+    let ini = root.join("deploy/uwsgi.ini");
+    std::fs::write(
+        root.join("uwsgi-lint.toml"),
+        "[output]\ndocs-url = \"https://docs.example.com/rules\"\n",
+    )
+    .unwrap();
+    let links = |diags: &[Value]| -> Vec<(String, String)> {
+        diags
+            .iter()
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["codeDescription"]["href"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let check_links = |check: &Value| -> Vec<(String, String)> {
+        check["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["file"] == "deploy/uwsgi.ini")
+            .map(|d| {
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    d["url"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    // From the configuration file: the links `check --format json` gives.
+    let (mut c, _) = Client::start(&root, json!({}), None);
+    c.open(&ini, "uwsgi");
+    let got = links(&c.diagnostics(&ini, 1));
+    assert!(got.contains(&(
+        "UW202".into(),
+        "https://docs.example.com/rules/UW202.md".into()
+    )));
+    assert_eq!(got, check_links(&check_json(&root, &[])));
+    c.stop();
+    // The client's setting wins, as `--docs-url` does; `{code}` is replaced.
+    let url = "https://lint.example.org/r/{code}";
+    let (mut c, _) = Client::start(&root, json!({ "docsUrl": url }), None);
+    c.open(&ini, "uwsgi");
+    let got = links(&c.diagnostics(&ini, 1));
+    assert!(got.contains(&("UW202".into(), "https://lint.example.org/r/UW202".into())));
+    assert_eq!(got, check_links(&check_json(&root, &["--docs-url", url])));
+    // A relative URL is refused with a message, and the file's setting holds.
+    c.notify(
+        "workspace/didChangeConfiguration",
+        json!({ "settings": { "docsUrl": "rules/" } }),
+    );
+    let warned = loop {
+        let m = c.next();
+        if m["method"] == "window/logMessage" {
+            break m;
+        }
+    };
+    assert!(
+        warned["params"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("docsUrl")
+    );
+    let got = links(&c.republish(&ini, 2));
+    assert!(got.contains(&(
+        "UW202".into(),
+        "https://docs.example.com/rules/UW202.md".into()
+    )));
+    c.stop();
+}

@@ -131,10 +131,14 @@ fn severity(s: Severity) -> lsp::DiagnosticSeverity {
     }
 }
 
-/// The rule's page as a URI: on the project's site when the package names
-/// one, else the page in the source tree this binary was built from, when
-/// it is still there.
-pub fn rule_href(code: &str) -> Option<lsp::Uri> {
+/// The rule's page as a URI: under the settings' `docs-url` when there is
+/// one (as `check` links it), else on the project's site when the package
+/// names one, else the page in the source tree this binary was built from,
+/// when it is still there.
+pub fn rule_href(code: &str, docs_url: Option<&str>) -> Option<lsp::Uri> {
+    if docs_url.is_some() {
+        return lsp::Uri::from_str(&crate::output::rule_url(code, docs_url)).ok();
+    }
     // Looked up once per rule (a stat per diagnostic would cost on every edit).
     static CACHE: std::sync::Mutex<Vec<(String, Option<lsp::Uri>)>> =
         std::sync::Mutex::new(Vec::new());
@@ -168,7 +172,12 @@ fn tags(code: &str) -> Option<Vec<lsp::DiagnosticTag>> {
 }
 
 /// One library diagnostic as the protocol's.
-pub fn diagnostic(sources: &SourceMap, d: &Diagnostic, enc: Encoding) -> lsp::Diagnostic {
+pub fn diagnostic(
+    sources: &SourceMap,
+    d: &Diagnostic,
+    enc: Encoding,
+    docs_url: Option<&str>,
+) -> lsp::Diagnostic {
     let file = sources.get(d.file);
     let related: Vec<lsp::DiagnosticRelatedInformation> = d
         .related
@@ -188,7 +197,7 @@ pub fn diagnostic(sources: &SourceMap, d: &Diagnostic, enc: Encoding) -> lsp::Di
         range: range(file, d.span, enc),
         severity: Some(severity(d.severity)),
         code: Some(lsp::NumberOrString::String(d.code.to_string())),
-        code_description: rule_href(d.code).map(|href| lsp::CodeDescription { href }),
+        code_description: rule_href(d.code, docs_url).map(|href| lsp::CodeDescription { href }),
         source: Some("uwsgi-lint".into()),
         message: d.message.clone(),
         related_information: (!related.is_empty()).then_some(related),

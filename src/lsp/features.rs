@@ -92,7 +92,7 @@ pub fn handle(server: &Server, method: &str, params: Value) -> Result<Option<Val
 struct At<'a> {
     server: &'a Server,
     doc: &'a Doc,
-    project: &'a Project,
+    project: Project<'a>,
     ids: Vec<FileId>,
 }
 
@@ -554,7 +554,7 @@ fn code_actions(
         if !at.ids.contains(&d.file) || d.span.end < from || d.span.start > to {
             continue;
         }
-        let diag = convert::diagnostic(&report.sources, d, at.enc());
+        let diag = convert::diagnostic(&report.sources, d, at.enc(), at.project.docs_url);
         if let Some(fix) = &d.fix
             && let Some(changes) = edit_map(&at, &fix.edits)
         {
@@ -721,7 +721,7 @@ fn file_named(at: &At, name: &str) -> Option<PathBuf> {
         candidates.push(file);
     }
     for c in candidates {
-        for base in [at.project.root.as_path(), dir] {
+        for base in [at.project.root, dir] {
             let p = crate::input::normalize_lexically(&base.join(c));
             if p.is_file() || at.server.doc_at(&p) {
                 return Some(p);

@@ -1,13 +1,15 @@
 //! `uwsgi-lint lsp`: a language server on stdio, a thin front end over the
 //! library.
 //!
-//! Every analysis is the library's `lint` of the project the document lies
-//! in (its workspace folder, else its repository root), with the unsaved
-//! texts of every open document as an overlay — so a document gets exactly
-//! the findings `check` reports for that file, cross-file ones included,
-//! and an edit to an open Compose file re-diagnoses the configs it runs.
-//! Changes are debounced: analysis waits until no message arrived for
-//! `debounceMs`, or until a request needs it.
+//! Every analysis is the library's incremental session (`crate::session`)
+//! of the project the document lies in (its workspace folder, else its
+//! repository root), with the unsaved texts of every open document as an
+//! overlay — so a document gets exactly the findings `check` reports for
+//! that file, cross-file ones included, and an edit to an open Compose file
+//! re-diagnoses the configs it runs. An edit to a uWSGI config re-reads
+//! only that config; an edit to a context file or the settings rebuilds the
+//! project's context. Changes are debounced: analysis waits until no
+//! message arrived for `debounceMs`, or until a request needs it.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,8 +20,8 @@ use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response}
 use lsp_types as lsp;
 use serde_json::Value;
 
-use crate::input::Overlay;
 use crate::lint::{Analysis, LintError};
+use crate::session::Session;
 use crate::settings::{Overrides, selector_known};
 
 pub mod convert;
@@ -44,9 +46,18 @@ pub struct Doc {
 }
 
 /// The analysis of one project.
-pub struct Project {
-    pub root: PathBuf,
-    pub analysis: Analysis,
+#[derive(Clone, Copy)]
+pub struct Project<'a> {
+    pub root: &'a Path,
+    pub analysis: &'a Analysis,
+    /// Where rule pages are published (`[output] docs-url`, `docsUrl`).
+    pub docs_url: Option<&'a str>,
+}
+
+/// A project with an open document, and its session.
+struct Tracked {
+    root: PathBuf,
+    session: Session,
 }
 
 pub struct Server {
@@ -55,9 +66,11 @@ pub struct Server {
     docs: BTreeMap<String, Doc>,
     folders: Vec<PathBuf>,
     overrides: Overrides,
+    /// The settings `initializationOptions` gave.
+    init_settings: serde_json::Map<String, Value>,
     debounce: Duration,
     dirty: bool,
-    projects: Vec<Project>,
+    projects: Vec<Tracked>,
     /// What was last published per URI (version, diagnostics): unchanged
     /// diagnostics are not sent again.
     published: BTreeMap<String, (Option<i32>, Vec<lsp::Diagnostic>)>,
@@ -90,6 +103,7 @@ impl Server {
             docs: BTreeMap::new(),
             folders: Vec::new(),
             overrides: Overrides::default(),
+            init_settings: serde_json::Map::new(),
             debounce: Duration::from_millis(50),
             dirty: false,
             projects: Vec::new(),
@@ -268,7 +282,7 @@ impl Server {
         folders.dedup();
         self.folders = folders;
         if let Some(opts) = params.initialization_options {
-            self.apply_settings(&opts);
+            self.apply_settings(&opts, true);
         }
         self.initialized = true;
         serde_json::json!({
@@ -279,15 +293,24 @@ impl Server {
 
     /// `initializationOptions` or `workspace/didChangeConfiguration` settings
     /// (either bare or under `uwsgi-lint`): what the command-line flags of
-    /// `check` would say, over the configuration files.
-    fn apply_settings(&mut self, v: &Value) {
+    /// `check` would say, over the configuration files. The keys of a
+    /// configuration change replace those of `initializationOptions`; the
+    /// keys it leaves out keep theirs (eglot, for one, sends an empty change
+    /// right after initializing).
+    fn apply_settings(&mut self, v: &Value, initial: bool) {
         let v = v
             .get("uwsgi-lint")
             .or_else(|| v.get("uwsgiLint"))
             .unwrap_or(v);
-        if !v.is_object() {
+        let Some(given) = v.as_object() else {
             return;
+        };
+        if initial {
+            self.init_settings = given.clone();
         }
+        let mut merged = self.init_settings.clone();
+        merged.extend(given.iter().map(|(k, v)| (k.clone(), v.clone())));
+        let v = &Value::Object(merged);
         let mut o = Overrides::default();
         let mut problems = Vec::new();
         let list = |key: &str, problems: &mut Vec<String>| -> Vec<String> {
@@ -345,6 +368,12 @@ impl Server {
             .get("nginxPrefix")
             .and_then(Value::as_str)
             .map(PathBuf::from);
+        if let Some(s) = v.get("docsUrl").and_then(Value::as_str) {
+            match crate::settings::parse_docs_url(s) {
+                Ok(url) => o.docs_url = Some(url),
+                Err(e) => problems.push(format!("`docsUrl`: {e}")),
+            }
+        }
         if let Some(ms) = v.get("debounceMs").and_then(Value::as_u64) {
             self.debounce = Duration::from_millis(ms.min(5_000));
         }
@@ -417,13 +446,36 @@ impl Server {
                     self.dirty = true;
                 }
                 DidChangeWatchedFiles::METHOD => {
-                    // Every analysis reads the disk afresh (configuration
-                    // files included): analysing again is enough.
+                    let p: lsp::DidChangeWatchedFilesParams = parse(n.params)?;
+                    if p.changes.is_empty() {
+                        // Something changed, it does not say what.
+                        for t in &mut self.projects {
+                            t.session.invalidate();
+                        }
+                    }
+                    for change in p.changes {
+                        let Some(path) = convert::uri_to_path(&change.uri) else {
+                            continue;
+                        };
+                        let path = convert::canonical(&path);
+                        for t in &mut self.projects {
+                            // A created or deleted file changes what is
+                            // discovered; a changed one may be re-read alone.
+                            if change.typ == lsp::FileChangeType::CHANGED {
+                                t.session.changed_on_disk(&path);
+                            } else {
+                                t.session.invalidate();
+                            }
+                        }
+                    }
                     self.dirty = true;
                 }
                 DidChangeConfiguration::METHOD => {
                     let p: lsp::DidChangeConfigurationParams = parse(n.params)?;
-                    self.apply_settings(&p.settings);
+                    self.apply_settings(&p.settings, false);
+                    for t in &mut self.projects {
+                        t.session.set_overrides(self.overrides.clone());
+                    }
                     self.dirty = true;
                 }
                 DidChangeWorkspaceFolders::METHOD => {
@@ -501,20 +553,10 @@ impl Server {
             .unwrap_or_else(|| crate::discover::repo_root(path.parent().unwrap_or(Path::new("/"))))
     }
 
-    fn overlay(&self) -> Overlay {
-        let mut o = Overlay::new();
-        for d in self.docs.values() {
-            if let Some(p) = &d.path {
-                o.insert(p, d.text.clone().into_bytes());
-            }
-        }
-        o
-    }
-
-    /// Lint every project with an open document, then publish.
+    /// Analyse every project with an open document (each through its
+    /// session: incremental where it can be), then publish.
     pub fn analyse(&mut self) {
         self.dirty = false;
-        let overlay = self.overlay();
         let mut roots: Vec<PathBuf> = self
             .docs
             .values()
@@ -523,48 +565,84 @@ impl Server {
             .collect();
         roots.sort();
         roots.dedup();
-        let mut projects = Vec::new();
-        let mut config_errors = Vec::new();
-        for root in roots {
-            // Relative names resolve from the project root, as `check` run
-            // there resolves them (uWSGI reads includes from its cwd).
-            if let Err(e) = std::env::set_current_dir(&root) {
-                self.log(
-                    lsp::MessageType::WARNING,
-                    &format!("cannot enter {}: {e}", root.display()),
-                );
-                continue;
-            }
-            let overrides = self.overrides.clone();
-            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                crate::lint::lint_with(std::slice::from_ref(&root), &overrides, &overlay)
-            }));
-            match outcome {
-                Ok(Ok(analysis)) => projects.push(Project { root, analysis }),
-                Ok(Err(LintError::Config(e))) => {
-                    self.log(lsp::MessageType::ERROR, &e.to_string());
-                    config_errors.push(e);
-                }
-                Ok(Err(LintError::Io(e))) => self.log(
-                    lsp::MessageType::WARNING,
-                    &format!("{}: {e}", root.display()),
-                ),
-                Err(_) => self.log(
-                    lsp::MessageType::ERROR,
-                    &format!(
-                        "internal error linting {}; please report it",
-                        root.display()
-                    ),
-                ),
+        // Projects with no open document left are dropped with their session.
+        let mut tracked: Vec<Tracked> = std::mem::take(&mut self.projects)
+            .into_iter()
+            .filter(|t| roots.contains(&t.root))
+            .collect();
+        for root in &roots {
+            if !tracked.iter().any(|t| &t.root == root) {
+                tracked.push(Tracked {
+                    root: root.clone(),
+                    session: Session::new(vec![root.clone()], self.overrides.clone()),
+                });
             }
         }
-        self.projects = projects;
+        let texts: Vec<(&Path, &[u8])> = self
+            .docs
+            .values()
+            .filter_map(|d| Some((d.path.as_deref()?, d.text.as_bytes())))
+            .collect();
+        let mut config_errors = Vec::new();
+        let mut logs = Vec::new();
+        for t in &mut tracked {
+            // Relative names resolve from the project root, as `check` run
+            // there resolves them (uWSGI reads includes from its cwd).
+            if let Err(e) = std::env::set_current_dir(&t.root) {
+                logs.push((
+                    lsp::MessageType::WARNING,
+                    format!("cannot enter {}: {e}", t.root.display()),
+                ));
+                continue;
+            }
+            t.session.set_texts(texts.iter().copied());
+            let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                t.session.analysis().map(|_| ())
+            }));
+            match outcome {
+                Ok(Ok(())) => {}
+                Ok(Err(LintError::Config(e))) => {
+                    logs.push((lsp::MessageType::ERROR, e.to_string()));
+                    config_errors.push(e);
+                }
+                Ok(Err(LintError::Io(e))) => logs.push((
+                    lsp::MessageType::WARNING,
+                    format!("{}: {e}", t.root.display()),
+                )),
+                Err(_) => {
+                    // Whatever it kept may be half updated.
+                    t.session = Session::new(vec![t.root.clone()], self.overrides.clone());
+                    logs.push((
+                        lsp::MessageType::ERROR,
+                        format!(
+                            "internal error linting {}; please report it",
+                            t.root.display()
+                        ),
+                    ));
+                }
+            }
+        }
+        self.projects = tracked;
+        for (typ, text) in logs {
+            self.log(typ, &text);
+        }
         self.publish_all(&config_errors);
     }
 
+    /// The analysed projects.
+    fn analysed(&self) -> impl Iterator<Item = Project<'_>> {
+        self.projects.iter().filter_map(|t| {
+            Some(Project {
+                root: &t.root,
+                analysis: t.session.last()?,
+                docs_url: t.session.docs_url(),
+            })
+        })
+    }
+
     /// The project and the ids under which the library read `path`.
-    pub fn file(&self, path: &Path) -> Option<(&Project, Vec<crate::source::FileId>)> {
-        self.projects.iter().find_map(|p| {
+    pub fn file(&self, path: &Path) -> Option<(Project<'_>, Vec<crate::source::FileId>)> {
+        self.analysed().find_map(|p| {
             let ids: Vec<_> = p
                 .analysis
                 .report
@@ -592,13 +670,18 @@ impl Server {
         for doc in self.docs.values() {
             let Some(path) = &doc.path else { continue };
             let mut out = Vec::new();
-            if let Some(project) = self.projects.iter().find(|p| path.starts_with(&p.root)) {
+            if let Some(project) = self.analysed().find(|p| path.starts_with(p.root)) {
                 let report = &project.analysis.report;
                 for d in &report.diagnostics {
                     // (A config embedded in a manifest shows in the manifest.)
                     let file = report.sources.get(d.file).path.as_deref();
                     if file.map(crate::input::shown_path).as_deref() == Some(path.as_path()) {
-                        out.push(convert::diagnostic(&report.sources, d, self.enc));
+                        out.push(convert::diagnostic(
+                            &report.sources,
+                            d,
+                            self.enc,
+                            project.docs_url,
+                        ));
                     }
                 }
             }

@@ -4,7 +4,7 @@ use crate::diagnostic::{Diagnostic, Severity};
 use crate::rules::{Rule, RuleContext};
 use crate::source::{FileId, Span};
 use crate::uwsgi::resolve::{EventKind, Layer, is_block_closer};
-use crate::uwsgi::syntax::{self, LineKind};
+use crate::uwsgi::syntax::LineKind;
 
 /// Report every resolver event of `kind` as a diagnostic of `rule`.
 fn report(ctx: &RuleContext, rule: &Rule, kind: EventKind, out: &mut Vec<Diagnostic>) {
@@ -117,7 +117,7 @@ pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
     let reported: Vec<(FileId, Span)> = out[before..].iter().map(|d| (d.file, d.span)).collect();
     for (file, section) in &ctx.resolved.files {
         let bytes = &ctx.sources.get(*file).bytes;
-        let doc = syntax::parse(bytes);
+        let doc = ctx.ini_doc(*file);
         let mut open: Option<String> = None;
         for (sec, line) in doc.entries_with_section(bytes) {
             if sec != Some(section.as_bytes()) {

@@ -275,6 +275,7 @@ mod tests {
             memory: &crate::model::Memory::default(),
             header_cache: Default::default(),
             anchor_cache: Default::default(),
+            doc_cache: Default::default(),
         };
         let ctx = RuleContext::new(&ctx);
         let rule = |code, check| Rule {

@@ -303,6 +303,14 @@ pub fn substitute(raw: &[u8], table: &MagicTable) -> Substituted {
     let mut uses = Vec::new();
     let mut i = 0;
     while i < raw.len() {
+        // The text up to the next `%` is copied as it is, in one go.
+        let next = memchr::memchr(b'%', &raw[i..]).map_or(raw.len(), |n| i + n);
+        text.extend_from_slice(&raw[i..next]);
+        origin.extend(i..next);
+        i = next;
+        if i == raw.len() {
+            break;
+        }
         if raw[i] == b'%' && i + 1 == raw.len() {
             // uWSGI reads the file with a NUL appended, so a final `%` takes
             // the NUL as its variable and is deleted (uWSGI then reads past its

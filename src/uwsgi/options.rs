@@ -260,11 +260,16 @@ fn curated(name: &str) -> Option<Curated> {
     }
 }
 
+/// The catalogue is looked up for every option of every config: a hasher
+/// made for short keys rather than std's DoS-resistant SipHash (the keys
+/// are the catalogue's own names, not attacker-chosen table contents).
+type NameMap<V> = HashMap<&'static str, V, foldhash::fast::RandomState>;
+
 pub struct Catalogue {
     all: Vec<OptionDef>,
     /// Names writing the same field with the same parser (`processes`/`workers`).
-    alias_groups: HashMap<&'static str, Vec<&'static str>>,
-    by_name: HashMap<&'static str, usize>,
+    alias_groups: NameMap<Vec<&'static str>>,
+    by_name: NameMap<usize>,
     by_short: HashMap<char, usize>,
 }
 
@@ -320,7 +325,7 @@ fn load() -> Catalogue {
     // Where two plugins define the same name, prefer what the pinned build
     // has, then core, then python: that is the option a user of it gets.
     let rank = |o: &OptionDef| (!o.in_build, o.plugin != "core", o.plugin != "python");
-    let mut by_name: HashMap<&'static str, usize> = HashMap::new();
+    let mut by_name: NameMap<usize> = NameMap::default();
     let mut by_short: HashMap<char, usize> = HashMap::new();
     for (i, o) in all.iter().enumerate() {
         match by_name.get(o.name) {
@@ -343,7 +348,7 @@ fn load() -> Catalogue {
             .or_default()
             .push(o.name);
     }
-    let mut alias_groups = HashMap::new();
+    let mut alias_groups = NameMap::default();
     for names in groups.into_values().filter(|g| g.len() > 1) {
         for n in &names {
             alias_groups.insert(*n, names.clone());

@@ -140,6 +140,9 @@ pub struct Entry {
     pub inherited: bool,
     /// Parts of the value that cannot be known statically.
     pub unknown: Vec<Unknown>,
+    /// The catalogue's entry for `key`, looked up once (rules ask for it
+    /// on every entry, many times over).
+    def: Option<&'static OptionDef>,
 }
 
 impl Entry {
@@ -154,9 +157,7 @@ impl Entry {
         }
     }
     pub fn def(&self) -> Option<&'static OptionDef> {
-        std::str::from_utf8(&self.key)
-            .ok()
-            .and_then(|k| catalogue().get(k))
+        self.def
     }
 }
 
@@ -215,6 +216,21 @@ pub struct Resolved {
     /// A command-line word only known at runtime stands where options go
     /// (a launcher's `$EXTRA_ARGS`): any option may be set there.
     pub open: bool,
+    /// Entries by the hash of their key, built at the first lookup (rules
+    /// look up hundreds of options in configs of thousands of lines).
+    index: std::sync::OnceLock<KeyIndex>,
+}
+
+/// Entry positions by key hash, for the entry count it was built at.
+#[derive(Debug, Clone, Default)]
+struct KeyIndex {
+    len: usize,
+    by_key: HashMap<u64, Vec<u32>>,
+}
+
+fn key_hash(key: &[u8]) -> u64 {
+    use std::hash::BuildHasher;
+    foldhash::fast::FixedState::with_seed(0).hash_one(key)
 }
 
 impl Resolved {
@@ -239,11 +255,37 @@ impl Resolved {
             .get(name)
             .map(|d| d.aliases())
             .unwrap_or_default();
-        let own = name.to_string();
-        self.entries.iter().filter(move |e| {
-            let k = e.key.as_slice();
-            k == own.as_bytes() || names.iter().any(|n| n.as_bytes() == k)
-        })
+        let index = self.index.get_or_init(|| {
+            let mut by_key: HashMap<u64, Vec<u32>> = HashMap::new();
+            for (i, e) in self.entries.iter().enumerate() {
+                by_key.entry(key_hash(&e.key)).or_default().push(i as u32);
+            }
+            KeyIndex {
+                len: self.entries.len(),
+                by_key,
+            }
+        });
+        let mut hits: Vec<u32> = Vec::new();
+        let wanted = std::iter::once(name).chain(names.iter().copied().filter(|n| *n != name));
+        if index.len == self.entries.len() {
+            for n in wanted {
+                let n = n.as_bytes();
+                if let Some(at) = index.by_key.get(&key_hash(n)) {
+                    hits.extend(at.iter().filter(|&&i| self.entries[i as usize].key == n));
+                }
+            }
+            hits.sort_unstable();
+            hits.dedup();
+        } else {
+            // Entries were added after the index was built.
+            let wanted: Vec<&str> = wanted.collect();
+            hits.extend((0..self.entries.len() as u32).filter(|&i| {
+                wanted
+                    .iter()
+                    .any(|n| n.as_bytes() == self.entries[i as usize].key)
+            }));
+        }
+        hits.into_iter().map(move |i| &self.entries[i as usize])
     }
 
     /// The effective (last) entry for a single-valued option.
@@ -725,6 +767,9 @@ impl Resolver<'_> {
         }
         self.first_of.entry(key.clone()).or_insert(idx);
         self.out.entries.push(Entry {
+            def: std::str::from_utf8(&key)
+                .ok()
+                .and_then(|k| catalogue().get(k)),
             key: key.clone(),
             raw_value: value.clone(),
             value: value.clone(),
@@ -1331,12 +1376,18 @@ impl Resolver<'_> {
             if e.configured {
                 continue;
             }
-            let Some(mut value) = e.value.clone() else {
+            let Some(v) = e.value.as_deref() else {
                 continue;
             };
             if self.expansion_exhausted {
                 break;
             }
+            // Most values have no `X(`: nothing below would change them (no
+            // copy, no event), so they are not copied to be scanned.
+            if memchr::memmem::find(v, &[symbol, b'(']).is_none() {
+                continue;
+            }
+            let mut value = v.to_vec();
             let mut unknown = Vec::new();
             let mut fatal = Vec::new();
             let mut expansions = 0;

@@ -88,7 +88,8 @@ pub fn parse(bytes: &[u8]) -> IniDoc {
     let mut lines = Vec::new();
     let mut start = 0;
     while start < bytes.len() {
-        let nl = bytes[start..].iter().position(|&b| b == b'\n');
+        // memchr: the parser runs on every config at every keystroke.
+        let nl = memchr::memchr(b'\n', &bytes[start..]);
         let (end, newline) = match nl {
             Some(i) => (start + i, Some(Span::new(start + i, start + i + 1))),
             None => (bytes.len(), None),
@@ -100,10 +101,7 @@ pub fn parse(bytes: &[u8]) -> IniDoc {
 }
 
 fn parse_line(bytes: &[u8], span: Span, newline: Option<Span>) -> IniLine {
-    let visible_end = bytes[span.range()]
-        .iter()
-        .position(|&b| b == 0)
-        .map_or(span.end, |i| span.start + i);
+    let visible_end = memchr::memchr(0, &bytes[span.range()]).map_or(span.end, |i| span.start + i);
     let ignored = Span::new(visible_end, span.end);
     let content = strip(bytes, Span::new(span.start, visible_end));
     let kind = if content.is_empty() {
@@ -123,7 +121,7 @@ fn parse_line(bytes: &[u8], span: Span, newline: Option<Span>) -> IniLine {
                 span: content,
             },
             _ => {
-                let eq = bytes[content.range()].iter().position(|&b| b == b'=');
+                let eq = memchr::memchr(b'=', &bytes[content.range()]);
                 match eq {
                     Some(i) => {
                         let eq_at = content.start + i;
