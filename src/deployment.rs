@@ -2318,7 +2318,7 @@ pub fn link_indexed(
             nearest_unique(&lists, &r.container.file).map(|c| {
                 (
                     configs[c].path.clone(),
-                    "a port it exposes is the config's socket port".to_string(),
+                    "a port it exposes is one the config listens on".to_string(),
                 )
             })
         })

@@ -844,7 +844,11 @@ pub(crate) fn resolve_alone(
             let path = scratch.get(*f).path.clone()?;
             Some(crate::source::canonicalize(&path).unwrap_or(path))
         })
-        .collect();
+        .collect::<Vec<_>>();
+    // A config that loads a section of itself (`ini = :base`) is no file
+    // another config includes.
+    let me = crate::source::canonicalize(&path).unwrap_or_else(|_| path.clone());
+    let included: Vec<PathBuf> = included.into_iter().filter(|p| *p != me).collect();
     Alone {
         facts: ConfigFacts {
             path,

@@ -76,6 +76,33 @@ fn a_project_with_containers_but_none_running_the_config_says_so_once() {
 }
 
 #[test]
+fn a_config_that_loads_a_section_of_itself_is_still_said_unlinked() {
+    // `ini = :base` reads the same file again: it is no file another config
+    // includes, so it is still reported when no container runs it.
+    let d = std::env::temp_dir().join(format!("uwsgi-lint-self-section-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    let src = common::manifest_dir().join("tests/fixtures/linking/unlinked-note");
+    for f in ["Dockerfile", "docker-compose.yml", "deploy/uwsgi.ini"] {
+        std::fs::create_dir_all(d.join(f).parent().unwrap()).unwrap();
+        std::fs::copy(src.join(f), d.join(f)).unwrap();
+    }
+    let ini = d.join("deploy/uwsgi.ini");
+    let text = std::fs::read_to_string(&ini).unwrap();
+    std::fs::write(
+        &ini,
+        format!("{text}ini = :base\n\n[base]\nbuffer-size = 32768\n"),
+    )
+    .unwrap();
+    let (_, _, note) =
+        common::uwsgi_lint(&d, &["check", "--no-config", "--format", "concise", "."]);
+    assert!(
+        note.starts_with("note: deploy/uwsgi.ini is run by no container"),
+        "{note}"
+    );
+    let _ = std::fs::remove_dir_all(&d);
+}
+
+#[test]
 fn a_deployment_entry_links_a_container_whose_command_shows_no_uwsgi() {
     let out = run("explicit-no-command");
     assert!(

@@ -469,6 +469,12 @@ fn copilot_environment_with_less_memory() {
     let d202 = find(&v, "UW202");
     assert_eq!(d202.len(), 1, "{}", summary(&v));
     assert_eq!(d202[0]["related"][0]["line"], 10);
+    // The message names the environment whose limit it is.
+    let m = d202[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("(of the environment `staging`, the smallest of the manifest)"),
+        "{m}"
+    );
     let _ = std::fs::remove_dir_all(&d);
 }
 

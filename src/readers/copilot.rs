@@ -65,19 +65,22 @@ impl Reader for Manifests {
             // An environment may override `memory`: the smallest is the
             // limit of at least one environment (the base one applies to
             // environments that do not override it).
-            let memory = std::iter::once(doc.get("memory"))
+            let memory = std::iter::once((None, doc.get("memory")))
                 .chain(
                     doc.get("environments")
                         .map_or(&[][..], Node::entries)
                         .iter()
-                        .map(|(_, env)| env.get("memory")),
+                        .map(|(name, env)| (name.as_str(), env.get("memory"))),
                 )
-                .flatten()
-                .min_by_key(|m| {
+                .filter_map(|(env, m)| Some((env, m?)))
+                .min_by_key(|(_, m)| {
                     m.scalar_text()
                         .and_then(|t| quantity::ecs_task_memory(&t).ok())
                         .map_or(u64::MAX, |b| b.0)
                 });
+            // Which environment the limit is that of, where not the base.
+            let memory_env = memory.and_then(|(env, _)| env).map(str::to_string);
+            let memory = memory.map(|(_, m)| m);
             if let Some(m) = memory {
                 match m.scalar_text().map(|t| quantity::ecs_task_memory(&t)) {
                     Some(Ok(b)) => task.memory = Some(At::new(b, m.span)),
@@ -107,6 +110,11 @@ impl Reader for Manifests {
             }
             let mut containers = ecs::containers(f, &task);
             if let Some(main) = containers.first_mut() {
+                if let (Some(env), Some(limit)) = (&memory_env, main.limit.as_mut()) {
+                    limit.explanation.push_str(&format!(
+                        " (of the environment `{env}`, the smallest of the manifest)"
+                    ));
+                }
                 main.dockerfile = dockerfile(doc, &workspace);
                 main.image = doc
                     .at(&["image", "location"])
