@@ -5,6 +5,8 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
+include!("src/uwsgi/name_hash.rs");
+
 struct Row<'a> {
     name: &'a str,
     short: Option<char>,
@@ -64,6 +66,7 @@ fn kind(kind: &str, parser: &str) -> &'static str {
 fn main() {
     println!("cargo::rerun-if-changed=data/uwsgi-options.tsv");
     println!("cargo::rerun-if-changed=build.rs");
+    println!("cargo::rerun-if-changed=src/uwsgi/name_hash.rs");
     let data = std::fs::read_to_string("data/uwsgi-options.tsv").expect("data/uwsgi-options.tsv");
     let mut all = Vec::new();
     for line in data.lines() {
@@ -141,12 +144,13 @@ fn main() {
     alias_of.sort();
 
     let mut out = String::new();
+    let group: HashMap<&str, &Vec<&str>> = alias_of.iter().map(|(n, g)| (*n, g)).collect();
     out.push_str("/// Every row of the catalogue, in table order.\n");
     let _ = writeln!(out, "static ALL: [OptionDef; {}] = [", all.len());
     for o in &all {
         let _ = writeln!(
             out,
-            "    OptionDef {{ name: {:?}, short: {:?}, plugin: {:?}, parser: {:?}, kind: ValueKind::{}, flags: Flags({}), target: {:?}, argument: Argument::{}, in_build: {}, help: {:?} }},",
+            "    OptionDef {{ name: {:?}, short: {:?}, plugin: {:?}, parser: {:?}, kind: ValueKind::{}, flags: Flags({}), target: {:?}, argument: Argument::{}, in_build: {}, help: {:?}, group: &{:?} }},",
             o.name,
             o.short,
             o.plugin,
@@ -156,7 +160,8 @@ fn main() {
             o.target,
             o.argument,
             o.in_build,
-            o.help
+            o.help,
+            group.get(o.name).map_or(&[][..], |g| &g[..]),
         );
     }
     out.push_str("];\n");
@@ -168,22 +173,24 @@ fn main() {
         let _ = writeln!(out, "    ({n:?}, {i}),");
     }
     out.push_str("];\n");
+    // Open addressing, linear probing: each name at the first free slot
+    // from its hash.
+    let mut slots = vec![u16::MAX; NAME_SLOTS];
+    for (n, i) in &names {
+        let mut s = name_hash(n.as_bytes()) as usize % NAME_SLOTS;
+        while slots[s] != u16::MAX {
+            s = (s + 1) % NAME_SLOTS;
+        }
+        slots[s] = u16::try_from(*i).expect("fewer than 65535 rows");
+    }
+    out.push_str("/// The row of each name, by [`name_hash`] (`u16::MAX`: free).\n");
+    let _ = writeln!(out, "static NAME_TABLE: [u16; {NAME_SLOTS}] = {slots:?};");
     let mut shorts: Vec<(char, usize)> = by_short.into_iter().collect();
     shorts.sort();
     out.push_str("/// The row each short flag means, sorted by flag.\n");
     let _ = writeln!(out, "static BY_SHORT: [(char, u16); {}] = [", shorts.len());
     for (c, i) in &shorts {
         let _ = writeln!(out, "    ({c:?}, {i}),");
-    }
-    out.push_str("];\n");
-    out.push_str("/// Each aliased name and its group, sorted by name.\n");
-    let _ = writeln!(
-        out,
-        "static ALIAS_GROUPS: [(&str, &[&str]); {}] = [",
-        alias_of.len()
-    );
-    for (n, g) in &alias_of {
-        let _ = writeln!(out, "    ({n:?}, &{g:?}),");
     }
     out.push_str("];\n");
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").expect("OUT_DIR")).join("options.rs");

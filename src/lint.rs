@@ -136,7 +136,7 @@ pub fn prepare_with(
         crate::discover::context_roots(paths)
     };
     // One walk finds the context and the configs.
-    let context = crate::discover::context(&roots, overlay);
+    let mut context = crate::discover::context(&roots, overlay);
     let inis = crate::discover::uwsgi_inis_in(paths, &context, overlay)?;
     // Every config of the project takes part in linking; only those under
     // `paths` are checked.
@@ -146,7 +146,7 @@ pub fn prepare_with(
         .iter()
         .filter_map(|p| crate::source::canonicalize(p).ok())
         .collect();
-    prepare_inis(&inis, &all, &context, overlay, overrides, &asked)
+    prepare_inis(&inis, &all, &mut context, overlay, overrides, &asked)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
@@ -213,14 +213,14 @@ pub fn lint_stdin(
         vec![crate::discover::repo_root(abs.parent().unwrap_or(&cwd))]
     };
     let overlay = Overlay::single(&abs, content);
-    let context = crate::discover::context(&roots, &overlay);
+    let mut context = crate::discover::context(&roots, &overlay);
     let mut all = context.configs.clone();
     all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
     let prepared = prepare_inis(
         &[name.to_path_buf()],
         &all,
-        &context,
+        &mut context,
         &overlay,
         overrides,
         &[],
@@ -332,11 +332,13 @@ pub struct Prepared {
 fn prepare_inis(
     inis: &[PathBuf],
     all_configs: &[PathBuf],
-    context: &crate::discover::ContextFiles,
+    context: &mut crate::discover::ContextFiles,
     overlay: &Overlay,
     overrides: &Overrides,
     asked: &[PathBuf],
 ) -> Result<Prepared, LintError> {
+    let prefetched = std::mem::take(&mut context.texts);
+    let context = &*context;
     // Context files asked for (a Compose file, an Nginx file …): the
     // deployments they take part in are checked too.
     let claimed: std::collections::HashSet<&PathBuf> = context.claimed.all().collect();
@@ -383,6 +385,7 @@ fn prepare_inis(
         nginx_ids: Vec::new(),
         embedded: HashMap::new(),
         embedded_configs: Vec::new(),
+        prefetched,
     };
     reading.read_all(&context.claimed);
     let crate::readers::ReadContext {
@@ -478,37 +481,34 @@ fn prepare_inis(
                 .clone(),
         );
     }
+    let alone: Vec<(&PathBuf, &Vec<(String, String)>)> = all.iter().zip(&all_settings).collect();
     let resolved_alone: Vec<(ConfigFacts, Vec<PathBuf>)> = {
-        use rayon::prelude::*;
-        all.par_iter()
-            .zip(all_settings.par_iter())
-            .map(|(p, env)| {
-                let mut scratch = SourceMap::new();
-                let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
-                let r = resolve::resolve(
-                    &invocation(&display_name(&cwd, p), yaml, env),
-                    &host,
-                    &opts,
-                    &mut scratch,
-                );
-                let included: Vec<PathBuf> = r
-                    .files
-                    .iter()
-                    .skip(1)
-                    .filter_map(|(f, _)| {
-                        let path = scratch.get(*f).path.clone()?;
-                        Some(crate::source::canonicalize(&path).unwrap_or(path))
-                    })
-                    .collect();
-                (
-                    ConfigFacts {
-                        path: p.clone(),
-                        sockets: crate::deployment::sockets(&r),
-                    },
-                    included,
-                )
-            })
-            .collect()
+        crate::discover::par_map(&alone, |(p, env)| {
+            let mut scratch = SourceMap::new();
+            let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
+            let r = resolve::resolve(
+                &invocation(&display_name(&cwd, p), yaml, env),
+                &host,
+                &opts,
+                &mut scratch,
+            );
+            let included: Vec<PathBuf> = r
+                .files
+                .iter()
+                .skip(1)
+                .filter_map(|(f, _)| {
+                    let path = scratch.get(*f).path.clone()?;
+                    Some(crate::source::canonicalize(&path).unwrap_or(path))
+                })
+                .collect();
+            (
+                ConfigFacts {
+                    path: (*p).clone(),
+                    sockets: crate::deployment::sockets(&r),
+                },
+                included,
+            )
+        })
     };
     let mut facts = Vec::with_capacity(resolved_alone.len());
     let mut included = std::collections::HashSet::new();
@@ -871,37 +871,34 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     // Rules are pure functions of the prepared data: each run is checked on
     // its own, in parallel, and the findings kept in run order.
     let found: Vec<Vec<Diagnostic>> = {
-        use rayon::prelude::*;
-        runs.par_iter()
-            .map(|run| {
-                let settings = &run.settings;
-                let ctx = run.context(&sources, &pctx, &links);
-                let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
-                found.extend(budget_diagnostics(run, settings));
-                if ctx.command_line().is_some() {
-                    // A manifest's command line is not rewritten by fixes
-                    // (a shell-form command is one span).
-                    for d in &mut found {
-                        d.fix = None;
-                    }
+        crate::discover::par_map(&runs, |run| {
+            let settings = &run.settings;
+            let ctx = run.context(&sources, &pctx, &links);
+            let mut found = rules::check_ini(&ctx, &|r| settings.is_selected(r));
+            found.extend(budget_diagnostics(run, settings));
+            if ctx.command_line().is_some() {
+                // A manifest's command line is not rewritten by fixes
+                // (a shell-form command is one span).
+                for d in &mut found {
+                    d.fix = None;
                 }
-                let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
-                checked.sort();
-                checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
-                let found =
-                    crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
-                let mut out = Vec::new();
-                for mut d in found {
-                    let path = sources.get(d.file).path.clone().unwrap_or_default();
-                    if settings.ignored_in(&path, d.code) {
-                        continue;
-                    }
-                    d.severity = settings.severity_of(d.code, d.severity);
-                    out.push(d);
+            }
+            let mut checked: Vec<_> = run.resolved.files.iter().map(|(f, _)| *f).collect();
+            checked.sort();
+            checked.dedup_by(|a, b| sources.get(*a).path == sources.get(*b).path);
+            let found =
+                crate::suppress::apply(&sources, &checked, found, &|r| settings.is_selected(r));
+            let mut out = Vec::new();
+            for mut d in found {
+                let path = sources.get(d.file).path.clone().unwrap_or_default();
+                if settings.ignored_in(&path, d.code) {
+                    continue;
                 }
-                out
-            })
-            .collect()
+                d.severity = settings.severity_of(d.code, d.severity);
+                out.push(d);
+            }
+            out
+        })
     };
     diagnostics.extend(found.into_iter().flatten());
     crate::output::normalize(&sources, &mut diagnostics);
