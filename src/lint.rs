@@ -659,7 +659,19 @@ fn prepare_inis(
     for (i, d) in links.iter().enumerate() {
         links_of.entry(d.uwsgi.as_path()).or_default().push(i);
     }
-    for (ini, real) in inis.iter().zip(&inis_real) {
+    // Each config as each container runs it (or on its own): the
+    // invocations first (settings are cached and may fail), then each
+    // resolved on its own, in parallel, into a source map of its own;
+    // those are merged in order, which gives the file ids resolving one
+    // after another into one map gives.
+    struct Job {
+        ini: usize,
+        dep: Option<usize>,
+        inv: Invocation,
+    }
+    let mut per_ini: Vec<(Settings, String, PathBuf)> = Vec::with_capacity(inis.len());
+    let mut jobs: Vec<Job> = Vec::new();
+    for (k, (ini, real)) in inis.iter().zip(&inis_real).enumerate() {
         let settings = cache.for_real(ini, real.as_deref())?.clone();
         let spec = display_name(&cwd, ini);
         let yaml = crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml);
@@ -684,66 +696,80 @@ fn prepare_inis(
                 inv.env
                     .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
             }
-            let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
-            // The checked file, not one `UWSGI_INI` loads before it.
-            let own = resolved.files.iter().find(|(f, _)| {
-                sources.get(*f).path.as_deref().is_some_and(|p| {
-                    crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
-                })
-            });
-            let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
-                // The config itself could not be read (too large, unreadable,
-                // not a regular file): said, never a silent pass.
-                let id = sources.add(SourceFile::new(
-                    spec.clone(),
-                    Some(canonical.clone()),
-                    Vec::new(),
-                ));
-                let why = resolved
-                    .events
-                    .iter()
-                    .find(|e| e.fatal)
-                    .map_or_else(|| format!("cannot read `{spec}`"), |e| e.message.clone());
-                if let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) {
-                    diagnostics.push(rule.diag(id, Span::default(), why));
-                }
-                continue;
-            };
-            let (nginx, nginx_why): (Vec<usize>, Vec<String>) = match d {
-                Some(d) => (d.nginx.clone(), d.nginx_why.clone()),
-                None => index
-                    .related_nginx(
-                        &pctx.project,
-                        &canonical,
-                        &crate::deployment::sockets(&resolved),
-                        None,
-                    )
-                    .into_iter()
-                    .unzip(),
-            };
-            // The target version, and where it is written when a file says it.
-            let (target, target_from) = match settings.uwsgi_version {
-                Some(v) => (v, None),
-                None => match d
-                    .and_then(|d| d.version.clone())
-                    .or_else(|| pctx.project.pin_for(&canonical))
-                {
-                    Some((v, place)) => (v, Some(place)),
-                    None => (NEWEST_2_0, None),
-                },
-            };
-            runs.push(Run {
-                ini: ini.clone(),
-                deployment: dep,
-                resolved,
-                file,
-                nginx,
-                nginx_why,
-                target,
-                target_from,
-                settings: settings.clone(),
-            });
+            jobs.push(Job { ini: k, dep, inv });
         }
+        per_ini.push((settings, spec, canonical));
+    }
+    let resolved_each = crate::discover::par_map(&jobs, |job| {
+        let mut scratch = SourceMap::new();
+        let r = resolve::resolve(&job.inv, &host, &opts, &mut scratch);
+        (r, scratch)
+    });
+    for (job, (mut resolved, scratch)) in jobs.iter().zip(resolved_each) {
+        let ids = sources.merge(scratch);
+        resolved.remap_files(&ids);
+        let ini = &inis[job.ini];
+        let (settings, spec, canonical) = &per_ini[job.ini];
+        let dep = job.dep;
+        let d = dep.map(|i| &links[i]);
+        // The checked file, not one `UWSGI_INI` loads before it.
+        let own = resolved.files.iter().find(|(f, _)| {
+            sources.get(*f).path.as_deref().is_some_and(|p| {
+                crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
+            })
+        });
+        let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
+            // The config itself could not be read (too large, unreadable,
+            // not a regular file): said, never a silent pass.
+            let id = sources.add(SourceFile::new(
+                spec.clone(),
+                Some(canonical.clone()),
+                Vec::new(),
+            ));
+            let why = resolved
+                .events
+                .iter()
+                .find(|e| e.fatal)
+                .map_or_else(|| format!("cannot read `{spec}`"), |e| e.message.clone());
+            if let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) {
+                diagnostics.push(rule.diag(id, Span::default(), why));
+            }
+            continue;
+        };
+        let (nginx, nginx_why): (Vec<usize>, Vec<String>) = match d {
+            Some(d) => (d.nginx.clone(), d.nginx_why.clone()),
+            None => index
+                .related_nginx(
+                    &pctx.project,
+                    &canonical,
+                    &crate::deployment::sockets(&resolved),
+                    None,
+                )
+                .into_iter()
+                .unzip(),
+        };
+        // The target version, and where it is written when a file says it.
+        let (target, target_from) = match settings.uwsgi_version {
+            Some(v) => (v, None),
+            None => match d
+                .and_then(|d| d.version.clone())
+                .or_else(|| pctx.project.pin_for(&canonical))
+            {
+                Some((v, place)) => (v, Some(place)),
+                None => (NEWEST_2_0, None),
+            },
+        };
+        runs.push(Run {
+            ini: ini.clone(),
+            deployment: dep,
+            resolved,
+            file,
+            nginx,
+            nginx_why,
+            target,
+            target_from,
+            settings: settings.clone(),
+        });
     }
     // Containers whose command line is the whole config, below the paths
     // asked: checked like a file, their findings on the command's lines.
