@@ -389,11 +389,8 @@ pub fn run(args: &Args) -> Result<u8, String> {
         root: &root,
         options: &options,
     };
-    let mut rendered = String::new();
-    if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
-        rendered.push_str(&verbose_links(&report, &cwd));
-    }
-    rendered += &match (args.statistics, args.format) {
+    // Written as rendered, not joined: a large report is one copy in memory.
+    let rendered = match (args.statistics, args.format) {
         (true, Format::Text | Format::Concise) => crate::output::summary::statistics(&input),
         (true, Format::Json) => crate::output::summary::statistics_json(&input),
         (true, f) => {
@@ -406,6 +403,9 @@ pub fn run(args: &Args) -> Result<u8, String> {
         }
         (false, f) => crate::output::renderer(f).render(&input),
     };
+    if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
+        super::emit(&verbose_links(&report, &cwd));
+    }
     super::emit(&rendered);
     let threshold: Severity = top.fail_on.unwrap_or(Level::Warning).into();
     let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);

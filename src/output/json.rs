@@ -181,5 +181,7 @@ pub fn render(input: &super::Input<'_>) -> String {
             infos: count(Severity::Info),
         },
     };
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    out.push('\n');
+    out
 }
