@@ -741,7 +741,7 @@ fn prepare_inis(
             None => index
                 .related_nginx(
                     &pctx.project,
-                    &canonical,
+                    canonical,
                     &crate::deployment::sockets(&resolved),
                     None,
                 )
@@ -753,7 +753,7 @@ fn prepare_inis(
             Some(v) => (v, None),
             None => match d
                 .and_then(|d| d.version.clone())
-                .or_else(|| pctx.project.pin_for(&canonical))
+                .or_else(|| pctx.project.pin_for(canonical))
             {
                 Some((v, place)) => (v, Some(place)),
                 None => (NEWEST_2_0, None),
