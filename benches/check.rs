@@ -165,6 +165,50 @@ fn check_monorepo(b: divan::Bencher, n: usize) {
     b.bench(|| uwsgi_lint::lint::lint(std::slice::from_ref(&dir), &overrides).unwrap());
 }
 
+/// The walk: list, read and classify every file of a generated tree (in
+/// parallel from 16 files on).
+#[divan::bench(args = [100, 1000], sample_count = 5)]
+fn discover(b: divan::Bencher, n: usize) {
+    let dir = monorepo(n);
+    let overlay = uwsgi_lint::input::Overlay::new();
+    b.bench(|| uwsgi_lint::discover::context(std::slice::from_ref(&dir), &overlay));
+}
+
+/// One config inside a generated tree, as the per-file pre-commit hook
+/// asks for it: its context is still the whole repository.
+#[divan::bench(args = [100, 1000], sample_count = 5)]
+fn check_one_file(b: divan::Bencher, n: usize) {
+    let overrides = Overrides {
+        no_config: true,
+        ..Overrides::default()
+    };
+    let file = monorepo(n).join("services/svc-00042/deploy/uwsgi.ini");
+    b.bench(|| uwsgi_lint::lint::lint(std::slice::from_ref(&file), &overrides).unwrap());
+}
+
+/// Option lookups by name (every collected key, every rule), in the
+/// catalogue's build-time table.
+#[divan::bench]
+fn catalogue_get(b: divan::Bencher) {
+    let names = [
+        "processes",
+        "reload-on-rss",
+        "harakiri",
+        "socket",
+        "no-such-option",
+    ];
+    b.bench(|| {
+        names
+            .iter()
+            .filter(|n| {
+                uwsgi_lint::uwsgi::options::catalogue()
+                    .get(divan::black_box(n))
+                    .is_some()
+            })
+            .count()
+    });
+}
+
 /// A 2,000-line config: the example's, then comments, env lines, routes
 /// and mounts, as large real configs grow.
 fn big_ini() -> Vec<u8> {

@@ -220,6 +220,9 @@ pub struct ContextFiles {
     /// uWSGI configs, as the walk names them (below a root, not resolved),
     /// so that the walk that finds the context finds them too.
     pub configs: Vec<PathBuf>,
+    /// The content of claimed files the walk read to classify them, for
+    /// their reader (canonical path → bytes).
+    pub texts: std::collections::HashMap<PathBuf, Vec<u8>>,
 }
 
 /// The project roots around `paths`: for a file, its repository root,
@@ -246,13 +249,18 @@ pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
 }
 
 /// Classify every file under `roots` that describes what runs uWSGI (by the
-/// overlay's text where it has one).
+/// overlay's text where it has one). Files are read and classified in
+/// parallel and kept in walk order, so the result does not depend on the
+/// scheduling; the content read to classify a claimed file is kept for the
+/// reader (each file is read once).
 pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
     let mut out = ContextFiles {
         roots: roots.to_vec(),
         claimed: Claimed::new(),
         configs: Vec::new(),
+        texts: std::collections::HashMap::new(),
     };
+    let mut found: Vec<(PathBuf, PathBuf)> = Vec::new();
     for root in roots {
         // Entries below a canonical root are canonical unless they are
         // links: only those are resolved (a `canonicalize` per file is a
@@ -268,41 +276,84 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
             };
             (walked, p)
         });
-        let unsaved = unsaved_under(root, real_root.as_deref(), overlay);
-        for (walked, p) in on_disk.chain(unsaved) {
-            // A uWSGI config is found by content, whatever else it is.
-            let mut bytes = None;
-            if let Some(format) = format_of(&walked)
-                && let Ok(b) = overlay.read(&walked)
-            {
-                if match format {
-                    ConfigFormat::Ini => is_uwsgi_ini(&b),
-                    ConfigFormat::Yaml => is_uwsgi_yaml(&b) && !is_chart_values(&walked),
-                } {
-                    out.configs.push(walked.clone());
-                }
-                bytes = Some(b);
+        found.extend(on_disk);
+        found.extend(unsaved_under(root, real_root.as_deref(), overlay));
+    }
+    let classified = par_map(&found, |(walked, p)| classify(walked, p, overlay));
+    for ((walked, p), c) in found.into_iter().zip(classified) {
+        if c.config {
+            out.configs.push(walked);
+        }
+        if let Some(i) = c.reader {
+            out.claimed.0[i].push(p.clone());
+            if let Some(b) = c.bytes {
+                out.texts.insert(p, b);
             }
-            let name = p
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let ext = p
-                .extension()
-                .map(|e| e.to_string_lossy().to_ascii_lowercase())
-                .unwrap_or_default();
-            let read = || overlay.read(&p);
-            let mut candidate = Candidate::new(&p, &name, &ext, &read);
-            if let Some(b) = bytes {
-                candidate = candidate.with_bytes(b);
-            }
-            out.claimed.offer(&candidate);
         }
     }
     out.claimed.sort();
     out.configs.sort();
     out.configs.dedup();
     out
+}
+
+/// `f` over `items`, in parallel when there are enough to pay for the
+/// threads (a small project runs on the calling thread), in input order.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    use rayon::prelude::*;
+    if items.len() < PARALLEL_FROM {
+        items.iter().map(f).collect()
+    } else {
+        items.par_iter().map(f).collect()
+    }
+}
+
+/// Below this many items, work stays on one thread: starting the pool
+/// costs more than a few files or configs take.
+pub const PARALLEL_FROM: usize = 16;
+
+/// What the walk learnt of one file.
+struct Classified {
+    /// A uWSGI config (by content).
+    config: bool,
+    /// The reader that claimed it ([`crate::readers::READERS`] index).
+    reader: Option<usize>,
+    /// Its content, when reading it was needed to classify it.
+    bytes: Option<Vec<u8>>,
+}
+
+fn classify(walked: &Path, p: &Path, overlay: &Overlay) -> Classified {
+    // A uWSGI config is found by content, whatever else it is.
+    let mut config = false;
+    let mut bytes = None;
+    if let Some(format) = format_of(walked)
+        && let Ok(b) = overlay.read(walked)
+    {
+        config = match format {
+            ConfigFormat::Ini => is_uwsgi_ini(&b),
+            ConfigFormat::Yaml => is_uwsgi_yaml(&b) && !is_chart_values(walked),
+        };
+        bytes = Some(b);
+    }
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = p
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    let read = || overlay.read(p);
+    let mut candidate = Candidate::new(p, &name, &ext, &read);
+    if let Some(b) = bytes {
+        candidate = candidate.with_bytes(b);
+    }
+    let reader = crate::readers::claimant(&candidate);
+    Classified {
+        config,
+        reader,
+        bytes: reader.and_then(|_| candidate.into_bytes()),
+    }
 }
 
 #[cfg(test)]

@@ -138,7 +138,7 @@ pub fn prepare_with(
         crate::discover::context_roots(paths)
     };
     // One walk finds the context and the configs.
-    let context = crate::discover::context(&roots, overlay);
+    let mut context = crate::discover::context(&roots, overlay);
     let inis = crate::discover::uwsgi_inis_in(paths, &context, overlay)?;
     // Every config of the project takes part in linking; only those under
     // `paths` are checked.
@@ -148,7 +148,7 @@ pub fn prepare_with(
         .iter()
         .filter_map(|p| crate::source::canonicalize(p).ok())
         .collect();
-    prepare_inis(&inis, &all, &context, overlay, overrides, &asked)
+    prepare_inis(&inis, &all, &mut context, overlay, overrides, &asked)
 }
 
 pub fn lint(paths: &[PathBuf], overrides: &Overrides) -> Result<Report, LintError> {
@@ -219,14 +219,14 @@ pub fn lint_stdin(
         vec![crate::discover::repo_root(abs.parent().unwrap_or(&cwd))]
     };
     let overlay = Overlay::single(&abs, content);
-    let context = crate::discover::context(&roots, &overlay);
+    let mut context = crate::discover::context(&roots, &overlay);
     let mut all = context.configs.clone();
     all.retain(|p| crate::source::canonicalize(p).ok().as_deref() != Some(abs.as_path()));
     all.push(name.to_path_buf());
     let prepared = prepare_inis(
         &[name.to_path_buf()],
         &all,
-        &context,
+        &mut context,
         &overlay,
         overrides,
         &[],
@@ -356,11 +356,13 @@ pub struct Alone {
 fn prepare_inis(
     inis: &[PathBuf],
     all_configs: &[PathBuf],
-    context: &crate::discover::ContextFiles,
+    context: &mut crate::discover::ContextFiles,
     overlay: &Overlay,
     overrides: &Overrides,
     asked: &[PathBuf],
 ) -> Result<Prepared, LintError> {
+    let prefetched = std::mem::take(&mut context.texts);
+    let context = &*context;
     // Context files asked for (a Compose file, an Nginx file …): the
     // deployments they take part in are checked too.
     let claimed: std::collections::HashSet<&PathBuf> = context.claimed.all().collect();
@@ -408,6 +410,7 @@ fn prepare_inis(
         nginx_ids: Vec::new(),
         embedded: HashMap::new(),
         embedded_configs: Vec::new(),
+        prefetched,
     };
     reading.read_all(&context.claimed);
     let crate::readers::ReadContext {
@@ -505,20 +508,17 @@ fn prepare_inis(
                 .clone(),
         );
     }
+    let alone_in: Vec<(&PathBuf, &Vec<(String, String)>)> = all.iter().zip(&all_settings).collect();
     let resolved_alone: Vec<Alone> = {
-        use rayon::prelude::*;
-        all.par_iter()
-            .zip(all_settings.par_iter())
-            .map(|(p, env)| {
-                let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
-                resolve_alone(
-                    p.clone(),
-                    invocation(&display_name(&cwd, p), yaml, env),
-                    &host,
-                    &opts,
-                )
-            })
-            .collect()
+        crate::discover::par_map(&alone_in, |(p, env)| {
+            let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
+            resolve_alone(
+                (*p).clone(),
+                invocation(&display_name(&cwd, p), yaml, env),
+                &host,
+                &opts,
+            )
+        })
     };
     let mut facts = Vec::with_capacity(resolved_alone.len());
     let mut included = std::collections::HashSet::new();
@@ -675,7 +675,19 @@ fn prepare_inis(
     for (i, d) in links.iter().enumerate() {
         links_of.entry(d.uwsgi.as_path()).or_default().push(i);
     }
-    for (ini, real) in inis.iter().zip(&inis_real) {
+    // Each config as each container runs it (or on its own): the
+    // invocations first (settings are cached and may fail), then each
+    // resolved on its own, in parallel, into a source map of its own;
+    // those are merged in order, which gives the file ids resolving one
+    // after another into one map gives.
+    struct Job {
+        ini: usize,
+        dep: Option<usize>,
+        inv: Invocation,
+    }
+    let mut per_ini: Vec<(Settings, String, PathBuf)> = Vec::with_capacity(inis.len());
+    let mut jobs: Vec<Job> = Vec::new();
+    for (k, (ini, real)) in inis.iter().zip(&inis_real).enumerate() {
         let settings = cache.for_real(ini, real.as_deref())?.clone();
         let spec = display_name(&cwd, ini);
         let yaml = crate::discover::format_of(ini) == Some(resolve::ConfigFormat::Yaml);
@@ -700,67 +712,81 @@ fn prepare_inis(
                 inv.env
                     .extend(d.env.iter().map(|e| (e.name.clone(), e.value.clone())));
             }
-            let resolved = resolve::resolve(&inv, &host, &opts, &mut sources);
-            // The checked file, not one `UWSGI_INI` loads before it.
-            let own = resolved.files.iter().find(|(f, _)| {
-                sources.get(*f).path.as_deref().is_some_and(|p| {
-                    crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
-                })
-            });
-            let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
-                // The config itself could not be read (too large, unreadable,
-                // not a regular file): said, never a silent pass.
-                let id = sources.add(SourceFile::new(
-                    spec.clone(),
-                    Some(canonical.clone()),
-                    Vec::new(),
-                ));
-                let why = resolved
-                    .events
-                    .iter()
-                    .find(|e| e.fatal)
-                    .map_or_else(|| format!("cannot read `{spec}`"), |e| e.message.clone());
-                if let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) {
-                    diagnostics.push(rule.diag(id, Span::default(), why));
-                }
-                continue;
-            };
-            let (nginx, nginx_why): (Vec<usize>, Vec<String>) = match d {
-                Some(d) => (d.nginx.clone(), d.nginx_why.clone()),
-                None => index
-                    .related_nginx(
-                        &pctx.project,
-                        &canonical,
-                        &crate::deployment::sockets(&resolved),
-                        None,
-                    )
-                    .into_iter()
-                    .unzip(),
-            };
-            // The target version, and where it is written when a file says it.
-            let (target, target_from) = match settings.uwsgi_version {
-                Some(v) => (v, None),
-                None => match d
-                    .and_then(|d| d.version.clone())
-                    .or_else(|| pctx.project.pin_for(&canonical))
-                {
-                    Some((v, place)) => (v, Some(place)),
-                    None => (NEWEST_2_0, None),
-                },
-            };
-            runs.push(Run {
-                ini: ini.clone(),
-                deployment: dep,
-                resolved,
-                file,
-                nginx,
-                nginx_why,
-                target,
-                target_from,
-                settings: settings.clone(),
-                inv,
-            });
+            jobs.push(Job { ini: k, dep, inv });
         }
+        per_ini.push((settings, spec, canonical));
+    }
+    let resolved_each = crate::discover::par_map(&jobs, |job| {
+        let mut scratch = SourceMap::new();
+        let r = resolve::resolve(&job.inv, &host, &opts, &mut scratch);
+        (r, scratch)
+    });
+    for (job, (mut resolved, scratch)) in jobs.iter().zip(resolved_each) {
+        let ids = sources.merge(scratch);
+        resolved.remap_files(&ids);
+        let ini = &inis[job.ini];
+        let (settings, spec, canonical) = &per_ini[job.ini];
+        let dep = job.dep;
+        let d = dep.map(|i| &links[i]);
+        // The checked file, not one `UWSGI_INI` loads before it.
+        let own = resolved.files.iter().find(|(f, _)| {
+            sources.get(*f).path.as_deref().is_some_and(|p| {
+                crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
+            })
+        });
+        let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
+            // The config itself could not be read (too large, unreadable,
+            // not a regular file): said, never a silent pass.
+            let id = sources.add(SourceFile::new(
+                spec.clone(),
+                Some(canonical.clone()),
+                Vec::new(),
+            ));
+            let why = resolved
+                .events
+                .iter()
+                .find(|e| e.fatal)
+                .map_or_else(|| format!("cannot read `{spec}`"), |e| e.message.clone());
+            if let Some(rule) = rules::find("UW001").filter(|r| settings.is_selected(r)) {
+                diagnostics.push(rule.diag(id, Span::default(), why));
+            }
+            continue;
+        };
+        let (nginx, nginx_why): (Vec<usize>, Vec<String>) = match d {
+            Some(d) => (d.nginx.clone(), d.nginx_why.clone()),
+            None => index
+                .related_nginx(
+                    &pctx.project,
+                    canonical,
+                    &crate::deployment::sockets(&resolved),
+                    None,
+                )
+                .into_iter()
+                .unzip(),
+        };
+        // The target version, and where it is written when a file says it.
+        let (target, target_from) = match settings.uwsgi_version {
+            Some(v) => (v, None),
+            None => match d
+                .and_then(|d| d.version.clone())
+                .or_else(|| pctx.project.pin_for(canonical))
+            {
+                Some((v, place)) => (v, Some(place)),
+                None => (NEWEST_2_0, None),
+            },
+        };
+        runs.push(Run {
+            ini: ini.clone(),
+            deployment: dep,
+            resolved,
+            file,
+            nginx,
+            nginx_why,
+            target,
+            target_from,
+            settings: settings.clone(),
+            inv: job.inv.clone(),
+        });
     }
     // Containers whose command line is the whole config, below the paths
     // asked: checked like a file, their findings on the command's lines.
@@ -978,12 +1004,8 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     } = prepared;
     // Rules are pure functions of the prepared data: each run is checked on
     // its own, in parallel, and the findings kept in run order.
-    let found: Vec<Vec<Diagnostic>> = {
-        use rayon::prelude::*;
-        runs.par_iter()
-            .map(|run| check_run(run, &sources, &pctx, &links))
-            .collect()
-    };
+    let found: Vec<Vec<Diagnostic>> =
+        { crate::discover::par_map(&runs, |run| check_run(run, &sources, &pctx, &links)) };
     diagnostics.extend(found.into_iter().flatten());
     crate::output::normalize(&sources, &mut diagnostics);
     let unlinked = unlinked(&runs, &pctx);

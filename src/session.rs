@@ -203,10 +203,9 @@ impl Session {
             alone,
         } = prepared;
         let found: Vec<Vec<Diagnostic>> = {
-            use rayon::prelude::*;
-            runs.par_iter()
-                .map(|run| crate::lint::check_run(run, &sources, &pctx, &links))
-                .collect()
+            crate::discover::par_map(&runs, |run| {
+                crate::lint::check_run(run, &sources, &pctx, &links)
+            })
         };
         let reads_other_files = sources.iter().any(|(_, f)| reads_other_files(&f.bytes));
         let report = Report {

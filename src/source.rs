@@ -270,6 +270,19 @@ impl SourceMap {
         id
     }
 
+    /// Add the files of `other` that this map has not read (by path),
+    /// in order; the id each of `other`'s files has here, by its old id.
+    pub fn merge(&mut self, other: SourceMap) -> Vec<FileId> {
+        other
+            .files
+            .into_iter()
+            .map(|f| match f.path.as_ref().and_then(|p| self.find_path(p)) {
+                Some(id) => id,
+                None => self.add(f),
+            })
+            .collect()
+    }
+
     pub fn get(&self, id: FileId) -> &SourceFile {
         &self.files[id.0 as usize]
     }

@@ -466,14 +466,9 @@ pub fn run(args: &Args) -> Result<u8, String> {
         root: &root,
         options: &options,
     };
-    let mut rendered = String::new();
-    if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
-        rendered.push_str(&verbose_links(&report, &cwd));
-        rendered.push_str(&verbose_not_read(&report, &paths));
-    }
-    rendered += &match (args.statistics, args.format) {
-        (true, Format::Text | Format::Concise) => crate::output::summary::statistics(&input),
-        (true, Format::Json) => crate::output::summary::statistics_json(&input),
+    let rendered = match (args.statistics, args.format) {
+        (true, Format::Text | Format::Concise) => Some(crate::output::summary::statistics(&input)),
+        (true, Format::Json) => Some(crate::output::summary::statistics_json(&input)),
         (true, f) => {
             return Err(format!(
                 "--statistics prints text or JSON, not `{}`",
@@ -482,9 +477,24 @@ pub fn run(args: &Args) -> Result<u8, String> {
                     .unwrap_or_default()
             ));
         }
-        (false, f) => crate::output::renderer(f).render(&input),
+        (false, _) => None,
     };
-    super::emit(&rendered);
+    if args.verbose && matches!(args.format, Format::Text | Format::Concise) {
+        super::emit(&verbose_links(&report, &cwd));
+        super::emit(&verbose_not_read(&report, &paths));
+    }
+    match rendered {
+        Some(text) => super::emit(&text),
+        // Written as it is rendered: a large report is not held twice.
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`| head`) is not an error, as in `emit`.
+            let _ = crate::output::renderer(args.format)
+                .render_to(&input, &mut out)
+                .and_then(|()| out.flush());
+        }
+    }
     let threshold: Severity = top.fail_on.unwrap_or(Level::Warning).into();
     let failing = report.diagnostics.iter().any(|d| d.severity >= threshold);
     Ok(if failing && !args.exit_zero { 1 } else { 0 })

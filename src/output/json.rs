@@ -125,14 +125,33 @@ impl super::Renderer for Json {
     fn render(&self, input: &super::Input<'_>) -> String {
         render(input)
     }
+
+    fn render_to(
+        &self,
+        input: &super::Input<'_>,
+        out: &mut dyn std::io::Write,
+    ) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(out);
+        serde_json::to_writer_pretty(&mut out, &doc(input)).map_err(std::io::Error::other)?;
+        out.write_all(b"\n")?;
+        out.flush()
+    }
 }
 
 pub fn render(input: &super::Input<'_>) -> String {
+    let mut out = serde_json::to_string_pretty(&doc(input)).unwrap_or_default();
+    out.push('\n');
+    out
+}
+
+/// The JSON document, borrowing from the report.
+fn doc<'a>(input: &'a super::Input<'_>) -> Doc<'a> {
     let (sources, diags, files) = (input.sources, input.diagnostics, input.files);
     let (deployments, nginx) = (input.deployments, input.nginx);
     let docs_url = input.options.docs_url.as_deref();
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
-    let doc = Doc {
+    Doc {
         version: 1,
         tool: Tool {
             name: "uwsgi-lint",
@@ -210,6 +229,5 @@ pub fn render(input: &super::Input<'_>) -> String {
             warnings: count(Severity::Warning),
             infos: count(Severity::Info),
         },
-    };
-    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+    }
 }

@@ -58,6 +58,12 @@ pub struct Options {
 /// One output format.
 pub trait Renderer {
     fn render(&self, input: &Input<'_>) -> String;
+
+    /// Write the rendering to `out`. A format may stream it instead of
+    /// building the whole text first (JSON of a large tree is tens of MB).
+    fn render_to(&self, input: &Input<'_>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        out.write_all(self.render(input).as_bytes())
+    }
 }
 
 /// The renderer of a format.

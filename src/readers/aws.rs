@@ -704,6 +704,7 @@ pub(crate) mod tests {
             nginx_ids: Vec::new(),
             embedded: Default::default(),
             embedded_configs: Vec::new(),
+            prefetched: Default::default(),
         };
         cx.read_all(&claimed);
         cx.project.containers.len() + cx.problems.len()

@@ -111,10 +111,20 @@ impl<'a> Candidate<'a> {
                 .is_some_and(|r| r.as_ref().err() != Some(&std::io::ErrorKind::NotFound))
     }
 
+    /// The content, if it was read.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        self.bytes.into_inner().and_then(Result::ok)
+    }
+
     /// The content as text (lossy), or `""`.
     pub fn str(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(self.text().unwrap_or_default())
     }
+}
+
+/// The first reader (index into [`READERS`]) that claims `file`.
+pub fn claimant(file: &Candidate) -> Option<usize> {
+    READERS.iter().position(|r| r.claims(file))
 }
 
 /// Files of the project by the reader that claimed them, in [`READERS`] order.
@@ -128,7 +138,7 @@ impl Claimed {
 
     /// Offer `file` to the readers; the first to claim it keeps it.
     pub fn offer(&mut self, file: &Candidate) -> bool {
-        match READERS.iter().position(|r| r.claims(file)) {
+        match claimant(file) {
             Some(i) => {
                 self.0[i].push(file.path.to_path_buf());
                 true
@@ -191,6 +201,9 @@ pub struct ReadContext<'a> {
     pub embedded: HashMap<PathBuf, Vec<u8>>,
     /// Which of them are uWSGI configs, in the order found.
     pub embedded_configs: Vec<PathBuf>,
+    /// Content the walk already read (taken on first use, so each file is
+    /// read from disk once).
+    pub prefetched: HashMap<PathBuf, Vec<u8>>,
 }
 
 impl ReadContext<'_> {
@@ -198,11 +211,11 @@ impl ReadContext<'_> {
     /// exists but cannot be read is reported once (UW001), never skipped
     /// silently.
     pub fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = match self
-            .embedded
-            .get(path)
-            .map_or_else(|| self.overlay.read(path), |b| Ok(b.clone()))
-        {
+        let bytes = match self.prefetched.remove(path).map(Ok).unwrap_or_else(|| {
+            self.embedded
+                .get(path)
+                .map_or_else(|| self.overlay.read(path), |b| Ok(b.clone()))
+        }) {
             Ok(b) => b,
             Err(e) => {
                 if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {

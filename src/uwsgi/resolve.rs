@@ -234,6 +234,32 @@ fn key_hash(key: &[u8]) -> u64 {
 }
 
 impl Resolved {
+    /// Every file id mapped through `ids` (old id → new id): the result
+    /// of resolving into a source map of its own, once that map is merged
+    /// into another ([`SourceMap::merge`]).
+    pub fn remap_files(&mut self, ids: &[FileId]) {
+        let map = |f: &mut FileId| *f = ids[f.0 as usize];
+        let origin = |o: &mut Origin| {
+            for l in std::iter::once(&mut o.layer).chain(o.via.iter_mut().map(|v| &mut v.layer)) {
+                if let Layer::File { file, .. } = l {
+                    map(file);
+                }
+            }
+        };
+        for e in &mut self.entries {
+            origin(&mut e.origin);
+        }
+        for e in &mut self.events {
+            origin(&mut e.origin);
+        }
+        for (f, _) in &mut self.files {
+            map(f);
+        }
+        for (f, _, _) in &mut self.magic_uses {
+            map(f);
+        }
+    }
+
     /// The block uWSGI's `--show-config` prints.
     pub fn show_config_text(&self) -> String {
         let mut s = String::from(";uWSGI instance configuration\n[uwsgi]\n");
