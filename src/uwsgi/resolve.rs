@@ -183,6 +183,9 @@ pub enum EventKind {
     ExpansionLimit,
     /// `strict = true` and a key that is no option: uWSGI exits.
     StrictUnknown,
+    /// An option's parser refuses its value and uWSGI exits (a negative
+    /// `uwsgi_opt_set_int`); UW108 reports the value itself.
+    InvalidValue,
 }
 
 /// Something found while resolving; rules turn these into diagnostics.
@@ -1570,6 +1573,12 @@ impl Resolver<'_> {
                 continue;
             }
             applied[i] = true;
+            if let Some(msg) = refused_value(e) {
+                let origin = e.origin.clone();
+                self.event(EventKind::InvalidValue, origin, msg, true);
+                // uWSGI exits here: nothing later is applied.
+                break;
+            }
             if e.key == b"inherit" {
                 let spec = e.value.clone().unwrap_or_default();
                 let origin = e.origin.clone();
@@ -1585,6 +1594,24 @@ impl Resolver<'_> {
         }
         self.in_configure = false;
     }
+}
+
+/// What `uwsgi_configure` exits with when it applies `e`, if anything:
+/// `uwsgi_opt_set_int` exits on a value whose `atoi` is negative (found by
+/// the differential generator: `processes = -1` stops uWSGI before
+/// `--show-config` prints anything).
+fn refused_value(e: &Entry) -> Option<String> {
+    let def = e.def()?;
+    if def.parser != "uwsgi_opt_set_int" || !def.in_build || !e.unknown.is_empty() {
+        return None;
+    }
+    let (n, _, _) = values::atoi(e.value.as_deref()?);
+    (n < 0).then(|| {
+        format!(
+            "invalid value for option \"{}\": must be > 0 (uWSGI exits)",
+            e.key_str()
+        )
+    })
 }
 
 /// C `strtoll` base 10 (saturating), as used by the placeholder arithmetic.
