@@ -1212,7 +1212,9 @@ impl Resolver<'_> {
         for u in &sub.uses {
             self.out
                 .magic_uses
-                .push((file_id, Span::new(u.at, u.at + 2), u.var));
+                // A `%` ending the file is one byte (found by fuzzing: the
+                // span ran past the end of the file).
+                .push((file_id, Span::new(u.at, (u.at + 2).min(bytes.len())), u.var));
         }
         // The (line, key, value) spans uWSGI collects from the asked section.
         let text = sub.text.clone();
@@ -1399,8 +1401,14 @@ impl Resolver<'_> {
                             break;
                         }
                         // uWSGI sets j = 0 and its loop increments it: the scan
-                        // restarts at index 1.
-                        j = 1;
+                        // restarts at index 1. Rescanning the unchanged text
+                        // before the replaced reference finds nothing new (its
+                        // references were looked up already, and the symbol
+                        // byte resets the scanner whatever came before), so
+                        // the scan resumes where the replacement starts: the
+                        // same result without going over the whole value
+                        // again per expansion (quadratic; found by fuzzing).
+                        j = (key_start - 2).max(1);
                         continue;
                     } else {
                         has += 1;
