@@ -426,6 +426,9 @@ fn generated_configs_match_real_uwsgi() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(2)
         .max(1);
+    let only: Option<u64> = std::env::var("UWSGI_DIFF_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let root = tempfile::tempdir().unwrap();
     let started = std::time::Instant::now();
     let fatal_both = std::sync::atomic::AtomicUsize::new(0);
@@ -437,6 +440,10 @@ fn generated_configs_match_real_uwsgi() {
             let (uwsgi, root, fatal_both, failures) = (&uwsgi, root.path(), &fatal_both, &failures);
             s.spawn(move || {
                 for i in (job..cases).step_by(jobs as usize) {
+                    // `UWSGI_DIFF_ONLY=N`: case N alone (to study a difference).
+                    if only.is_some_and(|n| n != i) {
+                        continue;
+                    }
                     let g = ini_gen::generate(seed.wrapping_mul(1_000_003).wrapping_add(i));
                     let dir = root.join(i.to_string());
                     std::fs::create_dir_all(dir.join("sub")).unwrap();

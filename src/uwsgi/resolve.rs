@@ -727,6 +727,24 @@ impl Resolver<'_> {
             unknown: Vec::new(),
         });
         let key_s = lossy(&key);
+        // uWSGI looks every added key up (`uwsgi_opt_get`), which exits on
+        // an unknown one while `strict` is on: a later `strict = false` does
+        // not undo it (found by the generated differential test).
+        if self.out.strict
+            && !placeholder_only
+            && catalogue().get(&key_s).is_none_or(|d| !d.in_build)
+            && !self.out.declared.iter().any(|d| d.as_bytes() == key)
+            && !self
+                .out
+                .events
+                .iter()
+                .any(|e| e.kind == EventKind::StrictUnknown)
+        {
+            let msg = format!(
+                "`strict` is on and `{key_s}` is no uWSGI option: uWSGI exits with \"[strict-mode] unknown config directive\""
+            );
+            self.event(EventKind::StrictUnknown, origin.clone(), msg, true);
+        }
         if placeholder_only {
             if catalogue().get(&key_s).is_some_and(|d| d.in_build) {
                 self.event(
@@ -743,6 +761,11 @@ impl Resolver<'_> {
             && def.is_immediate()
         {
             self.out.entries[idx].configured = true;
+            // An immediate integer (`listen`) is parsed right away: a
+            // negative one stops uWSGI there.
+            if let Some(msg) = refused_value(&self.out.entries[idx]) {
+                self.event(EventKind::InvalidValue, origin.clone(), msg, true);
+            }
             self.apply_immediate(def, value.as_deref(), origin);
         }
     }
@@ -1338,9 +1361,16 @@ impl Resolver<'_> {
             let mut has = 0usize;
             let mut depth = 0usize;
             let mut key_start = 0usize;
+            // Where the references still open at `j` start, outermost first
+            // (`%(%(a))`: the outer one is re-read with what `a` gives).
+            let mut open: Vec<usize> = Vec::new();
             while j < value.len() {
                 let c = value[j];
                 if c == symbol {
+                    if has == 0 {
+                        open.clear();
+                    }
+                    open.push(j);
                     has = 1;
                 } else if c == b'(' && has == 1 {
                     has = 2;
@@ -1359,6 +1389,7 @@ impl Resolver<'_> {
                         }
                         if has <= 2 {
                             has = 0;
+                            open.clear();
                             j += 1;
                             continue;
                         }
@@ -1366,6 +1397,7 @@ impl Resolver<'_> {
                         let found = self.lookup(symbol, &key, i, &mut unknown, &mut fatal);
                         let Some(v) = found else {
                             has = 0;
+                            open.clear();
                             j += 1;
                             continue;
                         };
@@ -1402,19 +1434,21 @@ impl Resolver<'_> {
                         }
                         // uWSGI sets j = 0 and its loop increments it: the scan
                         // restarts at index 1. Rescanning the unchanged text
-                        // before the replaced reference finds nothing new (its
-                        // references were looked up already, and the symbol
-                        // byte resets the scanner whatever came before), so
-                        // the scan resumes where the replacement starts: the
-                        // same result without going over the whole value
-                        // again per expansion (quadratic; found by fuzzing).
-                        j = (key_start - 2).max(1);
+                        // before the outermost reference still open finds
+                        // nothing new (its references were looked up already,
+                        // and a symbol byte resets the scanner whatever came
+                        // before), so the scan resumes there: the same result
+                        // without going over the whole value again per
+                        // expansion (quadratic; found by fuzzing).
+                        j = open.first().copied().unwrap_or(key_start - 2).max(1);
+                        open.clear();
                         continue;
                     } else {
                         has += 1;
                     }
                 } else {
                     has = 0;
+                    open.clear();
                 }
                 j += 1;
             }
@@ -1545,7 +1579,12 @@ impl Resolver<'_> {
     /// With `strict`, uWSGI re-checks every key in configure and exits on the
     /// first one that is no option (facts §2).
     fn check_strict(&mut self) {
-        if !self.out.strict {
+        let reported = self
+            .out
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::StrictUnknown);
+        if !self.out.strict || reported {
             return;
         }
         let bad = self.out.entries.iter().find(|e| {
@@ -1610,7 +1649,9 @@ impl Resolver<'_> {
 /// `--show-config` prints anything).
 fn refused_value(e: &Entry) -> Option<String> {
     let def = e.def()?;
-    if def.parser != "uwsgi_opt_set_int" || !def.in_build || !e.unknown.is_empty() {
+    // An unknown part (an unset `$(X)` …) stays as written: before the
+    // digits it makes the number 0, after them it cannot change it.
+    if def.parser != "uwsgi_opt_set_int" || !def.in_build {
         return None;
     }
     let (n, _, _) = values::atoi(e.value.as_deref()?);
