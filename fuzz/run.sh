@@ -11,8 +11,8 @@ targets=("$@")
 [ -d corpus ] || python3 seeds.py
 mkdir -p logs artifacts
 # Built once: the binaries fuzzed are the ones of this commit, even if the
-# sources change during the campaign.
-nice -n 10 cargo +nightly fuzz build -s none || exit 1
+# sources change during the campaign (FUZZ_NO_BUILD=1: as built already).
+[ -n "${FUZZ_NO_BUILD:-}" ] || nice -n 10 cargo +nightly fuzz build -s none || exit 1
 bin=target/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
