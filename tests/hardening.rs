@@ -118,7 +118,7 @@ fn expansion_fanned_out_by_for_times_is_a_budget_not_an_abort() {
     );
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(
-        out.contains("error[UW001]") && out.contains("expansions build more than 64 MiB"),
+        out.contains("error[UW001]") && out.contains("expansions build more than 16 MiB"),
         "{out}"
     );
 }

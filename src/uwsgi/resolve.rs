@@ -35,8 +35,10 @@ const MAX_EXPANSIONS: usize = 1000;
 const MAX_VALUE_LEN: usize = 1 << 20;
 /// Bound on the bytes all expansions of one config build together: values
 /// fanned out by `for-times` (an 800-byte file asking for gigabytes) stop
-/// being expanded there, with a diagnostic.
-const MAX_EXPANDED_TOTAL: usize = 64 << 20;
+/// being expanded there, with a diagnostic. It bounds the work too (each
+/// expansion copies its value): 16 MiB is about 30 ms, and far beyond any
+/// real config; 64 MiB took over a second in a fuzzer's instrumented build.
+const MAX_EXPANDED_TOTAL: usize = 16 << 20;
 /// Bound on collected options (`for-times = 100000000` must not exhaust memory).
 const MAX_ENTRIES: usize = 100_000;
 /// How often one file may be inherited before it is taken for a cycle
