@@ -118,7 +118,7 @@ fn expansion_fanned_out_by_for_times_is_a_budget_not_an_abort() {
     );
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(
-        out.contains("error[UW001]") && out.contains("expansions build more than 64 MiB"),
+        out.contains("error[UW001]") && out.contains("expansions build more than 16 MiB"),
         "{out}"
     );
 }
@@ -459,4 +459,148 @@ fn an_oversized_context_file_is_reported() {
         out.contains("nginx.conf:1:1: error[UW001] cannot read it: larger than 16 MiB"),
         "{out}"
     );
+}
+
+/// Run the tool in `dir` under a virtual-memory cap of `cap_mib` and
+/// return its exit code, its standard output and its peak resident memory
+/// in MiB (the kernel's count, from `wait4`): a deterministic quantity,
+/// unlike time.
+fn run_measured(dir: &Path, args: &[&str], cap_mib: u64) -> (Option<i32>, String, u64) {
+    use std::os::unix::process::ExitStatusExt;
+    let quoted: Vec<String> = args.iter().map(|a| format!("'{a}'")).collect();
+    let out_path = dir.join(".out");
+    let mut sh = Command::new("sh");
+    sh.current_dir(dir)
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {}; exec '{}' {}",
+            cap_mib * 1024,
+            env!("CARGO_BIN_EXE_uwsgi-lint"),
+            quoted.join(" ")
+        ))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::fs::File::create(&out_path).unwrap())
+        .stderr(std::process::Stdio::null());
+    // Reaped below by wait4, which also gives its resource usage.
+    #[allow(clippy::zombie_processes)]
+    let child = sh.spawn().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let started = std::time::Instant::now();
+    let (status, usage) = loop {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid value for wait4 to fill in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: `pid` is our child, not yet reaped; both out-pointers are valid.
+        let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut usage) };
+        assert!(r >= 0, "wait4: {}", std::io::Error::last_os_error());
+        if r == pid {
+            break (std::process::ExitStatus::from_raw(status), usage);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "uwsgi-lint {args:?} hung"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let out = std::fs::read_to_string(&out_path).unwrap_or_default();
+    (status.code(), out, usage.ru_maxrss as u64 / 1024)
+}
+
+/// Peak memory allowed (MiB) for the two large inputs below. Measured on
+/// the debug build: 88 MiB for the Compose file (2.8 GB before the
+/// containers of a group shared their list of names), 393 MiB for the
+/// Nginx file (592 MB before; the syntax tree itself is most of it).
+const COMPOSE_PEAK_MIB: u64 = 256;
+const NGINX_PEAK_MIB: u64 = 512;
+
+/// 5,000 Compose services running the project's config (2.8 GB before: a
+/// copy of the project per link).
+#[test]
+fn five_thousand_compose_services_stay_within_memory() {
+    let mut compose = String::from("services:\n");
+    for i in 0..5000 {
+        compose.push_str(&format!(
+            "  web{i}:\n    image: app\n    command: uwsgi --ini uwsgi.ini --processes {}\n    mem_limit: 512m\n    ports: [\"{}:8000\"]\n",
+            1 + i % 8,
+            10000 + i
+        ));
+    }
+    let p = project(&[
+        ("uwsgi.ini", INI),
+        ("docker-compose.yml", compose.as_bytes()),
+    ]);
+    let (code, out, peak) = run_measured(
+        p.path(),
+        &["check", "--no-config", "--format", "json"],
+        2048,
+    );
+    assert!(matches!(code, Some(0 | 1)), "exit {code:?}\n{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("a JSON report");
+    assert!(v.get("diagnostics").is_some(), "{out}");
+    eprintln!("5,000 Compose services: peak RSS {peak} MiB");
+    assert!(peak < COMPOSE_PEAK_MIB, "peak RSS {peak} MiB");
+}
+
+/// A 16 MiB Nginx file (just under the size cap) of server blocks (592 MB
+/// of memory before).
+#[test]
+fn a_16_mib_nginx_file_stays_within_memory() {
+    let block = b"server {\n    listen 80;\n    server_name example.com;\n    location / {\n        include uwsgi_params;\n        uwsgi_pass 127.0.0.1:8000;\n        uwsgi_read_timeout 30s;\n    }\n}\n";
+    let mut nginx = b"events {}\nhttp {\n".to_vec();
+    while nginx.len() + block.len() + 2 < (16 << 20) - 1024 {
+        nginx.extend_from_slice(block);
+    }
+    nginx.extend_from_slice(b"}\n");
+    let p = project(&[("uwsgi.ini", INI), ("nginx.conf", &nginx)]);
+    let (code, out, peak) = run_measured(
+        p.path(),
+        &["check", "--no-config", "--format", "concise"],
+        2048,
+    );
+    assert!(matches!(code, Some(0 | 1)), "exit {code:?}\n{out}");
+    assert!(!out.contains("larger than 16 MiB"), "{out}");
+    eprintln!("16 MiB Nginx file: peak RSS {peak} MiB");
+    assert!(peak < NGINX_PEAK_MIB, "peak RSS {peak} MiB");
+}
+
+/// A config that expands to thousands of options with a finding each:
+/// at most 1,000 findings are reported for the file, and one more says
+/// how many were left out, with the severity that keeps the exit status.
+#[test]
+fn findings_per_file_are_capped() {
+    let mut ini = String::from("[uwsgi]\nmaster = true\nmodule = app.wsgi\nhttp-socket = :8000\n");
+    for i in 0..3000 {
+        ini.push_str(&format!("no-such-option-{i} = 1\n"));
+    }
+    let p = project(&[("uwsgi.ini", ini.as_bytes())]);
+    let (code, out, _) = run(p.path(), &["check", "--no-config", "--format", "json"]);
+    assert_eq!(code, Some(1), "{out}");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("a JSON report");
+    let diags = v["diagnostics"].as_array().expect("diagnostics");
+    assert_eq!(diags.len(), 1001, "{} findings", diags.len());
+    let summary: Vec<&serde_json::Value> = diags
+        .iter()
+        .filter(|d| {
+            d["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("are not shown: at most 1000 are reported per file"))
+        })
+        .collect();
+    assert_eq!(summary.len(), 1, "{out}");
+    let left_out: usize = summary[0]["message"]
+        .as_str()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(left_out >= 2000, "{left_out} left out");
+    // The findings left out are of the same rule as those shown: the
+    // summary has their severity.
+    let shown = diags
+        .iter()
+        .find(|d| d["code"] == "UW101")
+        .expect("UW101 findings shown");
+    assert_eq!(summary[0]["severity"], shown["severity"], "{}", summary[0]);
 }

@@ -399,3 +399,114 @@ fn is_uwsgi_config(p: &Path) -> bool {
         None => false,
     }
 }
+
+#[path = "common/ini_gen.rs"]
+mod ini_gen;
+
+/// Generated configs (sections, placeholders, includes, logic blocks, odd
+/// bytes: see `common/ini_gen.rs`) against the real server. CI runs a few
+/// hundred, the same ones every time; `UWSGI_DIFF_CASES=10000` (and
+/// `UWSGI_DIFF_SEED`) run more. Differences uWSGI-lint keeps on purpose
+/// are listed in docs/resolver.md, and the generator does not produce them.
+#[test]
+fn generated_configs_match_real_uwsgi() {
+    let Some(uwsgi) = uwsgi_oracle("generated_configs_match_real_uwsgi") else {
+        return;
+    };
+    let cases: u64 = std::env::var("UWSGI_DIFF_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let seed: u64 = std::env::var("UWSGI_DIFF_SEED")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0x5eed);
+    let jobs: u64 = std::env::var("UWSGI_DIFF_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2)
+        .max(1);
+    let only: Option<u64> = std::env::var("UWSGI_DIFF_ONLY")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let root = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let fatal_both = std::sync::atomic::AtomicUsize::new(0);
+    let failures = std::sync::Mutex::new(Vec::new());
+    // Each case runs its own uWSGI in its own directory: the cases are
+    // independent, so `jobs` threads take every `jobs`-th one.
+    std::thread::scope(|s| {
+        for job in 0..jobs {
+            let (uwsgi, root, fatal_both, failures) = (&uwsgi, root.path(), &fatal_both, &failures);
+            s.spawn(move || {
+                for i in (job..cases).step_by(jobs as usize) {
+                    // `UWSGI_DIFF_ONLY=N`: case N alone (to study a difference).
+                    if only.is_some_and(|n| n != i) {
+                        continue;
+                    }
+                    let g = ini_gen::generate(seed.wrapping_mul(1_000_003).wrapping_add(i));
+                    let dir = root.join(i.to_string());
+                    std::fs::create_dir_all(dir.join("sub")).unwrap();
+                    for (name, bytes) in &g.files {
+                        std::fs::write(dir.join(name), bytes).unwrap();
+                    }
+                    let case = Case {
+                        spec: Some(g.spec.clone()),
+                        env: g.env.clone(),
+                        args: g.args.clone(),
+                        host_dependent: true,
+                    };
+                    let (collected, note) = run_oracle(uwsgi, &dir, &case, &[]);
+                    let ours = run_ours(&dir, &case, &[]);
+                    if collected.is_none() && ours.fatal().is_some() {
+                        fatal_both.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                    if let Err(e) = compare(&collected, &ours) {
+                        let mut shown =
+                            format!("case {i} (seed {seed}): {e}\n(uWSGI {note})\nfiles:\n");
+                        for (name, bytes) in &g.files {
+                            shown.push_str(&format!(
+                                "== {name}\n{}\n",
+                                String::from_utf8_lossy(bytes)
+                            ));
+                        }
+                        shown.push_str(&format!(
+                            "env {:?} spec {} args {:?}\n",
+                            g.env, g.spec, g.args
+                        ));
+                        failures.lock().unwrap().push((i, shown));
+                        if let Ok(keep) = std::env::var("UWSGI_DIFF_KEEP") {
+                            copy_dir(&dir, &Path::new(&keep).join(i.to_string()));
+                        }
+                    }
+                    let _ = std::fs::remove_dir_all(&dir);
+                }
+            });
+        }
+    });
+    let fatal_both = fatal_both.into_inner();
+    let mut failures = failures.into_inner().unwrap();
+    failures.sort();
+    let failures: Vec<String> = failures.into_iter().map(|(_, f)| f).collect();
+    eprintln!(
+        "generated: {cases} cases (seed {seed}) in {:.1}s, {} differ, {fatal_both} fatal for both",
+        started.elapsed().as_secs_f64(),
+        failures.len()
+    );
+    // Most cases must reach the option list, or the comparison shows little.
+    assert!(
+        fatal_both * 2 < cases as usize,
+        "{fatal_both} of {cases} cases are fatal for both"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} generated configs differ from uWSGI; first ones:\n\n{}",
+        failures.len(),
+        failures
+            .iter()
+            .take(5)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    );
+}

@@ -360,7 +360,7 @@ pub fn containers_with(
         return (out, problems);
     };
     let dir = file.parent().unwrap_or(Path::new(""));
-    let names: Vec<String> = services
+    let members: std::sync::Arc<[String]> = services
         .entries()
         .iter()
         .filter_map(|(k, _)| k.scalar_text())
@@ -446,7 +446,7 @@ pub fn containers_with(
             }
         }
         c.mounts = mounts(&svc, file);
-        c.siblings = names.iter().filter(|n| **n != name).cloned().collect();
+        c.group_members = members.clone();
         c.set_limit_from_hard();
         out.push(c);
     }

@@ -262,6 +262,8 @@ fn limit(file: &Path, task: &EcsTask, c: &EcsContainer) -> Option<Limit> {
 
 /// The task's containers in the common shape.
 pub fn containers(file: &Path, task: &EcsTask) -> Vec<Container> {
+    let members: std::sync::Arc<[String]> =
+        task.containers.iter().map(|c| c.name.clone()).collect();
     task.containers
         .iter()
         .map(|c| {
@@ -295,12 +297,7 @@ pub fn containers(file: &Path, task: &EcsTask) -> Vec<Container> {
             out.ports = c.container_ports.clone();
             // Containers of a task share the network namespace.
             out.hostnames = vec!["localhost".into(), "127.0.0.1".into()];
-            out.siblings = task
-                .containers
-                .iter()
-                .filter(|o| o.name != c.name)
-                .map(|o| o.name.clone())
-                .collect();
+            out.group_members = members.clone();
             out
         })
         .collect()

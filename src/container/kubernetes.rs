@@ -305,7 +305,7 @@ pub fn containers_with(
                     .filter(|c| c.get("restartPolicy").and_then(Node::as_str) == Some("Always")),
             )
             .collect();
-        let names: Vec<String> = all
+        let members: std::sync::Arc<[String]> = all
             .iter()
             .filter_map(|c| c.get("name").and_then(Node::scalar_text))
             .collect();
@@ -394,7 +394,7 @@ pub fn containers_with(
                 .collect();
             // Containers of a pod share the network namespace.
             k.hostnames = vec!["localhost".into(), "127.0.0.1".into()];
-            k.siblings = names.iter().filter(|n| **n != name).cloned().collect();
+            k.group_members = members.clone();
             k.mounts = config_map_mounts(spec, c);
             k.labels = pod_labels(doc);
             k.set_limit_from_hard();

@@ -81,17 +81,91 @@ pub fn renderer(format: Format) -> &'static dyn Renderer {
 /// Sort by (file, line, column, code) and drop exact duplicates (a file
 /// included by several inis is checked once per includer).
 pub fn normalize(sources: &SourceMap, diags: &mut Vec<Diagnostic>) {
-    diags.sort_by(|a, b| {
-        let fa = &sources.get(a.file).name;
-        let fb = &sources.get(b.file).name;
-        (fa, a.span.start, a.code, &a.message).cmp(&(fb, b.span.start, b.code, &b.message))
-    });
+    sort(sources, diags);
     diags.dedup_by(|a, b| {
         a.code == b.code
             && a.message == b.message
             && a.span == b.span
             && sources.get(a.file).path == sources.get(b.file).path
     });
+    cap_per_file(sources, diags);
+}
+
+fn sort(sources: &SourceMap, diags: &mut [Diagnostic]) {
+    diags.sort_by(|a, b| {
+        let fa = &sources.get(a.file).name;
+        let fb = &sources.get(b.file).name;
+        (fa, a.span.start, a.code, &a.message).cmp(&(fb, b.span.start, b.code, &b.message))
+    });
+}
+
+/// Findings shown per file at most: a config that expands to 100,000
+/// options can produce a finding per option, which no reader (nor an
+/// editor) can use, and which would cost memory and time in every format.
+pub const MAX_FINDINGS_PER_FILE: usize = 1000;
+
+/// Keep the first [`MAX_FINDINGS_PER_FILE`] findings of each file (in
+/// position order) and replace the rest by one finding, at the first one
+/// left out, that says how many there are. It takes the highest severity
+/// of those it replaces, so the exit status is the one the whole list
+/// would give.
+fn cap_per_file(sources: &SourceMap, diags: &mut Vec<Diagnostic>) {
+    let mut shown: std::collections::HashMap<crate::source::FileId, usize> =
+        std::collections::HashMap::new();
+    // Per file: (findings left out, highest severity, the first one left out).
+    let mut cut: Vec<(usize, crate::diagnostic::Severity, usize)> = Vec::new();
+    let mut cut_of: std::collections::HashMap<crate::source::FileId, usize> =
+        std::collections::HashMap::new();
+    let mut kept = Vec::with_capacity(diags.len().min(MAX_FINDINGS_PER_FILE * 4));
+    for (i, d) in diags.iter().enumerate() {
+        let n = shown.entry(d.file).or_insert(0);
+        if *n < MAX_FINDINGS_PER_FILE {
+            *n += 1;
+            kept.push(i);
+            continue;
+        }
+        let c = *cut_of.entry(d.file).or_insert_with(|| {
+            cut.push((0, d.severity, i));
+            cut.len() - 1
+        });
+        cut[c].0 += 1;
+        cut[c].1 = cut[c].1.max(d.severity);
+    }
+    if cut.is_empty() {
+        return;
+    }
+    let summaries: Vec<Diagnostic> = cut
+        .iter()
+        .map(|&(n, severity, first)| {
+            let d = &diags[first];
+            Diagnostic {
+                code: "UW001",
+                name: "parse-error",
+                severity,
+                message: format!(
+                    "{n} more finding(s) in this file from here on are not shown: at most {MAX_FINDINGS_PER_FILE} are reported per file"
+                ),
+                file: d.file,
+                span: d.span,
+                related: Vec::new(),
+                help: Some("fix the findings shown (often one cause repeated) and run again".into()),
+                fix: None,
+            }
+        })
+        .collect();
+    let mut all = std::mem::take(diags);
+    let mut keep = vec![false; all.len()];
+    for i in kept {
+        keep[i] = true;
+    }
+    let mut i = 0;
+    all.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    all.extend(summaries);
+    sort(sources, &mut all);
+    *diags = all;
 }
 
 /// A file's path relative to `root`, with `/` separators (its display name

@@ -35,8 +35,10 @@ const MAX_EXPANSIONS: usize = 1000;
 const MAX_VALUE_LEN: usize = 1 << 20;
 /// Bound on the bytes all expansions of one config build together: values
 /// fanned out by `for-times` (an 800-byte file asking for gigabytes) stop
-/// being expanded there, with a diagnostic.
-const MAX_EXPANDED_TOTAL: usize = 64 << 20;
+/// being expanded there, with a diagnostic. It bounds the work too (each
+/// expansion copies its value): 16 MiB is about 30 ms, and far beyond any
+/// real config; 64 MiB took over a second in a fuzzer's instrumented build.
+const MAX_EXPANDED_TOTAL: usize = 16 << 20;
 /// Bound on collected options (`for-times = 100000000` must not exhaust memory).
 const MAX_ENTRIES: usize = 100_000;
 /// How often one file may be inherited before it is taken for a cycle
@@ -184,6 +186,9 @@ pub enum EventKind {
     ExpansionLimit,
     /// `strict = true` and a key that is no option: uWSGI exits.
     StrictUnknown,
+    /// An option's parser refuses its value and uWSGI exits (a negative
+    /// `uwsgi_opt_set_int`); UW108 reports the value itself.
+    InvalidValue,
 }
 
 /// Something found while resolving; rules turn these into diagnostics.
@@ -806,6 +811,24 @@ impl Resolver<'_> {
             unknown: Vec::new(),
         });
         let key_s = lossy(&key);
+        // uWSGI looks every added key up (`uwsgi_opt_get`), which exits on
+        // an unknown one while `strict` is on: a later `strict = false` does
+        // not undo it (found by the generated differential test).
+        if self.out.strict
+            && !placeholder_only
+            && catalogue().get(&key_s).is_none_or(|d| !d.in_build)
+            && !self.out.declared.iter().any(|d| d.as_bytes() == key)
+            && !self
+                .out
+                .events
+                .iter()
+                .any(|e| e.kind == EventKind::StrictUnknown)
+        {
+            let msg = format!(
+                "`strict` is on and `{key_s}` is no uWSGI option: uWSGI exits with \"[strict-mode] unknown config directive\""
+            );
+            self.event(EventKind::StrictUnknown, origin.clone(), msg, true);
+        }
         if placeholder_only {
             if catalogue().get(&key_s).is_some_and(|d| d.in_build) {
                 self.event(
@@ -822,6 +845,11 @@ impl Resolver<'_> {
             && def.is_immediate()
         {
             self.out.entries[idx].configured = true;
+            // An immediate integer (`listen`) is parsed right away: a
+            // negative one stops uWSGI there.
+            if let Some(msg) = refused_value(&self.out.entries[idx]) {
+                self.event(EventKind::InvalidValue, origin.clone(), msg, true);
+            }
             self.apply_immediate(def, value.as_deref(), origin);
         }
     }
@@ -1291,7 +1319,9 @@ impl Resolver<'_> {
         for u in &sub.uses {
             self.out
                 .magic_uses
-                .push((file_id, Span::new(u.at, u.at + 2), u.var));
+                // A `%` ending the file is one byte (found by fuzzing: the
+                // span ran past the end of the file).
+                .push((file_id, Span::new(u.at, (u.at + 2).min(bytes.len())), u.var));
         }
         // The (line, key, value) spans uWSGI collects from the asked section.
         let text = sub.text.clone();
@@ -1421,9 +1451,16 @@ impl Resolver<'_> {
             let mut has = 0usize;
             let mut depth = 0usize;
             let mut key_start = 0usize;
+            // Where the references still open at `j` start, outermost first
+            // (`%(%(a))`: the outer one is re-read with what `a` gives).
+            let mut open: Vec<usize> = Vec::new();
             while j < value.len() {
                 let c = value[j];
                 if c == symbol {
+                    if has == 0 {
+                        open.clear();
+                    }
+                    open.push(j);
                     has = 1;
                 } else if c == b'(' && has == 1 {
                     has = 2;
@@ -1442,6 +1479,7 @@ impl Resolver<'_> {
                         }
                         if has <= 2 {
                             has = 0;
+                            open.clear();
                             j += 1;
                             continue;
                         }
@@ -1449,6 +1487,7 @@ impl Resolver<'_> {
                         let found = self.lookup(symbol, &key, i, &mut unknown, &mut fatal);
                         let Some(v) = found else {
                             has = 0;
+                            open.clear();
                             j += 1;
                             continue;
                         };
@@ -1484,14 +1523,22 @@ impl Resolver<'_> {
                             break;
                         }
                         // uWSGI sets j = 0 and its loop increments it: the scan
-                        // restarts at index 1.
-                        j = 1;
+                        // restarts at index 1. Rescanning the unchanged text
+                        // before the outermost reference still open finds
+                        // nothing new (its references were looked up already,
+                        // and a symbol byte resets the scanner whatever came
+                        // before), so the scan resumes there: the same result
+                        // without going over the whole value again per
+                        // expansion (quadratic; found by fuzzing).
+                        j = open.first().copied().unwrap_or(key_start - 2).max(1);
+                        open.clear();
                         continue;
                     } else {
                         has += 1;
                     }
                 } else {
                     has = 0;
+                    open.clear();
                 }
                 j += 1;
             }
@@ -1622,7 +1669,12 @@ impl Resolver<'_> {
     /// With `strict`, uWSGI re-checks every key in configure and exits on the
     /// first one that is no option (facts §2).
     fn check_strict(&mut self) {
-        if !self.out.strict {
+        let reported = self
+            .out
+            .events
+            .iter()
+            .any(|e| e.kind == EventKind::StrictUnknown);
+        if !self.out.strict || reported {
             return;
         }
         let bad = self.out.entries.iter().find(|e| {
@@ -1658,6 +1710,12 @@ impl Resolver<'_> {
                 continue;
             }
             applied[i] = true;
+            if let Some(msg) = refused_value(e) {
+                let origin = e.origin.clone();
+                self.event(EventKind::InvalidValue, origin, msg, true);
+                // uWSGI exits here: nothing later is applied.
+                break;
+            }
             if e.key == b"inherit" {
                 let spec = e.value.clone().unwrap_or_default();
                 let origin = e.origin.clone();
@@ -1673,6 +1731,26 @@ impl Resolver<'_> {
         }
         self.in_configure = false;
     }
+}
+
+/// What `uwsgi_configure` exits with when it applies `e`, if anything:
+/// `uwsgi_opt_set_int` exits on a value whose `atoi` is negative (found by
+/// the differential generator: `processes = -1` stops uWSGI before
+/// `--show-config` prints anything).
+fn refused_value(e: &Entry) -> Option<String> {
+    let def = e.def()?;
+    // An unknown part (an unset `$(X)` …) stays as written: before the
+    // digits it makes the number 0, after them it cannot change it.
+    if def.parser != "uwsgi_opt_set_int" || !def.in_build {
+        return None;
+    }
+    let (n, _, _) = values::atoi(e.value.as_deref()?);
+    (n < 0).then(|| {
+        format!(
+            "invalid value for option \"{}\": must be > 0 (uWSGI exits)",
+            e.key_str()
+        )
+    })
 }
 
 /// C `strtoll` base 10 (saturating), as used by the placeholder arithmetic.
