@@ -17,6 +17,7 @@ use crate::nginx::include::Part;
 use crate::nginx::model::{Model, PassKind, Target};
 use crate::source::Span;
 use crate::uwsgi::resolve::Resolved;
+use crate::uwsgi::resolve::UNKNOWN_WORD;
 use crate::uwsgi::version::Version;
 
 /// The protocol a uWSGI socket speaks.
@@ -173,7 +174,7 @@ pub struct Deployment {
     /// A shell script the container starts runs uWSGI (or what starts it)
     /// without `exec` and sets no `trap`: the shell stays in front of it
     /// and does not pass the container's SIGTERM on.
-    pub shell_in_front: Option<Place>,
+    pub shell_in_front: Option<(String, Place)>,
     /// The uWSGI version the image installs.
     pub version: Option<(Version, Place)>,
     /// The container's command line is the whole config: it names no
@@ -1052,7 +1053,7 @@ struct Runner<'a> {
     /// A launcher's wait before SIGKILL.
     stop_wait: Option<(u64, Place)>,
     /// The container's own script runs it without `exec`.
-    shell_in_front: Option<Place>,
+    shell_in_front: Option<(String, Place)>,
 }
 
 /// An image no project builds for its uWSGI app: an official library image
@@ -1329,7 +1330,7 @@ struct Started {
     /// supervisord's `stopwaitsecs` (10 s unless set): it SIGKILLs then.
     stop_wait: Option<(u64, Place)>,
     /// The script the container starts runs this without `exec`.
-    shell_in_front: Option<Place>,
+    shell_in_front: Option<(String, Place)>,
 }
 
 /// The project's launchers, by canonical path.
@@ -1588,6 +1589,7 @@ impl<'a> Launchers<'a> {
                 env,
                 depth,
                 "",
+                None,
             );
         }
         // The container's own command (no wrapper, no launcher before it):
@@ -1608,7 +1610,7 @@ impl<'a> Launchers<'a> {
         let src = self.project_file(&path.value, c, image)?;
         let script = self.scripts.get(&src).map(|i| &self.project.scripts[*i])?;
         let shown = shown_path(&src, &c.file);
-        let mut out = self.run_script(
+        self.run_script(
             script,
             args,
             file,
@@ -1618,26 +1620,8 @@ impl<'a> Launchers<'a> {
             env,
             depth,
             &format!("runs `{}` ({shown})", path.value),
-        )?;
-        if main_process && !script.traps_signals() {
-            use crate::container::script::Outcome;
-            let known: std::collections::HashMap<String, String> = env
-                .iter()
-                .map(|e| (e.name.clone(), e.value.clone()))
-                .collect();
-            if let Outcome::Runs(l) = script.outcome(&known, args)
-                && !l.exec
-            {
-                for s in &mut out {
-                    s.shell_in_front = Some(Place {
-                        file: script.path.clone(),
-                        span: l.span,
-                        message: format!("`{}` runs this without `exec`", path.value),
-                    });
-                }
-            }
-        }
-        Some(out)
+            main_process.then_some(path.value.as_str()),
+        )
     }
 
     /// The command a script ends in, followed. `caller` is the file the
@@ -1655,6 +1639,9 @@ impl<'a> Launchers<'a> {
         env: &[EnvVar],
         depth: usize,
         what: &str,
+        // The script as the container's command names it, where its shell
+        // is the container's main process.
+        main_process: Option<&str>,
     ) -> Option<Vec<Started>> {
         use crate::container::script::Outcome;
         let known: std::collections::HashMap<String, String> = env
@@ -1698,10 +1685,26 @@ impl<'a> Launchers<'a> {
             .collect();
         let mut env2 = env.to_vec();
         env2.extend(extra.iter().cloned());
+        // Started without `exec` and no `trap`: the shell stays in front.
+        let in_front = main_process
+            .filter(|_| !l.exec && !script.traps_signals())
+            .map(|name| {
+                (
+                    name.to_string(),
+                    Place {
+                        file: script.path.clone(),
+                        span: l.span,
+                        message: format!("`{name}` runs this without `exec`"),
+                    },
+                )
+            });
         let mut out = self.follow(&words, file, c, image, &env2, depth + 1);
         for s in &mut out {
             if s.place.is_none() {
                 s.place = here.clone();
+            }
+            if s.shell_in_front.is_none() {
+                s.shell_in_front = in_front.clone();
             }
             if !what.is_empty() {
                 s.via.insert(0, what.to_string());
@@ -2023,7 +2026,7 @@ impl<'a> Launchers<'a> {
 /// the image's `COPY`/`ADD`, or a bind mount.
 fn project_file(in_image: &str, c: &Container, image: Option<&Dockerfile>) -> Option<PathBuf> {
     let in_image = in_image.trim();
-    if in_image.is_empty() || in_image.contains("$(unknown:") {
+    if in_image.is_empty() || in_image.contains(UNKNOWN_WORD) {
         return None;
     }
     let candidates: Vec<String> = if in_image.contains('/') {
@@ -2060,7 +2063,7 @@ fn known_options(args: Vec<At<String>>) -> (Vec<At<String>>, Vec<String>) {
     let mut it = args.into_iter().peekable();
     while let Some(a) = it.next() {
         let name = a.value.split('=').next().unwrap_or(&a.value);
-        if a.value.starts_with('-') && name.contains("$(unknown:") {
+        if a.value.starts_with('-') && name.contains(UNKNOWN_WORD) {
             if !a.value.contains('=') && it.peek().is_some_and(|n| !n.value.starts_with('-')) {
                 it.next();
             }

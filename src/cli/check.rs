@@ -243,12 +243,13 @@ fn not_read<'a>(
     report: &'a crate::lint::Report,
     paths: &[PathBuf],
 ) -> Vec<&'a crate::model::NotRead> {
-    let named: Option<Vec<PathBuf>> = paths.iter().all(|p| p.is_file()).then(|| {
-        paths
-            .iter()
-            .filter_map(|p| crate::source::canonicalize(p).ok())
-            .collect()
-    });
+    let named: Option<std::collections::HashSet<PathBuf>> =
+        paths.iter().all(|p| p.is_file()).then(|| {
+            paths
+                .iter()
+                .filter_map(|p| crate::source::canonicalize(p).ok())
+                .collect()
+        });
     report
         .not_read
         .iter()

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use super::At;
 use super::supervisord::unknown_marker;
 use crate::source::Span;
+use crate::uwsgi::resolve::UNKNOWN_WORD;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Script {
@@ -849,7 +850,7 @@ impl State<'_> {
                         span: w.span,
                     };
                     let t = self.expand(&one).join(" ");
-                    if t.contains("$(unknown:") {
+                    if t.contains(UNKNOWN_WORD) {
                         return None;
                     }
                     p.push_str(&glob::Pattern::escape(&t));
@@ -974,7 +975,7 @@ impl State<'_> {
     fn assign(&mut self, name: &str, value: &Word, depth: usize) {
         let fields = self.expand(value);
         let text = fields.join(" ");
-        let known = !text.contains("$(unknown:");
+        let known = !text.contains(UNKNOWN_WORD);
         let new = if known { Val::Set(text) } else { Val::Unknown };
         let v = if depth == 0 {
             new
@@ -1097,7 +1098,7 @@ impl Script {
                     let skipped = frames.iter().any(|f| f.branch == Taken::No);
                     let subject = st.expand(w).join(" ");
                     frames.push(Frame {
-                        subject: (!subject.contains("$(unknown:")).then_some(subject),
+                        subject: (!subject.contains(UNKNOWN_WORD)).then_some(subject),
                         decided: skipped,
                         branch: if skipped { Taken::No } else { Taken::Maybe },
                         maybe_before: false,

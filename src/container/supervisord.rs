@@ -294,7 +294,8 @@ pub fn unknown_marker(what: &str) -> String {
         .collect();
     let name = name.trim_matches('_');
     format!(
-        "$(unknown:{})",
+        "{}{})",
+        crate::uwsgi::resolve::UNKNOWN_WORD,
         if name.is_empty() {
             "runtime_value"
         } else {

@@ -331,18 +331,12 @@ pub fn stop_drops_requests(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
 /// kernel in tests/oracle_pid1.rs).
 pub fn shell_in_front(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let Some(dep) = ctx.deployment else { return };
-    let Some(place) = &dep.shell_in_front else {
+    let Some((script, place)) = &dep.shell_in_front else {
         return;
     };
     let Some(at) = ctx.project.at(&place.file, place.span) else {
         return;
     };
-    let script = place
-        .message
-        .split('`')
-        .nth(1)
-        .unwrap_or("the container's script")
-        .to_string();
     let mut d = rule.at(
         at,
         format!(
