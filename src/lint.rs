@@ -862,12 +862,22 @@ pub(crate) fn resolve_alone(
 ) -> Alone {
     let mut scratch = SourceMap::new();
     let r = resolve::resolve(&inv, host, opts, &mut scratch);
+    alone_from(path, inv, &r, &scratch)
+}
+
+/// What linking needs of a config resolved alone (`r`, read into `sources`).
+pub(crate) fn alone_from(
+    path: PathBuf,
+    inv: Invocation,
+    r: &resolve::Resolved,
+    sources: &SourceMap,
+) -> Alone {
     let included: Vec<PathBuf> = r
         .files
         .iter()
         .skip(1)
         .filter_map(|(f, _)| {
-            let path = scratch.get(*f).path.clone()?;
+            let path = sources.get(*f).path.clone()?;
             Some(crate::source::canonicalize(&path).unwrap_or(path))
         })
         .collect::<Vec<_>>();
@@ -878,7 +888,7 @@ pub(crate) fn resolve_alone(
     Alone {
         facts: ConfigFacts {
             path,
-            sockets: crate::deployment::sockets(&r),
+            sockets: crate::deployment::sockets(r),
         },
         inv,
         included,

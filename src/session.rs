@@ -323,21 +323,6 @@ impl Session {
                 st.opts.overlay.insert(path, bytes.clone());
             }
         }
-        // Linking saw each config alone: it holds while the sockets and
-        // includes it matched on are the same.
-        for &i in &affected_alone {
-            let old = &st.alone[i];
-            let new = crate::lint::resolve_alone(
-                old.facts.path.clone(),
-                old.inv.clone(),
-                &st.host,
-                &st.opts,
-            );
-            if new.facts.sockets != old.facts.sockets || new.included != old.included {
-                return false;
-            }
-            st.alone[i] = new;
-        }
         let report = &mut st.analysis.report;
         let ids: Vec<_> = report
             .sources
@@ -354,33 +339,53 @@ impl Session {
                 report.sources.replace_bytes(id, bytes.clone());
             }
         }
-        for &i in &affected_runs {
-            let run = &mut st.analysis.runs[i];
-            let resolved = resolve::resolve(&run.inv, &st.host, &st.opts, &mut report.sources);
-            let command_line = run
-                .deployment
-                .is_some_and(|d| report.deployments[d].command_line);
-            if !command_line {
-                let canonical = crate::source::canonicalize(&run.ini)
-                    .unwrap_or_else(|_| resolve::normalize_lexically(&st.host.cwd.join(&run.ini)));
-                let own = resolved.files.iter().find(|(f, _)| {
-                    report.sources.get(*f).path.as_deref().is_some_and(|p| {
-                        crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
-                    })
-                });
-                let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
-                    return false;
-                };
-                run.file = file;
+        // The two resolutions of a changed config (alone, for linking; as
+        // each container runs it, for the rules) are independent: on two
+        // cores a keystroke waits for one of them, not both.
+        let State {
+            alone,
+            analysis,
+            host,
+            opts,
+            ..
+        } = st;
+        // A config no container runs is resolved the same way alone and as
+        // run: its run's resolution gives the linking facts too.
+        let (shared, own): (Vec<(usize, usize)>, BTreeSet<usize>) = {
+            let mut shared = Vec::new();
+            let mut own = BTreeSet::new();
+            for &i in &affected_alone {
+                match affected_runs
+                    .iter()
+                    .find(|&&j| analysis.runs[j].inv == alone[i].inv)
+                {
+                    Some(&j) => shared.push((i, j)),
+                    None => {
+                        own.insert(i);
+                    }
+                }
             }
-            // A config no container runs found its Nginx by these sockets.
-            if run.deployment.is_none()
-                && crate::deployment::sockets(&resolved)
-                    != crate::deployment::sockets(&run.resolved)
-            {
+            (shared, own)
+        };
+        let (alone_ok, runs_ok) = rayon::join(
+            || re_resolve_alone(alone, &own, host, opts),
+            || re_resolve_runs(analysis, &affected_runs, host, opts),
+        );
+        if !alone_ok || !runs_ok {
+            return false;
+        }
+        for (i, j) in shared {
+            let old = &alone[i];
+            let new = crate::lint::alone_from(
+                old.facts.path.clone(),
+                old.inv.clone(),
+                &analysis.runs[j].resolved,
+                &analysis.report.sources,
+            );
+            if new.facts.sockets != old.facts.sockets || new.included != old.included {
                 return false;
             }
-            run.resolved = resolved;
+            alone[i] = new;
         }
         for &i in &affected_runs {
             let run = &st.analysis.runs[i];
@@ -394,6 +399,65 @@ impl Session {
         st.assemble(&self.paths);
         true
     }
+}
+
+/// Resolve the changed configs alone again. Linking saw each config alone:
+/// it holds while the sockets and includes it matched on are the same
+/// (`false` when they changed).
+fn re_resolve_alone(
+    alone: &mut [Alone],
+    affected: &BTreeSet<usize>,
+    host: &HostFacts,
+    opts: &ResolveOptions,
+) -> bool {
+    for &i in affected {
+        let old = &alone[i];
+        let new = crate::lint::resolve_alone(old.facts.path.clone(), old.inv.clone(), host, opts);
+        if new.facts.sockets != old.facts.sockets || new.included != old.included {
+            return false;
+        }
+        alone[i] = new;
+    }
+    true
+}
+
+/// Resolve the changed runs again into the report's sources (`false` when
+/// only a full build can take the change in).
+fn re_resolve_runs(
+    analysis: &mut Analysis,
+    affected: &BTreeSet<usize>,
+    host: &HostFacts,
+    opts: &ResolveOptions,
+) -> bool {
+    let report = &mut analysis.report;
+    for &i in affected {
+        let run = &mut analysis.runs[i];
+        let resolved = resolve::resolve(&run.inv, host, opts, &mut report.sources);
+        let command_line = run
+            .deployment
+            .is_some_and(|d| report.deployments[d].command_line);
+        if !command_line {
+            let canonical = crate::source::canonicalize(&run.ini)
+                .unwrap_or_else(|_| resolve::normalize_lexically(&host.cwd.join(&run.ini)));
+            let own = resolved.files.iter().find(|(f, _)| {
+                report.sources.get(*f).path.as_deref().is_some_and(|p| {
+                    crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
+                })
+            });
+            let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
+                return false;
+            };
+            run.file = file;
+        }
+        // A config no container runs found its Nginx by these sockets.
+        if run.deployment.is_none()
+            && crate::deployment::sockets(&resolved) != crate::deployment::sockets(&run.resolved)
+        {
+            return false;
+        }
+        run.resolved = resolved;
+    }
+    true
 }
 
 impl State {
