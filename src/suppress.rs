@@ -67,8 +67,13 @@ fn parse_comment(text: &str) -> Option<Result<Parsed, String>> {
 /// Find the suppressions of one ini file.
 pub fn collect(sources: &SourceMap, file: FileId) -> (Vec<Suppression>, Vec<Invalid>) {
     let bytes = &sources.get(file).bytes;
-    let doc = syntax::parse(bytes);
     let (mut found, mut invalid) = (Vec::new(), Vec::new());
+    // Every suppression comment holds this; most files have none, and
+    // this runs at every keystroke.
+    if memchr::memmem::find(bytes, b"uwsgi-lint:").is_none() {
+        return (found, invalid);
+    }
+    let doc = syntax::parse(bytes);
     for (i, line) in doc.lines.iter().enumerate() {
         let LineKind::Comment { span, .. } = line.kind else {
             continue;

@@ -85,7 +85,16 @@ fn strip(bytes: &[u8], mut span: Span) -> Span {
 
 /// Parse one file. Never fails: every byte sequence is some ini to uWSGI.
 pub fn parse(bytes: &[u8]) -> IniDoc {
-    let mut lines = Vec::new();
+    // Sized up front: a 2,000-line config would otherwise be copied as the
+    // vector grows, at every keystroke.
+    let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
+    for_each_line(bytes, |line| lines.push(line));
+    IniDoc { lines }
+}
+
+/// Each line of `bytes` as [`parse`] reads it, without keeping them (for
+/// callers that look at a few lines and would only drop the rest).
+pub fn for_each_line(bytes: &[u8], mut f: impl FnMut(IniLine)) {
     let mut start = 0;
     while start < bytes.len() {
         // memchr: the parser runs on every config at every keystroke.
@@ -94,10 +103,20 @@ pub fn parse(bytes: &[u8]) -> IniDoc {
             Some(i) => (start + i, Some(Span::new(start + i, start + i + 1))),
             None => (bytes.len(), None),
         };
-        lines.push(parse_line(bytes, Span::new(start, end), newline));
+        f(parse_line(bytes, Span::new(start, end), newline));
         start = newline.map_or(end, |n| n.end);
     }
-    IniDoc { lines }
+}
+
+/// The names of the sections of `bytes`, in order, as [`IniDoc::section_names`] gives them.
+pub fn section_names_of(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    for_each_line(bytes, |line| {
+        if let LineKind::Section { name, .. } = line.kind {
+            out.push(&bytes[name.range()]);
+        }
+    });
+    out
 }
 
 fn parse_line(bytes: &[u8], span: Span, newline: Option<Span>) -> IniLine {
