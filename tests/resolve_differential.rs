@@ -30,6 +30,10 @@ struct Case {
     /// Output depends on the machine or the checkout path (`%h`, `%0`, `%j` ...):
     /// compared with the live server only, no recorded expectation.
     host_dependent: bool,
+    /// uWSGI never finishes reading it (an endless expansion, which loops
+    /// or runs out of memory): the server is given 5 s instead of 30, and
+    /// must not have printed its options by then.
+    hangs: bool,
 }
 
 fn load_case(dir: &Path) -> Case {
@@ -64,6 +68,7 @@ fn load_case(dir: &Path) -> Case {
         .get("host_dependent")
         .and_then(|b| b.as_bool())
         .unwrap_or(false);
+    case.hangs = v.get("hangs").and_then(|b| b.as_bool()).unwrap_or(false);
     case
 }
 
@@ -142,7 +147,8 @@ fn run_oracle(uwsgi: &Path, dir: &Path, case: &Case, extra: &[String]) -> (Colle
     for (k, v) in &case.env {
         cmd.env(k, v);
     }
-    let out = run_bounded(cmd, Duration::from_secs(30));
+    let limit = if case.hangs { 5 } else { 30 };
+    let out = run_bounded(cmd, Duration::from_secs(limit));
     let mut all = out.stderr.clone();
     all.extend_from_slice(&out.stdout);
     if let Some(logto) = extra.iter().skip_while(|a| *a != "--logto").nth(1)
@@ -269,6 +275,12 @@ fn fixtures_match_real_uwsgi() {
         if let Some(uwsgi) = &oracle {
             let (collected, note) = run_oracle(uwsgi, dir, &case, &[]);
             compared_live += 1;
+            if case.hangs && collected.is_some() {
+                failures.push(format!(
+                    "{name}: uWSGI was expected never to finish reading\n(uWSGI {note})"
+                ));
+                continue;
+            }
             if let Err(e) = compare(&collected, &ours) {
                 failures.push(format!("{name}: {e}\n(uWSGI {note})"));
                 continue;
@@ -455,6 +467,7 @@ fn generated_configs_match_real_uwsgi() {
                         env: g.env.clone(),
                         args: g.args.clone(),
                         host_dependent: true,
+                        hangs: false,
                     };
                     let (collected, note) = run_oracle(uwsgi, &dir, &case, &[]);
                     let ours = run_ours(&dir, &case, &[]);

@@ -46,7 +46,7 @@ const MAX_ENTRIES: usize = 100_000;
 const MAX_INHERITS_OF_ONE_FILE: usize = 8;
 
 /// How uWSGI is started: its environment and its command line (without argv[0]).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Invocation {
     pub env: Vec<(String, String)>,
     pub args: Vec<String>,
@@ -796,41 +796,55 @@ impl Resolver<'_> {
             }
             return;
         }
-        self.first_of.entry(key.clone()).or_insert(idx);
+        if !self.first_of.contains_key(&key) {
+            self.first_of.insert(key.clone(), idx);
+        }
+        // Looked up once: every added option goes through here.
+        let def = std::str::from_utf8(&key)
+            .ok()
+            .and_then(|k| catalogue().get(k));
+        // Immediate options are applied with the value as written.
+        let immediate = match def {
+            Some(d) if d.is_immediate() && !placeholder_only => value.clone(),
+            _ => None,
+        };
         self.out.entries.push(Entry {
-            def: std::str::from_utf8(&key)
-                .ok()
-                .and_then(|k| catalogue().get(k)),
-            key: key.clone(),
+            def,
+            key,
             raw_value: value.clone(),
-            value: value.clone(),
-            origin: origin.clone(),
+            value,
+            origin,
             configured: false,
             placeholder_only,
             inherited: self.in_configure,
             unknown: Vec::new(),
         });
-        let key_s = lossy(&key);
+        let entry = &self.out.entries[idx];
         // uWSGI looks every added key up (`uwsgi_opt_get`), which exits on
         // an unknown one while `strict` is on: a later `strict = false` does
         // not undo it (found by the generated differential test).
         if self.out.strict
             && !placeholder_only
-            && catalogue().get(&key_s).is_none_or(|d| !d.in_build)
-            && !self.out.declared.iter().any(|d| d.as_bytes() == key)
+            && def.is_none_or(|d| !d.in_build)
+            && !self.out.declared.iter().any(|d| d.as_bytes() == entry.key)
             && !self
                 .out
                 .events
                 .iter()
                 .any(|e| e.kind == EventKind::StrictUnknown)
         {
+            let key_s = lossy(&entry.key);
             let msg = format!(
                 "`strict` is on and `{key_s}` is no uWSGI option: uWSGI exits with \"[strict-mode] unknown config directive\""
             );
-            self.event(EventKind::StrictUnknown, origin.clone(), msg, true);
+            let origin = entry.origin.clone();
+            self.event(EventKind::StrictUnknown, origin, msg, true);
         }
         if placeholder_only {
-            if catalogue().get(&key_s).is_some_and(|d| d.in_build) {
+            if def.is_some_and(|d| d.in_build) {
+                let entry = &self.out.entries[idx];
+                let key_s = lossy(&entry.key);
+                let origin = entry.origin.clone();
                 self.event(
                     EventKind::InvalidDirective,
                     origin,
@@ -841,16 +855,17 @@ impl Resolver<'_> {
             self.out.entries[idx].configured = true;
             return;
         }
-        if let Some(def) = catalogue().get(&key_s)
+        if let Some(def) = def
             && def.is_immediate()
         {
             self.out.entries[idx].configured = true;
+            let origin = self.out.entries[idx].origin.clone();
             // An immediate integer (`listen`) is parsed right away: a
             // negative one stops uWSGI there.
             if let Some(msg) = refused_value(&self.out.entries[idx]) {
                 self.event(EventKind::InvalidValue, origin.clone(), msg, true);
             }
-            self.apply_immediate(def, value.as_deref(), origin);
+            self.apply_immediate(def, immediate.as_deref(), origin);
         }
     }
 
@@ -1491,6 +1506,28 @@ impl Resolver<'_> {
                             j += 1;
                             continue;
                         };
+                        // What replaces the reference holds it again (`a =
+                        // x%(a)`: uWSGI finds the value being expanded) where
+                        // the rescan, which restarts at index 1, meets it: it
+                        // is expanded again, for ever. Said at once rather
+                        // than after an expansion budget runs out. (`a =
+                        // %(a)x` puts it at index 0, which the rescan skips:
+                        // uWSGI gives `%(a)xx`.)
+                        let mut reference = vec![symbol, b'('];
+                        reference.extend_from_slice(&key);
+                        reference.push(b')');
+                        let at = key_start - 2;
+                        if memchr::memmem::find_iter(cstr(&v), &reference).any(|k| at + k >= 1) {
+                            fatal.push((
+                                EventKind::ExpansionLimit,
+                                format!(
+                                    "`{}`: expanding `{}` never ends (what it gives contains it again); uWSGI would loop",
+                                    lossy(&self.out.entries[i].key),
+                                    lossy(&reference)
+                                ),
+                            ));
+                            break;
+                        }
                         let mut nv = value[..key_start - 2].to_vec();
                         nv.extend_from_slice(cstr(&v));
                         nv.extend_from_slice(&value[key_start + has - 1..]);
@@ -1548,6 +1585,9 @@ impl Resolver<'_> {
             }
             // An unset environment variable is a property of the entry, not
             // an event: UW004 reports it once per variable where it matters.
+            // (A reference met again on a rescan is one note.)
+            let mut seen = std::collections::HashSet::new();
+            unknown.retain(|u| seen.insert((u.reference.clone(), u.reason.clone())));
             for u in unknown.iter().filter(|u| !u.reference.starts_with("$(")) {
                 let msg = format!(
                     "`{}`: `{}` {}",
