@@ -17,7 +17,9 @@ bin=target/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
   start=$(date +%s)
-  nice -n 10 "$bin/$t" "corpus/$t" \
+  # libFuzzer's own time-out handler can hang (it stopped once without
+  # writing the input): the whole run is killed well after its time.
+  timeout -s KILL $((secs + 120)) nice -n 10 "$bin/$t" "corpus/$t" \
     -max_total_time="$secs" -rss_limit_mb=512 -timeout=1 -max_len=16384 \
     -dict=uwsgi.dict -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
     > "logs/$t.log" 2>&1

@@ -124,6 +124,28 @@ fn expansion_fanned_out_by_for_times_is_a_budget_not_an_abort() {
 }
 
 #[test]
+fn includes_read_in_a_loop_are_a_budget() {
+    // An include read once per round of `for-times` (found by fuzzing: the
+    // file reads alone took over a second).
+    let ini = "[uwsgi]\nmaster = true\nfor-times = 100000\ninclude = inc.ini\nendfor =\n";
+    let p = project(&[
+        ("uwsgi.ini", ini.as_bytes()),
+        ("inc.ini", b"[uwsgi]\nbuffer-size = 8192\n"),
+    ]);
+    let (code, out, err) = run_capped(
+        p.path(),
+        &["check", "--no-config", "--format", "concise", "uwsgi.ini"],
+    );
+    assert_eq!(code, Some(1), "{out}{err}");
+    let said: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("more than 500 config files read for one config"))
+        .collect();
+    assert_eq!(said.len(), 1, "said once, as UW001:\n{out}");
+    assert!(said[0].contains("error[UW001]"), "{out}");
+}
+
+#[test]
 fn a_yaml_alias_bomb_is_a_budget_not_an_abort() {
     let mut compose = format!(
         "x-big: &big \"{}\"\nservices:\n  web:\n    image: app\n    command: uwsgi --ini uwsgi.ini\n    labels:\n",

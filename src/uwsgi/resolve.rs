@@ -44,6 +44,11 @@ const MAX_ENTRIES: usize = 100_000;
 /// How often one file may be inherited before it is taken for a cycle
 /// (uWSGI loops forever on `inherit` cycles).
 const MAX_INHERITS_OF_ONE_FILE: usize = 8;
+/// Bound on config files read for one config: `include` inside
+/// `for-times = 2000` reads a file per round, each with its system calls and
+/// parse (over a second in a fuzzer's instrumented build). Real configs read
+/// a few dozen.
+const MAX_FILE_READS: usize = 500;
 
 /// How uWSGI is started: its environment and its command line (without argv[0]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -458,6 +463,8 @@ struct Resolver<'a> {
     inherit_counts: Vec<((PathBuf, Vec<u8>), usize)>,
     /// The option cap was hit (reported once).
     overflowed: bool,
+    /// Config files read so far (see [`MAX_FILE_READS`]).
+    file_reads: usize,
     /// The first entry of each key (`uwsgi_get_exported_opt` by index: a
     /// scan per placeholder would be quadratic in `for-times` output).
     first_of: HashMap<Vec<u8>, usize>,
@@ -490,6 +497,7 @@ pub fn resolve(
         in_configure: false,
         inherit_counts: Vec::new(),
         overflowed: false,
+        file_reads: 0,
         first_of: HashMap::new(),
         expanded: 0,
         expansion_exhausted: false,
@@ -1266,6 +1274,17 @@ impl Resolver<'_> {
                 "`{directive} = {shown}`: `{shown_file}` is outside the project, so it is not read here (uWSGI reads it on the server); its options are unknown"
             );
             return self.event(EventKind::RuntimeValue, origin, msg, false);
+        }
+        self.file_reads += 1;
+        if self.file_reads > MAX_FILE_READS {
+            // Said once, at the first file left unread.
+            if self.file_reads == MAX_FILE_READS + 1 {
+                let msg = format!(
+                    "`{directive} = {shown}`: more than {MAX_FILE_READS} config files read for one config; this one and every later one are not read"
+                );
+                self.event(EventKind::ExpansionLimit, origin, msg, true);
+            }
+            return;
         }
         let read = match in_memory {
             Some(b) => Ok(b),
