@@ -119,30 +119,89 @@ fn edits_take_the_incremental_path_where_they_can_and_match_a_whole_check() {
             true,
         ),
     ];
-    let mut before = Counts::default();
+    let before = run_steps(
+        &root,
+        &mut session,
+        &overrides,
+        &mut [
+            ("ini", ini.as_path(), &mut ini_text),
+            ("compose", compose.as_path(), &mut compose_text),
+            ("base", base.as_path(), &mut base_text),
+        ],
+        steps,
+    );
+    // Nothing changed: nothing is analysed again.
+    session.analysis().unwrap();
+    assert_eq!(session.counts(), before);
+    let _ = std::fs::remove_dir_all(&root);
+
+    // A config no container runs, behind an Nginx that finds it by its
+    // socket: the session resolves it once per edit (its run and its
+    // linking facts read it the same way), and still sees a changed socket.
+    let lone = std::env::temp_dir().join(format!("uwsgi-lint-session-lone-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&lone);
+    std::fs::create_dir_all(&lone).unwrap();
+    let lone = common::canonical(&lone);
+    std::fs::write(lone.join(".git"), "").unwrap();
+    let ini = lone.join("uwsgi.ini");
+    let nginx = lone.join("nginx.conf");
+    let mut ini_text =
+        "[uwsgi]\nmaster = true\nprocesses = 4\nsocket = 127.0.0.1:3031\nmodule = app.wsgi\n"
+            .to_string();
+    let mut nginx_text = "events {}\nhttp {\n  server {\n    listen 80;\n    location / {\n      include uwsgi_params;\n      uwsgi_pass 127.0.0.1:3031;\n      uwsgi_read_timeout 10s;\n    }\n  }\n}\n".to_string();
+    std::fs::write(&ini, &ini_text).unwrap();
+    std::fs::write(&nginx, &nginx_text).unwrap();
+    std::env::set_current_dir(&lone).unwrap();
+    let mut session = Session::new(vec![lone.clone()], overrides.clone());
+    let steps: &[(&str, &str, &str, bool)] = &[
+        ("", "", "", false),
+        ("ini", "processes = 4", "processes = 2", true),
+        (
+            "ini",
+            "master = true\n",
+            "master = true\nharakiri = 60\n",
+            true,
+        ),
+        // Nginx no longer reaches it: linking must be made again.
+        ("ini", "127.0.0.1:3031", "127.0.0.1:3032", false),
+        ("ini", "harakiri = 60", "harakiri = 5", true),
+    ];
+    run_steps(
+        &lone,
+        &mut session,
+        &overrides,
+        &mut [
+            ("ini", ini.as_path(), &mut ini_text),
+            ("nginx", nginx.as_path(), &mut nginx_text),
+        ],
+        steps,
+    );
+    let _ = std::fs::remove_dir_all(&lone);
+}
+
+/// Apply each step (file, text replaced, by what, may it stay incremental)
+/// to the open texts, and compare the session with a whole check of them.
+fn run_steps(
+    root: &Path,
+    session: &mut Session,
+    overrides: &Overrides,
+    files: &mut [(&str, &Path, &mut String)],
+    steps: &[(&str, &str, &str, bool)],
+) -> Counts {
+    let mut before = session.counts();
     for (i, &(which, find, by, incremental)) in steps.iter().enumerate() {
-        let text = match which {
-            "ini" => &mut ini_text,
-            "compose" => &mut compose_text,
-            "base" => &mut base_text,
-            _ => &mut String::new(),
-        };
-        if !which.is_empty() {
+        if let Some((_, _, text)) = files.iter_mut().find(|(n, _, _)| *n == which) {
             assert!(text.contains(find), "step {i}");
-            *text = text.replacen(find, by, 1);
+            **text = text.replacen(find, by, 1);
         }
-        let texts = [
-            (ini.as_path(), ini_text.as_bytes()),
-            (compose.as_path(), compose_text.as_bytes()),
-            (base.as_path(), base_text.as_bytes()),
-        ];
-        session.set_texts(texts);
+        let texts: Vec<(&Path, &[u8])> = files.iter().map(|(_, p, t)| (*p, t.as_bytes())).collect();
+        session.set_texts(texts.iter().copied());
         let got = findings(&session.analysis().unwrap().report);
         let mut overlay = Overlay::new();
-        for (p, t) in texts {
+        for (p, t) in &texts {
             overlay.insert(p, t.to_vec());
         }
-        let whole = lint_with(std::slice::from_ref(&root), &overrides, &overlay).unwrap();
+        let whole = lint_with(&[root.to_path_buf()], overrides, &overlay).unwrap();
         assert_eq!(
             got,
             findings(&whole.report),
@@ -164,8 +223,5 @@ fn edits_take_the_incremental_path_where_they_can_and_match_a_whole_check() {
         assert_eq!(now, expected, "step {i}: {which} `{find}` → `{by}`");
         before = now;
     }
-    // Nothing changed: nothing is analysed again.
-    session.analysis().unwrap();
-    assert_eq!(session.counts(), before);
-    let _ = std::fs::remove_dir_all(&root);
+    before
 }
