@@ -283,9 +283,20 @@ fn level(s: Severity) -> Level<'static> {
 
 /// The marks of a span of `file` (raw bytes) in its shown text.
 fn mark(f: &Lossy, span: Span, label: Option<String>, primary: bool) -> Mark {
+    // A span may end inside a character (`%` and the first byte of `А`:
+    // uWSGI's magic variables are bytes); the mark covers whole characters
+    // (found by fuzzing: the renderer panicked).
+    let mut start = f.offset(span.start);
+    while !f.text.is_char_boundary(start) {
+        start -= 1;
+    }
+    let mut end = f.offset(span.end).max(start);
+    while !f.text.is_char_boundary(end) {
+        end += 1;
+    }
     Mark {
-        start: f.offset(span.start),
-        end: f.offset(span.end),
+        start,
+        end,
         label,
         primary,
     }
