@@ -178,8 +178,8 @@ pub fn uwsgi(data: &[u8]) {
     };
     let mut sources = SourceMap::new();
     let r = resolve::resolve(&inv, &host, &opts, &mut sources);
-    // The option cap (100,000) plus what the command line and environment add.
-    assert!(r.entries.len() <= 100_016, "{} options", r.entries.len());
+    // The option cap (10,000) plus what the command line and environment add.
+    assert!(r.entries.len() <= 10_016, "{} options", r.entries.len());
     for e in &r.entries {
         if let Layer::File {
             file,
