@@ -206,17 +206,7 @@ pub struct ReadContext<'a> {
     pub prefetched: HashMap<PathBuf, Vec<u8>>,
 }
 
-/// The text of `bytes` with each byte that is not UTF-8 replaced by `?`:
-/// one byte for one, so the readers' spans in the text are spans in the
-/// file (U+FFFD is three bytes; found by fuzzing: a span past the end).
-pub fn lossy_same_offsets(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
-    }
-    out
-}
+pub use crate::source::lossy_same_offsets;
 
 impl ReadContext<'_> {
     /// Read `path` once into the source map: its id and text. A file that

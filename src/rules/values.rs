@@ -436,7 +436,8 @@ pub fn inline_comment_rule(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
         if is_command_like(def.name) || !e.unknown.is_empty() {
             continue;
         }
-        let value = String::from_utf8_lossy(ctx.sources.get(file).slice(value_span)).into_owned();
+        // Offsets in this text are offsets in the file.
+        let value = crate::source::lossy_same_offsets(ctx.sources.get(file).slice(value_span));
         let Some(at) = inline_comment(&value) else {
             continue;
         };
@@ -533,7 +534,8 @@ pub fn quoted_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
         if def.kind.is_numeric() || is_command_like(def.name) {
             continue;
         }
-        let value = String::from_utf8_lossy(ctx.sources.get(file).slice(value_span)).into_owned();
+        // Offsets in this text are offsets in the file.
+        let value = crate::source::lossy_same_offsets(ctx.sources.get(file).slice(value_span));
         // `env = KEY="v"`: the quotes land in the environment variable.
         let (span, inner, what) = match (strip_quotes(&value), value.split_once('=')) {
             (Some(inner), _) => (value_span, inner.to_string(), format!("`{}`", e.key_str())),
