@@ -359,6 +359,18 @@ fn too_large(max: usize) -> std::io::Error {
     )
 }
 
+/// The text of `bytes` with each byte that is not UTF-8 replaced by `?`:
+/// one byte for one, so offsets into the text are offsets into the bytes
+/// (U+FFFD is three bytes; found by fuzzing: spans past the end of a file).
+pub fn lossy_same_offsets(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,16 +402,4 @@ mod tests {
         assert_eq!(idx.line_col(text, 6).column, 7);
         assert_eq!(idx.offset_of_utf16(text, 0, 5), 5);
     }
-}
-
-/// The text of `bytes` with each byte that is not UTF-8 replaced by `?`:
-/// one byte for one, so offsets into the text are offsets into the bytes
-/// (U+FFFD is three bytes; found by fuzzing: spans past the end of a file).
-pub fn lossy_same_offsets(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        out.push_str(chunk.valid());
-        out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
-    }
-    out
 }
