@@ -382,10 +382,9 @@ impl Session {
                 &analysis.runs[j].resolved,
                 &analysis.report.sources,
             );
-            if new.facts.sockets != old.facts.sockets || new.included != old.included {
+            if !replace_if_linked_alike(&mut alone[i], new) {
                 return false;
             }
-            alone[i] = new;
         }
         for &i in &affected_runs {
             let run = &st.analysis.runs[i];
@@ -401,9 +400,8 @@ impl Session {
     }
 }
 
-/// Resolve the changed configs alone again. Linking saw each config alone:
-/// it holds while the sockets and includes it matched on are the same
-/// (`false` when they changed).
+/// Resolve the changed configs alone again (`false` when what linking
+/// matched on changed).
 fn re_resolve_alone(
     alone: &mut [Alone],
     affected: &BTreeSet<usize>,
@@ -413,11 +411,21 @@ fn re_resolve_alone(
     for &i in affected {
         let old = &alone[i];
         let new = crate::lint::resolve_alone(old.facts.path.clone(), old.inv.clone(), host, opts);
-        if new.facts.sockets != old.facts.sockets || new.included != old.included {
+        if !replace_if_linked_alike(&mut alone[i], new) {
             return false;
         }
-        alone[i] = new;
     }
+    true
+}
+
+/// Linking saw each config alone: its links hold while the sockets and
+/// includes it matched on are the same. Keeps `new` then; `false` when they
+/// changed (only a full build can take the change in).
+fn replace_if_linked_alike(old: &mut Alone, new: Alone) -> bool {
+    if new.facts.sockets != old.facts.sockets || new.included != old.included {
+        return false;
+    }
+    *old = new;
     true
 }
 

@@ -117,6 +117,22 @@ impl Lossy {
         end
     }
 
+    /// `i` moved back to the start of the character it falls in.
+    fn char_start(&self, mut i: usize) -> usize {
+        while !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+
+    /// `i` moved on to the end of the character it falls in.
+    fn char_end(&self, mut i: usize) -> usize {
+        while !self.text.is_char_boundary(i) {
+            i += 1;
+        }
+        i
+    }
+
     fn line_len(&self, l: usize) -> usize {
         self.line_end(l) - self.starts[l]
     }
@@ -197,12 +213,8 @@ fn window(f: &Lossy, marks: &mut [Mark]) -> (String, usize, Vec<std::ops::Range<
                 .unwrap_or((start, start));
             a = at.0.saturating_sub(EXCERPT_MARGIN).max(start);
             b = (at.0 + (at.1 - at.0).min(LONG_LINE) + EXCERPT_MARGIN).min(end);
-            while !f.text.is_char_boundary(a) {
-                a -= 1;
-            }
-            while !f.text.is_char_boundary(b) {
-                b += 1;
-            }
+            a = f.char_start(a);
+            b = f.char_end(b);
         }
         let prefix = if a > start { "…" } else { "" };
         source.push_str(prefix);
@@ -286,14 +298,8 @@ fn mark(f: &Lossy, span: Span, label: Option<String>, primary: bool) -> Mark {
     // A span may end inside a character (`%` and the first byte of `А`:
     // uWSGI's magic variables are bytes); the mark covers whole characters
     // (found by fuzzing: the renderer panicked).
-    let mut start = f.offset(span.start);
-    while !f.text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = f.offset(span.end).max(start);
-    while !f.text.is_char_boundary(end) {
-        end += 1;
-    }
+    let start = f.char_start(f.offset(span.start));
+    let end = f.char_end(f.offset(span.end).max(start));
     Mark {
         start,
         end,

@@ -206,8 +206,6 @@ pub struct ReadContext<'a> {
     pub prefetched: HashMap<PathBuf, Vec<u8>>,
 }
 
-pub use crate::source::lossy_same_offsets;
-
 impl ReadContext<'_> {
     /// Read `path` once into the source map: its id and text. A file that
     /// exists but cannot be read is reported once (UW001), never skipped
@@ -232,7 +230,7 @@ impl ReadContext<'_> {
                 return None;
             }
         };
-        let text = lossy_same_offsets(&bytes);
+        let text = crate::source::lossy_same_offsets(&bytes);
         let id = match self.ids.get(path) {
             Some(id) => *id,
             None => {

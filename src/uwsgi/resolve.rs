@@ -1537,19 +1537,22 @@ impl Resolver<'_> {
                         // uWSGI gives `%(a)xx`.)
                         let at = key_start - 2;
                         let given = cstr(&v);
-                        let mut reference = Vec::new();
-                        if memchr::memmem::find(given, &[symbol, b'(']).is_some() && {
-                            reference.extend_from_slice(&[symbol, b'(']);
-                            reference.extend_from_slice(&key);
-                            reference.push(b')');
-                            memchr::memmem::find_iter(given, &reference).any(|k| at + k >= 1)
-                        } {
+                        // (Most values give no reference at all: nothing is built for them.)
+                        let gives_itself = memchr::memmem::find(given, &[symbol, b'(']).is_some()
+                            && {
+                                let mut reference = vec![symbol, b'('];
+                                reference.extend_from_slice(&key);
+                                reference.push(b')');
+                                memchr::memmem::find_iter(given, &reference).any(|k| at + k >= 1)
+                            };
+                        if gives_itself {
                             fatal.push((
                                 EventKind::ExpansionLimit,
                                 format!(
-                                    "`{}`: expanding `{}` never ends (what it gives contains it again); uWSGI would loop",
+                                    "`{}`: expanding `{}({})` never ends (what it gives contains it again); uWSGI would loop",
                                     lossy(&self.out.entries[i].key),
-                                    lossy(&reference)
+                                    symbol as char,
+                                    lossy(&key)
                                 ),
                             ));
                             break;
