@@ -23,7 +23,8 @@ const SKIP_DIRS: &[&str] = &["node_modules", "target", "__pycache__", "site-pack
 /// splits lines on `\n` and finds no section in either).
 pub fn is_uwsgi_ini(bytes: &[u8]) -> bool {
     let has = |bytes: &[u8]| {
-        syntax::section_names_of(bytes).iter().any(|name| {
+        // Stops at the first: `[uwsgi]` is usually the first line.
+        syntax::section_names_of(bytes).any(|name| {
             String::from_utf8_lossy(name)
                 .trim()
                 .eq_ignore_ascii_case("uwsgi")

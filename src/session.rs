@@ -388,12 +388,13 @@ impl Session {
         }
         for &i in &affected_runs {
             let run = &st.analysis.runs[i];
-            st.found[i] = crate::lint::check_run(
+            let found = crate::lint::check_run(
                 run,
                 &st.analysis.report.sources,
                 &st.pctx,
                 &st.analysis.report.deployments,
             );
+            drop_aside(std::mem::replace(&mut st.found[i], found));
         }
         st.assemble(&self.paths);
         true
@@ -425,8 +426,14 @@ fn replace_if_linked_alike(old: &mut Alone, new: Alone) -> bool {
     if new.facts.sockets != old.facts.sockets || new.included != old.included {
         return false;
     }
-    *old = new;
+    drop_aside(std::mem::replace(old, new));
     true
+}
+
+/// Frees a replaced result on another thread: freeing a 2,000-line
+/// config's resolution took a tenth of a keystroke's time.
+fn drop_aside<T: Send + 'static>(old: T) {
+    rayon::spawn(move || drop(old));
 }
 
 /// Resolve the changed runs again into the report's sources (`false` when
@@ -463,7 +470,7 @@ fn re_resolve_runs(
         {
             return false;
         }
-        run.resolved = resolved;
+        drop_aside(std::mem::replace(&mut run.resolved, resolved));
     }
     true
 }
@@ -485,7 +492,8 @@ impl State {
 
 /// Does a config read other files' contents (`@(file)`, `for-readline`)?
 fn reads_other_files(bytes: &[u8]) -> bool {
-    bytes.windows(2).any(|w| w == b"@(") || bytes.windows(12).any(|w| w == b"for-readline")
+    memchr::memmem::find(bytes, b"@(").is_some()
+        || memchr::memmem::find(bytes, b"for-readline").is_some()
 }
 
 /// Would a context reader claim this file (by name or content)?

@@ -92,13 +92,8 @@ pub struct LineIndex {
 impl LineIndex {
     pub fn new(bytes: &[u8]) -> LineIndex {
         let mut starts = vec![0];
-        starts.extend(
-            bytes
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .map(|(i, _)| i + 1),
-        );
+        // memchr: every keystroke in an editor indexes the whole file.
+        starts.extend(memchr::memchr_iter(b'\n', bytes).map(|i| i + 1));
         LineIndex { starts }
     }
 
@@ -362,13 +357,17 @@ fn too_large(max: usize) -> std::io::Error {
 /// The text of `bytes` with each byte that is not UTF-8 replaced by `?`:
 /// one byte for one, so offsets into the text are offsets into the bytes
 /// (U+FFFD is three bytes; found by fuzzing: spans past the end of a file).
-pub fn lossy_same_offsets(bytes: &[u8]) -> String {
+pub fn lossy_same_offsets(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    // Rules call this on every value at every keystroke; most are UTF-8.
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return std::borrow::Cow::Borrowed(s);
+    }
     let mut out = String::with_capacity(bytes.len());
     for chunk in bytes.utf8_chunks() {
         out.push_str(chunk.valid());
         out.extend(std::iter::repeat_n('?', chunk.invalid().len()));
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 #[cfg(test)]

@@ -750,13 +750,25 @@ pub fn apply_change(text: &mut String, change: lsp::TextDocumentContentChangeEve
         *text = change.text;
         return;
     };
-    let file = crate::source::SourceFile::new("", None, std::mem::take(text).into_bytes());
-    let start = convert::offset(&file, range.start, enc);
-    let end = convert::offset(&file, range.end, enc).max(start);
-    let mut bytes = file.bytes;
-    bytes.splice(start..end, change.text.into_bytes());
+    let lines = crate::source::LineIndex::new(text.as_bytes());
+    let at = |p: lsp::Position| {
+        let (line, col) = (p.line as usize, p.character as usize);
+        match enc {
+            Encoding::Utf8 => lines.offset_of_utf8(text.as_bytes(), line, col),
+            Encoding::Utf16 => lines.offset_of_utf16(text.as_bytes(), line, col),
+        }
+    };
+    let start = at(range.start);
+    let end = at(range.end).max(start);
+    if text.is_char_boundary(start) && text.is_char_boundary(end) {
+        // In place: an edit near the top of a large file moves the rest once.
+        text.replace_range(start..end, &change.text);
+        return;
+    }
     // Offsets from a UTF-8 client can split a character only if it sent a
     // bad position; the text stays valid either way.
+    let mut bytes = std::mem::take(text).into_bytes();
+    bytes.splice(start..end, change.text.into_bytes());
     *text = match String::from_utf8(bytes) {
         Ok(s) => s,
         Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),

@@ -230,7 +230,7 @@ impl ReadContext<'_> {
                 return None;
             }
         };
-        let text = crate::source::lossy_same_offsets(&bytes);
+        let text = crate::source::lossy_same_offsets(&bytes).into_owned();
         let id = match self.ids.get(path) {
             Some(id) => *id,
             None => {

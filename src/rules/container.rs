@@ -160,8 +160,7 @@ pub fn env_overridden_by_ini(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagn
         // `processes = $(UWSGI_WORKERS)` reads the variable itself, and an
         // equal value changes nothing: the environment is not dead then.
         let reads_it = last
-            .raw_value
-            .as_deref()
+            .raw_value()
             .is_some_and(|v| String::from_utf8_lossy(v).contains(&format!("$({var})")));
         if reads_it || last.value == e.value {
             continue;

@@ -126,10 +126,12 @@ pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
             let LineKind::Entry { key, .. } = line.kind else {
                 continue;
             };
-            let k = String::from_utf8_lossy(&bytes[key.range()]).into_owned();
-            if is_block_closer(k.as_bytes()) {
+            let k = &bytes[key.range()];
+            if is_block_closer(k) {
                 open = None;
-            } else if is_logic_opener(&k) {
+            } else if let Ok(k) = std::str::from_utf8(k)
+                && is_logic_opener(k)
+            {
                 match &open {
                     Some(outer) if !reported.contains(&(*file, line.content)) => {
                         let mut d = rule.diag(
@@ -145,7 +147,7 @@ pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
                         out.push(d);
                     }
                     Some(_) => {}
-                    None => open = Some(k),
+                    None => open = Some(k.to_string()),
                 }
             }
         }

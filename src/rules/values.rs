@@ -15,11 +15,16 @@ use crate::uwsgi::values::{NumericRead, read_flag, read_numeric};
 fn used_names(ctx: &RuleContext) -> std::collections::HashSet<String> {
     let mut names = std::collections::HashSet::new();
     for e in &ctx.resolved.entries {
-        let Some(v) = e.raw_value.as_deref() else {
+        let Some(v) = e.raw_value() else {
             continue;
         };
+        let logic = matches!(e.key.as_slice(), b"if-opt" | b"if-not-opt");
+        // Most values name no option: only those are decoded.
+        if !logic && memchr::memmem::find(v, b"%(").is_none() {
+            continue;
+        }
         let v = String::from_utf8_lossy(v);
-        if matches!(e.key.as_slice(), b"if-opt" | b"if-not-opt") {
+        if logic {
             names.extend(v.split('=').next().map(|k| k.trim().to_string()));
         }
         for (i, _) in v.match_indices("%(") {
@@ -46,13 +51,15 @@ pub fn unknown_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>)
     let declared: std::collections::HashSet<&String> = ctx.resolved.declared.iter().collect();
     let mut suggestions = std::collections::HashMap::new();
     for e in &ctx.resolved.entries {
+        // Known options first: nearly every entry is one.
+        if e.def().is_some() || e.placeholder_only {
+            continue;
+        }
         let Some((file, key_span, _)) = ctx.spans(e) else {
             continue;
         };
         let key = e.key_str();
-        if e.def().is_some()
-            || e.placeholder_only
-            || key.is_empty()
+        if key.is_empty()
             || e.origin
                 .via
                 .iter()
@@ -1048,9 +1055,12 @@ fn conventional(tokens: &[i64], ops: &[u8]) -> Option<i64> {
 /// strictly left to right.
 pub fn placeholder_math_misread(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (e, file, _, value_span) in ctx.file_entries() {
-        let Some(raw) = e.raw_value.as_deref() else {
+        let Some(raw) = e.raw_value() else {
             continue;
         };
+        if memchr::memmem::find(raw, b"%(").is_none() {
+            continue;
+        }
         let raw = String::from_utf8_lossy(raw);
         let mut rest = raw.as_ref();
         while let Some(i) = rest.find("%(") {

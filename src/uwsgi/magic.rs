@@ -270,24 +270,54 @@ pub struct MagicUse {
     pub var: u8,
 }
 
-/// The substituted text plus, for every output byte, the input offset it came
-/// from (one extra entry maps the end), so spans can be mapped back.
+/// The substituted text plus where each part of it came from, so spans can
+/// be mapped back.
 #[derive(Debug, Clone)]
 pub struct Substituted {
     pub text: Vec<u8>,
-    pub origin: Vec<usize>,
+    /// The text as pieces, in order: copied from the raw text, or the value
+    /// of one `%X` (every byte of it maps to the `%`). A table of pieces,
+    /// not one offset per byte: a keystroke substitutes the whole file.
+    pieces: Vec<Piece>,
+    /// The length of the text, which the caller may take away.
+    len: usize,
+    /// Where the end of the text maps to.
+    end: usize,
     pub uses: Vec<MagicUse>,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Piece {
+    /// Start in the substituted text.
+    at: usize,
+    /// Start in the raw text.
+    raw: usize,
+    copied: bool,
+}
+
 impl Substituted {
+    /// The raw offset the substituted byte at `at` came from (`at` at or
+    /// past the end maps where the end does).
+    pub fn origin(&self, at: usize) -> usize {
+        if at >= self.len {
+            return self.end;
+        }
+        let i = self.pieces.partition_point(|p| p.at <= at);
+        match i.checked_sub(1).map(|i| self.pieces[i]) {
+            Some(p) if p.copied => p.raw + (at - p.at),
+            Some(p) => p.raw,
+            None => self.end,
+        }
+    }
+
     /// Map a span of the substituted text back to the raw file.
     pub fn map_span(&self, start: usize, end: usize) -> crate::source::Span {
-        let s = self.origin[start.min(self.origin.len() - 1)];
+        let s = self.origin(start);
         // The end maps to just after the last byte's origin, so a value built
         // from `%d` covers the whole `%d` in the raw text.
         let e = if end > start {
-            let last = self.origin[(end - 1).min(self.origin.len() - 1)];
-            let next = self.origin[end.min(self.origin.len() - 1)];
+            let last = self.origin(end - 1);
+            let next = self.origin(end);
             next.max(last + 1)
         } else {
             s
@@ -299,45 +329,55 @@ impl Substituted {
 /// `magic_sub`: substitute every `%X` in `raw` using `table`.
 pub fn substitute(raw: &[u8], table: &MagicTable) -> Substituted {
     let mut text = Vec::with_capacity(raw.len());
-    let mut origin = Vec::with_capacity(raw.len() + 1);
+    let mut pieces = Vec::new();
     let mut uses = Vec::new();
+    let mut end = raw.len();
     let mut i = 0;
     while i < raw.len() {
         // The text up to the next `%` is copied as it is, in one go.
         let next = memchr::memchr(b'%', &raw[i..]).map_or(raw.len(), |n| i + n);
-        text.extend_from_slice(&raw[i..next]);
-        origin.extend(i..next);
+        if next > i {
+            pieces.push(Piece {
+                at: text.len(),
+                raw: i,
+                copied: true,
+            });
+            text.extend_from_slice(&raw[i..next]);
+        }
         i = next;
         if i == raw.len() {
             break;
         }
-        if raw[i] == b'%' && i + 1 == raw.len() {
+        if i + 1 == raw.len() {
             // uWSGI reads the file with a NUL appended, so a final `%` takes
             // the NUL as its variable and is deleted (uWSGI then reads past its
             // buffer: what follows is undefined; we stop at the end).
             uses.push(MagicUse { at: i, var: 0 });
-            origin.push(i);
+            end = i;
             break;
         }
-        if raw[i] == b'%' {
-            let var = raw[i + 1];
-            let val = table.get(var);
+        let var = raw[i + 1];
+        let val = table.get(var);
+        if !val.is_empty() {
+            pieces.push(Piece {
+                at: text.len(),
+                raw: i,
+                copied: false,
+            });
             text.extend_from_slice(val);
-            origin.extend(std::iter::repeat_n(i, val.len()));
-            if var != b'%' && var != b'(' {
-                uses.push(MagicUse { at: i, var });
-            }
-            i += 2;
-        } else {
-            text.push(raw[i]);
-            origin.push(i);
-            i += 1;
         }
+        if var != b'%' && var != b'(' {
+            uses.push(MagicUse { at: i, var });
+        }
+        i += 2;
     }
-    if origin.len() == text.len() {
-        origin.push(raw.len());
+    Substituted {
+        len: text.len(),
+        text,
+        pieces,
+        end,
+        uses,
     }
-    Substituted { text, origin, uses }
 }
 
 /// Is `var` a magic variable uWSGI defines (as opposed to a stray `%`)?
@@ -424,7 +464,46 @@ mod tests {
         assert_eq!(s.text, b"a = 50b = 1\nc = 9".to_vec());
         assert_eq!(s.uses.last().map(|u| u.var), Some(0));
         // "b" at output offset 6 comes from raw offset 8
-        assert_eq!(s.origin[6], 8);
+        assert_eq!(s.origin(6), 8);
+        // the end maps to the final `%`, which uWSGI deletes
+        assert_eq!(s.origin(s.text.len()), 19);
+    }
+
+    /// The table of pieces maps every offset as one offset per byte did.
+    #[test]
+    fn origin_matches_a_map_per_byte() {
+        let mut t = MagicTable::new(&host());
+        t.fill_for_file(b"a.ini", Some(Path::new("/tmp/a.ini")), None, false);
+        for raw in [
+            &b""[..],
+            b"%",
+            b"%%",
+            b"x%",
+            b"%d%n",
+            b"a = %d/x\nb = %z%k%\n%%c%",
+            b"%q%q%qabc%(x)%",
+        ] {
+            let mut per_byte = Vec::new();
+            let mut end = raw.len();
+            let mut i = 0;
+            while i < raw.len() {
+                if raw[i] != b'%' {
+                    per_byte.push(i);
+                    i += 1;
+                } else if i + 1 == raw.len() {
+                    end = i;
+                    break;
+                } else {
+                    per_byte.extend(std::iter::repeat_n(i, t.get(raw[i + 1]).len()));
+                    i += 2;
+                }
+            }
+            let s = substitute(raw, &t);
+            assert_eq!(s.text.len(), per_byte.len(), "{raw:?}");
+            for (at, want) in per_byte.iter().chain([&end, &end]).enumerate() {
+                assert_eq!(s.origin(at), *want, "{raw:?} at {at}");
+            }
+        }
     }
 
     #[test]

@@ -121,8 +121,8 @@ pub enum ViaKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {
     pub layer: Layer,
-    /// Outermost first.
-    pub via: Vec<Via>,
+    /// Outermost first. Shared: every entry of a file has the same.
+    pub via: std::sync::Arc<Vec<Via>>,
 }
 
 impl Origin {
@@ -140,8 +140,9 @@ pub struct Entry {
     pub key: Vec<u8>,
     /// `None` for a command-line flag given without an argument.
     pub value: Option<Vec<u8>>,
-    /// The value as collected, before the `$()`/`@()`/`%()` passes.
-    pub raw_value: Option<Vec<u8>>,
+    /// The value as collected, when the `$()`/`@()`/`%()` passes changed
+    /// it (most values they leave alone share `value`: no copy per entry).
+    raw: Option<Vec<u8>>,
     pub origin: Origin,
     /// Applied at parse time (immediate) or a `set-placeholder`: the passes skip it.
     pub configured: bool,
@@ -168,6 +169,10 @@ impl Entry {
     }
     pub fn def(&self) -> Option<&'static OptionDef> {
         self.def
+    }
+    /// The value as collected, before the `$()`/`@()`/`%()` passes.
+    pub fn raw_value(&self) -> Option<&[u8]> {
+        self.raw.as_deref().or(self.value.as_deref())
     }
 }
 
@@ -253,7 +258,11 @@ impl Resolved {
     pub fn remap_files(&mut self, ids: &[FileId]) {
         let map = |f: &mut FileId| *f = ids[f.0 as usize];
         let origin = |o: &mut Origin| {
-            for l in std::iter::once(&mut o.layer).chain(o.via.iter_mut().map(|v| &mut v.layer)) {
+            for l in std::iter::once(&mut o.layer).chain(
+                std::sync::Arc::make_mut(&mut o.via)
+                    .iter_mut()
+                    .map(|v| &mut v.layer),
+            ) {
                 if let Layer::File { file, .. } = l {
                     map(file);
                 }
@@ -458,7 +467,7 @@ struct Resolver<'a> {
     last_file: Option<Vec<u8>>,
     /// (path, section) being loaded, for cycle detection.
     stack: Vec<(PathBuf, Vec<u8>)>,
-    via: Vec<Via>,
+    via: std::sync::Arc<Vec<Via>>,
     /// Directory of the file currently being read (for the fallback).
     dir_stack: Vec<PathBuf>,
     in_configure: bool,
@@ -495,7 +504,7 @@ pub fn resolve(
         logic_running: false,
         last_file: None,
         stack: Vec::new(),
-        via: Vec::new(),
+        via: Default::default(),
         dir_stack: Vec::new(),
         in_configure: false,
         inherit_counts: Vec::new(),
@@ -623,7 +632,7 @@ impl Resolver<'_> {
                 .collect();
             let origin = Origin {
                 layer: Layer::Env { var: name.clone() },
-                via: Vec::new(),
+                via: Default::default(),
             };
             self.add(key, Some(value.into_bytes()), origin, false);
         }
@@ -822,7 +831,7 @@ impl Resolver<'_> {
         self.out.entries.push(Entry {
             def,
             key,
-            raw_value: value.clone(),
+            raw: None,
             value,
             origin,
             configured: false,
@@ -891,7 +900,7 @@ impl Resolver<'_> {
         use LogicKind::*;
         let arg = logic.arg.clone();
         let mut origin = origin.clone();
-        origin.via.push(Via {
+        std::sync::Arc::make_mut(&mut origin.via).push(Via {
             layer: logic.origin.layer.clone(),
             what: ViaKind::Logic {
                 directive: logic.directive.clone(),
@@ -1076,7 +1085,7 @@ impl Resolver<'_> {
             "uwsgi_opt_set_placeholder" => match value.iter().position(|&b| b == b'=') {
                 Some(i) => {
                     let mut o = origin.clone();
-                    o.via.push(Via {
+                    std::sync::Arc::make_mut(&mut o.via).push(Via {
                         layer: origin.layer.clone(),
                         what: ViaKind::Set {
                             directive: def.name.to_string(),
@@ -1352,7 +1361,7 @@ impl Resolver<'_> {
         self.last_file = Some(file.clone());
         self.out.files.push((file_id, lossy(&section)));
 
-        let sub = magic::substitute(&bytes, &self.magic);
+        let mut sub = magic::substitute(&bytes, &self.magic);
         for u in &sub.uses {
             self.out
                 .magic_uses
@@ -1361,7 +1370,7 @@ impl Resolver<'_> {
                 .push((file_id, Span::new(u.at, (u.at + 2).min(bytes.len())), u.var));
         }
         // The (line, key, value) spans uWSGI collects from the asked section.
-        let text = sub.text.clone();
+        let text = std::mem::take(&mut sub.text);
         let (found, got_section, present): (Vec<(Span, Span, Span)>, bool, Vec<String>) =
             match format {
                 ConfigFormat::Ini => {
@@ -1399,7 +1408,7 @@ impl Resolver<'_> {
         self.stack.push((canon.clone(), section.clone()));
         self.dir_stack
             .push(canon.parent().map(Path::to_path_buf).unwrap_or_default());
-        self.via.push(Via {
+        std::sync::Arc::make_mut(&mut self.via).push(Via {
             layer: origin.layer.clone(),
             what: ViaKind::Include {
                 directive: directive.to_string(),
@@ -1438,7 +1447,7 @@ impl Resolver<'_> {
                 self.out.entries[before].unknown.extend(host_vars);
             }
         }
-        self.via.pop();
+        std::sync::Arc::make_mut(&mut self.via).pop();
         self.dir_stack.pop();
         self.stack.pop();
         if !got_section {
@@ -1629,6 +1638,9 @@ impl Resolver<'_> {
                 self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
             }
             let e = &mut self.out.entries[i];
+            if e.raw.is_none() {
+                e.raw = e.value.take();
+            }
             e.value = Some(value);
             e.unknown.extend(unknown);
         }

@@ -94,29 +94,35 @@ pub fn parse(bytes: &[u8]) -> IniDoc {
 
 /// Each line of `bytes` as [`parse`] reads it, without keeping them (for
 /// callers that look at a few lines and would only drop the rest).
-pub fn for_each_line(bytes: &[u8], mut f: impl FnMut(IniLine)) {
+pub fn for_each_line(bytes: &[u8], f: impl FnMut(IniLine)) {
+    lines_of(bytes).for_each(f)
+}
+
+/// The lines of `bytes`, parsed one at a time (a caller may stop early).
+pub fn lines_of(bytes: &[u8]) -> impl Iterator<Item = IniLine> + '_ {
     let mut start = 0;
-    while start < bytes.len() {
+    std::iter::from_fn(move || {
+        if start >= bytes.len() {
+            return None;
+        }
         // memchr: the parser runs on every config at every keystroke.
         let nl = memchr::memchr(b'\n', &bytes[start..]);
         let (end, newline) = match nl {
             Some(i) => (start + i, Some(Span::new(start + i, start + i + 1))),
             None => (bytes.len(), None),
         };
-        f(parse_line(bytes, Span::new(start, end), newline));
+        let line = parse_line(bytes, Span::new(start, end), newline);
         start = newline.map_or(end, |n| n.end);
-    }
+        Some(line)
+    })
 }
 
 /// The names of the sections of `bytes`, in order, as [`IniDoc::section_names`] gives them.
-pub fn section_names_of(bytes: &[u8]) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    for_each_line(bytes, |line| {
-        if let LineKind::Section { name, .. } = line.kind {
-            out.push(&bytes[name.range()]);
-        }
-    });
-    out
+pub fn section_names_of(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    lines_of(bytes).filter_map(|line| match line.kind {
+        LineKind::Section { name, .. } => Some(&bytes[name.range()]),
+        _ => None,
+    })
 }
 
 fn parse_line(bytes: &[u8], span: Span, newline: Option<Span>) -> IniLine {
