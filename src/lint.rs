@@ -320,6 +320,7 @@ impl Run {
             header_cache: Default::default(),
             anchor_cache: Default::default(),
             doc_cache: Default::default(),
+            sockets_cache: Default::default(),
         }
     }
 }

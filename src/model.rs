@@ -142,6 +142,8 @@ pub struct IniContext<'a> {
     pub anchor_cache: std::cell::OnceCell<(FileId, Span)>,
     /// The checked file's lines, parsed once for the rules that read them.
     pub doc_cache: std::cell::OnceCell<crate::uwsgi::syntax::IniDoc>,
+    /// The sockets, found once (a dozen rules compare them).
+    pub sockets_cache: std::cell::OnceCell<Vec<crate::deployment::Socket>>,
 }
 
 impl IniContext<'_> {
@@ -395,8 +397,13 @@ impl IniContext<'_> {
             self.file_entries()
                 .filter(|(_, f, k, _)| *f == self.file && !in_block(k.start))
         };
-        mine()
-            .filter(|(e, _, _, _)| e.def().is_some_and(|d| RECYCLING.contains(&d.name)))
+        // Through the index: a scan comparing every entry's name with each
+        // of these showed in the keystroke's profile.
+        RECYCLING
+            .iter()
+            .flat_map(|name| self.resolved.all(name))
+            .filter_map(|e| self.spans(e).map(|(f, k, v)| (e, f, k, v)))
+            .filter(|(_, f, k, _)| *f == self.file && !in_block(k.start))
             .max_by_key(|(_, _, k, _)| k.start)
             .or_else(|| mine().max_by_key(|(_, _, k, _)| k.start))
             .map(|(_, f, k, _)| (f, k))
@@ -422,9 +429,7 @@ impl IniContext<'_> {
                     out.push(Span::new(start, line.span.end));
                 }
             } else if open.is_none()
-                && catalogue()
-                    .get(&String::from_utf8_lossy(k))
-                    .is_some_and(|d| d.parser == "uwsgi_opt_logic")
+                && std::str::from_utf8(k).is_ok_and(crate::uwsgi::resolve::is_logic_opener)
             {
                 open = Some(line.span.start);
             }

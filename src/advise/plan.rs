@@ -863,7 +863,7 @@ pub fn plan(ctx: &IniContext, est: Option<&Estimates>, given: &Given) -> Plan {
     let behind_uwsgi_pass = ctx
         .fronts()
         .iter()
-        .any(|f| f.pass.kind == PassKind::Uwsgi && ctx.reached_socket(f, &mine).is_some());
+        .any(|f| f.pass.kind == PassKind::Uwsgi && ctx.reached_socket(f, mine).is_some());
     if behind_uwsgi_pass && ctx.number("buffer-size").unwrap_or(4096) < 32768 {
         b.recommend(
             "buffer-size",

@@ -64,7 +64,7 @@ impl IniContext<'_> {
                     body_limit: f.body_limit.as_ref().map(value),
                     protocol: f.protocol.clone(),
                     protocol_at: related(&f.protocol_place),
-                    socket: reached(&mine, l.port),
+                    socket: reached(mine, l.port),
                     target_at: self.project.related(&f.target_place),
                 }
             })
@@ -77,7 +77,7 @@ impl IniContext<'_> {
         let mine = self.sockets();
         let mut out = Vec::new();
         for f in self.fronts() {
-            let Some(socket) = self.reached_socket(&f, &mine) else {
+            let Some(socket) = self.reached_socket(&f, mine) else {
                 continue;
             };
             let (name, s, protocol) = match f.pass.kind {

@@ -303,8 +303,9 @@ pub fn http_router_behind_proxy(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Di
     };
     let router: Vec<_> = ctx
         .sockets()
-        .into_iter()
+        .iter()
         .filter(|s| s.option == "http")
+        .cloned()
         .collect();
     let Some(front) = ctx
         .fronts()

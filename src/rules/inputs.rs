@@ -130,7 +130,7 @@ pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
             if is_block_closer(k) {
                 open = None;
             } else if let Ok(k) = std::str::from_utf8(k)
-                && is_logic_opener(k)
+                && crate::uwsgi::resolve::is_logic_opener(k)
             {
                 match &open {
                     Some(outer) if !reported.contains(&(*file, line.content)) => {
@@ -154,12 +154,6 @@ pub fn nested_logic_block(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
     }
 }
 
-pub(crate) fn is_logic_opener(key: &str) -> bool {
-    crate::uwsgi::options::catalogue()
-        .get(key)
-        .is_some_and(|d| d.parser == "uwsgi_opt_logic")
-}
-
 pub fn section_not_found(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     report(ctx, rule, EventKind::SectionNotFound, out);
 }
@@ -173,7 +167,7 @@ pub fn include_with_section(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagno
 pub fn parse_error(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     for (file, _) in &ctx.resolved.files {
         let bytes = &ctx.sources.get(*file).bytes;
-        if let Some(at) = bytes.iter().position(|&b| b == 0) {
+        if let Some(at) = memchr::memchr(0, bytes) {
             let utf16 = bytes.starts_with(&[0xff, 0xfe]) || bytes.starts_with(&[0xfe, 0xff]);
             let mut d = rule.diag(
                 *file,

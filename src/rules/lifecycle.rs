@@ -92,7 +92,7 @@ pub fn harakiri_without_post_buffering(ctx: &RuleContext, rule: &Rule, out: &mut
     let fronts: Vec<_> = ctx
         .fronts()
         .into_iter()
-        .filter(|f| ctx.reached_socket(f, &mine).is_some())
+        .filter(|f| ctx.reached_socket(f, mine).is_some())
         .collect();
     let unbuffered = fronts
         .iter()
@@ -164,7 +164,7 @@ fn front_timeouts(ctx: &RuleContext) -> Vec<FrontTimeout> {
     let mine = ctx.sockets();
     let mut out = Vec::new();
     for f in ctx.fronts() {
-        if ctx.reached_socket(&f, &mine).is_none() {
+        if ctx.reached_socket(&f, mine).is_none() {
             continue;
         }
         let (name, s) = match f.pass.kind {

@@ -276,6 +276,7 @@ mod tests {
             header_cache: Default::default(),
             anchor_cache: Default::default(),
             doc_cache: Default::default(),
+            sockets_cache: Default::default(),
         };
         let ctx = RuleContext::new(&ctx);
         let rule = |code, check| Rule {

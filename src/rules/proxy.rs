@@ -20,8 +20,9 @@ pub struct Front<'a> {
 
 impl IniContext<'_> {
     /// The sockets this config binds (container arguments included).
-    pub fn sockets(&self) -> Vec<Socket> {
-        crate::deployment::sockets(self.resolved)
+    pub fn sockets(&self) -> &[Socket] {
+        self.sockets_cache
+            .get_or_init(|| crate::deployment::sockets(self.resolved))
     }
 
     /// Every passing location of the linked Nginx configurations.
@@ -129,7 +130,7 @@ pub fn upstream_not_served(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
         let served = f.targets.iter().any(|t| {
             crate::deployment::reached_via(
                 t,
-                &mine,
+                mine,
                 ctx.hostnames(),
                 ctx.unix_aliases(),
                 ctx.port_aliases(),
@@ -168,7 +169,7 @@ pub fn upstream_not_served(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
 pub fn protocol_mismatch(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mine = ctx.sockets();
     for f in ctx.fronts() {
-        let Some(s) = ctx.reached_socket(&f, &mine) else {
+        let Some(s) = ctx.reached_socket(&f, mine) else {
             continue;
         };
         let (says, fix) = match (f.pass.kind, s.protocol) {
@@ -218,7 +219,7 @@ pub fn buffer_size_below_proxy_headers(ctx: &RuleContext, rule: &Rule, out: &mut
     };
     let mut done = false;
     for f in ctx.fronts() {
-        if done || f.pass.kind != PassKind::Uwsgi || ctx.reached_socket(&f, &mine).is_none() {
+        if done || f.pass.kind != PassKind::Uwsgi || ctx.reached_socket(&f, mine).is_none() {
             continue;
         }
         let conf = &ctx.project.project.nginx[f.conf];
@@ -271,7 +272,7 @@ pub fn body_size_mismatch(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnost
     crate::rules::fronts::body_size_mismatch(ctx, rule, limit, out);
     let mine = ctx.sockets();
     for f in ctx.fronts() {
-        if ctx.reached_socket(&f, &mine).is_none() {
+        if ctx.reached_socket(&f, mine).is_none() {
             continue;
         }
         let body = &f.location.client_max_body_size;
@@ -323,7 +324,7 @@ pub fn unix_socket_permissions(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Dia
     }
     let mine = ctx.sockets();
     for f in ctx.fronts() {
-        let Some(s) = ctx.reached_socket(&f, &mine) else {
+        let Some(s) = ctx.reached_socket(&f, mine) else {
             continue;
         };
         if !matches!(s.addr, crate::deployment::Addr::Unix(_)) {
@@ -421,7 +422,7 @@ fn uwsgi_equivalent(proxy: &str) -> Option<String> {
 pub fn proxy_directive_on_uwsgi_pass(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
     let mine = ctx.sockets();
     for f in ctx.fronts() {
-        if f.pass.kind != PassKind::Uwsgi || ctx.reached_socket(&f, &mine).is_none() {
+        if f.pass.kind != PassKind::Uwsgi || ctx.reached_socket(&f, mine).is_none() {
             continue;
         }
         for (name, file, span) in &f.location.proxy_directives {

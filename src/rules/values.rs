@@ -20,7 +20,7 @@ fn used_names(ctx: &RuleContext) -> std::collections::HashSet<String> {
         };
         let logic = matches!(e.key.as_slice(), b"if-opt" | b"if-not-opt");
         // Most values name no option: only those are decoded.
-        if !logic && memchr::memmem::find(v, b"%(").is_none() {
+        if !logic && !crate::uwsgi::syntax::has_reference(v, b'%') {
             continue;
         }
         let v = String::from_utf8_lossy(v);
@@ -399,8 +399,7 @@ pub fn non_numeric_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnosti
 // ---- UW104–UW117 ----------------------------------------------------------
 
 /// Where an inline comment starts in `value`: `;` or `#` after a blank.
-fn inline_comment(value: &str) -> Option<usize> {
-    let b = value.as_bytes();
+fn inline_comment(b: &[u8]) -> Option<usize> {
     (1..b.len())
         .find(|&i| (b[i] == b';' || b[i] == b'#') && (b[i - 1] == b' ' || b[i - 1] == b'\t'))
 }
@@ -440,14 +439,16 @@ pub fn inline_comment_rule(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnos
             continue;
         }
         let Some(def) = e.def() else { continue };
+        // The bytes first: most values have no comment to decode.
+        let bytes = ctx.sources.get(file).slice(value_span);
+        let Some(at) = inline_comment(bytes) else {
+            continue;
+        };
         if is_command_like(def.name) || !e.unknown.is_empty() {
             continue;
         }
         // Offsets in this text are offsets in the file.
-        let value = crate::source::lossy_same_offsets(ctx.sources.get(file).slice(value_span));
-        let Some(at) = inline_comment(&value) else {
-            continue;
-        };
+        let value = crate::source::lossy_same_offsets(bytes);
         let kept = value[..at].trim_end();
         let comment = value[at..].to_string();
         let key = e.key_str();
@@ -538,11 +539,16 @@ pub fn quoted_value(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic>) {
             continue;
         }
         let Some(def) = e.def() else { continue };
-        if def.kind.is_numeric() || is_command_like(def.name) {
+        let bytes = ctx.sources.get(file).slice(value_span);
+        // Most values hold no quote at all.
+        if memchr::memchr2(b'"', b'\'', bytes).is_none()
+            || def.kind.is_numeric()
+            || is_command_like(def.name)
+        {
             continue;
         }
         // Offsets in this text are offsets in the file.
-        let value = crate::source::lossy_same_offsets(ctx.sources.get(file).slice(value_span));
+        let value = crate::source::lossy_same_offsets(bytes);
         // `env = KEY="v"`: the quotes land in the environment variable.
         let (span, inner, what) = match (strip_quotes(&value), value.split_once('=')) {
             (Some(inner), _) => (value_span, inner.to_string(), format!("`{}`", e.key_str())),
@@ -1058,7 +1064,7 @@ pub fn placeholder_math_misread(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Di
         let Some(raw) = e.raw_value() else {
             continue;
         };
-        if memchr::memmem::find(raw, b"%(").is_none() {
+        if !crate::uwsgi::syntax::has_reference(raw, b'%') {
             continue;
         }
         let raw = String::from_utf8_lossy(raw);

@@ -243,7 +243,7 @@ pub struct Resolved {
 #[derive(Debug, Clone, Default)]
 struct KeyIndex {
     len: usize,
-    by_key: HashMap<u64, Vec<u32>>,
+    by_key: HashMap<u64, Vec<u32>, foldhash::fast::FixedState>,
 }
 
 fn key_hash(key: &[u8]) -> u64 {
@@ -304,7 +304,7 @@ impl Resolved {
             .map(|d| d.aliases())
             .unwrap_or_default();
         let index = self.index.get_or_init(|| {
-            let mut by_key: HashMap<u64, Vec<u32>> = HashMap::new();
+            let mut by_key: HashMap<u64, Vec<u32>, _> = HashMap::default();
             for (i, e) in self.entries.iter().enumerate() {
                 by_key.entry(key_hash(&e.key)).or_default().push(i as u32);
             }
@@ -397,6 +397,16 @@ pub fn is_block_closer(key: &[u8]) -> bool {
     matches!(key, b"end" | b"endfor" | b"endif" | b"end-if" | b"end-for")
 }
 
+/// Every logic option is named `if…` or `for…` (the catalogue's
+/// `uwsgi_opt_logic` parser; a test holds this), so other keys are not
+/// looked up.
+pub fn is_logic_opener(key: &str) -> bool {
+    (key.starts_with("if") || key.starts_with("for"))
+        && catalogue()
+            .get(key)
+            .is_some_and(|d| d.parser == "uwsgi_opt_logic")
+}
+
 #[derive(Debug, Clone)]
 struct Logic {
     kind: LogicKind,
@@ -477,9 +487,10 @@ struct Resolver<'a> {
     overflowed: bool,
     /// Config files read so far (see [`MAX_FILE_READS`]).
     file_reads: usize,
-    /// The first entry of each key (`uwsgi_get_exported_opt` by index: a
-    /// scan per placeholder would be quadratic in `for-times` output).
-    first_of: HashMap<Vec<u8>, usize>,
+    /// Entries by key, kept as they are added: the first of a key answers
+    /// `uwsgi_get_exported_opt` (a scan per placeholder would be quadratic
+    /// in `for-times` output), and the whole is [`Resolved`]'s index.
+    index: KeyIndex,
     /// Bytes built by `$()`/`@()`/`%()` expansion so far.
     expanded: usize,
     /// The expansion budget ran out (reported once).
@@ -510,7 +521,7 @@ pub fn resolve(
         inherit_counts: Vec::new(),
         overflowed: false,
         file_reads: 0,
-        first_of: HashMap::new(),
+        index: KeyIndex::default(),
         expanded: 0,
         expansion_exhausted: false,
     };
@@ -539,6 +550,8 @@ pub fn resolve(
             fatal: false,
         });
     }
+    // Built while collecting: rules look options up from the start.
+    r.out.index = std::sync::OnceLock::from(r.index);
     r.out
 }
 
@@ -591,7 +604,10 @@ impl Resolver<'_> {
 
     /// [`Resolved::first_exact`] through the index.
     fn first_exact(&self, key: &[u8]) -> Option<&Entry> {
-        self.first_of.get(key).map(|&i| &self.out.entries[i])
+        let at = self.index.by_key.get(&key_hash(key))?;
+        at.iter()
+            .map(|&i| &self.out.entries[i as usize])
+            .find(|e| e.key == key)
     }
 
     fn event(&mut self, kind: EventKind, origin: Origin, message: String, fatal: bool) {
@@ -816,9 +832,12 @@ impl Resolver<'_> {
             }
             return;
         }
-        if !self.first_of.contains_key(&key) {
-            self.first_of.insert(key.clone(), idx);
-        }
+        self.index
+            .by_key
+            .entry(key_hash(&key))
+            .or_default()
+            .push(idx as u32);
+        self.index.len = idx + 1;
         // Looked up once: every added option goes through here.
         let def = std::str::from_utf8(&key)
             .ok()
@@ -1414,6 +1433,8 @@ impl Resolver<'_> {
                 directive: directive.to_string(),
             },
         });
+        // Grown once, not by doubling: an entry is large to copy.
+        self.out.entries.reserve(found.len().min(MAX_ENTRIES));
         for (line, key, value) in found {
             let origin = Origin {
                 layer: Layer::File {
@@ -1486,7 +1507,7 @@ impl Resolver<'_> {
             }
             // Most values have no `X(`: nothing below would change them (no
             // copy, no event), so they are not copied to be scanned.
-            if memchr::memmem::find(v, &[symbol, b'(']).is_none() {
+            if !syntax::has_reference(v, symbol) {
                 continue;
             }
             let mut value = v.to_vec();
@@ -1547,13 +1568,12 @@ impl Resolver<'_> {
                         let at = key_start - 2;
                         let given = cstr(&v);
                         // (Most values give no reference at all: nothing is built for them.)
-                        let gives_itself = memchr::memmem::find(given, &[symbol, b'(']).is_some()
-                            && {
-                                let mut reference = vec![symbol, b'('];
-                                reference.extend_from_slice(&key);
-                                reference.push(b')');
-                                memchr::memmem::find_iter(given, &reference).any(|k| at + k >= 1)
-                            };
+                        let gives_itself = syntax::has_reference(given, symbol) && {
+                            let mut reference = vec![symbol, b'('];
+                            reference.extend_from_slice(&key);
+                            reference.push(b')');
+                            memchr::memmem::find_iter(given, &reference).any(|k| at + k >= 1)
+                        };
                         if gives_itself {
                             fatal.push((
                                 EventKind::ExpansionLimit,
@@ -2007,6 +2027,20 @@ pub fn placeholder_value(key: &[u8], first: impl Fn(&[u8]) -> Option<Vec<u8>>) -
 
 #[cfg(test)]
 mod tests {
+    /// `is_logic_opener` skips the lookup for keys not named `if…`/`for…`.
+    #[test]
+    fn every_logic_option_is_named_if_or_for() {
+        let logic: Vec<&str> = catalogue()
+            .iter()
+            .filter(|d| d.parser == "uwsgi_opt_logic")
+            .flat_map(|d| d.aliases())
+            .collect();
+        assert!(logic.len() > 20, "{logic:?}");
+        for name in logic {
+            assert!(super::is_logic_opener(name), "{name}");
+        }
+    }
+
     use super::*;
 
     fn host(dir: &Path) -> HostFacts {
