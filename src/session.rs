@@ -367,10 +367,16 @@ impl Session {
             }
             (shared, own)
         };
-        let (alone_ok, runs_ok) = rayon::join(
-            || re_resolve_alone(alone, &own, host, opts),
-            || re_resolve_runs(analysis, &affected_runs, host, opts),
-        );
+        let (alone_ok, runs_ok) = if own.is_empty() {
+            // Nothing to hand to another thread (waking one costs more
+            // than nothing at the tail of the latency).
+            (true, re_resolve_runs(analysis, &affected_runs, host, opts))
+        } else {
+            rayon::join(
+                || re_resolve_alone(alone, &own, host, opts),
+                || re_resolve_runs(analysis, &affected_runs, host, opts),
+            )
+        };
         if !alone_ok || !runs_ok {
             return false;
         }
