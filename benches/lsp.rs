@@ -6,7 +6,8 @@
 //! (run by an ECS task, Nginx in front: the cross-file case).
 //!
 //! `cargo bench --bench lsp` (edits per case: `UWSGI_LINT_BENCH_EDITS`,
-//! default 1,000; another binary: `UWSGI_LINT_BENCH_BIN`). A measurement:
+//! default 1,000, or 3 under `cargo test`; another binary:
+//! `UWSGI_LINT_BENCH_BIN`). A measurement:
 //! it asserts nothing about time.
 
 use std::io::{BufReader, Write};
@@ -20,10 +21,13 @@ use serde_json::{Value, json};
 const LINES: usize = 2000;
 
 fn main() {
+    // `cargo test` runs benches too (without `--bench`): a few rounds then,
+    // enough to see the server answer, on a debug build.
+    let bench = std::env::args().any(|a| a == "--bench");
     let edits: usize = std::env::var("UWSGI_LINT_BENCH_EDITS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+        .unwrap_or(if bench { 1000 } else { 3 });
     let tmp = tempfile::tempdir().expect("a temporary directory");
 
     // A config no container runs: one resolution per keystroke.

@@ -1278,10 +1278,11 @@ impl Resolver<'_> {
         // file; one with no file on disk is named by its absolute path.
         let abs = normalize_lexically(&self.host.cwd.join(&path));
         let in_memory: Option<Vec<u8>> = self.opts.overlay.get(&abs).map(<[u8]>::to_vec);
-        let is_virtual = in_memory.is_some() && std::fs::symlink_metadata(&path).is_err();
-        let is_link = std::fs::symlink_metadata(&path)
-            .map(|m| m.file_type().is_symlink())
-            .unwrap_or(false);
+        // One `lstat` answers all three questions (a config load used to
+        // make three of the same call).
+        let meta = std::fs::symlink_metadata(&path);
+        let is_virtual = in_memory.is_some() && meta.is_err();
+        let is_link = meta.as_ref().is_ok_and(|m| m.file_type().is_symlink());
         // uWSGI's %p: realpath, or for a symlink the cwd-joined name as typed.
         let full = if is_virtual {
             Some(abs.clone())
@@ -1364,7 +1365,12 @@ impl Resolver<'_> {
         }
         let inode = {
             use std::os::unix::fs::MetadataExt;
-            std::fs::symlink_metadata(&full).ok().map(|m| m.ino())
+            if is_link {
+                std::fs::symlink_metadata(&full).ok().map(|m| m.ino())
+            } else {
+                // `full` is `path` with its links resolved: the same file.
+                meta.as_ref().ok().map(|m| m.ino())
+            }
         };
         self.magic
             .fill_for_file(spec, Some(&full), inode, keep_upper || self.in_configure);
