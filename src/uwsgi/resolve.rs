@@ -256,17 +256,29 @@ impl Resolved {
     /// of resolving into a source map of its own, once that map is merged
     /// into another ([`SourceMap::merge`]).
     pub fn remap_files(&mut self, ids: &[FileId]) {
+        use std::sync::Arc;
         let map = |f: &mut FileId| *f = ids[f.0 as usize];
-        let origin = |o: &mut Origin| {
-            for l in std::iter::once(&mut o.layer).chain(
-                std::sync::Arc::make_mut(&mut o.via)
-                    .iter_mut()
-                    .map(|v| &mut v.layer),
-            ) {
-                if let Layer::File { file, .. } = l {
-                    map(file);
-                }
+        // Entries share their include chain: each chain is remapped once
+        // (the old one is kept here, so its address names it until done).
+        type Chain = Arc<Vec<Via>>;
+        let mut chains: HashMap<*const Vec<Via>, (Chain, Chain)> = HashMap::new();
+        let mut origin = |o: &mut Origin| {
+            if let Layer::File { file, .. } = &mut o.layer {
+                map(file);
             }
+            if o.via.is_empty() {
+                return;
+            }
+            let (_, new) = chains.entry(Arc::as_ptr(&o.via)).or_insert_with(|| {
+                let mut via = Vec::clone(&o.via);
+                for v in &mut via {
+                    if let Layer::File { file, .. } = &mut v.layer {
+                        map(file);
+                    }
+                }
+                (o.via.clone(), Arc::new(via))
+            });
+            o.via = new.clone();
         };
         for e in &mut self.entries {
             origin(&mut e.origin);
@@ -1365,7 +1377,9 @@ impl Resolver<'_> {
         }
         let inode = {
             use std::os::unix::fs::MetadataExt;
-            if is_link {
+            // An unsaved text is named by its lexical path, which may not
+            // be where `lstat` of `path` lands (`link/../x.ini`).
+            if is_link || is_virtual {
                 std::fs::symlink_metadata(&full).ok().map(|m| m.ino())
             } else {
                 // `full` is `path` with its links resolved: the same file.
@@ -2033,6 +2047,42 @@ pub fn placeholder_value(key: &[u8], first: impl Fn(&[u8]) -> Option<Vec<u8>>) -
 
 #[cfg(test)]
 mod tests {
+    /// `%i` of an unsaved text reached through `link/../x.ini` is the inode
+    /// of the file named lexically (`x.ini`), as before the config load's
+    /// `lstat`s were merged (found in review: it kept the including file's).
+    #[test]
+    fn inode_of_an_unsaved_text_named_through_a_link() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let d = crate::source::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(d.join("real/sub")).unwrap();
+        std::os::unix::fs::symlink(d.join("real/sub"), d.join("link")).unwrap();
+        std::fs::write(d.join("x.ini"), "[uwsgi]\nfoo = disk\n").unwrap();
+        std::fs::write(d.join("main.ini"), "[uwsgi]\nini = link/../x.ini\n").unwrap();
+        let mut overlay = crate::input::Overlay::new();
+        overlay.insert(&d.join("x.ini"), b"[uwsgi]\nfoo = %i\n".to_vec());
+        let opts = super::ResolveOptions {
+            overlay,
+            ..Default::default()
+        };
+        let mut host = super::HostFacts::local("2.0.30");
+        host.cwd = d.clone();
+        let mut sources = crate::source::SourceMap::new();
+        let r = super::resolve(
+            &super::Invocation::ini("main.ini", &[]),
+            &host,
+            &opts,
+            &mut sources,
+        );
+        let foo = r
+            .entries
+            .iter()
+            .find(|e| e.key == b"foo")
+            .map(|e| e.value_str());
+        let ino = std::fs::symlink_metadata(d.join("x.ini")).unwrap().ino();
+        assert_eq!(foo, Some(ino.to_string()));
+    }
+
     /// `is_logic_opener` skips the lookup for keys not named `if…`/`for…`.
     #[test]
     fn every_logic_option_is_named_if_or_for() {

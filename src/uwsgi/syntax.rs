@@ -92,8 +92,6 @@ pub fn parse(bytes: &[u8]) -> IniDoc {
     IniDoc { lines }
 }
 
-/// Each line of `bytes` as [`parse`] reads it, without keeping them (for
-/// callers that look at a few lines and would only drop the rest).
 /// Does `value` hold `X(` for this `symbol` (`%`, `$`, `@`)? Asked of every
 /// value by the resolver's passes and by rules: a byte search, no searcher
 /// built per value.
@@ -101,6 +99,8 @@ pub fn has_reference(value: &[u8], symbol: u8) -> bool {
     memchr::memchr_iter(symbol, value).any(|i| value.get(i + 1) == Some(&b'('))
 }
 
+/// Each line of `bytes` as [`parse`] reads it, without keeping them (for
+/// callers that look at a few lines and would only drop the rest).
 pub fn for_each_line(bytes: &[u8], f: impl FnMut(IniLine)) {
     lines_of(bytes).for_each(f)
 }
