@@ -302,12 +302,6 @@ impl Substituted {
         if at >= self.len {
             return self.end;
         }
-        // A file without `%`: one piece, copied.
-        if let [p] = self.pieces[..]
-            && p.copied
-        {
-            return p.raw + (at - p.at);
-        }
         let i = self.pieces.partition_point(|p| p.at <= at);
         match i.checked_sub(1).map(|i| self.pieces[i]) {
             Some(p) if p.copied => p.raw + (at - p.at),

@@ -88,7 +88,7 @@ pub fn parse(bytes: &[u8]) -> IniDoc {
     // Sized up front: a 2,000-line config would otherwise be copied as the
     // vector grows, at every keystroke.
     let mut lines = Vec::with_capacity(memchr::memchr_iter(b'\n', bytes).count() + 1);
-    for_each_line(bytes, |line| lines.push(line));
+    lines.extend(lines_of(bytes));
     IniDoc { lines }
 }
 
@@ -99,13 +99,8 @@ pub fn has_reference(value: &[u8], symbol: u8) -> bool {
     memchr::memchr_iter(symbol, value).any(|i| value.get(i + 1) == Some(&b'('))
 }
 
-/// Each line of `bytes` as [`parse`] reads it, without keeping them (for
-/// callers that look at a few lines and would only drop the rest).
-pub fn for_each_line(bytes: &[u8], f: impl FnMut(IniLine)) {
-    lines_of(bytes).for_each(f)
-}
-
-/// The lines of `bytes`, parsed one at a time (a caller may stop early).
+/// Each line of `bytes` as [`parse`] reads it, one at a time, without
+/// keeping them (a caller may stop early).
 pub fn lines_of(bytes: &[u8]) -> impl Iterator<Item = IniLine> + '_ {
     let mut start = 0;
     std::iter::from_fn(move || {
