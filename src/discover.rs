@@ -148,15 +148,102 @@ fn files_under(root: &Path, overlay: &Overlay) -> impl Iterator<Item = PathBuf> 
 }
 
 fn entries_under(root: &Path) -> impl Iterator<Item = ignore::DirEntry> {
-    ignore::WalkBuilder::new(root)
-        .require_git(false)
-        .filter_entry(|e| {
-            !(e.file_type().is_some_and(|t| t.is_dir())
-                && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()))
-        })
+    walker(root)
         .build()
         .flatten()
         .filter(|e| e.file_type().is_some_and(|t| t.is_file()))
+}
+
+/// The walk of `root`: ignore files honoured, dependency directories skipped.
+fn walker(root: &Path) -> ignore::WalkBuilder {
+    let mut w = ignore::WalkBuilder::new(root);
+    w.require_git(false).filter_entry(|e| !skipped_dir(e));
+    w
+}
+
+/// A dependency or build directory, never walked into.
+fn skipped_dir(e: &ignore::DirEntry) -> bool {
+    e.file_type().is_some_and(|t| t.is_dir())
+        && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref())
+}
+
+/// What [`walk_classified`] found.
+#[derive(Default)]
+struct Walked {
+    /// Each file, with its real path and what it is.
+    files: Vec<(PathBuf, PathBuf, Classified)>,
+    /// Each directory listed (real path) and whether it holds a marker.
+    dirs: std::collections::HashMap<PathBuf, bool>,
+}
+
+/// The files of [`entries_under`], each with its real path and what it is,
+/// walked and classified on several threads: the directories are listed
+/// and the files read by whichever thread meets them (in no set order).
+/// The directories listed and their project markers are noted on the way,
+/// so that finding project directories needs no listing of its own (a
+/// marker the ignore files hide does not count).
+fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> Walked {
+    let out = std::sync::Mutex::new(Walked::default());
+    // Entries below a canonical root are canonical unless they are links:
+    // only those are resolved (a `canonicalize` per file is a `readlink`
+    // per path component).
+    let real = |walked: &Path, link: bool| match real_root {
+        Some(r) if !link => r.join(walked.strip_prefix(root).unwrap_or(walked)),
+        _ => crate::source::canonicalize(walked).unwrap_or_else(|_| walked.to_path_buf()),
+    };
+    // Hidden entries are skipped here rather than by the walk, so that a
+    // hidden marker (`.git`, `.gitignore`) is seen on the way.
+    let hidden_marked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let noted = hidden_marked.clone();
+    let mut w = walker(root);
+    w.hidden(false).filter_entry(move |e| {
+        let hidden = e.depth() > 0 && e.file_name().as_encoded_bytes().starts_with(b".");
+        if hidden
+            && is_marker(e)
+            && let (Some(dir), Ok(mut v)) = (e.path().parent(), noted.lock())
+        {
+            v.push(dir.to_path_buf());
+        }
+        !hidden && !skipped_dir(e)
+    });
+    w.threads(0).build_parallel().run(|| {
+        let out = &out;
+        let real = &real;
+        Box::new(move |e| {
+            let Ok(e) = e else {
+                return ignore::WalkState::Continue;
+            };
+            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+            let marker = is_marker(&e);
+            if is_dir || marker {
+                let dir = if is_dir {
+                    Some(e.path())
+                } else {
+                    e.path().parent()
+                };
+                if let (Some(d), Ok(mut o)) = (dir, out.lock()) {
+                    let m = o.dirs.entry(real(d, false)).or_default();
+                    *m |= marker;
+                }
+            }
+            if e.file_type().is_some_and(|t| t.is_file()) {
+                let walked = e.path().to_path_buf();
+                let p = real(&walked, e.path_is_symlink());
+                let c = classify(&walked, &p, overlay);
+                if let Ok(mut o) = out.lock() {
+                    o.files.push((walked, p, c));
+                }
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    let mut out = out.into_inner().unwrap_or_default();
+    if let Ok(v) = hidden_marked.lock() {
+        for d in v.iter() {
+            out.dirs.insert(real(d, false), true);
+        }
+    }
+    out
 }
 
 /// The overlay's texts below `root` (whose real path is `real_root`) that
@@ -223,6 +310,57 @@ pub struct ContextFiles {
     /// The content of claimed files the walk read to classify them, for
     /// their reader (canonical path → bytes).
     pub texts: std::collections::HashMap<PathBuf, Vec<u8>>,
+    /// Every directory the walk listed (canonical), and whether it holds a
+    /// project marker ([`PROJECT_MARKERS`]) the walk saw.
+    pub dirs: std::collections::HashMap<PathBuf, bool>,
+    /// The real path of each of `configs`, as the walk learnt it.
+    pub real: std::collections::HashMap<PathBuf, PathBuf>,
+}
+
+impl ContextFiles {
+    /// The real path of `p`: the walk's, else looked up.
+    pub fn real_path(&self, p: &Path) -> std::io::Result<PathBuf> {
+        match self.real.get(p) {
+            Some(r) => Ok(r.clone()),
+            None => crate::source::canonicalize(p),
+        }
+    }
+}
+
+/// Files whose presence makes a directory a project's (or a repository's).
+pub const PROJECT_MARKERS: &[&str] = &[
+    ".git",
+    "pyproject.toml",
+    "setup.py",
+    "setup.cfg",
+    "manage.py",
+    ".gitignore",
+    "README.md",
+    "README.rst",
+    "README",
+    "Makefile",
+    "Pipfile",
+    "package.json",
+];
+
+/// Does `d` hold a project marker (that exists, links followed)? One
+/// listing of the directory rather than a lookup per marker.
+pub fn has_project_marker(d: &Path) -> bool {
+    let Ok(entries) = std::fs::read_dir(d) else {
+        return PROJECT_MARKERS.iter().any(|m| d.join(m).exists());
+    };
+    entries.flatten().any(|e| {
+        let name = e.file_name();
+        PROJECT_MARKERS.iter().any(|m| name == *m)
+            && (!e.file_type().is_ok_and(|t| t.is_symlink()) || e.path().exists())
+    })
+}
+
+/// Is this entry a project marker (a link only if it leads somewhere)?
+fn is_marker(e: &ignore::DirEntry) -> bool {
+    e.depth() > 0
+        && PROJECT_MARKERS.iter().any(|m| e.file_name() == *m)
+        && (!e.path_is_symlink() || e.path().exists())
 }
 
 /// The project roots around `paths`: for a file, its repository root,
@@ -271,29 +409,30 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         claimed: Claimed::new(),
         configs: Vec::new(),
         texts: std::collections::HashMap::new(),
+        dirs: std::collections::HashMap::new(),
+        real: std::collections::HashMap::new(),
     };
-    let mut found: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut found: Vec<(PathBuf, PathBuf, Classified)> = Vec::new();
     for root in roots {
-        // Entries below a canonical root are canonical unless they are
-        // links: only those are resolved (a `canonicalize` per file is a
-        // `readlink` per path component).
         let real_root = crate::source::canonicalize(root).ok();
-        let on_disk = entries_under(root).map(|e| {
-            let walked = e.path().to_path_buf();
-            let p = match &real_root {
-                Some(r) if !e.path_is_symlink() => {
-                    r.join(walked.strip_prefix(root).unwrap_or(&walked))
-                }
-                _ => crate::source::canonicalize(&walked).unwrap_or_else(|_| walked.clone()),
-            };
-            (walked, p)
-        });
-        found.extend(on_disk);
-        found.extend(unsaved_under(root, real_root.as_deref(), overlay));
+        let walked = walk_classified(root, real_root.as_deref(), overlay);
+        found.extend(walked.files);
+        for (d, m) in walked.dirs {
+            *out.dirs.entry(d).or_default() |= m;
+        }
+        let unsaved = unsaved_under(root, real_root.as_deref(), overlay);
+        let classified =
+            crate::parallel::par_map(&unsaved, |(walked, p)| classify(walked, p, overlay));
+        found.extend(
+            unsaved
+                .into_iter()
+                .zip(classified)
+                .map(|((walked, p), c)| (walked, p, c)),
+        );
     }
-    let classified = par_map(&found, |(walked, p)| classify(walked, p, overlay));
-    for ((walked, p), c) in found.into_iter().zip(classified) {
+    for (walked, p, c) in found {
         if c.config {
+            out.real.insert(walked.clone(), p.clone());
             out.configs.push(walked);
         }
         if let Some(i) = c.reader {
@@ -308,21 +447,6 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
     out.configs.dedup();
     out
 }
-
-/// `f` over `items`, in parallel when there are enough to pay for the
-/// threads (a small project runs on the calling thread), in input order.
-pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    use rayon::prelude::*;
-    if items.len() < PARALLEL_FROM {
-        items.iter().map(f).collect()
-    } else {
-        items.par_iter().map(f).collect()
-    }
-}
-
-/// Below this many items, work stays on one thread: starting the pool
-/// costs more than a few files or configs take.
-pub const PARALLEL_FROM: usize = 16;
 
 /// What the walk learnt of one file.
 struct Classified {
@@ -414,5 +538,76 @@ mod tests {
         std::fs::write(d.join("deploy/settings.ini"), "[django]\n").unwrap();
         let found = uwsgi_inis(std::slice::from_ref(&d), &Overlay::new()).unwrap();
         assert_eq!(found, vec![d.join("deploy/uwsgi.ini")]);
+    }
+
+    /// The walk notes every directory it lists and the project markers it
+    /// sees there, hidden ones (`.git`) too, as a listing of each would;
+    /// hidden and ignored directories are not listed, and the walk finds
+    /// the same files and configs as the one-thread walk.
+    #[test]
+    fn walk_notes_directories_and_their_markers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = crate::source::canonicalize(tmp.path()).unwrap();
+        for dir in [
+            "repo/.git",
+            "repo/app/deploy",
+            "repo/lib",
+            "repo/.cache/x",
+            "repo/out",
+        ] {
+            std::fs::create_dir_all(base.join(dir)).unwrap();
+        }
+        for (f, text) in [
+            ("repo/.gitignore", "out/\n"),
+            ("repo/app/README.md", "app\n"),
+            ("repo/app/deploy/uwsgi.ini", "[uwsgi]\nprocesses = 2\n"),
+            ("repo/lib/setup.cfg.bak", "x\n"),
+            ("repo/.cache/x/README.md", "cache\n"),
+            ("repo/out/README.md", "built\n"),
+            ("repo/out/uwsgi.ini", "[uwsgi]\n"),
+        ] {
+            std::fs::write(base.join(f), text).unwrap();
+        }
+        let root = base.join("repo");
+        let cx = context(std::slice::from_ref(&root), &Overlay::new());
+        let mut dirs: Vec<(String, bool)> = cx
+            .dirs
+            .iter()
+            .map(|(d, m)| {
+                let rel = d.strip_prefix(&base).unwrap().display().to_string();
+                (rel, *m)
+            })
+            .collect();
+        dirs.sort();
+        let want = [
+            ("repo", true),
+            ("repo/app", true),
+            ("repo/app/deploy", false),
+            ("repo/lib", false),
+        ];
+        let want: Vec<(String, bool)> = want.iter().map(|(d, m)| (d.to_string(), *m)).collect();
+        assert_eq!(dirs, want);
+        // What a listing of each says, for the directories it lists.
+        for (d, m) in &cx.dirs {
+            assert_eq!(has_project_marker(d), *m, "{}", d.display());
+        }
+        assert_eq!(cx.configs, vec![root.join("app/deploy/uwsgi.ini")]);
+        assert_eq!(
+            cx.real.get(&root.join("app/deploy/uwsgi.ini")),
+            Some(&root.join("app/deploy/uwsgi.ini"))
+        );
+        let serial: Vec<PathBuf> = {
+            let mut v: Vec<PathBuf> = entries_under(&root).map(|e| e.into_path()).collect();
+            v.sort();
+            v
+        };
+        let mut claimed: Vec<PathBuf> = cx.claimed.all().cloned().collect();
+        claimed.extend(cx.configs.iter().cloned());
+        claimed.sort();
+        claimed.dedup();
+        assert!(
+            claimed.iter().all(|c| serial.contains(c)),
+            "{claimed:?} ⊄ {serial:?}"
+        );
     }
 }

@@ -19,6 +19,7 @@ pub mod lsp;
 pub mod model;
 pub mod nginx;
 pub mod output;
+pub mod parallel;
 pub mod readers;
 pub mod rules;
 pub mod session;

@@ -92,35 +92,6 @@ impl SettingsCache<'_> {
     }
 }
 
-/// Files whose presence makes a directory a project's (or a repository's).
-const PROJECT_MARKERS: &[&str] = &[
-    ".git",
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "manage.py",
-    ".gitignore",
-    "README.md",
-    "README.rst",
-    "README",
-    "Makefile",
-    "Pipfile",
-    "package.json",
-];
-
-/// Does `d` hold a project marker (that exists, links followed)? One
-/// listing of the directory rather than a lookup per marker.
-fn has_project_marker(d: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(d) else {
-        return PROJECT_MARKERS.iter().any(|m| d.join(m).exists());
-    };
-    entries.flatten().any(|e| {
-        let name = e.file_name();
-        PROJECT_MARKERS.iter().any(|m| name == *m)
-            && (!e.file_type().is_ok_and(|t| t.is_symlink()) || e.path().exists())
-    })
-}
-
 /// Discover, read, link and resolve everything under `paths`.
 pub fn prepare(paths: &[PathBuf], overrides: &Overrides) -> Result<Prepared, LintError> {
     prepare_with(paths, overrides, &Overlay::new())
@@ -377,7 +348,24 @@ fn prepare_inis(
     host.cwd = cwd.clone();
     // Files are read only inside the projects linted (their roots).
     let mut confine: Vec<PathBuf> = context.roots.clone();
-    confine.extend(crate::discover::context_roots(inis));
+    // A config inside a root that is a repository's has its repository
+    // root inside that root: it adds nothing (and costs no look-up).
+    let repos: Vec<&PathBuf> = context
+        .roots
+        .iter()
+        .filter(|r| r.join(".git").exists())
+        .collect();
+    let elsewhere: Vec<PathBuf> = inis
+        .iter()
+        .filter(|p| {
+            context
+                .real
+                .get(*p)
+                .is_none_or(|real| !repos.iter().any(|r| real.starts_with(r)))
+        })
+        .cloned()
+        .collect();
+    confine.extend(crate::discover::context_roots(&elsewhere));
     // An unsaved file's project is read too (`--stdin-filename`).
     for p in inis.iter().filter(|p| overlay.contains(p)) {
         let abs = resolve::normalize_lexically(&cwd.join(p));
@@ -451,12 +439,14 @@ fn prepare_inis(
     let all: Vec<PathBuf> = all_configs
         .iter()
         .map(|p| {
-            crate::source::canonicalize(p)
+            context
+                .real_path(p)
                 .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
         })
         .collect();
     // Each directory looked at once: its ancestors were looked at with it.
-    let mut visited: std::collections::HashSet<PathBuf> = std::collections::HashSet::new();
+    let mut visited: std::collections::HashSet<&Path> = std::collections::HashSet::new();
+    let mut to_look: Vec<&Path> = Vec::new();
     for f in context.claimed.all().chain(&all) {
         let mut dir = f.parent();
         if let Some(d) = dir
@@ -466,14 +456,25 @@ fn prepare_inis(
         }
         // Up to the roots walked: what lies above is not this project's.
         while let Some(d) = dir.filter(|d| context.roots.iter().any(|r| d.starts_with(r))) {
-            if !visited.insert(d.to_path_buf()) {
+            if !visited.insert(d) {
                 break;
             }
             // A root walked is a project: what `check DIR` was given.
-            if has_project_marker(d) || context.roots.iter().any(|r| r == d) {
+            let marked = context.roots.iter().any(|r| r == d) || context.dirs.get(d) == Some(&true);
+            if marked {
                 project.dirs.insert(d.to_path_buf());
+            } else if !context.dirs.contains_key(d) {
+                to_look.push(d);
             }
             dir = d.parent();
+        }
+    }
+    // The walk saw the markers of the directories it listed; the others
+    // (ignored, or not walked) are listed here.
+    let marked = crate::parallel::par_map(&to_look, |d| crate::discover::has_project_marker(d));
+    for (d, m) in to_look.into_iter().zip(marked) {
+        if m {
+            project.dirs.insert(d.to_path_buf());
         }
     }
     // Problems in context files obey the settings that apply where they are.
@@ -509,28 +510,31 @@ fn prepare_inis(
                 .clone(),
         );
     }
+    let inis_real: Vec<Option<PathBuf>> = inis.iter().map(|p| context.real_path(p).ok()).collect();
+    let checked: std::collections::HashSet<&Path> =
+        inis_real.iter().flatten().map(PathBuf::as_path).collect();
     let alone_in: Vec<(&PathBuf, &Vec<(String, String)>)> = all.iter().zip(&all_settings).collect();
-    let resolved_alone: Vec<Alone> = {
-        crate::discover::par_map(&alone_in, |(p, env)| {
+    // A checked config's resolution is kept: a run with the same
+    // invocation (no container, or one adding nothing) takes it instead
+    // of resolving the config again.
+    let (resolved_alone, kept): (Vec<Alone>, Vec<Option<KeptResolution>>) =
+        crate::parallel::par_map(&alone_in, |(p, env)| {
             let yaml = crate::discover::format_of(p) == Some(resolve::ConfigFormat::Yaml);
-            resolve_alone(
-                (*p).clone(),
-                invocation(&display_name(&cwd, p), yaml, env),
-                &host,
-                &opts,
-            )
+            let inv = invocation(&display_name(&cwd, p), yaml, env);
+            let mut scratch = SourceMap::new();
+            let r = resolve::resolve(&inv, &host, &opts, &mut scratch);
+            let a = alone_from((*p).clone(), inv, &r, &scratch);
+            (a, checked.contains(p.as_path()).then_some((r, scratch)))
         })
-    };
+        .into_iter()
+        .unzip();
+    let mut kept = kept;
     let mut facts = Vec::with_capacity(resolved_alone.len());
     let mut included = std::collections::HashSet::new();
     for a in &resolved_alone {
         facts.push(a.facts.clone());
         included.extend(a.included.iter().cloned());
     }
-    let inis_real: Vec<Option<PathBuf>> = inis
-        .iter()
-        .map(|p| crate::source::canonicalize(p).ok())
-        .collect();
     // Each `[[deployment]]` once, in order: the configs of one settings
     // file all carry its list, and a repeat links nothing more.
     let mut explicit: Vec<crate::deployment::Explicit> = Vec::new();
@@ -687,6 +691,7 @@ fn prepare_inis(
         inv: Invocation,
     }
     let mut per_ini: Vec<(Settings, String, PathBuf)> = Vec::with_capacity(inis.len());
+    let mut real_known: Vec<bool> = Vec::with_capacity(inis.len());
     let mut jobs: Vec<Job> = Vec::new();
     for (k, (ini, real)) in inis.iter().zip(&inis_real).enumerate() {
         let settings = cache.for_real(ini, real.as_deref())?.clone();
@@ -716,12 +721,37 @@ fn prepare_inis(
             jobs.push(Job { ini: k, dep, inv });
         }
         per_ini.push((settings, spec, canonical));
+        real_known.push(real.is_some());
     }
-    let resolved_each = crate::discover::par_map(&jobs, |job| {
+    // The first job of a config whose invocation is the one it was
+    // resolved with alone takes that resolution; the others are dropped
+    // before the rest are resolved.
+    let alone_at: HashMap<&Path, usize> = all
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.as_path(), i))
+        .collect();
+    let mut reused: Vec<Option<KeptResolution>> = jobs
+        .iter()
+        .map(|job| {
+            let i = *alone_at.get(per_ini[job.ini].2.as_path())?;
+            if resolved_alone[i].inv != job.inv {
+                return None;
+            }
+            kept[i].take()
+        })
+        .collect();
+    drop(kept);
+    let fresh: Vec<usize> = (0..jobs.len()).filter(|i| reused[*i].is_none()).collect();
+    let resolved_fresh = crate::parallel::par_map(&fresh, |i| {
         let mut scratch = SourceMap::new();
-        let r = resolve::resolve(&job.inv, &host, &opts, &mut scratch);
+        let r = resolve::resolve(&jobs[*i].inv, &host, &opts, &mut scratch);
         (r, scratch)
     });
+    for (i, r) in fresh.into_iter().zip(resolved_fresh) {
+        reused[i] = Some(r);
+    }
+    let resolved_each = reused.into_iter().flatten();
     for (job, (mut resolved, scratch)) in jobs.iter().zip(resolved_each) {
         let ids = sources.merge(scratch);
         resolved.remap_files(&ids);
@@ -731,9 +761,11 @@ fn prepare_inis(
         let d = dep.map(|i| &links[i]);
         // The checked file, not one `UWSGI_INI` loads before it.
         let own = resolved.files.iter().find(|(f, _)| {
-            sources.get(*f).path.as_deref().is_some_and(|p| {
-                crate::source::canonicalize(p).ok().as_deref() == Some(canonical.as_path())
-            })
+            sources
+                .get(*f)
+                .path
+                .as_deref()
+                .is_some_and(|p| same_real(p, canonical, real_known[job.ini], &cwd))
         });
         let Some((file, _)) = own.or(resolved.files.first()).cloned() else {
             // The config itself could not be read (too large, unreadable,
@@ -853,6 +885,21 @@ fn prepare_inis(
         alone: resolved_alone,
     })
 }
+
+/// Is `p` (relative to `cwd`) the file whose real path is `real`? Without
+/// a system call when `p` names it plainly: no `..` (which a link would
+/// change), and the path it spells is `real` itself (`real_exists`: it is
+/// a real path, not a guess for a missing file).
+fn same_real(p: &Path, real: &Path, real_exists: bool, cwd: &Path) -> bool {
+    let plain = !p.components().any(|c| c == std::path::Component::ParentDir);
+    if real_exists && plain && resolve::normalize_lexically(&cwd.join(p)) == real {
+        return true;
+    }
+    crate::source::canonicalize(p).ok().as_deref() == Some(real)
+}
+
+/// A config's resolution and the sources it read.
+type KeptResolution = (resolve::Resolved, SourceMap);
 
 /// Resolve one config on its own, as linking sees it.
 pub(crate) fn resolve_alone(
@@ -1016,7 +1063,7 @@ fn check(prepared: Prepared) -> (Report, Vec<Run>) {
     // Rules are pure functions of the prepared data: each run is checked on
     // its own, in parallel, and the findings kept in run order.
     let found: Vec<Vec<Diagnostic>> =
-        { crate::discover::par_map(&runs, |run| check_run(run, &sources, &pctx, &links)) };
+        { crate::parallel::par_map(&runs, |run| check_run(run, &sources, &pctx, &links)) };
     diagnostics.extend(found.into_iter().flatten());
     crate::output::normalize(&sources, &mut diagnostics);
     let unlinked = unlinked(&runs, &pctx);

@@ -203,7 +203,7 @@ impl Session {
             alone,
         } = prepared;
         let found: Vec<Vec<Diagnostic>> = {
-            crate::discover::par_map(&runs, |run| {
+            crate::parallel::par_map(&runs, |run| {
                 crate::lint::check_run(run, &sources, &pctx, &links)
             })
         };

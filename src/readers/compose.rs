@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use std::collections::HashMap;
 
-use super::{Candidate, ReadContext, Reader, is_yaml, yaml_documents};
+use super::{Candidate, ReadContext, Reader, is_yaml, yaml_parsed};
 use crate::container::compose;
 use crate::container::yaml::Node;
 
@@ -30,11 +30,15 @@ impl Reader for ComposeFiles {
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
-        for f in files {
-            let Some((id, text)) = cx.read(f) else {
-                continue;
-            };
-            let Some(docs) = yaml_documents(cx, id, &text) else {
+        let parsed = cx.read_parsed(files, |_, text| crate::container::yaml::parse(text));
+        for super::Parsed {
+            path: f,
+            id,
+            text,
+            value,
+        } in parsed
+        {
+            let Some(docs) = yaml_parsed(cx, id, &text, value) else {
                 continue;
             };
             if docs

@@ -22,13 +22,9 @@ impl Reader for Dockerfiles {
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
-        for f in files {
-            let Some((_, text)) = cx.read(f) else {
-                continue;
-            };
-            cx.project
-                .dockerfiles
-                .push(crate::container::dockerfile::parse(f, &text));
-        }
+        let parsed = cx.read_parsed(files, crate::container::dockerfile::parse);
+        cx.project
+            .dockerfiles
+            .extend(parsed.into_iter().map(|p| p.value));
     }
 }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use super::{Candidate, ReadContext, Reader, configmap, is_yaml, yaml_documents};
+use super::{Candidate, ReadContext, Reader, configmap, is_yaml, yaml_parsed};
 use crate::container::kubernetes;
 use crate::source::Span;
 
@@ -23,18 +23,25 @@ impl Reader for Manifests {
         let first = cx.project.containers.len();
         let mut defined = Vec::new();
         let mut services = Vec::new();
-        for f in files {
-            let Some((id, text)) = cx.read(f) else {
-                continue;
-            };
-            if kubernetes::is_helm_template(&text) {
+        // Parsed in parallel; a Helm template is not parsed.
+        let parsed = cx.read_parsed(files, |_, text| {
+            (!kubernetes::is_helm_template(text)).then(|| crate::container::yaml::parse(text))
+        });
+        for super::Parsed {
+            path: f,
+            id,
+            text,
+            value,
+        } in parsed
+        {
+            let Some(docs) = value else {
                 cx.not_read(id,
                     Span::new(0, text.find('\n').unwrap_or(text.len())),
                     "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
                 );
                 continue;
-            }
-            let Some(docs) = yaml_documents(cx, id, &text) else {
+            };
+            let Some(docs) = yaml_parsed(cx, id, &text, docs) else {
                 continue;
             };
             if docs.iter().any(kubernetes::is_manifest) {

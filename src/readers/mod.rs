@@ -168,6 +168,14 @@ impl Claimed {
     }
 }
 
+/// A file read and parsed by [`ReadContext::read_parsed`].
+pub struct Parsed<'f, T> {
+    pub path: &'f PathBuf,
+    pub id: FileId,
+    pub text: String,
+    pub value: T,
+}
+
 /// A problem a reader found in a file: `UW001` (cannot be read as its
 /// format), `UW002` (an include is missing), `UW004` (partly unknown).
 #[derive(Debug, Clone)]
@@ -274,9 +282,52 @@ impl ReadContext<'_> {
 
     /// Run every reader on the files it claimed.
     pub fn read_all(&mut self, claimed: &Claimed) {
+        self.prefetch(claimed);
         for (reader, files) in READERS.iter().zip(&claimed.0) {
             reader.read(files, self);
         }
+    }
+
+    /// Read the claimed files the walk did not read (claimed by name), in
+    /// parallel: each reader then takes its files' content from memory.
+    fn prefetch(&mut self, claimed: &Claimed) {
+        let missing: Vec<&PathBuf> = claimed
+            .all()
+            .filter(|p| !self.prefetched.contains_key(*p) && !self.embedded.contains_key(*p))
+            .collect();
+        let overlay = self.overlay;
+        let read = crate::parallel::par_map(&missing, |p| overlay.read(p).ok());
+        for (p, b) in missing.into_iter().zip(read) {
+            // An error is met again, and reported, when the reader reads it.
+            if let Some(b) = b {
+                self.prefetched.insert(p.clone(), b);
+            }
+        }
+    }
+
+    /// Each of `files` read into the source map in order (which fixes the
+    /// file ids), then `parse` of every text in parallel: a reader's pure,
+    /// costly step. The files that cannot be read are left out (reported).
+    pub fn read_parsed<'f, T: Send>(
+        &mut self,
+        files: &'f [PathBuf],
+        parse: impl Fn(&Path, &str) -> T + Sync + Send,
+    ) -> Vec<Parsed<'f, T>> {
+        let texts: Vec<(&PathBuf, FileId, String)> = files
+            .iter()
+            .filter_map(|f| self.read(f).map(|(id, text)| (f, id, text)))
+            .collect();
+        let parsed = crate::parallel::par_map(&texts, |(f, _, text)| parse(f, text));
+        texts
+            .into_iter()
+            .zip(parsed)
+            .map(|((path, id, text), value)| Parsed {
+                path,
+                id,
+                text,
+                value,
+            })
+            .collect()
     }
 }
 
@@ -288,7 +339,17 @@ pub fn yaml_documents(
     id: FileId,
     text: &str,
 ) -> Option<Vec<crate::container::yaml::Node>> {
-    match crate::container::yaml::parse(text) {
+    yaml_parsed(cx, id, text, crate::container::yaml::parse(text))
+}
+
+/// [`yaml_documents`] of a text already parsed (`parsed`).
+pub fn yaml_parsed(
+    cx: &mut ReadContext,
+    id: FileId,
+    text: &str,
+    parsed: Result<Vec<crate::container::yaml::Node>, crate::container::yaml::YamlError>,
+) -> Option<Vec<crate::container::yaml::Node>> {
+    match parsed {
         Ok(d) => Some(d),
         Err(e) => {
             // Over the alias budget: said whatever the file is.

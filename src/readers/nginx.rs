@@ -26,34 +26,28 @@ impl Reader for NginxConfigs {
     }
 
     fn read(&self, files: &[PathBuf], cx: &mut ReadContext) {
-        let mut seen: HashSet<PathBuf> = HashSet::new();
-        let mut loaded = Vec::new();
-        for f in files {
-            let Some((_, text)) = cx.read(f) else {
-                continue;
-            };
-            let l = crate::nginx::include::load_with(
-                f,
-                text.as_bytes(),
-                cx.nginx_prefix,
-                cx.roots,
-                cx.overlay,
-            );
-            // (Inside a dump every part is the dump file itself.)
-            seen.extend(
-                l.parts
-                    .iter()
-                    .skip(1)
-                    .filter(|p| &p.path != f)
-                    .map(|p| p.path.clone()),
-            );
-            loaded.push((f.clone(), l));
-        }
-        for (f, l) in loaded {
-            if seen.contains(&f) {
-                continue;
+        let (prefix, roots, overlay) = (cx.nginx_prefix, cx.roots, cx.overlay);
+        // Each file with its includes loaded and modelled in parallel.
+        let loaded = cx.read_parsed(files, |f, text| {
+            let l = crate::nginx::include::load_with(f, text.as_bytes(), prefix, roots, overlay);
+            let model = crate::nginx::model::build(&l.config);
+            (l, model)
+        });
+        // (Inside a dump every part is the dump file itself.)
+        let seen: HashSet<&PathBuf> = loaded
+            .iter()
+            .flat_map(|p| {
+                let f = p.path;
+                p.value.0.parts.iter().skip(1).filter(move |x| &x.path != f)
+            })
+            .map(|x| &x.path)
+            .collect();
+        let kept: Vec<_> = loaded.iter().map(|p| !seen.contains(p.path)).collect();
+        for (p, keep) in loaded.into_iter().zip(kept) {
+            if keep {
+                let (l, model) = p.value;
+                add_modelled(cx, p.path.clone(), l, model);
             }
-            add(cx, f, l);
         }
     }
 }
@@ -61,8 +55,24 @@ impl Reader for NginxConfigs {
 /// Add a loaded Nginx configuration (a file's, or one embedded in a
 /// manifest) to the project, with the problems found in its parts.
 pub(crate) fn add(cx: &mut ReadContext, f: PathBuf, l: crate::nginx::include::Loaded) {
+    let model = crate::nginx::model::build(&l.config);
+    add_modelled(cx, f, l, model);
+}
+
+/// [`add`] with the model already built.
+fn add_modelled(
+    cx: &mut ReadContext,
+    f: PathBuf,
+    l: crate::nginx::include::Loaded,
+    model: crate::nginx::model::Model,
+) {
     let mut ids: Vec<FileId> = Vec::new();
     for part in &l.parts {
+        // The main file is read already (each file is read once).
+        if let Some(id) = cx.ids.get(&part.path) {
+            ids.push(*id);
+            continue;
+        }
         match cx.read(&part.path) {
             Some((id, _)) => ids.push(id),
             None => ids.push(*ids.first().unwrap_or(&FileId(0))),
@@ -92,7 +102,6 @@ pub(crate) fn add(cx: &mut ReadContext, f: PathBuf, l: crate::nginx::include::Lo
         let code = if p.missing_include { "UW002" } else { "UW001" };
         cx.problem(code, id, span, format!("Nginx: {}", p.message));
     }
-    let model = crate::nginx::model::build(&l.config);
     cx.project.nginx.push(crate::deployment::NginxConf {
         main: f,
         parts: l.parts,
