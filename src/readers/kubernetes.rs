@@ -2,10 +2,13 @@
 //! containers' resources, commands, ports and grace period; the Services
 //! that name pods, and the Ingresses in front of them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{Candidate, ReadContext, Reader, configmap, is_yaml, yaml_parsed};
+use crate::container::front::Front;
 use crate::container::kubernetes;
+use crate::container::yaml::Node;
+use crate::container::{At, Container};
 use crate::source::Span;
 
 pub struct Manifests;
@@ -23,9 +26,12 @@ impl Reader for Manifests {
         let first = cx.project.containers.len();
         let mut defined = Vec::new();
         let mut services = Vec::new();
-        // Parsed in parallel; a Helm template is not parsed.
-        let parsed = cx.read_parsed(files, |_, text| {
-            (!kubernetes::is_helm_template(text)).then(|| crate::container::yaml::parse(text))
+        // Parsed and read in parallel; a Helm template is not parsed. Only
+        // what is kept leaves the thread: the documents of a thousand
+        // manifests held at once would outweigh the whole project.
+        let parsed = cx.read_parsed(files, |f, text| {
+            (!kubernetes::is_helm_template(text))
+                .then(|| crate::container::yaml::parse(text).map(|docs| Found::of(f, docs)))
         });
         for super::Parsed {
             path: f,
@@ -34,35 +40,66 @@ impl Reader for Manifests {
             value,
         } in parsed
         {
-            let Some(docs) = value else {
+            let Some(found) = value else {
                 cx.not_read(id,
                     Span::new(0, text.find('\n').unwrap_or(text.len())),
                     "a template (`{{ … }}` placeholders: Helm, Jinja) is YAML only once rendered: its containers and limits are not read (lint the rendered output, e.g. of `helm template`)".into(),
                 );
                 continue;
             };
-            let Some(docs) = yaml_parsed(cx, id, &text, docs) else {
-                continue;
+            let found = match found {
+                Ok(found) => found,
+                Err(e) => {
+                    yaml_parsed(cx, id, &text, Err(e));
+                    continue;
+                }
             };
-            if docs.iter().any(kubernetes::is_manifest) {
-                let (cs, problems) = kubernetes::containers(f, &docs);
+            if let Some((cs, problems)) = found.containers {
                 cx.project.containers.extend(cs);
                 for p in problems {
                     cx.problem("UW001", id, p.span, p.value);
                 }
             }
-            services.extend(kubernetes::services(&docs));
+            services.extend(found.services);
             // Ingresses and IngressRoutes: fronts of the Services they name.
-            cx.project
-                .fronts
-                .extend(crate::container::ingress::fronts(f, &docs));
-            let entries = kubernetes::config_map_entries(&docs);
-            for name in configmap::read(cx, f, id, &text, &entries, &|_| false) {
-                defined.push((name, f.clone()));
+            cx.project.fronts.extend(found.fronts);
+            if let Some(docs) = found.config_maps {
+                let entries = kubernetes::config_map_entries(&docs);
+                for name in configmap::read(cx, f, id, &text, &entries, &|_| false) {
+                    defined.push((name, f.clone()));
+                }
             }
         }
         configmap::resolve_mounts(&mut cx.project.containers[first..], &defined);
         // A Service names the pods it selects (in any manifest read).
         kubernetes::apply_services(&mut cx.project.containers[first..], &services);
+    }
+}
+
+/// What one manifest holds.
+struct Found {
+    /// Its workloads' containers, when it has any, and what was wrong.
+    containers: Option<(Vec<Container>, Vec<At<String>>)>,
+    services: Vec<kubernetes::Service>,
+    fronts: Vec<Front>,
+    /// The documents, kept only when they hold ConfigMap entries.
+    config_maps: Option<Vec<Node>>,
+}
+
+impl Found {
+    fn of(f: &Path, docs: Vec<Node>) -> Found {
+        let containers = docs
+            .iter()
+            .any(kubernetes::is_manifest)
+            .then(|| kubernetes::containers(f, &docs));
+        let services = kubernetes::services(&docs);
+        let fronts = crate::container::ingress::fronts(f, &docs);
+        let config_maps = (!kubernetes::config_map_entries(&docs).is_empty()).then_some(docs);
+        Found {
+            containers,
+            services,
+            fronts,
+            config_maps,
+        }
     }
 }

@@ -239,11 +239,49 @@ pub struct Resolved {
     index: std::sync::OnceLock<KeyIndex>,
 }
 
-/// Entry positions by key hash, for the entry count it was built at.
+/// Entry positions by key hash, for the entry count it was built at: the
+/// first and last entry of each hash, and each entry's next of the same
+/// hash (no allocation per key: a large tree keeps thousands of these).
 #[derive(Debug, Clone, Default)]
 struct KeyIndex {
     len: usize,
-    by_key: HashMap<u64, Vec<u32>, foldhash::fast::FixedState>,
+    ends: HashMap<u64, (u32, u32), foldhash::fast::FixedState>,
+    next: Vec<u32>,
+}
+
+impl KeyIndex {
+    const NONE: u32 = u32::MAX;
+
+    /// Entry `i` (the next position) has a key hashing to `hash`.
+    fn push(&mut self, hash: u64, i: u32) {
+        self.next.push(Self::NONE);
+        match self.ends.get_mut(&hash) {
+            Some((_, last)) => {
+                if let Some(n) = self.next.get_mut(*last as usize) {
+                    *n = i;
+                }
+                *last = i;
+            }
+            None => {
+                self.ends.insert(hash, (i, i));
+            }
+        }
+        self.len = i as usize + 1;
+    }
+
+    /// The positions of the entries whose key hashes to `hash`, in order.
+    fn get(&self, hash: u64) -> impl Iterator<Item = u32> + '_ {
+        let mut at = self.ends.get(&hash).map(|(first, _)| *first);
+        std::iter::from_fn(move || {
+            let i = at?;
+            at = self
+                .next
+                .get(i as usize)
+                .copied()
+                .filter(|n| *n != Self::NONE);
+            Some(i)
+        })
+    }
 }
 
 fn key_hash(key: &[u8]) -> u64 {
@@ -316,23 +354,22 @@ impl Resolved {
             .map(|d| d.aliases())
             .unwrap_or_default();
         let index = self.index.get_or_init(|| {
-            let mut by_key: HashMap<u64, Vec<u32>, _> = HashMap::default();
+            let mut index = KeyIndex::default();
             for (i, e) in self.entries.iter().enumerate() {
-                by_key.entry(key_hash(&e.key)).or_default().push(i as u32);
+                index.push(key_hash(&e.key), i as u32);
             }
-            KeyIndex {
-                len: self.entries.len(),
-                by_key,
-            }
+            index
         });
         let mut hits: Vec<u32> = Vec::new();
         let wanted = std::iter::once(name).chain(names.iter().copied().filter(|n| *n != name));
         if index.len == self.entries.len() {
             for n in wanted {
                 let n = n.as_bytes();
-                if let Some(at) = index.by_key.get(&key_hash(n)) {
-                    hits.extend(at.iter().filter(|&&i| self.entries[i as usize].key == n));
-                }
+                hits.extend(
+                    index
+                        .get(key_hash(n))
+                        .filter(|&i| self.entries[i as usize].key == n),
+                );
             }
             hits.sort_unstable();
             hits.dedup();
@@ -563,7 +600,12 @@ pub fn resolve(
         });
     }
     // Built while collecting: rules look options up from the start.
+    r.index.next.shrink_to_fit();
     r.out.index = std::sync::OnceLock::from(r.index);
+    // Kept until the report: without the growth slack (a large tree
+    // holds thousands of resolutions at once).
+    r.out.entries.shrink_to_fit();
+    r.out.events.shrink_to_fit();
     r.out
 }
 
@@ -616,9 +658,9 @@ impl Resolver<'_> {
 
     /// [`Resolved::first_exact`] through the index.
     fn first_exact(&self, key: &[u8]) -> Option<&Entry> {
-        let at = self.index.by_key.get(&key_hash(key))?;
-        at.iter()
-            .map(|&i| &self.out.entries[i as usize])
+        self.index
+            .get(key_hash(key))
+            .map(|i| &self.out.entries[i as usize])
             .find(|e| e.key == key)
     }
 
@@ -844,12 +886,7 @@ impl Resolver<'_> {
             }
             return;
         }
-        self.index
-            .by_key
-            .entry(key_hash(&key))
-            .or_default()
-            .push(idx as u32);
-        self.index.len = idx + 1;
+        self.index.push(key_hash(&key), idx as u32);
         // Looked up once: every added option goes through here.
         let def = std::str::from_utf8(&key)
             .ok()
@@ -2047,6 +2084,22 @@ pub fn placeholder_value(key: &[u8], first: impl Fn(&[u8]) -> Option<Vec<u8>>) -
 
 #[cfg(test)]
 mod tests {
+    /// The key index gives every position of a hash, in order, whatever
+    /// other hashes come between, and nothing for a hash never pushed.
+    #[test]
+    fn key_index_chains_positions_in_order() {
+        let mut ix = super::KeyIndex::default();
+        for (i, h) in [7u64, 3, 7, 7, 9, 3].into_iter().enumerate() {
+            ix.push(h, i as u32);
+        }
+        let at = |h| ix.get(h).collect::<Vec<u32>>();
+        assert_eq!(at(7), vec![0, 2, 3]);
+        assert_eq!(at(3), vec![1, 5]);
+        assert_eq!(at(9), vec![4]);
+        assert!(at(1).is_empty());
+        assert_eq!(ix.len, 6);
+    }
+
     /// `%i` of an unsaved text reached through `link/../x.ini` is the inode
     /// of the file named lexically (`x.ini`), as before the config load's
     /// `lstat`s were merged (found in review: it kept the including file's).
