@@ -176,14 +176,47 @@ struct Walked {
     dirs: std::collections::HashMap<PathBuf, bool>,
 }
 
-/// The files of [`entries_under`], each with its real path and what it is,
-/// walked and classified on several threads: the directories are listed
-/// and the files read by whichever thread meets them (in no set order).
-/// The directories listed and their project markers are noted on the way,
-/// so that finding project directories needs no listing of its own (a
-/// marker the ignore files hide does not count).
+/// A tree of up to this many entries is walked on the calling thread:
+/// starting the walk's threads costs more than such a tree takes (about a
+/// millisecond, a fifth of a whole check of a small project).
+const SMALL_TREE: usize = 1024;
+
+/// The directory an entry says something of: itself when it is one
+/// (listed), its parent when it is a project marker.
+fn listing_of(e: &ignore::DirEntry) -> Option<(&Path, bool)> {
+    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
+    let marker = is_marker(e);
+    if is_dir {
+        Some((e.path(), marker))
+    } else if marker {
+        e.path().parent().map(|d| (d, true))
+    } else {
+        None
+    }
+}
+
+/// A file entry with its real path and what it is.
+fn file_of(
+    e: &ignore::DirEntry,
+    real: &dyn Fn(&Path, bool) -> PathBuf,
+    overlay: &Overlay,
+) -> Option<(PathBuf, PathBuf, Classified)> {
+    if !e.file_type().is_some_and(|t| t.is_file()) {
+        return None;
+    }
+    let walked = e.path().to_path_buf();
+    let p = real(&walked, e.path_is_symlink());
+    let c = classify(&walked, &p, overlay);
+    Some((walked, p, c))
+}
+
+/// The files of [`entries_under`], each with its real path and what it is.
+/// A large tree is walked and classified on several threads: directories
+/// are listed and files read by whichever thread meets them (in no set
+/// order). The directories listed and their project markers are noted on
+/// the way, so that finding project directories needs no listing of its
+/// own (a marker the ignore files hide does not count).
 fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> Walked {
-    let out = std::sync::Mutex::new(Walked::default());
     // Entries below a canonical root are canonical unless they are links:
     // only those are resolved (a `canonicalize` per file is a `readlink`
     // per path component).
@@ -194,50 +227,56 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
     // Hidden entries are skipped here rather than by the walk, so that a
     // hidden marker (`.git`, `.gitignore`) is seen on the way.
     let hidden_marked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let noted = hidden_marked.clone();
-    let mut w = walker(root);
-    w.hidden(false).filter_entry(move |e| {
-        let hidden = e.depth() > 0 && e.file_name().as_encoded_bytes().starts_with(b".");
-        if hidden
-            && is_marker(e)
-            && let (Some(dir), Ok(mut v)) = (e.path().parent(), noted.lock())
-        {
-            v.push(dir.to_path_buf());
+    let builder = || {
+        let noted = hidden_marked.clone();
+        let mut w = walker(root);
+        w.hidden(false).filter_entry(move |e| {
+            let hidden = e.depth() > 0 && e.file_name().as_encoded_bytes().starts_with(b".");
+            if hidden
+                && is_marker(e)
+                && let (Some(dir), Ok(mut v)) = (e.path().parent(), noted.lock())
+            {
+                v.push(dir.to_path_buf());
+            }
+            !hidden && !skipped_dir(e)
+        });
+        w
+    };
+    let mut out = Walked::default();
+    let first: Vec<ignore::DirEntry> = builder().build().flatten().take(SMALL_TREE + 1).collect();
+    if first.len() <= SMALL_TREE {
+        for (d, m) in first.iter().filter_map(listing_of) {
+            *out.dirs.entry(real(d, false)).or_default() |= m;
         }
-        !hidden && !skipped_dir(e)
-    });
-    w.threads(0).build_parallel().run(|| {
-        let out = &out;
-        let real = &real;
-        Box::new(move |e| {
-            let Ok(e) = e else {
-                return ignore::WalkState::Continue;
-            };
-            let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-            let marker = is_marker(&e);
-            if is_dir || marker {
-                let dir = if is_dir {
-                    Some(e.path())
-                } else {
-                    e.path().parent()
-                };
-                if let (Some(d), Ok(mut o)) = (dir, out.lock()) {
-                    let m = o.dirs.entry(real(d, false)).or_default();
-                    *m |= marker;
+        // (Read in parallel only when there are enough files to pay for it.)
+        let classified = crate::parallel::par_map(&first, |e| file_of(e, &real, overlay));
+        out.files.extend(classified.into_iter().flatten());
+    } else {
+        // Larger: walked again, on every core.
+        drop(first);
+        if let Ok(mut v) = hidden_marked.lock() {
+            v.clear();
+        }
+        let shared = std::sync::Mutex::new(Walked::default());
+        builder().threads(0).build_parallel().run(|| {
+            let (shared, real) = (&shared, &real);
+            Box::new(move |e| {
+                if let Ok(e) = e {
+                    // Classified before the lock is taken.
+                    let listing = listing_of(&e).map(|(d, m)| (real(d, false), m));
+                    let file = file_of(&e, real, overlay);
+                    if let Ok(mut o) = shared.lock() {
+                        if let Some((d, m)) = listing {
+                            *o.dirs.entry(d).or_default() |= m;
+                        }
+                        o.files.extend(file);
+                    }
                 }
-            }
-            if e.file_type().is_some_and(|t| t.is_file()) {
-                let walked = e.path().to_path_buf();
-                let p = real(&walked, e.path_is_symlink());
-                let c = classify(&walked, &p, overlay);
-                if let Ok(mut o) = out.lock() {
-                    o.files.push((walked, p, c));
-                }
-            }
-            ignore::WalkState::Continue
-        })
-    });
-    let mut out = out.into_inner().unwrap_or_default();
+                ignore::WalkState::Continue
+            })
+        });
+        out = shared.into_inner().unwrap_or_default();
+    }
     if let Ok(v) = hidden_marked.lock() {
         for d in v.iter() {
             out.dirs.insert(real(d, false), true);
@@ -609,5 +648,42 @@ mod tests {
             claimed.iter().all(|c| serial.contains(c)),
             "{claimed:?} ⊄ {serial:?}"
         );
+    }
+
+    /// A tree larger than [`SMALL_TREE`] is walked on several threads and
+    /// gives what the one-thread walk and a listing of each directory give.
+    #[test]
+    fn a_large_tree_walked_in_parallel_finds_the_same() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = crate::source::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        for i in 0..70 {
+            let d = root.join(format!("svc-{i:02}"));
+            std::fs::create_dir_all(d.join("deploy")).unwrap();
+            std::fs::write(d.join("deploy/uwsgi.ini"), "[uwsgi]\nprocesses = 2\n").unwrap();
+            std::fs::write(d.join("Dockerfile"), "FROM python\n").unwrap();
+            if i % 3 == 0 {
+                std::fs::write(d.join("README.md"), "x\n").unwrap();
+            }
+            for j in 0..14 {
+                std::fs::write(d.join(format!("m{j}.py")), "x = 1\n").unwrap();
+            }
+        }
+        let cx = context(std::slice::from_ref(&root), &Overlay::new());
+        let serial: Vec<PathBuf> = entries_under(&root).map(|e| e.into_path()).collect();
+        assert!(serial.len() > SMALL_TREE, "{} files", serial.len());
+        assert_eq!(cx.dirs.len(), 1 + 70 * 2);
+        for (d, m) in &cx.dirs {
+            assert_eq!(has_project_marker(d), *m, "{}", d.display());
+        }
+        assert_eq!(cx.dirs.values().filter(|m| **m).count(), 1 + 24);
+        let mut want: Vec<PathBuf> = serial
+            .iter()
+            .filter(|p| p.ends_with("deploy/uwsgi.ini"))
+            .cloned()
+            .collect();
+        want.sort();
+        assert_eq!(cx.configs, want);
+        assert_eq!(cx.claimed.of("dockerfile").len(), 70);
     }
 }
