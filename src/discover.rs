@@ -181,18 +181,18 @@ struct Walked {
 /// millisecond, a fifth of a whole check of a small project).
 const SMALL_TREE: usize = 1024;
 
-/// The directory an entry says something of: itself when it is one
-/// (listed), its parent when it is a project marker.
-fn listing_of(e: &ignore::DirEntry) -> Option<(&Path, bool)> {
-    let is_dir = e.file_type().is_some_and(|t| t.is_dir());
-    let marker = is_marker(e);
-    if is_dir {
-        Some((e.path(), marker))
-    } else if marker {
-        e.path().parent().map(|d| (d, true))
-    } else {
-        None
-    }
+/// What an entry says of directories: a directory is listed (no marker
+/// seen in it yet); a project marker marks its parent. (A directory named
+/// like a marker, `README/`, is both.)
+fn listing_of(e: &ignore::DirEntry) -> impl Iterator<Item = (&Path, bool)> {
+    let listed = e
+        .file_type()
+        .is_some_and(|t| t.is_dir())
+        .then(|| (e.path(), false));
+    let marks = is_marker(e)
+        .then(|| e.path().parent().map(|d| (d, true)))
+        .flatten();
+    listed.into_iter().chain(marks)
 }
 
 /// A file entry with its real path and what it is.
@@ -213,9 +213,9 @@ fn file_of(
 /// The files of [`entries_under`], each with its real path and what it is.
 /// A large tree is walked and classified on several threads: directories
 /// are listed and files read by whichever thread meets them (in no set
-/// order). The directories listed and their project markers are noted on
-/// the way, so that finding project directories needs no listing of its
-/// own (a marker the ignore files hide does not count).
+/// order). The directories listed and the project markers seen in them
+/// are noted on the way: a directory where one was seen needs no listing
+/// of its own to find it a project's.
 fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> Walked {
     // Entries below a canonical root are canonical unless they are links:
     // only those are resolved (a `canonicalize` per file is a `readlink`
@@ -224,28 +224,14 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
         Some(r) if !link => r.join(walked.strip_prefix(root).unwrap_or(walked)),
         _ => crate::source::canonicalize(walked).unwrap_or_else(|_| walked.to_path_buf()),
     };
-    // Hidden entries are skipped here rather than by the walk, so that a
-    // hidden marker (`.git`, `.gitignore`) is seen on the way.
-    let hidden_marked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let builder = || {
-        let noted = hidden_marked.clone();
-        let mut w = walker(root);
-        w.hidden(false).filter_entry(move |e| {
-            let hidden = e.depth() > 0 && e.file_name().as_encoded_bytes().starts_with(b".");
-            if hidden
-                && is_marker(e)
-                && let (Some(dir), Ok(mut v)) = (e.path().parent(), noted.lock())
-            {
-                v.push(dir.to_path_buf());
-            }
-            !hidden && !skipped_dir(e)
-        });
-        w
-    };
     let mut out = Walked::default();
-    let first: Vec<ignore::DirEntry> = builder().build().flatten().take(SMALL_TREE + 1).collect();
+    let first: Vec<ignore::DirEntry> = walker(root)
+        .build()
+        .flatten()
+        .take(SMALL_TREE + 1)
+        .collect();
     if first.len() <= SMALL_TREE {
-        for (d, m) in first.iter().filter_map(listing_of) {
+        for (d, m) in first.iter().flat_map(listing_of) {
             *out.dirs.entry(real(d, false)).or_default() |= m;
         }
         // (Read in parallel only when there are enough files to pay for it.)
@@ -254,19 +240,17 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
     } else {
         // Larger: walked again, on every core.
         drop(first);
-        if let Ok(mut v) = hidden_marked.lock() {
-            v.clear();
-        }
         let shared = std::sync::Mutex::new(Walked::default());
-        builder().threads(0).build_parallel().run(|| {
+        walker(root).threads(0).build_parallel().run(|| {
             let (shared, real) = (&shared, &real);
             Box::new(move |e| {
                 if let Ok(e) = e {
                     // Classified before the lock is taken.
-                    let listing = listing_of(&e).map(|(d, m)| (real(d, false), m));
+                    let listing: Vec<(PathBuf, bool)> =
+                        listing_of(&e).map(|(d, m)| (real(d, false), m)).collect();
                     let file = file_of(&e, real, overlay);
                     if let Ok(mut o) = shared.lock() {
-                        if let Some((d, m)) = listing {
+                        for (d, m) in listing {
                             *o.dirs.entry(d).or_default() |= m;
                         }
                         o.files.extend(file);
@@ -276,11 +260,6 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
             })
         });
         out = shared.into_inner().unwrap_or_default();
-    }
-    if let Ok(v) = hidden_marked.lock() {
-        for d in v.iter() {
-            out.dirs.insert(real(d, false), true);
-        }
     }
     out
 }
@@ -349,8 +328,10 @@ pub struct ContextFiles {
     /// The content of claimed files the walk read to classify them, for
     /// their reader (canonical path → bytes).
     pub texts: std::collections::HashMap<PathBuf, Vec<u8>>,
-    /// Every directory the walk listed (canonical), and whether it holds a
-    /// project marker ([`PROJECT_MARKERS`]) the walk saw.
+    /// Every directory the walk listed (canonical), and whether the walk
+    /// saw a project marker ([`PROJECT_MARKERS`]) in it. `false` is not
+    /// "none": the walk does not see hidden names (`.git`) nor what the
+    /// ignore files leave out.
     pub dirs: std::collections::HashMap<PathBuf, bool>,
     /// The real path of each of `configs`, as the walk learnt it.
     pub real: std::collections::HashMap<PathBuf, PathBuf>,
@@ -455,6 +436,12 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
     for root in roots {
         let real_root = crate::source::canonicalize(root).ok();
         let walked = walk_classified(root, real_root.as_deref(), overlay);
+        // Only a file on disk has a real path (an unsaved one has none).
+        for (w, p, c) in &walked.files {
+            if c.config {
+                out.real.insert(w.clone(), p.clone());
+            }
+        }
         found.extend(walked.files);
         for (d, m) in walked.dirs {
             *out.dirs.entry(d).or_default() |= m;
@@ -471,7 +458,6 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
     }
     for (walked, p, c) in found {
         if c.config {
-            out.real.insert(walked.clone(), p.clone());
             out.configs.push(walked);
         }
         if let Some(i) = c.reader {
@@ -580,9 +566,10 @@ mod tests {
     }
 
     /// The walk notes every directory it lists and the project markers it
-    /// sees there, hidden ones (`.git`) too, as a listing of each would;
-    /// hidden and ignored directories are not listed, and the walk finds
-    /// the same files and configs as the one-thread walk.
+    /// sees there; a directory where it saw none (`.git` is hidden) is
+    /// listed later, so a `true` must agree with a listing. Hidden and
+    /// ignored directories are not walked, unless an ignore file names
+    /// them again (`!.deploy/`), as in the one-thread walk.
     #[test]
     fn walk_notes_directories_and_their_markers() {
         let tmp = tempfile::tempdir().unwrap();
@@ -590,18 +577,20 @@ mod tests {
         for dir in [
             "repo/.git",
             "repo/app/deploy",
-            "repo/lib",
+            "repo/lib/README",
             "repo/.cache/x",
+            "repo/.deploy",
             "repo/out",
         ] {
             std::fs::create_dir_all(base.join(dir)).unwrap();
         }
         for (f, text) in [
-            ("repo/.gitignore", "out/\n"),
+            ("repo/.gitignore", "out/\n!.deploy/\n"),
             ("repo/app/README.md", "app\n"),
             ("repo/app/deploy/uwsgi.ini", "[uwsgi]\nprocesses = 2\n"),
             ("repo/lib/setup.cfg.bak", "x\n"),
-            ("repo/.cache/x/README.md", "cache\n"),
+            ("repo/.cache/x/uwsgi.ini", "[uwsgi]\n"),
+            ("repo/.deploy/uwsgi.ini", "[uwsgi]\n"),
             ("repo/out/README.md", "built\n"),
             ("repo/out/uwsgi.ini", "[uwsgi]\n"),
         ] {
@@ -619,34 +608,36 @@ mod tests {
             .collect();
         dirs.sort();
         let want = [
-            ("repo", true),
+            ("repo", false),
+            ("repo/.deploy", false),
             ("repo/app", true),
             ("repo/app/deploy", false),
-            ("repo/lib", false),
+            ("repo/lib", true),
+            ("repo/lib/README", false),
         ];
         let want: Vec<(String, bool)> = want.iter().map(|(d, m)| (d.to_string(), *m)).collect();
         assert_eq!(dirs, want);
-        // What a listing of each says, for the directories it lists.
         for (d, m) in &cx.dirs {
-            assert_eq!(has_project_marker(d), *m, "{}", d.display());
+            assert!(!m || has_project_marker(d), "{}", d.display());
         }
-        assert_eq!(cx.configs, vec![root.join("app/deploy/uwsgi.ini")]);
+        let mut serial: Vec<PathBuf> = entries_under(&root).map(|e| e.into_path()).collect();
+        serial.sort();
+        let configs: Vec<PathBuf> = serial
+            .iter()
+            .filter(|p| p.ends_with("uwsgi.ini"))
+            .cloned()
+            .collect();
+        assert_eq!(
+            configs,
+            vec![
+                root.join(".deploy/uwsgi.ini"),
+                root.join("app/deploy/uwsgi.ini")
+            ]
+        );
+        assert_eq!(cx.configs, configs);
         assert_eq!(
             cx.real.get(&root.join("app/deploy/uwsgi.ini")),
             Some(&root.join("app/deploy/uwsgi.ini"))
-        );
-        let serial: Vec<PathBuf> = {
-            let mut v: Vec<PathBuf> = entries_under(&root).map(|e| e.into_path()).collect();
-            v.sort();
-            v
-        };
-        let mut claimed: Vec<PathBuf> = cx.claimed.all().cloned().collect();
-        claimed.extend(cx.configs.iter().cloned());
-        claimed.sort();
-        claimed.dedup();
-        assert!(
-            claimed.iter().all(|c| serial.contains(c)),
-            "{claimed:?} ⊄ {serial:?}"
         );
     }
 
@@ -674,9 +665,10 @@ mod tests {
         assert!(serial.len() > SMALL_TREE, "{} files", serial.len());
         assert_eq!(cx.dirs.len(), 1 + 70 * 2);
         for (d, m) in &cx.dirs {
-            assert_eq!(has_project_marker(d), *m, "{}", d.display());
+            // (The root's marker, `.git`, is hidden from the walk.)
+            assert_eq!(has_project_marker(d), *m || *d == root, "{}", d.display());
         }
-        assert_eq!(cx.dirs.values().filter(|m| **m).count(), 1 + 24);
+        assert_eq!(cx.dirs.values().filter(|m| **m).count(), 24);
         let mut want: Vec<PathBuf> = serial
             .iter()
             .filter(|p| p.ends_with("deploy/uwsgi.ini"))

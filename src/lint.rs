@@ -463,14 +463,14 @@ fn prepare_inis(
             let marked = context.roots.iter().any(|r| r == d) || context.dirs.get(d) == Some(&true);
             if marked {
                 project.dirs.insert(d.to_path_buf());
-            } else if !context.dirs.contains_key(d) {
+            } else {
                 to_look.push(d);
             }
             dir = d.parent();
         }
     }
-    // The walk saw the markers of the directories it listed; the others
-    // (ignored, or not walked) are listed here.
+    // The others (no marker the walk could see: `.git` is hidden, a
+    // README may be ignored; or not walked) are listed here.
     let marked = crate::parallel::par_map(&to_look, |d| crate::discover::has_project_marker(d));
     for (d, m) in to_look.into_iter().zip(marked) {
         if m {
