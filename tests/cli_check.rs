@@ -196,6 +196,49 @@ fn stdin_filename_reports_under_the_given_name() {
     assert!(!text.contains("UW002"), "{text}");
 }
 
+/// An unsaved file named by its absolute path, whose run loads another
+/// config first (`UWSGI_INI`): the findings of the config loaded first are
+/// that config's, as uWSGI reads it (found in review: the walk gave the
+/// unsaved file a real path, and the run took it for the checked file).
+#[test]
+fn stdin_file_with_a_config_loaded_first_reports_on_that_config() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = common::canonical(tmp.path());
+    std::fs::create_dir_all(root.join(".git")).unwrap();
+    std::fs::create_dir_all(root.join("api")).unwrap();
+    std::fs::create_dir_all(root.join("web")).unwrap();
+    std::fs::write(root.join("api/uwsgi.ini"), "[uwsgi]\nmodule = api.wsgi\n").unwrap();
+    let name = root.join("web/new.ini");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .current_dir(&root)
+        .args([
+            "check",
+            "--no-config",
+            "--format",
+            "concise",
+            "--select",
+            "UW601",
+        ])
+        .args(["--env", "UWSGI_INI=api/uwsgi.ini", "--stdin-filename"])
+        .arg(&name)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"[uwsgi]\nmodule = web.wsgi\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("api/uwsgi.ini:1:1: info[UW601]"), "{text}");
+    assert!(!text.contains("web/new.ini:1:1"), "{text}");
+}
+
 #[test]
 fn given_files_report_only_on_themselves() {
     let dir = std::env::temp_dir().join(format!("uwsgi-lint-given-{}", std::process::id()));
