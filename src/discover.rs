@@ -172,28 +172,12 @@ fn skipped_dir(e: &ignore::DirEntry) -> bool {
 struct Walked {
     /// Each file, with its real path and what it is.
     files: Vec<(PathBuf, PathBuf, Classified)>,
-    /// Each directory listed (real path) and whether it holds a marker.
-    dirs: std::collections::HashMap<PathBuf, bool>,
 }
 
 /// A tree of up to this many entries is walked on the calling thread:
 /// starting the walk's threads costs more than such a tree takes (about a
 /// millisecond, a fifth of a whole check of a small project).
 const SMALL_TREE: usize = 1024;
-
-/// What an entry says of directories: a directory is listed (no marker
-/// seen in it yet); a project marker marks its parent. (A directory named
-/// like a marker, `README/`, is both.)
-fn listing_of(e: &ignore::DirEntry) -> impl Iterator<Item = (&Path, bool)> {
-    let listed = e
-        .file_type()
-        .is_some_and(|t| t.is_dir())
-        .then(|| (e.path(), false));
-    let marks = is_marker(e)
-        .then(|| e.path().parent().map(|d| (d, true)))
-        .flatten();
-    listed.into_iter().chain(marks)
-}
 
 /// A file entry with its real path and what it is.
 fn file_of(
@@ -213,9 +197,7 @@ fn file_of(
 /// The files of [`entries_under`], each with its real path and what it is.
 /// A large tree is walked and classified on several threads: directories
 /// are listed and files read by whichever thread meets them (in no set
-/// order). The directories listed and the project markers seen in them
-/// are noted on the way: a directory where one was seen needs no listing
-/// of its own to find it a project's.
+/// order).
 fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> Walked {
     // Entries below a canonical root are canonical unless they are links:
     // only those are resolved (a `canonicalize` per file is a `readlink`
@@ -231,9 +213,6 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
         .take(SMALL_TREE + 1)
         .collect();
     if first.len() <= SMALL_TREE {
-        for (d, m) in first.iter().flat_map(listing_of) {
-            *out.dirs.entry(real(d, false)).or_default() |= m;
-        }
         // (Read in parallel only when there are enough files to pay for it.)
         let classified = crate::parallel::par_map(&first, |e| file_of(e, &real, overlay));
         out.files.extend(classified.into_iter().flatten());
@@ -246,13 +225,8 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
             Box::new(move |e| {
                 if let Ok(e) = e {
                     // Classified before the lock is taken.
-                    let listing: Vec<(PathBuf, bool)> =
-                        listing_of(&e).map(|(d, m)| (real(d, false), m)).collect();
                     let file = file_of(&e, real, overlay);
                     if let Ok(mut o) = shared.lock() {
-                        for (d, m) in listing {
-                            *o.dirs.entry(d).or_default() |= m;
-                        }
                         o.files.extend(file);
                     }
                 }
@@ -328,11 +302,6 @@ pub struct ContextFiles {
     /// The content of claimed files the walk read to classify them, for
     /// their reader (canonical path → bytes).
     pub texts: std::collections::HashMap<PathBuf, Vec<u8>>,
-    /// Every directory the walk listed (canonical), and whether the walk
-    /// saw a project marker ([`PROJECT_MARKERS`]) in it. `false` is not
-    /// "none": the walk does not see hidden names (`.git`) nor what the
-    /// ignore files leave out.
-    pub dirs: std::collections::HashMap<PathBuf, bool>,
     /// The real path of each of `configs`, as the walk learnt it.
     pub real: std::collections::HashMap<PathBuf, PathBuf>,
 }
@@ -345,42 +314,6 @@ impl ContextFiles {
             None => crate::source::canonicalize(p),
         }
     }
-}
-
-/// Files whose presence makes a directory a project's (or a repository's).
-pub const PROJECT_MARKERS: &[&str] = &[
-    ".git",
-    "pyproject.toml",
-    "setup.py",
-    "setup.cfg",
-    "manage.py",
-    ".gitignore",
-    "README.md",
-    "README.rst",
-    "README",
-    "Makefile",
-    "Pipfile",
-    "package.json",
-];
-
-/// Does `d` hold a project marker (that exists, links followed)? One
-/// listing of the directory rather than a lookup per marker.
-pub fn has_project_marker(d: &Path) -> bool {
-    let Ok(entries) = std::fs::read_dir(d) else {
-        return PROJECT_MARKERS.iter().any(|m| d.join(m).exists());
-    };
-    entries.flatten().any(|e| {
-        let name = e.file_name();
-        PROJECT_MARKERS.iter().any(|m| name == *m)
-            && (!e.file_type().is_ok_and(|t| t.is_symlink()) || e.path().exists())
-    })
-}
-
-/// Is this entry a project marker (a link only if it leads somewhere)?
-fn is_marker(e: &ignore::DirEntry) -> bool {
-    e.depth() > 0
-        && PROJECT_MARKERS.iter().any(|m| e.file_name() == *m)
-        && (!e.path_is_symlink() || e.path().exists())
 }
 
 /// The project roots around `paths`: for a file, its repository root,
@@ -429,7 +362,6 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         claimed: Claimed::new(),
         configs: Vec::new(),
         texts: std::collections::HashMap::new(),
-        dirs: std::collections::HashMap::new(),
         real: std::collections::HashMap::new(),
     };
     let mut found: Vec<(PathBuf, PathBuf, Classified)> = Vec::new();
@@ -443,9 +375,6 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
             }
         }
         found.extend(walked.files);
-        for (d, m) in walked.dirs {
-            *out.dirs.entry(d).or_default() |= m;
-        }
         let unsaved = unsaved_under(root, real_root.as_deref(), overlay);
         let classified =
             crate::parallel::par_map(&unsaved, |(walked, p)| classify(walked, p, overlay));
@@ -565,19 +494,15 @@ mod tests {
         assert_eq!(found, vec![d.join("deploy/uwsgi.ini")]);
     }
 
-    /// The walk notes every directory it lists and the project markers it
-    /// sees there; a directory where it saw none (`.git` is hidden) is
-    /// listed later, so a `true` must agree with a listing. Hidden and
-    /// ignored directories are not walked, unless an ignore file names
-    /// them again (`!.deploy/`), as in the one-thread walk.
+    /// Hidden and ignored directories are not walked, unless an ignore
+    /// file names them again (`!.deploy/`), as in the one-thread walk.
     #[test]
-    fn walk_notes_directories_and_their_markers() {
+    fn walk_keeps_the_ignore_rules_for_hidden_names() {
         let tmp = tempfile::tempdir().unwrap();
         let base = crate::source::canonicalize(tmp.path()).unwrap();
         for dir in [
             "repo/.git",
             "repo/app/deploy",
-            "repo/lib/README",
             "repo/.cache/x",
             "repo/.deploy",
             "repo/out",
@@ -586,40 +511,15 @@ mod tests {
         }
         for (f, text) in [
             ("repo/.gitignore", "out/\n!.deploy/\n"),
-            ("repo/app/README.md", "app\n"),
             ("repo/app/deploy/uwsgi.ini", "[uwsgi]\nprocesses = 2\n"),
-            ("repo/lib/setup.cfg.bak", "x\n"),
             ("repo/.cache/x/uwsgi.ini", "[uwsgi]\n"),
             ("repo/.deploy/uwsgi.ini", "[uwsgi]\n"),
-            ("repo/out/README.md", "built\n"),
             ("repo/out/uwsgi.ini", "[uwsgi]\n"),
         ] {
             std::fs::write(base.join(f), text).unwrap();
         }
         let root = base.join("repo");
         let cx = context(std::slice::from_ref(&root), &Overlay::new());
-        let mut dirs: Vec<(String, bool)> = cx
-            .dirs
-            .iter()
-            .map(|(d, m)| {
-                let rel = d.strip_prefix(&base).unwrap().display().to_string();
-                (rel, *m)
-            })
-            .collect();
-        dirs.sort();
-        let want = [
-            ("repo", false),
-            ("repo/.deploy", false),
-            ("repo/app", true),
-            ("repo/app/deploy", false),
-            ("repo/lib", true),
-            ("repo/lib/README", false),
-        ];
-        let want: Vec<(String, bool)> = want.iter().map(|(d, m)| (d.to_string(), *m)).collect();
-        assert_eq!(dirs, want);
-        for (d, m) in &cx.dirs {
-            assert!(!m || has_project_marker(d), "{}", d.display());
-        }
         let mut serial: Vec<PathBuf> = entries_under(&root).map(|e| e.into_path()).collect();
         serial.sort();
         let configs: Vec<PathBuf> = serial
@@ -642,7 +542,7 @@ mod tests {
     }
 
     /// A tree larger than [`SMALL_TREE`] is walked on several threads and
-    /// gives what the one-thread walk and a listing of each directory give.
+    /// gives what the one-thread walk gives.
     #[test]
     fn a_large_tree_walked_in_parallel_finds_the_same() {
         let tmp = tempfile::tempdir().unwrap();
@@ -663,12 +563,6 @@ mod tests {
         let cx = context(std::slice::from_ref(&root), &Overlay::new());
         let serial: Vec<PathBuf> = entries_under(&root).map(|e| e.into_path()).collect();
         assert!(serial.len() > SMALL_TREE, "{} files", serial.len());
-        assert_eq!(cx.dirs.len(), 1 + 70 * 2);
-        for (d, m) in &cx.dirs {
-            // (The root's marker, `.git`, is hidden from the walk.)
-            assert_eq!(has_project_marker(d), *m || *d == root, "{}", d.display());
-        }
-        assert_eq!(cx.dirs.values().filter(|m| **m).count(), 24);
         let mut want: Vec<PathBuf> = serial
             .iter()
             .filter(|p| p.ends_with("deploy/uwsgi.ini"))

@@ -444,9 +444,11 @@ fn prepare_inis(
                 .unwrap_or_else(|_| resolve::normalize_lexically(&cwd.join(p)))
         })
         .collect();
-    // Each directory looked at once: its ancestors were looked at with it.
+    // A directory between a file and the root walked above it is not
+    // looked at for project markers: the root is a project directory (what
+    // `check DIR` was given) and covers it (`Project::covers`), so whether
+    // it holds a README changes nothing. Each directory looked at once.
     let mut visited: std::collections::HashSet<&Path> = std::collections::HashSet::new();
-    let mut to_look: Vec<&Path> = Vec::new();
     for f in context.claimed.all().chain(&all) {
         let mut dir = f.parent();
         if let Some(d) = dir
@@ -459,22 +461,10 @@ fn prepare_inis(
             if !visited.insert(d) {
                 break;
             }
-            // A root walked is a project: what `check DIR` was given.
-            let marked = context.roots.iter().any(|r| r == d) || context.dirs.get(d) == Some(&true);
-            if marked {
+            if context.roots.iter().any(|r| r == d) {
                 project.dirs.insert(d.to_path_buf());
-            } else {
-                to_look.push(d);
             }
             dir = d.parent();
-        }
-    }
-    // The others (no marker the walk could see: `.git` is hidden, a
-    // README may be ignored; or not walked) are listed here.
-    let marked = crate::parallel::par_map(&to_look, |d| crate::discover::has_project_marker(d));
-    for (d, m) in to_look.into_iter().zip(marked) {
-        if m {
-            project.dirs.insert(d.to_path_buf());
         }
     }
     // Problems in context files obey the settings that apply where they are.
