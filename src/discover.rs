@@ -167,12 +167,8 @@ fn skipped_dir(e: &ignore::DirEntry) -> bool {
         && SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref())
 }
 
-/// What [`walk_classified`] found.
-#[derive(Default)]
-struct Walked {
-    /// Each file, with its real path and what it is.
-    files: Vec<(PathBuf, PathBuf, Classified)>,
-}
+/// A file the walk found: as walked, its real path, and what it is.
+type WalkedFile = (PathBuf, PathBuf, Classified);
 
 /// A tree of up to this many entries is walked on the calling thread:
 /// starting the walk's threads costs more than such a tree takes (about a
@@ -184,7 +180,7 @@ fn file_of(
     e: &ignore::DirEntry,
     real: &dyn Fn(&Path, bool) -> PathBuf,
     overlay: &Overlay,
-) -> Option<(PathBuf, PathBuf, Classified)> {
+) -> Option<WalkedFile> {
     if !e.file_type().is_some_and(|t| t.is_file()) {
         return None;
     }
@@ -198,7 +194,7 @@ fn file_of(
 /// A large tree is walked and classified on several threads: directories
 /// are listed and files read by whichever thread meets them (in no set
 /// order).
-fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> Walked {
+fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> Vec<WalkedFile> {
     // Entries below a canonical root are canonical unless they are links:
     // only those are resolved (a `canonicalize` per file is a `readlink`
     // per path component).
@@ -206,7 +202,6 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
         Some(r) if !link => r.join(walked.strip_prefix(root).unwrap_or(walked)),
         _ => crate::source::canonicalize(walked).unwrap_or_else(|_| walked.to_path_buf()),
     };
-    let mut out = Walked::default();
     let first: Vec<ignore::DirEntry> = walker(root)
         .build()
         .flatten()
@@ -215,27 +210,25 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
     if first.len() <= SMALL_TREE {
         // (Read in parallel only when there are enough files to pay for it.)
         let classified = crate::parallel::par_map(&first, |e| file_of(e, &real, overlay));
-        out.files.extend(classified.into_iter().flatten());
-    } else {
-        // Larger: walked again, on every core.
-        drop(first);
-        let shared = std::sync::Mutex::new(Walked::default());
-        walker(root).threads(0).build_parallel().run(|| {
-            let (shared, real) = (&shared, &real);
-            Box::new(move |e| {
-                if let Ok(e) = e {
-                    // Classified before the lock is taken.
-                    let file = file_of(&e, real, overlay);
-                    if let Ok(mut o) = shared.lock() {
-                        o.files.extend(file);
-                    }
-                }
-                ignore::WalkState::Continue
-            })
-        });
-        out = shared.into_inner().unwrap_or_default();
+        return classified.into_iter().flatten().collect();
     }
-    out
+    // Larger: walked again, on every core.
+    drop(first);
+    let shared = std::sync::Mutex::new(Vec::new());
+    walker(root).threads(0).build_parallel().run(|| {
+        let (shared, real) = (&shared, &real);
+        Box::new(move |e| {
+            if let Ok(e) = e {
+                // Classified before the lock is taken.
+                let file = file_of(&e, real, overlay);
+                if let Ok(mut v) = shared.lock() {
+                    v.extend(file);
+                }
+            }
+            ignore::WalkState::Continue
+        })
+    });
+    shared.into_inner().unwrap_or_default()
 }
 
 /// The overlay's texts below `root` (whose real path is `real_root`) that
@@ -364,17 +357,17 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         texts: std::collections::HashMap::new(),
         real: std::collections::HashMap::new(),
     };
-    let mut found: Vec<(PathBuf, PathBuf, Classified)> = Vec::new();
+    let mut found: Vec<WalkedFile> = Vec::new();
     for root in roots {
         let real_root = crate::source::canonicalize(root).ok();
         let walked = walk_classified(root, real_root.as_deref(), overlay);
         // Only a file on disk has a real path (an unsaved one has none).
-        for (w, p, c) in &walked.files {
+        for (w, p, c) in &walked {
             if c.config {
                 out.real.insert(w.clone(), p.clone());
             }
         }
-        found.extend(walked.files);
+        found.extend(walked);
         let unsaved = unsaved_under(root, real_root.as_deref(), overlay);
         let classified =
             crate::parallel::par_map(&unsaved, |(walked, p)| classify(walked, p, overlay));

@@ -45,12 +45,8 @@ impl Reader for ComposeFiles {
             value,
         } in parsed
         {
-            let found = match value {
-                Ok(found) => found,
-                Err(e) => {
-                    yaml_parsed(cx, id, &text, Err(e));
-                    continue;
-                }
+            let Some(found) = yaml_parsed(cx, id, &text, value) else {
+                continue;
             };
             let (cs, fronts, problems) = match found {
                 Found::Other => continue,

@@ -47,12 +47,8 @@ impl Reader for Manifests {
                 );
                 continue;
             };
-            let found = match found {
-                Ok(found) => found,
-                Err(e) => {
-                    yaml_parsed(cx, id, &text, Err(e));
-                    continue;
-                }
+            let Some(found) = yaml_parsed(cx, id, &text, found) else {
+                continue;
             };
             if let Some((cs, problems)) = found.containers {
                 cx.project.containers.extend(cs);

@@ -342,13 +342,14 @@ pub fn yaml_documents(
     yaml_parsed(cx, id, text, crate::container::yaml::parse(text))
 }
 
-/// [`yaml_documents`] of a text already parsed (`parsed`).
-pub fn yaml_parsed(
+/// [`yaml_documents`] of a text already parsed (`parsed`: the documents,
+/// or what a reader made of them on another thread).
+pub fn yaml_parsed<T>(
     cx: &mut ReadContext,
     id: FileId,
     text: &str,
-    parsed: Result<Vec<crate::container::yaml::Node>, crate::container::yaml::YamlError>,
-) -> Option<Vec<crate::container::yaml::Node>> {
+    parsed: Result<T, crate::container::yaml::YamlError>,
+) -> Option<T> {
     match parsed {
         Ok(d) => Some(d),
         Err(e) => {
