@@ -24,13 +24,18 @@ pub fn is_outside(roots: &[PathBuf], path: &Path) -> bool {
     if roots.is_empty() {
         return false;
     }
-    if std::fs::symlink_metadata(path).is_ok() {
-        return std::fs::canonicalize(path).map_or(true, |real| !inside(roots, &real));
+    // Resolved once per run with every other path (realpath reads each
+    // component again: most of the check's `readlink`s were here).
+    match crate::source::canonicalize(path) {
+        Ok(real) => return !inside(roots, &real),
+        // There, but not to be resolved (a dangling link): outside.
+        Err(_) if std::fs::symlink_metadata(path).is_ok() => return true,
+        Err(_) => {}
     }
     let abs = if path.is_absolute() {
         path.to_path_buf()
     } else {
-        match std::env::current_dir() {
+        match crate::source::cwd() {
             Ok(cwd) => cwd.join(path),
             Err(_) => return true,
         }
@@ -39,7 +44,7 @@ pub fn is_outside(roots: &[PathBuf], path: &Path) -> bool {
     let mut rest: Vec<&std::ffi::OsStr> = Vec::new();
     let mut base = abs.as_path();
     loop {
-        if let Ok(real) = std::fs::canonicalize(base) {
+        if let Ok(real) = crate::source::canonicalize(base) {
             let mut full = real;
             full.extend(rest.iter().rev());
             return !inside(roots, &full);

@@ -178,15 +178,18 @@ const SMALL_TREE: usize = 1024;
 /// A file entry with its real path and what it is.
 fn file_of(
     e: &ignore::DirEntry,
-    real: &dyn Fn(&Path, bool) -> PathBuf,
+    real: &dyn Fn(&Path, bool) -> Option<PathBuf>,
     overlay: &Overlay,
 ) -> Option<WalkedFile> {
     if !e.file_type().is_some_and(|t| t.is_file()) {
         return None;
     }
     let walked = e.path().to_path_buf();
-    let p = real(&walked, e.path_is_symlink());
-    let c = classify(&walked, &p, overlay);
+    let real = real(&walked, e.path_is_symlink());
+    let resolved = real.is_some();
+    let p = real.unwrap_or_else(|| walked.clone());
+    let mut c = classify(&walked, &p, overlay);
+    c.resolved = resolved;
     Some((walked, p, c))
 }
 
@@ -199,8 +202,8 @@ fn walk_classified(root: &Path, real_root: Option<&Path>, overlay: &Overlay) -> 
     // only those are resolved (a `canonicalize` per file is a `readlink`
     // per path component).
     let real = |walked: &Path, link: bool| match real_root {
-        Some(r) if !link => r.join(walked.strip_prefix(root).unwrap_or(walked)),
-        _ => crate::source::canonicalize(walked).unwrap_or_else(|_| walked.to_path_buf()),
+        Some(r) if !link => Some(r.join(walked.strip_prefix(root).unwrap_or(walked))),
+        _ => crate::source::canonicalize(walked).ok(),
     };
     let first: Vec<ignore::DirEntry> = walker(root)
         .build()
@@ -367,6 +370,13 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
                 out.real.insert(w.clone(), p.clone());
             }
         }
+        // The rest of the run asks for these again (ids, includes, links).
+        crate::source::learn_real(
+            walked
+                .iter()
+                .filter(|(_, _, c)| c.resolved)
+                .map(|(w, p, _)| (w.clone(), p.clone())),
+        );
         found.extend(walked);
         let unsaved = unsaved_under(root, real_root.as_deref(), overlay);
         let classified =
@@ -379,12 +389,19 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         );
     }
     for (walked, p, c) in found {
+        let mut bytes = c.bytes;
         if c.config {
             out.configs.push(walked);
+            // (An unsaved text is the overlay's, not to be taken for the file.)
+            if let Some(b) = &bytes
+                && !overlay.contains(&p)
+            {
+                crate::source::learn_text(p.clone(), b.as_slice().into());
+            }
         }
         if let Some(i) = c.reader {
             out.claimed.0[i].push(p.clone());
-            if let Some(b) = c.bytes {
+            if let Some(b) = bytes.take() {
                 out.texts.insert(p, b);
             }
         }
@@ -403,6 +420,9 @@ struct Classified {
     reader: Option<usize>,
     /// Its content, when reading it was needed to classify it.
     bytes: Option<Vec<u8>>,
+    /// Its real path is known (not so for a link that leads nowhere, which
+    /// goes by the name it was walked by).
+    resolved: bool,
 }
 
 fn classify(walked: &Path, p: &Path, overlay: &Overlay) -> Classified {
@@ -435,7 +455,10 @@ fn classify(walked: &Path, p: &Path, overlay: &Overlay) -> Classified {
     Classified {
         config,
         reader,
-        bytes: reader.and_then(|_| candidate.into_bytes()),
+        bytes: (config || reader.is_some())
+            .then(|| candidate.into_bytes())
+            .flatten(),
+        resolved: true,
     }
 }
 

@@ -103,6 +103,7 @@ pub fn prepare_with(
     overrides: &Overrides,
     overlay: &Overlay,
 ) -> Result<Prepared, LintError> {
+    crate::source::begin_run();
     let roots = if overrides.no_context {
         Vec::new()
     } else {
@@ -170,6 +171,7 @@ pub fn lint_stdin(
     content: Vec<u8>,
     overrides: &Overrides,
 ) -> Result<Report, LintError> {
+    crate::source::begin_run();
     let cwd = std::env::current_dir()?;
     let abs = resolve::normalize_lexically(&cwd.join(name));
     // The name places the content in the project; a name outside it
@@ -350,18 +352,19 @@ fn prepare_inis(
     let mut confine: Vec<PathBuf> = context.roots.clone();
     // A config inside a root that is a repository's has its repository
     // root inside that root: it adds nothing (and costs no look-up).
-    let repos: Vec<&PathBuf> = context
+    // (Compared with real paths: a root as given, `.`, is a prefix of none.)
+    let repos: Vec<PathBuf> = context
         .roots
         .iter()
         .filter(|r| r.join(".git").exists())
+        .filter_map(|r| crate::source::canonicalize(r).ok())
         .collect();
     let elsewhere: Vec<PathBuf> = inis
         .iter()
         .filter(|p| {
             context
-                .real
-                .get(*p)
-                .is_none_or(|real| !repos.iter().any(|r| real.starts_with(r)))
+                .real_path(p)
+                .map_or(true, |real| !repos.iter().any(|r| real.starts_with(r)))
         })
         .cloned()
         .collect();
@@ -495,7 +498,7 @@ fn prepare_inis(
         // `all` is canonical: a path that exists is its own real path.
         all_settings.push(
             cache
-                .for_real(p, p.exists().then_some(p.as_path()))?
+                .for_real(p, crate::source::exists(p).then_some(p.as_path()))?
                 .env
                 .clone(),
         );

@@ -138,6 +138,7 @@ impl Session {
     /// The analysis of the current texts: incremental when only configs
     /// (and files they include) changed since the last one.
     pub fn analysis(&mut self) -> Result<&Analysis, LintError> {
+        crate::source::begin_run();
         let pending: Vec<PathBuf> = std::mem::take(&mut self.pending).into_iter().collect();
         let incremental =
             !self.stale && self.state.is_some() && (pending.is_empty() || self.apply(&pending));

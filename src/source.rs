@@ -185,25 +185,108 @@ impl LineIndex {
     }
 }
 
-/// `std::fs::canonicalize` (realpath), each directory resolved once per
-/// process: a path is its resolved parent joined with its name unless it is
-/// a link, which one `lstat` tells. realpath itself reads every component
-/// again (a failing `readlink` each), which for a tree of 50k files was the
-/// larger part of the run. Paths with `.`/`..` components, links and
-/// anything unusual go to realpath itself. Reads only; a tree that changes
-/// during a run may be seen as it was.
+/// What [`canonicalize`] learnt during one run: the working directory, and
+/// the real path of each path it resolved (directories and files). Forgotten when a
+/// run begins ([`begin_run`]), so that an editor session never answers
+/// from an older tree.
+#[derive(Default)]
+struct Learnt {
+    cwd: Option<PathBuf>,
+    real: std::collections::HashMap<PathBuf, PathBuf>,
+    /// uWSGI configs the walk read, by real path: the resolver reads each
+    /// again, and an include shared by every config many times.
+    texts: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
+}
+
+impl Learnt {
+    /// How `canonicalize` names `p` among what it learnt: absolute.
+    fn key<'p>(&self, p: &'p Path) -> Option<std::borrow::Cow<'p, Path>> {
+        if p.is_absolute() {
+            Some(std::borrow::Cow::Borrowed(p))
+        } else {
+            Some(std::borrow::Cow::Owned(self.cwd.as_ref()?.join(p)))
+        }
+    }
+}
+
+fn learnt() -> std::sync::MutexGuard<'static, Learnt> {
+    static LEARNT: std::sync::OnceLock<std::sync::Mutex<Learnt>> = std::sync::OnceLock::new();
+    let m = LEARNT.get_or_init(Default::default);
+    // A panic elsewhere while holding it leaves nothing half-written.
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A run (a check, an editor's analysis) begins: the tree may have changed
+/// since the last one, so nothing [`canonicalize`] learnt before is kept.
+pub fn begin_run() {
+    let mut l = learnt();
+    *l = Learnt {
+        cwd: std::env::current_dir().ok(),
+        ..Learnt::default()
+    };
+}
+
+/// The working directory, as learnt when the run began.
+pub fn cwd() -> std::io::Result<PathBuf> {
+    let known = learnt().cwd.clone();
+    known.map_or_else(std::env::current_dir, Ok)
+}
+
+/// Real paths learnt elsewhere in this run (the walk knows the real path of
+/// every file it met that is no link), as `canonicalize` would have found
+/// them: each key an absolute path without `.` or `..`.
+pub fn learn_real(pairs: impl IntoIterator<Item = (PathBuf, PathBuf)>) {
+    let mut l = learnt();
+    l.real.extend(pairs.into_iter().filter(|(k, _)| {
+        k.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::RootDir | std::path::Component::Normal(_)
+            )
+        })
+    }));
+}
+
+/// `p.exists()`, answered without a system call for a path already
+/// resolved in this run (the walk resolves every file it meets).
+pub fn exists(p: &Path) -> bool {
+    let known = {
+        let l = learnt();
+        l.key(p).is_some_and(|k| l.real.contains_key(k.as_ref()))
+    };
+    known || p.exists()
+}
+
+/// The content of the file at real path `real`, read in this run.
+pub fn learn_text(real: PathBuf, bytes: std::sync::Arc<[u8]>) {
+    learnt().texts.insert(real, bytes);
+}
+
+/// The content of `path` as read earlier in this run, if its real path is
+/// already known (no system call is made to find out).
+pub fn learnt_text(path: &Path) -> Option<Vec<u8>> {
+    let l = learnt();
+    let real = l.real.get(l.key(path)?.as_ref())?;
+    l.texts.get(real).map(|t| t.to_vec())
+}
+
+/// `std::fs::canonicalize` (realpath), each directory and file resolved
+/// once per run: a path is its resolved parent joined with its name unless
+/// it is a link, which one `lstat` tells. realpath itself reads every
+/// component again (a failing `readlink` each), and the pipeline asks for
+/// most paths several times; for a tree of 50k files these calls were the
+/// larger part of the system time. Paths with `.`/`..` components, links
+/// and anything unusual go to realpath itself. Reads only; a tree that
+/// changes during a run may be seen as it was.
 pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
-    use std::collections::HashMap;
     use std::path::Component;
-    use std::sync::{Mutex, OnceLock};
-    static DIRS: OnceLock<Mutex<HashMap<PathBuf, PathBuf>>> = OnceLock::new();
     let p = p.as_ref();
     // `./a` is `a`; a relative path is below the working directory.
     let joined;
     let p = if p.is_absolute() {
         p
     } else {
-        let Ok(cwd) = std::env::current_dir() else {
+        let Ok(cwd) = cwd() else {
             return realpath(p);
         };
         joined = cwd.join(
@@ -213,29 +296,44 @@ pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
         );
         &joined
     };
-    let plain = p
-        .components()
+    if let Some(known) = learnt().real.get(p) {
+        return Ok(known.clone());
+    }
+    let parts: Vec<Component> = p.components().collect();
+    // `a/b/../c` (an include relative to its file): realpath resolves `a/b`
+    // and steps up from where that really is, so do the same through what
+    // is known, instead of realpath reading every component again.
+    if let Some(i) = parts.iter().position(|c| *c == Component::ParentDir) {
+        let before: PathBuf = parts[..i].iter().collect();
+        let real = canonicalize(&before)?;
+        if !std::fs::metadata(&real)?.is_dir() {
+            return realpath(p);
+        }
+        // (`/..` is `/`.)
+        let up = real.parent().map_or(real.clone(), Path::to_path_buf);
+        let after: PathBuf = parts[i + 1..].iter().collect();
+        let real = if after.as_os_str().is_empty() {
+            canonicalize(&up)?
+        } else {
+            canonicalize(up.join(after))?
+        };
+        learnt().real.insert(p.to_path_buf(), real.clone());
+        return Ok(real);
+    }
+    let plain = parts
+        .iter()
         .all(|c| matches!(c, Component::RootDir | Component::Normal(_)));
     let (Some(parent), Some(name), true) = (p.parent(), p.file_name(), plain) else {
         return realpath(p);
     };
     let meta = std::fs::symlink_metadata(p)?;
-    if meta.file_type().is_symlink() {
-        return realpath(p);
-    }
-    let dirs = DIRS.get_or_init(Default::default);
-    let known = dirs.lock().ok().and_then(|m| m.get(parent).cloned());
-    let real_parent = match known {
-        Some(d) => d,
-        None => {
-            let d = canonicalize(parent)?;
-            if let Ok(mut m) = dirs.lock() {
-                m.insert(parent.to_path_buf(), d.clone());
-            }
-            d
-        }
+    let real = if meta.file_type().is_symlink() {
+        realpath(p)?
+    } else {
+        canonicalize(parent)?.join(name)
     };
-    Ok(real_parent.join(name))
+    learnt().real.insert(p.to_path_buf(), real.clone());
+    Ok(real)
 }
 
 fn realpath(p: &Path) -> std::io::Result<PathBuf> {
@@ -339,8 +437,24 @@ pub fn read_regular(path: &Path, max: usize) -> std::io::Result<Vec<u8>> {
     if meta.len() > max as u64 {
         return Err(too_large(max));
     }
-    let mut buf = Vec::with_capacity(meta.len() as usize);
-    file.take(max as u64 + 1).read_to_end(&mut buf)?;
+    // One read for the usual file: asked for one byte more than its size,
+    // a read that returns exactly the size is at the end (`read_to_end`
+    // would ask again to be told so: a second call for every file).
+    let len = meta.len() as usize;
+    let mut buf = vec![0; len + 1];
+    let n = loop {
+        match (&file).read(&mut buf) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => break r?,
+        }
+    };
+    buf.truncate(n);
+    if n != len {
+        // Cut short, or grown since: read on to the end as usual.
+        (&file)
+            .take(max.saturating_add(1).saturating_sub(n) as u64)
+            .read_to_end(&mut buf)?;
+    }
     if buf.len() > max {
         return Err(too_large(max));
     }
@@ -373,6 +487,71 @@ pub fn lossy_same_offsets(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What the run learnt answers as realpath does: through links to
+    /// directories, `..` after a link, a file taken for a directory, a link
+    /// that leads nowhere, a missing file; asked twice (the second answer
+    /// comes from what was learnt).
+    #[test]
+    fn canonicalize_agrees_with_realpath() {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = std::fs::canonicalize(tmp.path()).unwrap();
+        std::fs::create_dir_all(base.join("a/b/c")).unwrap();
+        std::fs::write(base.join("a/b/c/x.ini"), "[uwsgi]\n").unwrap();
+        std::fs::write(base.join("a/f"), "").unwrap();
+        std::os::unix::fs::symlink(base.join("a/b/c"), base.join("link")).unwrap();
+        std::os::unix::fs::symlink(base.join("nowhere"), base.join("dangling")).unwrap();
+        std::os::unix::fs::symlink("b/c/x.ini", base.join("a/rel.ini")).unwrap();
+        let asked = [
+            "a/b/c/x.ini",
+            "a/b/c/../c/x.ini",
+            "a/b/../../a/f",
+            "link/x.ini",
+            "link/../c/x.ini",
+            "link/../../f",
+            "a/rel.ini",
+            "a/f/../f",
+            "a/f/x",
+            "dangling",
+            "dangling/../a",
+            "missing/../a",
+            "a/b/c/missing.ini",
+            "a/..",
+        ];
+        begin_run();
+        for _ in 0..2 {
+            for rel in asked {
+                let p = base.join(rel);
+                let ours = canonicalize(&p).map_err(|e| e.kind());
+                let real = std::fs::canonicalize(&p).map_err(|e| e.kind());
+                assert_eq!(
+                    ours.is_ok(),
+                    real.is_ok(),
+                    "{rel}: {ours:?} against {real:?}"
+                );
+                if real.is_ok() {
+                    assert_eq!(ours, real, "{rel}");
+                }
+                assert_eq!(exists(&p), p.exists(), "{rel}");
+            }
+        }
+    }
+
+    /// A file is read whole in one go, and a limit still holds.
+    #[test]
+    fn read_regular_reads_whole_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        for len in [0usize, 1, 4095, 4096, 70_000] {
+            let p = tmp.path().join(format!("f{len}"));
+            let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+            std::fs::write(&p, &body).unwrap();
+            assert_eq!(read_regular(&p, MAX_FILE).unwrap(), body, "{len}");
+            if len > 0 {
+                let e = read_regular(&p, len - 1).unwrap_err();
+                assert_eq!(e.kind(), std::io::ErrorKind::FileTooLarge, "{len}");
+            }
+        }
+    }
 
     #[test]
     fn line_col_counts_scalar_values() {

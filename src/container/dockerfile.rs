@@ -311,7 +311,7 @@ impl Dockerfile {
                         context.join(src)
                     };
                     let candidate = base.join(rest);
-                    if candidate.exists() {
+                    if crate::source::exists(&candidate) {
                         return Some(candidate);
                     }
                     // `COPY uwsgi.ini /etc/uwsgi/` keeps the file name.

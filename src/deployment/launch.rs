@@ -63,7 +63,12 @@ pub(super) fn with_context(d: &Dockerfile, roots: &[PathBuf]) -> Option<Dockerfi
     if sources.is_empty() {
         return None;
     }
-    let count = |base: &Path| sources.iter().filter(|s| base.join(s).exists()).count();
+    let count = |base: &Path| {
+        sources
+            .iter()
+            .filter(|s| crate::source::exists(&base.join(s)))
+            .count()
+    };
     let own = count(dir);
     if own == sources.len() {
         return None;

@@ -256,7 +256,7 @@ impl Loader<'_> {
                     Some((part, bytes)) => out.extend(self.load(part, &bytes, depth + 1)),
                     // Absolute paths name the server's files, and Nginx
                     // ships `uwsgi_params`, `mime.types` ... in its prefix.
-                    None if literal && arg.is_relative() && !bundled(arg) && !self.files.outside(&name) && !name.exists() => self.out.problems.push(Problem {
+                    None if literal && arg.is_relative() && !bundled(arg) && !self.files.outside(&name) && !crate::source::exists(&name) => self.out.problems.push(Problem {
                         file,
                         span,
                         message: format!(

@@ -114,7 +114,8 @@ fn loc(sources: &SourceMap, file: FileId, span: Span) -> Loc {
 
 /// A path relative to the current directory when below it.
 fn shown(p: &std::path::Path) -> String {
-    let cwd = std::env::current_dir().unwrap_or_default();
+    // (Asked for every path of every deployment: the run's, not a call each.)
+    let cwd = crate::source::cwd().unwrap_or_default();
     crate::uwsgi::resolve::display_name(&cwd, p)
 }
 
