@@ -155,9 +155,14 @@ fn entries_under(root: &Path) -> impl Iterator<Item = ignore::DirEntry> {
 }
 
 /// The walk of `root`: ignore files honoured, dependency directories skipped.
+/// Not the user's global excludes file (`core.excludesFile` in
+/// `~/.gitconfig`): that is outside the project, and what is checked must
+/// not depend on whose machine checks it (a CI runner has none).
 fn walker(root: &Path) -> ignore::WalkBuilder {
     let mut w = ignore::WalkBuilder::new(root);
-    w.require_git(false).filter_entry(|e| !skipped_dir(e));
+    w.require_git(false)
+        .git_global(false)
+        .filter_entry(|e| !skipped_dir(e));
     w
 }
 

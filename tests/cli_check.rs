@@ -267,3 +267,45 @@ fn given_files_report_only_on_themselves() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("common.ini:2:12: error[UW103]"), "{out}");
 }
+
+/// The user's global excludes file (`core.excludesFile` in `~/.gitconfig`)
+/// lies outside the project and differs from machine to machine: the walk
+/// does not read it, so a config it would hide is still checked, while the
+/// repository's own `.gitignore` still applies.
+#[test]
+fn the_users_global_git_excludes_are_not_read() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("home");
+    let project = tmp.path().join("project");
+    std::fs::create_dir_all(&home).unwrap();
+    std::fs::create_dir_all(project.join(".git")).unwrap();
+    std::fs::write(home.join("excludes"), "*.ini\n").unwrap();
+    std::fs::write(
+        home.join(".gitconfig"),
+        format!(
+            "[core]\n\texcludesFile = {}\n",
+            home.join("excludes").display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(project.join(".gitignore"), "ignored.ini\n").unwrap();
+    for name in ["uwsgi.ini", "ignored.ini"] {
+        std::fs::write(project.join(name), "[uwsgi]\nmodule = app:application\n").unwrap();
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
+        .args(["check", "--no-config", "--format", "json", "."])
+        .current_dir(&project)
+        .env("HOME", &home)
+        .env_remove("XDG_CONFIG_HOME")
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["summary"]["files"], 1, "{json}");
+    let files: Vec<&str> = json["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["file"].as_str())
+        .collect();
+    assert!(files.iter().all(|f| *f == "uwsgi.ini"), "{files:?}");
+}
