@@ -198,9 +198,23 @@ struct Learnt {
     texts: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
 }
 
+/// `p` is spelt as a directory (`x/`, `x/.`): realpath then asks more of
+/// it than of `x` (a file fails, a link to a directory resolves), while
+/// `Path` compares and hashes it as `x`, so what was learnt of `x` does
+/// not answer for it.
+fn spelt_as_dir(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let b = p.as_os_str().as_bytes();
+    b.len() > 1 && (b.ends_with(b"/") || b.ends_with(b"/."))
+}
+
 impl Learnt {
-    /// How `canonicalize` names `p` among what it learnt: absolute.
+    /// How `canonicalize` names `p` among what it learnt: absolute. None
+    /// for a path [`spelt_as_dir`].
     fn key<'p>(&self, p: &'p Path) -> Option<std::borrow::Cow<'p, Path>> {
+        if spelt_as_dir(p) {
+            return None;
+        }
         if p.is_absolute() {
             Some(std::borrow::Cow::Borrowed(p))
         } else {
@@ -238,12 +252,13 @@ pub fn cwd() -> std::io::Result<PathBuf> {
 pub fn learn_real(pairs: impl IntoIterator<Item = (PathBuf, PathBuf)>) {
     let mut l = learnt();
     l.real.extend(pairs.into_iter().filter(|(k, _)| {
-        k.components().all(|c| {
-            matches!(
-                c,
-                std::path::Component::RootDir | std::path::Component::Normal(_)
-            )
-        })
+        !spelt_as_dir(k)
+            && k.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::RootDir | std::path::Component::Normal(_)
+                )
+            })
     }));
 }
 
@@ -281,6 +296,9 @@ pub fn learnt_text(path: &Path) -> Option<Vec<u8>> {
 pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
     use std::path::Component;
     let p = p.as_ref();
+    if spelt_as_dir(p) {
+        return realpath(p);
+    }
     // `./a` is `a`; a relative path is below the working directory.
     let joined;
     let p = if p.is_absolute() {
@@ -490,8 +508,9 @@ mod tests {
 
     /// What the run learnt answers as realpath does: through links to
     /// directories, `..` after a link, a file taken for a directory, a link
-    /// that leads nowhere, a missing file; asked twice (the second answer
-    /// comes from what was learnt).
+    /// that leads nowhere, a missing file, names spelt as directories
+    /// (`x/`, found by review: `x` learnt, `x/` was answered by it); asked
+    /// twice (the second answer comes from what was learnt).
     #[test]
     fn canonicalize_agrees_with_realpath() {
         let tmp = tempfile::tempdir().unwrap();
@@ -517,6 +536,15 @@ mod tests {
             "missing/../a",
             "a/b/c/missing.ini",
             "a/..",
+            // Spelt as directories: a file fails, a link resolves, though
+            // `Path` takes each for the name without the slash.
+            "a/f/",
+            "a/f/.",
+            "a/b/../f/",
+            "link/",
+            "link/.",
+            "link/../c/",
+            "a/rel.ini/",
         ];
         begin_run();
         for _ in 0..2 {
