@@ -412,6 +412,54 @@ fn nothing_outside_the_project_is_listed_or_tested() {
     assert!(present.contains("outside the project"), "{present}");
 }
 
+/// A link to a directory outside the project stays outside however it is
+/// spelt and whatever was asked of it before: `ext/` (which `Path` takes
+/// for `ext`, realpath does not) once answered later questions about
+/// `ext/base.ini` from the wrong place, and the file outside was read.
+#[test]
+fn a_link_out_of_the_project_stays_outside_however_spelt() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(
+        outside.path().join("base.ini"),
+        "[uwsgi]\nprocesses = 64\nSECRET-OUTSIDE = 1\n",
+    )
+    .unwrap();
+    for first in ["ext/", "ext/.", "ext", "app/../ext/"] {
+        let ini = format!(
+            "[uwsgi]\nmodule = app:app\nif-dir = {first}\nharakiri = 30\nendif =\nini = ext/base.ini\n"
+        );
+        let p = project(&[("uwsgi.ini", ini.as_bytes())]);
+        std::fs::create_dir(p.path().join("app")).unwrap();
+        std::os::unix::fs::symlink(outside.path(), p.path().join("ext")).unwrap();
+        let (_, out, err) = run(
+            p.path(),
+            &[
+                "check",
+                "--no-config",
+                "--select",
+                "ALL",
+                "--format",
+                "concise",
+                "uwsgi.ini",
+            ],
+        );
+        assert!(!out.contains("SECRET-OUTSIDE"), "{first}: {out}{err}");
+        assert!(
+            out.contains("`ext/base.ini` is outside the project"),
+            "{first}: {out}{err}"
+        );
+        // The test is named by its directive, not by the option it guards.
+        assert!(
+            out.contains(&format!("`if-dir = {first}` tests a path outside")),
+            "{first}: {out}{err}"
+        );
+        assert!(
+            !out.contains("base.ini:"),
+            "{first}: a finding in the file outside: {out}"
+        );
+    }
+}
+
 #[test]
 fn this_machines_identity_stays_out_of_reports() {
     let p = project(&[(

@@ -1066,9 +1066,10 @@ impl Resolver<'_> {
             }
             IfExists(_) | IfFile(_) | IfDir(_) if self.opts.is_outside(&path_of(self, &arg)) => {
                 // Whether it exists out there must not change the report.
+                // (Named by the block's directive: `key` is the option in it.)
                 let msg = format!(
                     "`{} = {}` tests a path outside the project, which is not looked at here; the block's options are unknown",
-                    lossy(key),
+                    logic.directive,
                     lossy(&arg)
                 );
                 self.event(EventKind::RuntimeValue, origin.clone(), msg, false);
