@@ -186,9 +186,9 @@ impl LineIndex {
 }
 
 /// What [`canonicalize`] learnt during one run: the working directory, and
-/// the real path of each path it resolved (directories and files). Forgotten when a
-/// run begins ([`begin_run`]), so that an editor session never answers
-/// from an older tree.
+/// the real path of each path it resolved (directories and files).
+/// Forgotten when a run begins ([`begin_run`]), so that an editor session
+/// never answers from an older tree.
 #[derive(Default)]
 struct Learnt {
     cwd: Option<PathBuf>,
@@ -290,9 +290,10 @@ pub fn learnt_text(path: &Path) -> Option<Vec<u8>> {
 /// it is a link, which one `lstat` tells. realpath itself reads every
 /// component again (a failing `readlink` each), and the pipeline asks for
 /// most paths several times; for a tree of 50k files these calls were the
-/// larger part of the system time. Paths with `.`/`..` components, links
-/// and anything unusual go to realpath itself. Reads only; a tree that
-/// changes during a run may be seen as it was.
+/// larger part of the system time. `a/b/../c` is resolved through the real
+/// path of `a/b`, as realpath does; links, paths spelt as directories and
+/// anything unusual go to realpath itself. Reads only; a tree that changes
+/// during a run may be seen as it was.
 pub fn canonicalize(p: impl AsRef<Path>) -> std::io::Result<PathBuf> {
     use std::path::Component;
     let p = p.as_ref();
