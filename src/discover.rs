@@ -394,21 +394,24 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         );
     }
     for (walked, p, c) in found {
-        let mut bytes = c.bytes;
         if c.config {
             out.configs.push(walked);
-            // (An unsaved text is the overlay's, not to be taken for the file.)
-            if let Some(b) = &bytes
-                && !overlay.contains(&p)
-            {
-                crate::source::learn_text(p.clone(), b.as_slice().into());
-            }
         }
-        if let Some(i) = c.reader {
-            out.claimed.0[i].push(p.clone());
-            if let Some(b) = bytes.take() {
+        // A config's text is kept for the resolver, a claimed file's for its
+        // reader; copied only for a file that is both. (An unsaved text is
+        // the overlay's, never to be taken for the file.)
+        let keep_text = c.config && !overlay.contains(&p);
+        match (c.reader, c.bytes) {
+            (Some(i), Some(b)) => {
+                if keep_text {
+                    crate::source::learn_text(p.clone(), b.as_slice().into());
+                }
+                out.claimed.0[i].push(p.clone());
                 out.texts.insert(p, b);
             }
+            (Some(i), None) => out.claimed.0[i].push(p),
+            (None, Some(b)) if keep_text => crate::source::learn_text(p, b.into()),
+            (None, _) => {}
         }
     }
     out.claimed.sort();

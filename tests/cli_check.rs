@@ -160,34 +160,52 @@ fn suppressions_apply_and_are_checked() {
     assert!(codes.contains(&"UW008"), "{codes:?}");
 }
 
-#[test]
-fn stdin_filename_reports_under_the_given_name() {
+/// Run `check ARGS` in `dir` with `input` on standard input: exit code and
+/// standard output.
+fn check_stdin(
+    dir: &std::path::Path,
+    args: &[std::ffi::OsString],
+    input: &[u8],
+) -> (Option<i32>, String) {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
-        .current_dir(common::manifest_dir())
-        .args([
-            "check",
-            "--format",
-            "concise",
-            "--select",
-            "UW103,UW002",
-            "--stdin-filename",
-            "examples/django-ecs/deploy/unsaved.ini",
-            "-",
-        ])
+        .current_dir(dir)
+        .arg("check")
+        .args(args)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"[uwsgi]\nharakiri = \"30\"\nini = %d/uwsgi.ini\n")
-        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+/// Arguments, to which paths can be added.
+fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+    args.iter().map(|a| a.into()).collect()
+}
+
+#[test]
+fn stdin_filename_reports_under_the_given_name() {
+    let args = os(&[
+        "--format",
+        "concise",
+        "--select",
+        "UW103,UW002",
+        "--stdin-filename",
+        "examples/django-ecs/deploy/unsaved.ini",
+        "-",
+    ]);
+    let (code, text) = check_stdin(
+        &common::manifest_dir(),
+        &args,
+        b"[uwsgi]\nharakiri = \"30\"\nini = %d/uwsgi.ini\n",
+    );
+    assert_eq!(code, Some(1), "{text}");
     assert!(
         text.contains("examples/django-ecs/deploy/unsaved.ini:2:12: error[UW103]"),
         "{text}"
@@ -202,39 +220,25 @@ fn stdin_filename_reports_under_the_given_name() {
 /// unsaved file a real path, and the run took it for the checked file).
 #[test]
 fn stdin_file_with_a_config_loaded_first_reports_on_that_config() {
-    use std::io::Write;
     let tmp = tempfile::tempdir().unwrap();
     let root = common::canonical(tmp.path());
     std::fs::create_dir_all(root.join(".git")).unwrap();
     std::fs::create_dir_all(root.join("api")).unwrap();
     std::fs::create_dir_all(root.join("web")).unwrap();
     std::fs::write(root.join("api/uwsgi.ini"), "[uwsgi]\nmodule = api.wsgi\n").unwrap();
-    let name = root.join("web/new.ini");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_uwsgi-lint"))
-        .current_dir(&root)
-        .args([
-            "check",
-            "--no-config",
-            "--format",
-            "concise",
-            "--select",
-            "UW601",
-        ])
-        .args(["--env", "UWSGI_INI=api/uwsgi.ini", "--stdin-filename"])
-        .arg(&name)
-        .arg("-")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"[uwsgi]\nmodule = web.wsgi\n")
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
+    let mut args = os(&[
+        "--no-config",
+        "--format",
+        "concise",
+        "--select",
+        "UW601",
+        "--env",
+        "UWSGI_INI=api/uwsgi.ini",
+        "--stdin-filename",
+    ]);
+    args.push(root.join("web/new.ini").into_os_string());
+    args.push("-".into());
+    let (_, text) = check_stdin(&root, &args, b"[uwsgi]\nmodule = web.wsgi\n");
     assert!(text.contains("api/uwsgi.ini:1:1: info[UW601]"), "{text}");
     assert!(!text.contains("web/new.ini:1:1"), "{text}");
 }
