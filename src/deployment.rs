@@ -257,11 +257,11 @@ pub struct Project {
     pub fronts: Vec<crate::container::front::Front>,
     /// Directories that hold a project's files (a config, a container or
     /// Nginx file, a pin, `.git`, a README): two files relate only below one.
-    pub dirs: std::collections::HashSet<PathBuf>,
+    pub dirs: foldhash::HashSet<PathBuf>,
     /// The roots walked.
     pub roots: Vec<PathBuf>,
     /// `pins` by the directory of their file, built on first use.
-    pin_dirs: std::sync::OnceLock<std::collections::HashMap<PathBuf, Vec<usize>>>,
+    pin_dirs: std::sync::OnceLock<foldhash::HashMap<PathBuf, Vec<usize>>>,
 }
 
 fn common_dir(a: &Path, b: &Path) -> PathBuf {
@@ -286,7 +286,7 @@ impl Project {
     /// among those of its project.
     pub fn pin_for(&self, path: &Path) -> Option<(Version, Place)> {
         let by_dir = self.pin_dirs.get_or_init(|| {
-            let mut m: std::collections::HashMap<PathBuf, Vec<usize>> = Default::default();
+            let mut m: foldhash::HashMap<PathBuf, Vec<usize>> = Default::default();
             for (i, (_, p)) in self.pins.iter().enumerate() {
                 if let Some(dir) = p.file.parent() {
                     m.entry(dir.to_path_buf()).or_default().push(i);
@@ -381,9 +381,12 @@ fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
         .map(move |end| &key[..end])
 }
 
+/// A path key shared by every list an item is in (one allocation per path).
+type Key = std::sync::Arc<[u8]>;
+
 /// Items sorted by path key, so that those below a directory are one range.
-type ByPath = Vec<(Vec<u8>, usize)>;
-type ByPathSlice = [(Vec<u8>, usize)];
+type ByPath = Vec<(Key, usize)>;
+type ByPathSlice = [(Key, usize)];
 
 fn sorted(mut v: ByPath) -> ByPath {
     v.sort();
@@ -393,19 +396,19 @@ fn sorted(mut v: ByPath) -> ByPath {
 
 /// The items of a key-sorted slice below the directory with key `dir`
 /// (or equal to it).
-fn under<'s>(items: &'s [(Vec<u8>, usize)], dir: &[u8]) -> &'s [(Vec<u8>, usize)] {
+fn under<'s>(items: &'s ByPathSlice, dir: &[u8]) -> &'s ByPathSlice {
     crate::stats::link_steps(1);
     if dir.is_empty() {
         return items;
     }
-    let lo = items.partition_point(|(k, _)| k.as_slice() < dir);
+    let lo = items.partition_point(|(k, _)| &k[..] < dir);
     let len = items[lo..].partition_point(|(k, _)| {
         k.starts_with(dir) && (k.len() == dir.len() || k[dir.len()] == 0)
     });
     &items[lo..lo + len]
 }
 
-fn within<'s>(items: &'s [(Vec<u8>, usize)], scope: &Scope) -> &'s [(Vec<u8>, usize)] {
+fn within<'s>(items: &'s ByPathSlice, scope: &Scope) -> &'s ByPathSlice {
     match scope {
         Scope::All => items,
         Scope::Under(d) => under(items, &path_key(d)),
@@ -416,7 +419,7 @@ fn within<'s>(items: &'s [(Vec<u8>, usize)], scope: &Scope) -> &'s [(Vec<u8>, us
 /// Of the items of `lists` (each sorted by key), the one sharing the most
 /// leading components with `near`, if exactly one does. The deepest
 /// ancestor of `near` with an item below it decides, so no list is scanned.
-fn nearest_unique(lists: &[&[(Vec<u8>, usize)]], near: &Path) -> Option<usize> {
+fn nearest_unique(lists: &[&ByPathSlice], near: &Path) -> Option<usize> {
     if lists.iter().all(|l| l.is_empty()) {
         return None;
     }
@@ -447,11 +450,22 @@ fn canon(p: &Path) -> PathBuf {
     crate::source::canonicalize(p).unwrap_or_else(|_| crate::uwsgi::resolve::normalize_lexically(p))
 }
 
-/// The last `k` components of a path, as a key.
-fn suffix_key<'s>(parts: impl DoubleEndedIterator<Item = &'s str>, k: usize) -> String {
-    let mut v: Vec<&str> = parts.rev().take(k).collect();
-    v.reverse();
-    v.join("\0")
+/// The last `k` of `parts`, as the end of a path key: joined by NUL.
+fn suffix_key(parts: &[&str], k: usize) -> Vec<u8> {
+    parts[parts.len() - k..].join("\0").into_bytes()
+}
+
+/// The suffixes of a path key of one component or more, shortest first:
+/// the key after each NUL from the last, then the whole key.
+fn key_suffixes(key: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let cuts = key
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, b)| **b == 0)
+        .map(|(i, _)| i + 1);
+    cuts.chain(std::iter::once(0))
+        .map(move |start| &key[start..])
 }
 
 /// What linking looks up, built once: configs by path, by file-name suffix
@@ -463,27 +477,27 @@ pub struct Index {
     /// Every config, sorted by path.
     configs: ByPath,
     /// A config by its (canonical) path: the first in `configs` order.
-    by_path: std::collections::HashMap<PathBuf, usize>,
+    by_path: foldhash::HashMap<PathBuf, usize>,
     /// Configs by their last k path components (k = 1, 2, …).
-    by_suffix: std::collections::HashMap<String, ByPath>,
+    by_suffix: foldhash::HashMap<Box<[u8]>, ByPath>,
     /// Configs by the port of a TCP socket they bind.
-    by_port: std::collections::HashMap<u16, ByPath>,
+    by_port: foldhash::HashMap<u16, ByPath>,
     /// Nginx configurations whose project has a single config (in front of it).
     nginx_solo: ByPath,
     /// Nginx configurations by a unix socket a pass reaches (normalised).
-    nginx_unix: std::collections::HashMap<PathBuf, ByPath>,
+    nginx_unix: foldhash::HashMap<PathBuf, ByPath>,
     /// … by the port of a host a pass reaches, any host.
-    nginx_port: std::collections::HashMap<u16, ByPath>,
+    nginx_port: foldhash::HashMap<u16, ByPath>,
     /// … by port and host.
-    nginx_host: std::collections::HashMap<(u16, String), ByPath>,
+    nginx_host: foldhash::HashMap<(u16, String), ByPath>,
     /// … by where a unix socket they pass to lies outside the Nginx
     /// container (a bind-mounted directory or a named volume it shares).
-    nginx_unix_shared: std::collections::HashMap<PathBuf, ByPath>,
+    nginx_unix_shared: foldhash::HashMap<PathBuf, ByPath>,
     /// The containers that mount each Nginx configuration (by index).
-    nginx_mounted_in: std::collections::HashMap<usize, Vec<usize>>,
+    nginx_mounted_in: foldhash::HashMap<usize, Vec<usize>>,
     /// … by port and the name of a container that host names (a Compose
     /// service): those passes reach that container, not any port.
-    nginx_named: std::collections::HashMap<(u16, String), ByPath>,
+    nginx_named: foldhash::HashMap<(u16, String), ByPath>,
     /// `[[deployment]]` entries: canonical config, Nginx configurations named.
     named_nginx: Vec<(PathBuf, Vec<usize>)>,
 }
@@ -492,24 +506,24 @@ const LOOPBACK: [&str; 4] = ["localhost", "127.0.0.1", "::1", "0.0.0.0"];
 
 impl Index {
     pub fn new(configs: &[ConfigFacts], project: &Project, explicit: &[Explicit]) -> Index {
-        use std::collections::HashMap;
+        use foldhash::{HashMap, HashMapExt};
         let mut ix = Index::default();
-        let mut by_suffix: HashMap<String, ByPath> = HashMap::new();
+        // (Sized up front: growing them was a quarter of building the index.)
+        let mut by_suffix: HashMap<Box<[u8]>, ByPath> = HashMap::with_capacity(configs.len() * 4);
         let mut by_port: HashMap<u16, ByPath> = HashMap::new();
+        ix.configs.reserve(configs.len());
+        ix.by_path.reserve(configs.len());
         for (i, c) in configs.iter().enumerate() {
-            let key = path_key(&c.path);
+            let key: Key = path_key(&c.path).into();
             ix.configs.push((key.clone(), i));
             ix.by_path.entry(c.path.clone()).or_insert(i);
-            let parts: Vec<String> = c
-                .path
-                .components()
-                .map(|p| p.as_os_str().to_string_lossy().into_owned())
-                .collect();
-            for k in 1..=parts.len() {
-                by_suffix
-                    .entry(suffix_key(parts.iter().map(String::as_str), k))
-                    .or_default()
-                    .push((key.clone(), i));
+            for suffix in key_suffixes(&key).filter(|_| !key.is_empty()) {
+                match by_suffix.get_mut(suffix) {
+                    Some(v) => v.push((key.clone(), i)),
+                    None => {
+                        by_suffix.insert(suffix.into(), vec![(key.clone(), i)]);
+                    }
+                }
             }
             for s in &c.sockets {
                 if let Addr::Tcp { port, .. } = s.addr {
@@ -526,7 +540,7 @@ impl Index {
         let mut host: HashMap<(u16, String), ByPath> = HashMap::new();
         let mut named: HashMap<(u16, String), ByPath> = HashMap::new();
         // Host names by which containers reach a container of the project.
-        let known: std::collections::HashSet<&str> = project
+        let known: foldhash::HashSet<&str> = project
             .containers
             .iter()
             .flat_map(|c| c.hostnames.iter().map(String::as_str))
@@ -544,7 +558,7 @@ impl Index {
             })
             .collect();
         for (i, n) in project.nginx.iter().enumerate() {
-            let entry = (path_key(&n.main), i);
+            let entry: (Key, usize) = (path_key(&n.main).into(), i);
             // The project's only config is behind any of its Nginx files.
             if within(&ix.configs, &project.scope(&n.main, false)).len() == 1 {
                 ix.nginx_solo.push(entry.clone());
@@ -613,7 +627,7 @@ impl Index {
                                 shared
                                     .entry(crate::uwsgi::resolve::normalize_lexically(&h))
                                     .or_default()
-                                    .push((path_key(&n.main), i));
+                                    .push((path_key(&n.main).into(), i));
                             }
                         }
                     }
@@ -840,7 +854,9 @@ impl Index {
             return false;
         };
         let child = &key[..start + end];
-        under(&self.configs, child).iter().any(|(k, _)| k != me)
+        under(&self.configs, child)
+            .iter()
+            .any(|(k, _)| &k[..] != me)
     }
 }
 
@@ -896,7 +912,7 @@ fn match_config(named: &str, index: &Index, scope: &Scope, near: &Path) -> Optio
         .collect();
     // The longest suffix any config shares, then the nearest among those.
     for k in (1..=want.len()).rev() {
-        let Some(group) = index.by_suffix.get(&suffix_key(want.iter().copied(), k)) else {
+        let Some(group) = index.by_suffix.get(&suffix_key(&want, k)[..]) else {
             continue;
         };
         let group = within(group, scope);
@@ -1010,7 +1026,7 @@ fn env_of(c: &Container, image: Option<&Dockerfile>) -> Vec<EnvVar> {
     // A later setting replaces an earlier one and moves to the end; by
     // index, so that 100,000 `ENV` lines stay linear.
     let mut out: Vec<Option<EnvVar>> = Vec::new();
-    let mut at: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut at: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
     let mut push = |file: &Path, k: &At<String>, v: &At<String>| {
         if let Some(i) = at.insert(k.value.clone(), out.len()) {
             out[i] = None;
@@ -1089,9 +1105,9 @@ fn plainly_other_image(image: &str) -> bool {
         "varnish",
     ];
     official
-        || OTHERS
-            .iter()
-            .any(|o| name.starts_with(o) || name.contains(&format!("-{o}")))
+        || OTHERS.iter().any(|o| {
+            name.starts_with(o) || name.match_indices(o).any(|(i, _)| name[..i].ends_with('-'))
+        })
 }
 
 /// Does `[[deployment]]` entry `e` name container `c` (`file#name`)?
@@ -1103,7 +1119,7 @@ fn names_container(e: &Explicit, c: &Container) -> bool {
 }
 
 fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
-    use std::collections::{HashMap, HashSet};
+    use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
     let mut out = Vec::new();
     // Each Dockerfile path canonicalised once (the first of equals wins, as
     // a scan in order would find it).
@@ -1471,7 +1487,7 @@ fn mounted_config(
     configs: &[ConfigFacts],
     index: &Index,
     scope: &Scope,
-    shared: &std::collections::HashSet<PathBuf>,
+    shared: &foldhash::HashSet<PathBuf>,
 ) -> Option<(PathBuf, String)> {
     let mut found: Option<(usize, String)> = None;
     for (src, target) in &r.container.mounts {
@@ -1532,7 +1548,7 @@ pub fn link_indexed(
     project: &Project,
     explicit: &[Explicit],
 ) -> Vec<Deployment> {
-    use std::collections::HashMap;
+    use foldhash::{HashMap, HashMapExt};
     let runners = runners(project, explicit);
     let mut out: Vec<Deployment> = Vec::new();
     // Runners whose command is visible (for the only-one rule), counted by
@@ -1551,9 +1567,9 @@ pub fn link_indexed(
     }
     let explicit_canon: Vec<PathBuf> = explicit.iter().map(|e| canon(&e.uwsgi)).collect();
     // Mount sources of runners that show no command, mounted by several.
-    let shared: std::collections::HashSet<PathBuf> = {
-        let mut seen = std::collections::HashSet::new();
-        let mut twice = std::collections::HashSet::new();
+    let shared: foldhash::HashSet<PathBuf> = {
+        let mut seen = foldhash::HashSet::default();
+        let mut twice = foldhash::HashSet::default();
         for r in runners.iter().filter(|r| r.args.is_empty()) {
             for (src, _) in &r.container.mounts {
                 if !seen.insert(canon(src)) {
@@ -1602,7 +1618,7 @@ pub fn link_indexed(
             let mut ports: Vec<u16> = r.container.ports.iter().map(|p| p.value).collect();
             ports.sort();
             ports.dedup();
-            let lists: Vec<&[(Vec<u8>, usize)]> = ports
+            let lists: Vec<&ByPathSlice> = ports
                 .iter()
                 .filter_map(|p| index.by_port.get(p))
                 .map(|l| within(l, &scope))

@@ -302,9 +302,9 @@ pub struct ContextFiles {
     pub configs: Vec<PathBuf>,
     /// The content of claimed files the walk read to classify them, for
     /// their reader (canonical path → bytes).
-    pub texts: std::collections::HashMap<PathBuf, Vec<u8>>,
+    pub texts: foldhash::HashMap<PathBuf, Vec<u8>>,
     /// The real path of each of `configs`, as the walk learnt it.
-    pub real: std::collections::HashMap<PathBuf, PathBuf>,
+    pub real: foldhash::HashMap<PathBuf, PathBuf>,
 }
 
 impl ContextFiles {
@@ -322,7 +322,7 @@ impl ContextFiles {
 pub fn context_roots(paths: &[PathBuf]) -> Vec<PathBuf> {
     // Files of one directory share its root: looked up once per directory
     // (given every config of a 10,000-service tree, this was 40,000 `stat`s).
-    let mut by_dir: std::collections::HashMap<&Path, PathBuf> = std::collections::HashMap::new();
+    let mut by_dir: foldhash::HashMap<&Path, PathBuf> = foldhash::HashMap::default();
     let mut roots: Vec<PathBuf> = paths
         .iter()
         .map(|p| {
@@ -362,8 +362,8 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         roots: roots.to_vec(),
         claimed: Claimed::new(),
         configs: Vec::new(),
-        texts: std::collections::HashMap::new(),
-        real: std::collections::HashMap::new(),
+        texts: foldhash::HashMap::default(),
+        real: foldhash::HashMap::default(),
     };
     let mut found: Vec<WalkedFile> = Vec::new();
     for root in roots {

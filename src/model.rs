@@ -44,7 +44,7 @@ pub struct NotRead {
 pub struct ProjectContext {
     pub project: crate::deployment::Project,
     /// The file id of every context file loaded, by path.
-    pub ids: std::collections::HashMap<std::path::PathBuf, FileId>,
+    pub ids: foldhash::HashMap<std::path::PathBuf, FileId>,
     /// The file id of each part of each Nginx configuration.
     pub nginx_ids: Vec<Vec<FileId>>,
     /// Sockets of every uWSGI config of the project (resolved alone).
@@ -56,9 +56,9 @@ pub struct ProjectContext {
     /// Configs some container runs.
     pub linked: Vec<std::path::PathBuf>,
     /// Files other configs include (not deployed on their own).
-    pub included: std::collections::HashSet<std::path::PathBuf>,
+    pub included: foldhash::HashSet<std::path::PathBuf>,
     /// Files that define a container linked to some config, by directory.
-    pub runner_files: std::collections::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>>,
+    pub runner_files: foldhash::HashMap<std::path::PathBuf, Vec<std::path::PathBuf>>,
     /// Templates (or parts of them) not read.
     pub not_read: Vec<NotRead>,
 }

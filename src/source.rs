@@ -192,10 +192,10 @@ impl LineIndex {
 #[derive(Default)]
 struct Learnt {
     cwd: Option<PathBuf>,
-    real: std::collections::HashMap<PathBuf, PathBuf>,
+    real: foldhash::HashMap<PathBuf, PathBuf>,
     /// uWSGI configs the walk read, by real path: the resolver reads each
     /// again, and an include shared by every config many times.
-    texts: std::collections::HashMap<PathBuf, std::sync::Arc<[u8]>>,
+    texts: foldhash::HashMap<PathBuf, std::sync::Arc<[u8]>>,
 }
 
 /// `p` is spelt as a directory (`x/`, `x/.`): realpath then asks more of
@@ -365,7 +365,7 @@ fn realpath(p: &Path) -> std::io::Result<PathBuf> {
 pub struct SourceMap {
     files: Vec<SourceFile>,
     /// The first file read from each path (looked up for every include).
-    by_path: std::collections::HashMap<PathBuf, FileId>,
+    by_path: foldhash::HashMap<PathBuf, FileId>,
 }
 
 impl SourceMap {

@@ -409,13 +409,8 @@ pub fn run(args: &Args) -> Result<u8, String> {
             return Err("`-` reads standard input: give `--stdin-filename NAME` too".into());
         }
         (None, false) => {
-            lint::lint_with(&paths, &overrides, &crate::input::Overlay::new()).map(|a| {
-                // The process ends after the report: what the rules saw is
-                // not freed piece by piece (a tenth of a second on a large
-                // tree).
-                std::mem::forget(a.runs);
-                a.report
-            })
+            // The process ends after the report.
+            lint::lint_then_exit(&paths, &overrides)
         }
     }
     .map_err(|e| e.to_string())?;

@@ -20,8 +20,8 @@ pub mod script;
 pub mod supervisord;
 pub mod terraform;
 
+use foldhash::HashMap;
 use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use crate::deployment::Project;

@@ -15,7 +15,9 @@ impl Reader for NginxConfigs {
     }
 
     fn claims(&self, file: &Candidate) -> bool {
-        if matches!(file.ext, "json" | "yml" | "yaml") {
+        // Judged by name first: most files of a repository (sources, docs)
+        // are then not read at all.
+        if matches!(file.ext, "json" | "yml" | "yaml") || other_format(file.path) {
             return false;
         }
         if file.unreadable() {
@@ -127,24 +129,7 @@ pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
         || name.ends_with(".nginx")
         || name.contains("nginx")
         || (in_nginx_dir && !name.contains('.'));
-    // Scripts, docs and other formats that mention Nginx directives (a
-    // shell script writing a config, a README's example) are not Nginx
-    // configurations.
-    let other_format = [
-        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml", ".rst",
-        ".html", ".htm", ".adoc", ".org", ".tex", ".js", ".ts", ".go", ".rb", ".c", ".h", ".php",
-        ".pl", ".lua", ".tf", ".hcl", ".xml", ".csv", ".svg", ".lock", ".cfg", ".env",
-    ]
-    .iter()
-    // Judged by the name a template renders to (`configmap.yml.j2` is YAML).
-    .any(|e| {
-        let rendered = [".j2", ".jinja", ".jinja2", ".tmpl", ".tpl"]
-            .iter()
-            .find_map(|t| name.strip_suffix(t))
-            .unwrap_or(&name);
-        rendered.ends_with(e)
-    });
-    if other_format || text.starts_with(b"#!") || text.contains(&0) {
+    if other_format(p) || text.starts_with(b"#!") || text.contains(&0) {
         return false;
     }
     if !by_name {
@@ -167,4 +152,26 @@ pub fn is_nginx(p: &Path, text: &[u8]) -> bool {
         .iter()
         .any(|k| t.contains(k))
         || (t.contains("location ") && t.contains('{'))
+}
+
+/// Scripts, docs and other formats that mention Nginx directives (a shell
+/// script writing a config, a README's example) are not Nginx
+/// configurations, whatever they hold.
+fn other_format(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    // Judged by the name a template renders to (`configmap.yml.j2` is YAML).
+    let rendered = [".j2", ".jinja", ".jinja2", ".tmpl", ".tpl"]
+        .iter()
+        .find_map(|t| name.strip_suffix(t))
+        .unwrap_or(&name);
+    [
+        ".ini", ".py", ".sh", ".bash", ".yml", ".yaml", ".json", ".md", ".txt", ".toml", ".rst",
+        ".html", ".htm", ".adoc", ".org", ".tex", ".js", ".ts", ".go", ".rb", ".c", ".h", ".php",
+        ".pl", ".lua", ".tf", ".hcl", ".xml", ".csv", ".svg", ".lock", ".cfg", ".env",
+    ]
+    .iter()
+    .any(|e| rendered.ends_with(e))
 }
