@@ -21,7 +21,7 @@ use crate::uwsgi::resolve::UNKNOWN_WORD;
 use crate::uwsgi::version::Version;
 
 mod launch;
-use launch::{FOLLOW_BUDGET, Launchers, PATH_DIRS, Started, with_context};
+use launch::{Launchers, PATH_DIRS, Started, with_context};
 
 /// The protocol a uWSGI socket speaks.
 /// A link written down (`[[deployment]]` in the settings): this config runs
@@ -1120,7 +1120,6 @@ fn names_container(e: &Explicit, c: &Container) -> bool {
 
 fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
     use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
-    let mut out = Vec::new();
     // Each Dockerfile path canonicalised once (the first of equals wins, as
     // a scan in order would find it).
     let mut dockerfile_at: HashMap<PathBuf, usize> = HashMap::new();
@@ -1202,7 +1201,10 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
         (None, None)
     };
     let launchers = Launchers::new(project);
-    for c in &project.containers {
+    // Each container followed on its own, in parallel; runners kept in
+    // container order.
+    let per_container = crate::parallel::par_map(&project.containers, |c| {
+        let mut out = Vec::new();
         let (image, image_reason) = used_image(c);
         let av = argv(c, image);
         let env = env_of(c, image);
@@ -1216,8 +1218,7 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
             (true, Some(d)) => d.path.clone(),
             _ => c.file.clone(),
         };
-        launchers.budget.set(FOLLOW_BUDGET);
-        let mut started = launchers.follow(&av, &av_file, c, image, &env, 0);
+        let mut started = launchers.start(&av, &av_file, c, image, &env);
         if started.is_empty()
             && (unseen
                 || env
@@ -1255,7 +1256,9 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
                 shell_in_front: s.shell_in_front,
             });
         }
-    }
+        out
+    });
+    let mut out: Vec<Runner> = per_container.into_iter().flatten().collect();
     // Dockerfiles no container builds: `docker run` of the image (only
     // when no orchestrator file runs uWSGI: those describe the deployment).
     // Same project as an orchestrator file `f` = below `f`'s scope.
@@ -1297,8 +1300,7 @@ fn runners<'p>(project: &'p Project, explicit: &[Explicit]) -> Vec<Runner<'p>> {
         c.ports = d.expose.clone();
         let av = argv(&c, Some(d));
         let env = env_of(&c, Some(d));
-        launchers.budget.set(FOLLOW_BUDGET);
-        for s in launchers.follow(&av, &d.path, &c, Some(d), &env, 0) {
+        for s in launchers.start(&av, &d.path, &c, Some(d), &env) {
             let args_place = s.place.clone().or_else(|| {
                 av.first().map(|a| Place {
                     file: d.path.clone(),
@@ -1550,7 +1552,6 @@ pub fn link_indexed(
 ) -> Vec<Deployment> {
     use foldhash::{HashMap, HashMapExt};
     let runners = runners(project, explicit);
-    let mut out: Vec<Deployment> = Vec::new();
     // Runners whose command is visible (for the only-one rule), counted by
     // the directory below which they relate to configs.
     let mut seen_all = 0usize;
@@ -1579,7 +1580,8 @@ pub fn link_indexed(
         }
         twice
     };
-    for r in runners {
+    // Each runner linked on its own, in parallel, in runner order.
+    let linked = crate::parallel::par_map_owned(runners, |r| {
         // Only configs of the container's own project are candidates.
         let scope = project.scope(&r.container.file, true);
         let local = within(&index.configs, &scope);
@@ -1647,9 +1649,7 @@ pub fn link_indexed(
                 )
             })
         });
-        let Some((uwsgi, mut reason)) = found else {
-            continue;
-        };
+        let (uwsgi, mut reason) = found?;
         // The launchers passed: "its command runs `/entrypoint.sh` (…),
         // which starts supervisord …, whose program `uwsgi` runs uWSGI".
         let (notes, steps): (Vec<&String>, Vec<&String>) =
@@ -1743,7 +1743,7 @@ pub fn link_indexed(
             // What uWSGI runs as: the launcher's user over the image's USER.
             d.user = Some(At::new(u.clone(), Span::default()));
         }
-        out.push(Deployment {
+        Some(Deployment {
             uwsgi,
             container,
             dockerfile,
@@ -1762,8 +1762,9 @@ pub fn link_indexed(
             command_line,
             runtime_options: !notes.is_empty(),
             fronts: Vec::new(),
-        });
-    }
+        })
+    });
+    let mut out: Vec<Deployment> = linked.into_iter().flatten().collect();
     // Explicit links that name no container: the config with a given limit.
     for (e, want) in explicit
         .iter()
@@ -1813,15 +1814,20 @@ pub fn link_indexed(
             fronts: Vec::new(),
         });
     }
-    for d in &mut out {
+    // The Nginx in front of each, in parallel.
+    let fronts = crate::parallel::par_map(&out, |d| {
         let sockets = index
             .by_path
             .get(&d.uwsgi)
             .map(|i| configs[*i].sockets.as_slice())
             .unwrap_or_default();
         let fronts = index.related_nginx(project, &d.uwsgi, sockets, Some(&d.container));
-        (d.nginx, d.nginx_why) = fronts.into_iter().unzip();
-        d.unix_aliases = index.unix_aliases(project, &d.nginx, sockets, &d.container);
+        let (nginx, why): (Vec<usize>, Vec<String>) = fronts.into_iter().unzip();
+        let aliases = index.unix_aliases(project, &nginx, sockets, &d.container);
+        (nginx, why, aliases)
+    });
+    for (d, (nginx, why, aliases)) in out.iter_mut().zip(fronts) {
+        (d.nginx, d.nginx_why, d.unix_aliases) = (nginx, why, aliases);
     }
     out
 }
@@ -2026,15 +2032,34 @@ mod tests {
             "nginxinc/nginx-unprivileged:1.27",
             "bitnami/redis:7",
             "registry.example.com/team/nginx-proxy:2",
+            // After a dash, anywhere in the name.
+            "acme/shop-api-redis:3",
+            "acme/edge-haproxy-2",
         ] {
             assert!(plainly_other_image(i), "{i}");
         }
         for i in [
             "registry.example.com/shop/web:2",
             "123.dkr.ecr.eu-west-1.amazonaws.com/api:1",
+            // Inside a word is not a dash before it.
+            "acme/mynginx:1",
+            "acme/shop_redis:1",
         ] {
             assert!(!plainly_other_image(i), "{i}");
         }
+    }
+
+    /// The suffixes by which linking finds a config are its last 1, 2, …
+    /// components joined as a container's path to it is joined.
+    #[test]
+    fn a_path_key_ends_with_each_suffix_of_the_path() {
+        let key = path_key(Path::new("/srv/app/deploy/uwsgi.ini"));
+        let got: Vec<&[u8]> = key_suffixes(&key).collect();
+        let want: Vec<Vec<u8>> = (1..=5)
+            .map(|k| suffix_key(&["/", "srv", "app", "deploy", "uwsgi.ini"], k))
+            .collect();
+        assert_eq!(got, want.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        assert_eq!(got[1], b"deploy\0uwsgi.ini");
     }
 
     #[test]

@@ -37,10 +37,15 @@ pub(super) struct Launchers<'a> {
     /// Dockerfiles built from a context other than their own directory,
     /// as if they were written there (see [`with_context`]).
     pub(super) moved: std::collections::HashMap<PathBuf, Dockerfile>,
+}
+
+thread_local! {
     /// Steps left for following one container's command: launchers that
     /// start one another (a supervisord of many programs, each running a
-    /// script that starts it again) stay bounded.
-    pub(super) budget: std::cell::Cell<usize>,
+    /// script that starts it again) stay bounded. Per thread, so that
+    /// containers are followed in parallel; one container's command is
+    /// followed on one thread ([`Launchers::start`]).
+    static BUDGET: std::cell::Cell<usize> = const { std::cell::Cell::new(FOLLOW_BUDGET) };
 }
 
 /// Launcher steps followed per container at most.
@@ -122,7 +127,6 @@ impl<'a> Launchers<'a> {
                 .iter()
                 .filter_map(|d| Some((d.path.clone(), with_context(d, &project.roots)?)))
                 .collect(),
-            budget: std::cell::Cell::new(FOLLOW_BUDGET),
         }
     }
 
@@ -200,8 +204,21 @@ impl<'a> Launchers<'a> {
         out
     }
 
-    /// Follow an argument vector (written in `file`) to the uWSGI it
-    /// starts, if any.
+    /// Follow a container's argument vector (written in `file`) to the
+    /// uWSGI it starts, if any, within [`FOLLOW_BUDGET`] steps.
+    pub(super) fn start(
+        &self,
+        av: &[At<String>],
+        file: &Path,
+        c: &Container,
+        image: Option<&Dockerfile>,
+        env: &[EnvVar],
+    ) -> Vec<Started> {
+        BUDGET.set(FOLLOW_BUDGET);
+        self.follow(av, file, c, image, env, 0)
+    }
+
+    /// [`Launchers::start`], `depth` launchers down.
     pub(super) fn follow(
         &self,
         av: &[At<String>],
@@ -211,10 +228,10 @@ impl<'a> Launchers<'a> {
         env: &[EnvVar],
         depth: usize,
     ) -> Vec<Started> {
-        if av.is_empty() || depth > MAX_FOLLOW || self.budget.get() == 0 {
+        if av.is_empty() || depth > MAX_FOLLOW || BUDGET.get() == 0 {
             return Vec::new();
         }
-        self.budget.set(self.budget.get() - 1);
+        BUDGET.set(BUDGET.get() - 1);
         let direct = uwsgi_args(av).map(|args| {
             let (args, dropped) = known_options(args);
             Started {
