@@ -219,39 +219,61 @@ impl ReadContext<'_> {
     /// exists but cannot be read is reported once (UW001), never skipped
     /// silently.
     pub fn read(&mut self, path: &Path) -> Option<(FileId, String)> {
-        let bytes = match self.prefetched.remove(path).map(Ok).unwrap_or_else(|| {
-            self.embedded
-                .get(path)
-                .map_or_else(|| self.overlay.read(path), |b| Ok(b.clone()))
-        }) {
+        let bytes = match self.take_bytes(path) {
             Ok(b) => b,
             Err(e) => {
-                if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
-                    let id = self.sources.add(SourceFile::new(
-                        crate::uwsgi::resolve::display_name(&self.cwd, path),
-                        Some(path.to_path_buf()),
-                        Vec::new(),
-                    ));
-                    self.ids.insert(path.to_path_buf(), id);
-                    self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
-                }
+                self.unreadable(path, &e);
                 return None;
             }
         };
         let text = crate::source::lossy_same_offsets(&bytes).into_owned();
-        let id = match self.ids.get(path) {
-            Some(id) => *id,
-            None => {
-                let id = self.sources.add(SourceFile::new(
-                    crate::uwsgi::resolve::display_name(&self.cwd, &crate::input::shown_path(path)),
-                    Some(path.to_path_buf()),
-                    bytes,
-                ));
-                self.ids.insert(path.to_path_buf(), id);
-                id
-            }
-        };
-        Some((id, text))
+        let file = (!self.ids.contains_key(path)).then(|| self.source_file(path, bytes));
+        Some((self.register(path, file), text))
+    }
+
+    /// The content of `path`: what the walk read, an embedded text, or the
+    /// file.
+    fn take_bytes(&mut self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.prefetched.remove(path).map(Ok).unwrap_or_else(|| {
+            self.embedded
+                .get(path)
+                .map_or_else(|| self.overlay.read(path), |b| Ok(b.clone()))
+        })
+    }
+
+    /// A file that exists but cannot be read: reported once (UW001).
+    fn unreadable(&mut self, path: &Path, e: &std::io::Error) {
+        if e.kind() != std::io::ErrorKind::NotFound && !self.ids.contains_key(path) {
+            let id = self.sources.add(SourceFile::new(
+                crate::uwsgi::resolve::display_name(&self.cwd, path),
+                Some(path.to_path_buf()),
+                Vec::new(),
+            ));
+            self.ids.insert(path.to_path_buf(), id);
+            self.problem("UW001", id, Span::default(), format!("cannot read it: {e}"));
+        }
+    }
+
+    /// `path` read as `bytes`, as the source map holds it (no `&mut`: built
+    /// on any thread).
+    fn source_file(&self, path: &Path, bytes: Vec<u8>) -> SourceFile {
+        SourceFile::new(
+            crate::uwsgi::resolve::display_name(&self.cwd, &crate::input::shown_path(path)),
+            Some(path.to_path_buf()),
+            bytes,
+        )
+    }
+
+    /// The id of `path`: the one it has, else `file` added (it is `None`
+    /// only for a path already read).
+    fn register(&mut self, path: &Path, file: Option<SourceFile>) -> FileId {
+        if let Some(id) = self.ids.get(path) {
+            return *id;
+        }
+        let file = file.unwrap_or_else(|| SourceFile::new(String::new(), None, Vec::new()));
+        let id = self.sources.add(file);
+        self.ids.insert(path.to_path_buf(), id);
+        id
     }
 
     /// Does `path` (links followed) lie inside a root walked? Files a
@@ -313,21 +335,37 @@ impl ReadContext<'_> {
         files: &'f [PathBuf],
         parse: impl Fn(&Path, &str) -> T + Sync + Send,
     ) -> Vec<Parsed<'f, T>> {
-        let texts: Vec<(&PathBuf, FileId, String)> = files
-            .iter()
-            .filter_map(|f| self.read(f).map(|(id, text)| (f, id, text)))
-            .collect();
-        let parsed = crate::parallel::par_map(&texts, |(f, _, text)| parse(f, text));
-        texts
-            .into_iter()
-            .zip(parsed)
-            .map(|((path, id, text), value)| Parsed {
-                path,
-                id,
-                text,
-                value,
-            })
-            .collect()
+        // Each file's text, line index and parse built on the pool; then,
+        // in order, the ids given and what cannot be read reported, as one
+        // `read` after another would.
+        let taken: Vec<(&PathBuf, std::io::Result<Vec<u8>>)> =
+            files.iter().map(|f| (f, self.take_bytes(f))).collect();
+        let this = &*self;
+        let built = crate::parallel::par_map_owned(taken, |(f, bytes)| {
+            bytes
+                .map(|bytes| {
+                    let text = crate::source::lossy_same_offsets(&bytes).into_owned();
+                    let value = parse(f, &text);
+                    let file =
+                        (!this.ids.contains_key(f.as_path())).then(|| this.source_file(f, bytes));
+                    (text, value, file)
+                })
+                .map_err(|e| (f, e))
+                .map(|built| (f, built))
+        });
+        let mut out = Vec::with_capacity(built.len());
+        for b in built {
+            match b {
+                Ok((path, (text, value, file))) => out.push(Parsed {
+                    path,
+                    id: self.register(path, file),
+                    text,
+                    value,
+                }),
+                Err((path, e)) => self.unreadable(path, &e),
+            }
+        }
+        out
     }
 }
 
