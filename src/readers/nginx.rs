@@ -31,8 +31,12 @@ impl Reader for NginxConfigs {
         let (prefix, roots, overlay) = (cx.nginx_prefix, cx.roots, cx.overlay);
         // Each file with its includes loaded and modelled in parallel.
         let loaded = cx.read_parsed(files, |f, text| {
-            let l = crate::nginx::include::load_with(f, text.as_bytes(), prefix, roots, overlay);
+            let mut l =
+                crate::nginx::include::load_with(f, text.as_bytes(), prefix, roots, overlay);
             let model = crate::nginx::model::build(&l.config);
+            // Only the model is kept; the directives are freed here, on the
+            // thread that made them, not one after another on the caller's.
+            l.config = Default::default();
             (l, model)
         });
         // (Inside a dump every part is the dump file itself.)
