@@ -369,16 +369,15 @@ pub fn path_key(p: &Path) -> Vec<u8> {
 /// (the path itself first), ending with the empty key, below which
 /// everything lies.
 fn ancestor_keys(key: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let cuts = key
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, b)| **b == 0)
-        .map(|(i, _)| i);
     std::iter::once(key.len())
-        .chain(cuts)
+        .chain(separators_from_end(key))
         .chain((!key.is_empty()).then_some(0))
         .map(move |end| &key[..end])
+}
+
+/// Where a path key's components are joined (its NULs), the last first.
+fn separators_from_end(key: &[u8]) -> impl Iterator<Item = usize> + '_ {
+    memchr::memrchr_iter(0, key)
 }
 
 /// A path key shared by every list an item is in (one allocation per path).
@@ -455,16 +454,12 @@ fn suffix_key(parts: &[&str], k: usize) -> Vec<u8> {
     parts[parts.len() - k..].join("\0").into_bytes()
 }
 
-/// The suffixes of a path key of one component or more, shortest first:
-/// the key after each NUL from the last, then the whole key.
+/// The suffixes of a path key, shortest first: the key after each NUL
+/// from the last, then the whole key (none for the empty key).
 fn key_suffixes(key: &[u8]) -> impl Iterator<Item = &[u8]> {
-    let cuts = key
-        .iter()
-        .enumerate()
-        .rev()
-        .filter(|(_, b)| **b == 0)
-        .map(|(i, _)| i + 1);
-    cuts.chain(std::iter::once(0))
+    separators_from_end(key)
+        .map(|i| i + 1)
+        .chain((!key.is_empty()).then_some(0))
         .map(move |start| &key[start..])
 }
 
@@ -517,7 +512,7 @@ impl Index {
             let key: Key = path_key(&c.path).into();
             ix.configs.push((key.clone(), i));
             ix.by_path.entry(c.path.clone()).or_insert(i);
-            for suffix in key_suffixes(&key).filter(|_| !key.is_empty()) {
+            for suffix in key_suffixes(&key) {
                 match by_suffix.get_mut(suffix) {
                     Some(v) => v.push((key.clone(), i)),
                     None => {
@@ -2060,6 +2055,11 @@ mod tests {
             .collect();
         assert_eq!(got, want.iter().map(Vec::as_slice).collect::<Vec<_>>());
         assert_eq!(got[1], b"deploy\0uwsgi.ini");
+        assert_eq!(key_suffixes(b"").count(), 0);
+        let ancestors: Vec<&[u8]> = ancestor_keys(&key).collect();
+        assert_eq!(ancestors.len(), 6);
+        assert_eq!(ancestors[1], &key[..key.len() - b"\0uwsgi.ini".len()]);
+        assert_eq!(ancestors[5], b"");
     }
 
     #[test]

@@ -227,8 +227,14 @@ impl ReadContext<'_> {
             }
         };
         let text = crate::source::lossy_same_offsets(&bytes).into_owned();
-        let file = (!self.ids.contains_key(path)).then(|| self.source_file(path, bytes));
-        Some((self.register(path, file), text))
+        let id = match self.ids.get(path) {
+            Some(id) => *id,
+            None => {
+                let file = self.source_file(path, bytes);
+                self.register(path, file)
+            }
+        };
+        Some((id, text))
     }
 
     /// The content of `path`: what the walk read, an embedded text, or the
@@ -264,13 +270,11 @@ impl ReadContext<'_> {
         )
     }
 
-    /// The id of `path`: the one it has, else `file` added (it is `None`
-    /// only for a path already read).
-    fn register(&mut self, path: &Path, file: Option<SourceFile>) -> FileId {
+    /// The id of `path`: the one it has, else `file` added.
+    fn register(&mut self, path: &Path, file: SourceFile) -> FileId {
         if let Some(id) = self.ids.get(path) {
             return *id;
         }
-        let file = file.unwrap_or_else(|| SourceFile::new(String::new(), None, Vec::new()));
         let id = self.sources.add(file);
         self.ids.insert(path.to_path_buf(), id);
         id
@@ -346,9 +350,8 @@ impl ReadContext<'_> {
                 .map(|bytes| {
                     let text = crate::source::lossy_same_offsets(&bytes).into_owned();
                     let value = parse(f, &text);
-                    let file =
-                        (!this.ids.contains_key(f.as_path())).then(|| this.source_file(f, bytes));
-                    (text, value, file)
+                    // (Dropped by `register` for a file read before.)
+                    (text, value, this.source_file(f, bytes))
                 })
                 .map_err(|e| (f, e))
                 .map(|built| (f, built))
