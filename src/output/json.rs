@@ -9,9 +9,28 @@ use crate::source::{FileId, SourceMap, Span};
 struct Doc<'a> {
     version: u32,
     tool: Tool,
-    diagnostics: Vec<JDiag<'a>>,
-    deployments: Vec<JDeployment>,
+    diagnostics: Diagnostics<'a>,
+    deployments: Deployments<'a>,
     summary: Summary,
+}
+
+/// The diagnostics, each built as it is written: a large report's entries
+/// are never all held at once (tens of MB on top of the report itself).
+struct Diagnostics<'a>(&'a super::Input<'a>);
+
+impl Serialize for Diagnostics<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.diagnostics.iter().map(|d| diagnostic(self.0, d)))
+    }
+}
+
+/// The deployments, each built as it is written.
+struct Deployments<'a>(&'a super::Input<'a>);
+
+impl Serialize for Deployments<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.deployments.iter().map(|d| deployment(self.0, d)))
+    }
 }
 
 #[derive(Serialize)]
@@ -147,10 +166,8 @@ pub fn render(input: &super::Input<'_>) -> String {
 }
 
 /// The JSON document, borrowing from the report.
-fn doc<'a>(input: &'a super::Input<'_>) -> Doc<'a> {
-    let (sources, diags, files) = (input.sources, input.diagnostics, input.files);
-    let (deployments, nginx) = (input.deployments, input.nginx);
-    let docs_url = input.options.docs_url.as_deref();
+fn doc<'a>(input: &'a super::Input<'a>) -> Doc<'a> {
+    let diags = input.diagnostics;
     let count = |s| diags.iter().filter(|d| d.severity == s).count();
     Doc {
         version: 1,
@@ -158,77 +175,80 @@ fn doc<'a>(input: &'a super::Input<'_>) -> Doc<'a> {
             name: "uwsgi-lint",
             version: env!("CARGO_PKG_VERSION"),
         },
-        diagnostics: diags
-            .iter()
-            .map(|d| JDiag {
-                code: d.code,
-                name: d.name,
-                severity: d.severity,
-                message: &d.message,
-                loc: loc(sources, d.file, d.span),
-                related: d
-                    .related
-                    .iter()
-                    .map(|r| JRelated {
-                        loc: loc(sources, r.file, r.span),
-                        message: r.message.clone(),
-                    })
-                    .collect(),
-                help: d.help.as_deref(),
-                url: crate::output::rule_url(d.code, docs_url),
-                fix: d.fix.as_ref().map(|f| JFix {
-                    applicability: f.applicability,
-                    edits: f
-                        .edits
-                        .iter()
-                        .map(|e| JEdit {
-                            loc: loc(sources, e.file, e.span),
-                            content: e.content.clone(),
-                        })
-                        .collect(),
-                }),
-            })
-            .collect(),
-        deployments: deployments
-            .iter()
-            .map(|d| JDeployment {
-                uwsgi: shown(&d.uwsgi),
-                container: format!("{}#{}", shown(&d.container.file), d.container.name),
-                orchestrator: d.container.orchestrator.as_str(),
-                reason: d.reason.clone(),
-                nginx: d
-                    .nginx
-                    .iter()
-                    .filter_map(|i| nginx.get(*i).map(|n| shown(&n.main)))
-                    .collect(),
-                nginx_colocated: d.nginx_colocated.is_some(),
-                uwsgi_version: d.version.as_ref().map(|v| v.0.to_string()),
-                stop_grace_seconds: d.grace_seconds(),
-                memory_limit_bytes: d.limit().map(|l| l.bytes.0),
-                memory_limit: d.limit().map(|l| l.explanation.clone()),
-                fronts: d
-                    .fronts
-                    .iter()
-                    .map(|l| {
-                        let f = &l.front;
-                        JFront {
-                            kind: f.kind.as_str(),
-                            name: f.who.clone(),
-                            file: shown(&f.place.file),
-                            reason: l.why.clone(),
-                            timeout_seconds: f.timeout.as_ref().map(|t| t.value),
-                            body_limit_bytes: f.body_limit.as_ref().map(|b| b.value),
-                            protocol: f.protocol.clone(),
-                        }
-                    })
-                    .collect(),
-            })
-            .collect(),
+        diagnostics: Diagnostics(input),
+        deployments: Deployments(input),
         summary: Summary {
-            files,
+            files: input.files,
             errors: count(Severity::Error),
             warnings: count(Severity::Warning),
             infos: count(Severity::Info),
         },
+    }
+}
+
+fn diagnostic<'a>(input: &super::Input<'_>, d: &'a crate::diagnostic::Diagnostic) -> JDiag<'a> {
+    let sources = input.sources;
+    JDiag {
+        code: d.code,
+        name: d.name,
+        severity: d.severity,
+        message: &d.message,
+        loc: loc(sources, d.file, d.span),
+        related: d
+            .related
+            .iter()
+            .map(|r| JRelated {
+                loc: loc(sources, r.file, r.span),
+                message: r.message.clone(),
+            })
+            .collect(),
+        help: d.help.as_deref(),
+        url: crate::output::rule_url(d.code, input.options.docs_url.as_deref()),
+        fix: d.fix.as_ref().map(|f| JFix {
+            applicability: f.applicability,
+            edits: f
+                .edits
+                .iter()
+                .map(|e| JEdit {
+                    loc: loc(sources, e.file, e.span),
+                    content: e.content.clone(),
+                })
+                .collect(),
+        }),
+    }
+}
+
+fn deployment(input: &super::Input<'_>, d: &crate::deployment::Deployment) -> JDeployment {
+    JDeployment {
+        uwsgi: shown(&d.uwsgi),
+        container: format!("{}#{}", shown(&d.container.file), d.container.name),
+        orchestrator: d.container.orchestrator.as_str(),
+        reason: d.reason.clone(),
+        nginx: d
+            .nginx
+            .iter()
+            .filter_map(|i| input.nginx.get(*i).map(|n| shown(&n.main)))
+            .collect(),
+        nginx_colocated: d.nginx_colocated.is_some(),
+        uwsgi_version: d.version.as_ref().map(|v| v.0.to_string()),
+        stop_grace_seconds: d.grace_seconds(),
+        memory_limit_bytes: d.limit().map(|l| l.bytes.0),
+        memory_limit: d.limit().map(|l| l.explanation.clone()),
+        fronts: d
+            .fronts
+            .iter()
+            .map(|l| {
+                let f = &l.front;
+                JFront {
+                    kind: f.kind.as_str(),
+                    name: f.who.clone(),
+                    file: shown(&f.place.file),
+                    reason: l.why.clone(),
+                    timeout_seconds: f.timeout.as_ref().map(|t| t.value),
+                    body_limit_bytes: f.body_limit.as_ref().map(|b| b.value),
+                    protocol: f.protocol.clone(),
+                }
+            })
+            .collect(),
     }
 }
