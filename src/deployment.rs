@@ -1759,7 +1759,10 @@ pub fn link_indexed(
             fronts: Vec::new(),
         })
     });
-    let mut out: Vec<Deployment> = linked.into_iter().flatten().collect();
+    // In place: `filter_map` over an owned Vec reuses its buffer, where
+    // `flatten` builds a second one beside it (at the check's peak memory).
+    #[allow(clippy::filter_map_identity)]
+    let mut out: Vec<Deployment> = linked.into_iter().filter_map(|d| d).collect();
     // Explicit links that name no container: the config with a given limit.
     for (e, want) in explicit
         .iter()

@@ -744,6 +744,8 @@ fn prepare_inis(
         reused[i] = Some(r);
     }
     let resolved_each = reused.into_iter().flatten();
+    // A run is large and there are thousands: no doubling slack.
+    runs.reserve_exact(jobs.len());
     for (job, (mut resolved, scratch)) in jobs.iter().zip(resolved_each) {
         let ids = sources.merge(scratch);
         resolved.remap_files(&ids);

@@ -312,6 +312,12 @@ impl ReadContext<'_> {
         for (reader, files) in READERS.iter().zip(&claimed.0) {
             reader.read(files, self);
         }
+        // Kept to the end of the check: without their growth slack (a
+        // container or an Nginx model is large, and a big tree has thousands).
+        let p = &mut self.project;
+        p.containers.shrink_to_fit();
+        p.dockerfiles.shrink_to_fit();
+        p.nginx.shrink_to_fit();
     }
 
     /// Read the claimed files the walk did not read (claimed by name), in
