@@ -315,7 +315,6 @@ fn option_doc(
     md.push_str(&format!(" — {}\n", def.help));
     let aliases: Vec<String> = def
         .aliases()
-        .into_iter()
         .filter(|a| *a != def.name)
         .map(|a| format!("`{a}`"))
         .collect();
@@ -492,11 +491,11 @@ fn completion(server: &Server, params: lsp::CompletionParams) -> Option<lsp::Com
         if def.since().is_some_and(|v| v > target) || !def.name.starts_with(typed) {
             continue;
         }
-        let canonical = def.aliases()[0];
+        let canonical = def.name;
         items.push(lsp::CompletionItem {
             label: def.name.to_string(),
             kind: Some(lsp::CompletionItemKind::PROPERTY),
-            detail: Some(if canonical == def.name || def.aliases().len() < 2 {
+            detail: Some(if canonical == def.name || def.aliases().count() < 2 {
                 def.plugin.to_string()
             } else {
                 format!("{} (same as `{canonical}`)", def.plugin)

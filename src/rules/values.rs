@@ -594,12 +594,12 @@ pub fn duplicate_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic
         {
             continue;
         }
-        let canonical = def.aliases()[0];
+        let canonical = def.name;
         // Overriding a key of an included base file is what `ini =` is for:
         // only a repeat within one file is a finding.
-        let first = def.aliases().iter().find_map(|a| {
+        let first = def.aliases().find_map(|a| {
             seen.iter()
-                .find(|(c, _, f, _)| c == a && *f == file)
+                .find(|(c, _, f, _)| *c == a && *f == file)
                 .cloned()
         });
         match first {
@@ -846,7 +846,7 @@ pub fn conflicting_app_entry(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagn
         if found.iter().any(|(n, ..)| {
             catalogue()
                 .get(n)
-                .is_some_and(|d| d.aliases().contains(name))
+                .is_some_and(|d| d.aliases().any(|a| a == *name))
         }) {
             continue;
         }

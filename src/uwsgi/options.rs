@@ -177,10 +177,11 @@ impl OptionDef {
     }
 
     /// All names of this option (itself first), e.g. processes → workers.
-    pub fn aliases(&self) -> Vec<&'static str> {
-        let mut names = vec![self.name];
-        names.extend(self.group.iter().copied().filter(|n| *n != self.name));
-        names
+    /// (An iterator: rules ask for an option's entries by every name, and
+    /// a vector per lookup was an eighth of the check's allocations.)
+    pub fn aliases(&self) -> impl Iterator<Item = &'static str> + Clone + use<> {
+        let name = self.name;
+        std::iter::once(name).chain(self.group.iter().copied().filter(move |n| *n != name))
     }
 }
 
@@ -334,7 +335,10 @@ mod tests {
     fn aliases_share_the_field() {
         let c = catalogue();
         let p = c.get("processes").unwrap();
-        assert_eq!(p.aliases(), vec!["processes", "workers"]);
+        assert_eq!(
+            p.aliases().collect::<Vec<_>>(),
+            vec!["processes", "workers"]
+        );
         assert_eq!(p.default_value(), Some(1));
         assert_eq!(
             c.get("max-requests-delta").unwrap().since(),

@@ -349,10 +349,7 @@ impl Resolved {
 
     /// The entries the running server sees for `name` (any alias), in order.
     pub fn all<'a>(&'a self, name: &str) -> impl Iterator<Item = &'a Entry> + 'a {
-        let names: Vec<&'static str> = catalogue()
-            .get(name)
-            .map(|d| d.aliases())
-            .unwrap_or_default();
+        let names = catalogue().get(name).into_iter().flat_map(|d| d.aliases());
         let index = self.index.get_or_init(|| {
             let mut index = KeyIndex::default();
             for (i, e) in self.entries.iter().enumerate() {
@@ -361,10 +358,12 @@ impl Resolved {
             index
         });
         let mut hits: Vec<u32> = Vec::new();
-        let wanted = std::iter::once(name).chain(names.iter().copied().filter(|n| *n != name));
+        // (Each alias's `'static` name shortened to `name`'s lifetime.)
+        let shorten = |n: &'static str| -> &[u8] { n.as_bytes() };
+        let wanted =
+            std::iter::once(name.as_bytes()).chain(names.filter(|n| *n != name).map(shorten));
         if index.len == self.entries.len() {
             for n in wanted {
-                let n = n.as_bytes();
                 hits.extend(
                     index
                         .get(key_hash(n))
@@ -375,12 +374,11 @@ impl Resolved {
             hits.dedup();
         } else {
             // Entries were added after the index was built.
-            let wanted: Vec<&str> = wanted.collect();
-            hits.extend((0..self.entries.len() as u32).filter(|&i| {
-                wanted
-                    .iter()
-                    .any(|n| n.as_bytes() == self.entries[i as usize].key)
-            }));
+            let wanted: Vec<&[u8]> = wanted.collect();
+            hits.extend(
+                (0..self.entries.len() as u32)
+                    .filter(|&i| wanted.iter().any(|n| *n == self.entries[i as usize].key)),
+            );
         }
         hits.into_iter().map(move |i| &self.entries[i as usize])
     }
