@@ -370,6 +370,10 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
         let real_root = crate::source::canonicalize(root).ok();
         let walked = walk_classified(root, real_root.as_deref(), overlay);
         // Only a file on disk has a real path (an unsaved one has none).
+        // (Maps sized up front here and below: a path is slow to hash again
+        // at each doubling.)
+        out.real
+            .reserve(walked.iter().filter(|(_, _, c)| c.config).count());
         for (w, p, c) in &walked {
             if c.config {
                 out.real.insert(w.clone(), p.clone());
@@ -393,6 +397,12 @@ pub fn context(roots: &[PathBuf], overlay: &Overlay) -> ContextFiles {
                 .map(|((walked, p), c)| (walked, p, c)),
         );
     }
+    out.texts.reserve(
+        found
+            .iter()
+            .filter(|(_, _, c)| c.reader.is_some() && c.bytes.is_some())
+            .count(),
+    );
     for (walked, p, c) in found {
         if c.config {
             out.configs.push(walked);

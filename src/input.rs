@@ -47,6 +47,10 @@ pub fn embedded_path(host: &Path, container: &str, key: &str) -> PathBuf {
 /// The file an [`embedded_path`] lies in (`None` for any other path): the
 /// path up to the first component `<name>.yaml#…` (or `.yml`, `.json`).
 pub fn embedded_host(p: &Path) -> Option<PathBuf> {
+    // Asked of every path the run meets: most have no `#` at all.
+    if !p.as_os_str().as_encoded_bytes().contains(&b'#') {
+        return None;
+    }
     let mut host = PathBuf::new();
     for c in p.components() {
         let s = c.as_os_str().to_string_lossy();

@@ -250,8 +250,12 @@ pub fn cwd() -> std::io::Result<PathBuf> {
 /// every file it met that is no link), as `canonicalize` would have found
 /// them: each key an absolute path without `.` or `..`.
 pub fn learn_real(pairs: impl IntoIterator<Item = (PathBuf, PathBuf)>) {
+    let pairs = pairs.into_iter();
     let mut l = learnt();
-    l.real.extend(pairs.into_iter().filter(|(k, _)| {
+    // Sized up front: the walk hands over tens of thousands at once, and a
+    // path is slow to hash again at each doubling.
+    l.real.reserve(pairs.size_hint().1.unwrap_or(0));
+    l.real.extend(pairs.filter(|(k, _)| {
         !spelt_as_dir(k)
             && k.components().all(|c| {
                 matches!(
