@@ -577,10 +577,35 @@ fn completion_offers_options_aliases_and_placeholders_for_the_target_version() {
         if version == "2.0.30" {
             snapshot("lsp_completion_max_req", &c.redact(&items));
         }
+        // An alias says which option it is the same as; the option does not.
+        // (Line 7 is replaced whole, and left as it was: `max-req`.)
+        let mut detail = |typed: &str, label: &str, version: i64| {
+            c.change(
+                &ini,
+                version,
+                json!([{ "range": { "start": { "line": 7, "character": 0 }, "end": { "line": 8, "character": 0 } }, "text": format!("{typed}\n") }]),
+            );
+            let items = c.request(
+                "textDocument/completion",
+                json!({ "textDocument": { "uri": uri(&ini) }, "position": { "line": 7, "character": typed.len() } }),
+            );
+            items
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["label"] == label)
+                .map(|i| i["detail"].as_str().unwrap().to_string())
+        };
+        assert_eq!(
+            detail("worke", "workers", 3).as_deref(),
+            Some("core (same as `processes`)")
+        );
+        assert_eq!(detail("proces", "processes", 4).as_deref(), Some("core"));
+        assert!(detail("max-req", "max-requests", 5).is_some());
         // Placeholders after `%(`.
         c.change(
             &ini,
-            3,
+            6,
             json!([{ "range": { "start": { "line": 7, "character": 0 }, "end": { "line": 7, "character": 7 } }, "text": "pythonpath = %(" }]),
         );
         let items = c.request(

@@ -491,11 +491,13 @@ fn completion(server: &Server, params: lsp::CompletionParams) -> Option<lsp::Com
         if def.since().is_some_and(|v| v > target) || !def.name.starts_with(typed) {
             continue;
         }
-        let canonical = def.name;
+        // An alias names the option first in uWSGI's table (`workers` →
+        // `processes`).
+        let canonical = def.group.first().copied().unwrap_or(def.name);
         items.push(lsp::CompletionItem {
             label: def.name.to_string(),
             kind: Some(lsp::CompletionItemKind::PROPERTY),
-            detail: Some(if canonical == def.name || def.aliases().count() < 2 {
+            detail: Some(if canonical == def.name {
                 def.plugin.to_string()
             } else {
                 format!("{} (same as `{canonical}`)", def.plugin)

@@ -594,7 +594,6 @@ pub fn duplicate_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic
         {
             continue;
         }
-        let canonical = def.name;
         // Overriding a key of an included base file is what `ini =` is for:
         // only a repeat within one file is a finding.
         let first = def.aliases().find_map(|a| {
@@ -632,7 +631,7 @@ pub fn duplicate_option(ctx: &RuleContext, rule: &Rule, out: &mut Vec<Diagnostic
                 d.help = Some("keep one of them".into());
                 out.push(d);
             }
-            None => seen.push((canonical, e, file, key_span)),
+            None => seen.push((def.name, e, file, key_span)),
         }
     }
 }
